@@ -1,0 +1,23 @@
+//! Wire types and validation shared by the Keyless console and server.
+//!
+//! The JSON shapes follow the Pulumi Cloud Deployments REST API: camelCase keys on output,
+//! case-insensitive keys on input (see [`keys`]), and one set of validators ([`validate`])
+//! that the server enforces and the console runs as the admin types.
+
+pub mod duration;
+pub mod error;
+pub mod input;
+pub mod merge_patch;
+pub mod secret;
+pub mod session_name;
+pub mod settings;
+pub mod stack;
+pub mod user;
+pub mod validate;
+
+pub use error::{ApiError, ErrorDetail, ErrorType};
+pub use secret::{EnvValue, SecretValue};
+pub use settings::*;
+pub use stack::{ListStacksResponse, Stack, StackRef, StackSummary};
+pub use user::{OrgRole, OrganizationSummaryWithRole, User};
+pub use validate::FieldError;

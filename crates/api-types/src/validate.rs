@@ -1,0 +1,498 @@
+//! One set of validators, enforced by the server and run by the console as the admin types.
+//! Each field validator returns the message to show beside that field; [`settings`] checks a
+//! whole [`DeploymentSettings`] and names each failing field by its dotted path.
+
+use crate::duration;
+use crate::error::ErrorType;
+use crate::session_name::{self, SessionVars};
+use crate::settings::{AwsOidc, AzureOidc, DeploymentSettings, GcpOidc, SourceContextGit};
+use crate::stack::StackRef;
+
+/// A problem with one field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Dotted path, e.g. `operationContext.oidc.aws.roleArn`.
+    pub attribute: String,
+    pub kind: ErrorType,
+    pub message: String,
+}
+
+/// The operations a deployment can run.
+pub const OPERATIONS: &[&str] = &[
+    "update",
+    "preview",
+    "destroy",
+    "refresh",
+    "detect-drift",
+    "remediate-drift",
+];
+
+/// Checks whole settings for `stack`; an empty result means they are valid.
+pub fn settings(settings: &DeploymentSettings, stack: &StackRef) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    if let Some(git) = settings
+        .source_context
+        .as_ref()
+        .and_then(|s| s.git.as_ref())
+    {
+        check_git(git, &mut errors);
+    }
+    if let Some(ctx) = &settings.operation_context {
+        if let Some(op) = &ctx.operation {
+            errors.check("operationContext.operation", operation(op));
+        }
+        for (i, command) in ctx.pre_run_commands.iter().flatten().enumerate() {
+            if command.trim().is_empty() {
+                errors.check(
+                    &format!("operationContext.preRunCommands.{i}"),
+                    Err("is empty".into()),
+                );
+            }
+        }
+        for name in ctx
+            .environment_variables
+            .iter()
+            .flat_map(|vars| vars.keys())
+        {
+            errors.check(
+                &format!("operationContext.environmentVariables.{name}"),
+                env_var_name(name),
+            );
+        }
+        if let Some(oidc) = &ctx.oidc {
+            if let Some(aws) = &oidc.aws {
+                check_aws(aws, stack, &mut errors);
+            }
+            if let Some(azure) = &oidc.azure {
+                check_azure(azure, &mut errors);
+            }
+            if let Some(gcp) = &oidc.gcp {
+                check_gcp(gcp, &mut errors);
+            }
+        }
+    }
+    errors.0
+}
+
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn check(&mut self, attribute: &str, result: Result<(), String>) {
+        if let Err(message) = result {
+            let kind = if message == REQUIRED {
+                ErrorType::Required
+            } else {
+                ErrorType::Invalid
+            };
+            self.0.push(FieldError {
+                attribute: attribute.into(),
+                kind,
+                message,
+            });
+        }
+    }
+}
+
+const REQUIRED: &str = "is required";
+
+fn required(value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        Err(REQUIRED.into())
+    } else {
+        Ok(())
+    }
+}
+
+fn check_git(git: &SourceContextGit, errors: &mut Errors) {
+    errors.check(
+        "sourceContext.git.repoUrl",
+        required(git.repo_url.as_deref().unwrap_or("")),
+    );
+    if git.branch.as_deref().is_some_and(|b| !b.is_empty())
+        && git.commit.as_deref().is_some_and(|c| !c.is_empty())
+    {
+        errors.check(
+            "sourceContext.git.commit",
+            Err("cannot be set together with a branch".into()),
+        );
+    }
+    if let Some(commit) = git.commit.as_deref().filter(|c| !c.is_empty()) {
+        let hex = commit.chars().all(|c| c.is_ascii_hexdigit());
+        if !hex || !(4..=64).contains(&commit.len()) {
+            errors.check(
+                "sourceContext.git.commit",
+                Err("must be a commit hash (hex digits)".into()),
+            );
+        }
+    }
+}
+
+fn check_aws(aws: &AwsOidc, stack: &StackRef, errors: &mut Errors) {
+    let base = "operationContext.oidc.aws";
+    errors.check(&format!("{base}.roleArn"), aws_role_arn(&aws.role_arn));
+    errors.check(
+        &format!("{base}.sessionName"),
+        aws_session_name(&aws.session_name, stack).map(drop),
+    );
+    if let Some(d) = &aws.duration {
+        errors.check(&format!("{base}.duration"), aws_duration(d));
+    }
+    for (i, arn) in aws.policy_arns.iter().flatten().enumerate() {
+        errors.check(&format!("{base}.policyArns.{i}"), aws_policy_arn(arn));
+    }
+}
+
+fn check_azure(azure: &AzureOidc, errors: &mut Errors) {
+    let base = "operationContext.oidc.azure";
+    errors.check(&format!("{base}.clientId"), guid(&azure.client_id));
+    errors.check(&format!("{base}.tenantId"), guid(&azure.tenant_id));
+    errors.check(
+        &format!("{base}.subscriptionId"),
+        guid(&azure.subscription_id),
+    );
+}
+
+fn check_gcp(gcp: &GcpOidc, errors: &mut Errors) {
+    let base = "operationContext.oidc.gcp";
+    errors.check(
+        &format!("{base}.projectId"),
+        gcp_project_number(&gcp.project_id),
+    );
+    errors.check(
+        &format!("{base}.workloadPoolId"),
+        gcp_pool_id(&gcp.workload_pool_id),
+    );
+    errors.check(
+        &format!("{base}.providerId"),
+        gcp_provider_id(&gcp.provider_id),
+    );
+    errors.check(
+        &format!("{base}.serviceAccount"),
+        gcp_service_account(&gcp.service_account),
+    );
+    if let Some(region) = gcp.region.as_deref().filter(|r| !r.is_empty()) {
+        errors.check(&format!("{base}.region"), gcp_region(region));
+    }
+    if let Some(lifetime) = &gcp.token_lifetime {
+        errors.check(
+            &format!("{base}.tokenLifetime"),
+            gcp_token_lifetime(lifetime),
+        );
+    }
+}
+
+/// A pulumi operation name.
+pub fn operation(value: &str) -> Result<(), String> {
+    if OPERATIONS.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("must be one of {}", OPERATIONS.join(", ")))
+    }
+}
+
+/// An environment variable name: a letter or `_`, then letters, digits or `_`.
+pub fn env_var_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(())
+    } else {
+        Err("must start with a letter or _ and hold only letters, digits and _".into())
+    }
+}
+
+const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov"];
+
+/// Splits `arn:<partition>:iam::<account>:<kind>/<path/name>` into account and resource name.
+fn iam_arn<'a>(value: &'a str, kind: &str) -> Option<(&'a str, &'a str)> {
+    let mut parts = value.splitn(6, ':');
+    let (arn, partition, service, region) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (account, resource) = (parts.next()?, parts.next()?);
+    if arn != "arn" || !PARTITIONS.contains(&partition) || service != "iam" || !region.is_empty() {
+        return None;
+    }
+    let path_and_name = resource.strip_prefix(kind)?.strip_prefix('/')?;
+    let name = path_and_name.rsplit('/').next()?;
+    let name_ok = (1..=128).contains(&name.len()) && name.chars().all(session_name::allowed_char);
+    let path_ok = path_and_name
+        .split('/')
+        .all(|segment| !segment.is_empty() && segment.chars().all(|c| c.is_ascii_graphic()));
+    (name_ok && path_ok).then_some((account, name))
+}
+
+fn twelve_digits(account: &str) -> bool {
+    account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())
+}
+
+/// An IAM role ARN: `arn:aws:iam::123456789012:role/name` (a path before the name is allowed).
+pub fn aws_role_arn(value: &str) -> Result<(), String> {
+    required(value)?;
+    match iam_arn(value.trim(), "role") {
+        Some((account, name)) if twelve_digits(account) && name.len() <= 64 => Ok(()),
+        Some((account, _)) if !twelve_digits(account) => Err(format!(
+            "has account \"{account}\"; an AWS account id is 12 digits"
+        )),
+        _ => Err("must look like arn:aws:iam::123456789012:role/my-role".into()),
+    }
+}
+
+/// An IAM managed policy ARN, AWS-managed (`arn:aws:iam::aws:policy/…`) or customer-managed.
+pub fn aws_policy_arn(value: &str) -> Result<(), String> {
+    required(value)?;
+    match iam_arn(value.trim(), "policy") {
+        Some((account, _)) if account == "aws" || twelve_digits(account) => Ok(()),
+        _ => Err("must look like arn:aws:iam::aws:policy/ReadOnlyAccess or arn:aws:iam::123456789012:policy/name".into()),
+    }
+}
+
+/// A session name template, checked for every deployment of `stack`; returns the expansion for
+/// its next `update` as an example.
+pub fn aws_session_name(template: &str, stack: &StackRef) -> Result<String, String> {
+    session_name::expand(
+        template,
+        &SessionVars::worst_case(&stack.org, &stack.project, &stack.stack),
+    )?;
+    let example = SessionVars {
+        operation: "update".into(),
+        version: "1".into(),
+        id: "00000000-0000-0000-0000-000000000000".into(),
+        ..SessionVars::worst_case(&stack.org, &stack.project, &stack.stack)
+    };
+    session_name::expand(template, &example)
+}
+
+fn duration_between(value: &str, min: u64, max: u64, what: &str) -> Result<(), String> {
+    required(value)?;
+    let seconds = duration::parse(value)?;
+    if (min..=max).contains(&seconds) {
+        Ok(())
+    } else {
+        Err(format!(
+            "is {}; {what} must be between {} and {}",
+            duration::format(seconds),
+            duration::format(min),
+            duration::format(max)
+        ))
+    }
+}
+
+/// AWS session duration: 15 minutes to 12 hours.
+pub fn aws_duration(value: &str) -> Result<(), String> {
+    duration_between(value, 15 * 60, 12 * 3600, "an AWS session")
+}
+
+/// GCP access token lifetime: up to 12 hours (more than 1 hour needs an organization policy).
+pub fn gcp_token_lifetime(value: &str) -> Result<(), String> {
+    duration_between(
+        value,
+        1,
+        12 * 3600,
+        "a Google Cloud access token's lifetime",
+    )
+}
+
+/// A GUID as Azure prints them: `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits.
+pub fn guid(value: &str) -> Result<(), String> {
+    required(value)?;
+    let groups: Vec<&str> = value.trim().split('-').collect();
+    let lengths_ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]);
+    if lengths_ok
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        Ok(())
+    } else {
+        Err("must be a GUID like 00000000-0000-0000-0000-000000000000".into())
+    }
+}
+
+/// The GCP project NUMBER (digits), not the project id.
+pub fn gcp_project_number(value: &str) -> Result<(), String> {
+    required(value)?;
+    if value.trim().chars().all(|c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err("must be the project number (digits only), not the project id".into())
+    }
+}
+
+/// Workload identity pool and provider ids: 4–32 of `[a-z0-9-]`, not starting with `gcp-`.
+fn gcp_id(value: &str) -> Result<(), String> {
+    required(value)?;
+    let ok_chars = value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !(4..=32).contains(&value.len()) || !ok_chars {
+        Err("must be 4 to 32 lowercase letters, digits or hyphens".into())
+    } else if value.starts_with("gcp-") {
+        Err("cannot start with \"gcp-\" (reserved by Google)".into())
+    } else if value.starts_with('-') || value.ends_with('-') {
+        Err("cannot start or end with a hyphen".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// A workload identity pool id.
+pub fn gcp_pool_id(value: &str) -> Result<(), String> {
+    gcp_id(value)
+}
+
+/// A workload identity pool provider id.
+pub fn gcp_provider_id(value: &str) -> Result<(), String> {
+    gcp_id(value)
+}
+
+/// A service account email, e.g. `deployer@my-project.iam.gserviceaccount.com`.
+pub fn gcp_service_account(value: &str) -> Result<(), String> {
+    required(value)?;
+    let (local, domain) = value
+        .trim()
+        .split_once('@')
+        .ok_or("must be an email address")?;
+    let local_ok = (1..=64).contains(&local.len())
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+    let domain_ok = domain.contains('.')
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if local_ok && domain_ok {
+        Ok(())
+    } else {
+        Err("must be an email address like deployer@my-project.iam.gserviceaccount.com".into())
+    }
+}
+
+/// A GCP region like `us-central1`.
+pub fn gcp_region(value: &str) -> Result<(), String> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let ok = parts.len() >= 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.ends_with(|c: char| c.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err("must be a region like us-central1".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{OidcConfig, OperationContext};
+
+    #[test]
+    fn role_arns() {
+        for ok in [
+            "arn:aws:iam::123456789012:role/deploy",
+            "arn:aws:iam::123456789012:role/pulumi/deploy-prod",
+            "arn:aws-us-gov:iam::123456789012:role/a+b=c,d.e@f_g-h",
+        ] {
+            assert_eq!(aws_role_arn(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "arn:aws:iam::12345:role/deploy",
+            "arn:aws:iam::123456789012:user/deploy",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam:us-east-1:123456789012:role/deploy",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/has space",
+        ] {
+            assert!(aws_role_arn(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn policy_arns() {
+        assert_eq!(
+            aws_policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+            Ok(())
+        );
+        assert_eq!(
+            aws_policy_arn("arn:aws:iam::123456789012:policy/team/deploy"),
+            Ok(())
+        );
+        assert!(aws_policy_arn("arn:aws:iam::aws:role/ReadOnlyAccess").is_err());
+    }
+
+    #[test]
+    fn durations_and_ids() {
+        assert_eq!(aws_duration("1h"), Ok(()));
+        assert!(
+            aws_duration("14m")
+                .unwrap_err()
+                .contains("between 15m0s and 12h0m0s")
+        );
+        assert!(aws_duration("13h").is_err());
+        assert!(gcp_token_lifetime("13h").is_err());
+        assert_eq!(guid("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"), Ok(()));
+        assert!(guid("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9fg").is_err());
+        assert!(guid("not-a-guid").is_err());
+        assert_eq!(gcp_project_number("123456789012"), Ok(()));
+        assert!(
+            gcp_project_number("my-project")
+                .unwrap_err()
+                .contains("project number")
+        );
+        assert_eq!(gcp_pool_id("pulumi-pool"), Ok(()));
+        assert!(gcp_pool_id("gcp-pool").is_err());
+        assert!(gcp_pool_id("abc").is_err());
+        assert!(gcp_provider_id("Pulumi").is_err());
+        assert_eq!(
+            gcp_service_account("deployer@acme.iam.gserviceaccount.com"),
+            Ok(())
+        );
+        assert!(gcp_service_account("deployer").is_err());
+        assert_eq!(gcp_region("europe-west4"), Ok(()));
+        assert!(gcp_region("Europe").is_err());
+    }
+
+    #[test]
+    fn settings_errors_name_their_fields() {
+        let input = DeploymentSettings {
+            operation_context: Some(OperationContext {
+                oidc: Some(OidcConfig {
+                    aws: Some(AwsOidc {
+                        role_arn: "nope".into(),
+                        ..AwsOidc::default()
+                    }),
+                    azure: Some(AzureOidc {
+                        client_id: "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0".into(),
+                        tenant_id: "tenant".into(),
+                        subscription_id: "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0".into(),
+                    }),
+                    gcp: None,
+                }),
+                ..OperationContext::default()
+            }),
+            ..DeploymentSettings::default()
+        };
+        let errors = settings(&input, &StackRef::new("acme", "web", "prod"));
+        let attributes: Vec<_> = errors
+            .iter()
+            .map(|e| (e.attribute.as_str(), e.kind))
+            .collect();
+        assert_eq!(
+            attributes,
+            [
+                ("operationContext.oidc.aws.roleArn", ErrorType::Invalid),
+                ("operationContext.oidc.aws.sessionName", ErrorType::Required),
+                ("operationContext.oidc.azure.tenantId", ErrorType::Invalid),
+            ]
+        );
+    }
+}
