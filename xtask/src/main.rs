@@ -1,1 +1,34 @@
-fn main() {}
+//! `cargo xtask …`: the project's commands, the ones the README names.
+//!
+//! - `cargo xtask run`: install what is missing, build the console and the server, and run
+//!   the server on the embedded database, seeded with demo data on first start.
+//! - `cargo xtask test`: install what is missing, then fmt, clippy and every test: native unit
+//!   and API tests, browser component tests, and end-to-end tests in headless Chromium.
+//! - `cargo xtask setup [--browser]`: only the installs (idempotent).
+
+mod cmd;
+mod run;
+mod setup;
+mod test;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run::run(&args[1..]),
+        Some("test") => test::test(&args[1..]),
+        Some("setup") => setup::setup(args.iter().any(|a| a == "--browser")),
+        _ => {
+            eprintln!("usage: cargo xtask <run [server flags…] | test | setup [--browser]>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

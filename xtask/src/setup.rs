@@ -1,0 +1,75 @@
+//! Idempotent installs of what building and testing need (see the toolchain notes in the
+//! README): each tool is installed only when the right version is not already there.
+
+use crate::cmd;
+
+const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132";
+
+/// Installs the build tools, and with `browser` also Chromium, chromedriver and the
+/// end-to-end test dependencies.
+pub fn setup(browser: bool) -> Result<(), String> {
+    let targets = cmd::output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !targets.lines().any(|t| t == "wasm32-unknown-unknown") {
+        cmd::run(&mut cmd::new("rustup", &["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let trunk = cmd::output("trunk", &["--version"]).unwrap_or_default();
+    if !trunk.ends_with(TRUNK_VERSION) {
+        cmd::run(&mut cmd::new(
+            "cargo",
+            &["install", "trunk", "--version", TRUNK_VERSION, "--locked"],
+        ))?;
+    }
+    let bindgen = wasm_bindgen_version()?;
+    let installed = cmd::output("wasm-bindgen", &["--version"]).unwrap_or_default();
+    let runner = cmd::output("wasm-bindgen-test-runner", &["--version"]).unwrap_or_default();
+    if !installed.ends_with(&bindgen) || !runner.ends_with(&bindgen) {
+        // Not `--locked`: its lock file pins a crate the registry no longer serves.
+        cmd::run(&mut cmd::new(
+            "cargo",
+            &["install", "wasm-bindgen-cli", "--version", &bindgen],
+        ))?;
+    }
+    let wasm_opt = cmd::output("wasm-opt", &["--version"]).unwrap_or_default();
+    if !wasm_opt.contains(&format!("version {BINARYEN_VERSION}")) {
+        let package = format!("binaryen@{BINARYEN_VERSION}");
+        cmd::run(&mut cmd::new("npm", &["install", "-g", &package]))?;
+    }
+    if browser {
+        setup_browser()?;
+    }
+    Ok(())
+}
+
+/// The exact wasm-bindgen version in Cargo.lock, which the CLI must match.
+fn wasm_bindgen_version() -> Result<String, String> {
+    let lock = std::fs::read_to_string(cmd::root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen package".into())
+}
+
+fn setup_browser() -> Result<(), String> {
+    let have = |path: &str| std::path::Path::new(path).exists();
+    if !have("/usr/bin/chromium") || !have("/usr/bin/chromedriver") {
+        cmd::run(&mut cmd::new("apt-get", &["update"]))?;
+        cmd::run(
+            cmd::new("apt-get", &["install", "-y", "chromium", "chromium-driver"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    let e2e = cmd::root().join("tests/e2e");
+    if !e2e.join("node_modules/playwright-core").exists() {
+        cmd::run(
+            cmd::new("npm", &["ci", "--no-audit", "--no-fund"]).current_dir(e2e),
+        )?;
+    }
+    Ok(())
+}
