@@ -41,7 +41,7 @@ pub fn parse(text: &str) -> Result<u64, String> {
             .ok_or_else(|| format!("\"{s}\" is not a duration like 1h0m0s"))?;
         rest = tail;
     }
-    if nanos % 1_000_000_000 != 0 {
+    if !nanos.is_multiple_of(1_000_000_000) {
         return Err(format!("\"{s}\" is not a whole number of seconds"));
     }
     u64::try_from(nanos / 1_000_000_000).map_err(|_| format!("\"{s}\" is too long"))
