@@ -1,1 +1,65 @@
-fn main() {}
+//! `keyless-server`: parse the configuration, open and migrate the store, seed demo data on
+//! first start, then serve until Ctrl-C or SIGTERM.
+
+use clap::Parser;
+use keyless_server::{BoxError, Config, app, seed};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("keyless_server=info,tower_http=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::parse();
+    let (state, demo_tokens) = keyless_server::start(&config).await?;
+    let listener = TcpListener::bind(config.listen).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("Keyless listening on {url}");
+    if config.dist.is_none() {
+        println!("Serving the API only; pass --dist <dir> to serve the built console too.");
+    }
+    if let Some(tokens) = demo_tokens {
+        println!(
+            "{}",
+            seed::sign_in_instructions(&url, &tokens, &config.data_dir)
+        );
+    }
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,94 @@
+//! The one error type of request handlers. Its response is the API's error body
+//! ([`ApiError`]); internal errors are logged and answered with a generic message.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use keyless_api_types::{ApiError, ErrorDetail};
+
+use crate::crypto::CryptoError;
+use crate::store::StoreError;
+
+/// What can go wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("missing or invalid access token")]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("bad request: {message}")]
+    BadRequest {
+        message: String,
+        errors: Vec<ErrorDetail>,
+    },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// Shorthand for handler results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A 400 without field details.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            message: message.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Store(StoreError::Conflict) => StatusCode::CONFLICT,
+            Self::Internal(_) | Self::Store(_) | Self::Crypto(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (message, errors) = match self {
+            Self::Unauthorized => (
+                "Unauthorized: No credentials provided or are invalid.".to_owned(),
+                Vec::new(),
+            ),
+            Self::Forbidden(message) | Self::NotFound(message) => (message, Vec::new()),
+            Self::MethodNotAllowed => ("Method not allowed".to_owned(), Vec::new()),
+            Self::BadRequest { message, errors } => (message, errors),
+            Self::PayloadTooLarge => ("Request body too large".to_owned(), Vec::new()),
+            Self::Store(StoreError::Conflict) => (
+                "The resource was changed by another request; reload and try again".to_owned(),
+                Vec::new(),
+            ),
+            internal @ (Self::Internal(_) | Self::Store(_) | Self::Crypto(_)) => {
+                tracing::error!(error = %internal, "internal error");
+                ("Internal server error".to_owned(), Vec::new())
+            }
+        };
+        let body = ApiError {
+            code: status.as_u16(),
+            message,
+            errors,
+        };
+        (status, Json(body)).into_response()
+    }
+}

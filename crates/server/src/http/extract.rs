@@ -1,0 +1,131 @@
+//! Extractors: the signed-in user, the stack a path names (with the caller's role in its
+//! organization), and a JSON body whose rejections are API error bodies.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use keyless_api_types::{OrgRole, StackRef};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::error::{Error, Result};
+use crate::store::{Account, Membership, StackRecord};
+use crate::tokens;
+
+/// The caller, from `Authorization: token <access-token>`; 401 when missing or unknown.
+pub struct AuthUser {
+    pub account: Account,
+    pub memberships: Vec<Membership>,
+}
+
+impl AuthUser {
+    /// The caller's role in `org`, if they belong to it.
+    pub fn role_in(&self, org: &str) -> Option<OrgRole> {
+        self.memberships
+            .iter()
+            .find(|m| m.org == org)
+            .map(|m| m.role)
+    }
+}
+
+fn access_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("token") && !token.is_empty()).then_some(token)
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let token = access_token(parts).ok_or(Error::Unauthorized)?;
+        let account = state
+            .store
+            .account_by_token(&tokens::hash(token))
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        let memberships = state.store.memberships(&account.id).await?;
+        Ok(Self {
+            account,
+            memberships,
+        })
+    }
+}
+
+/// The stack named by the `{org}/{project}/{stack}` path parameters, visible to the caller.
+/// Stacks of organizations the caller is not in answer 404, exactly like unknown stacks.
+pub struct StackAccess {
+    pub stack: StackRecord,
+    pub role: OrgRole,
+}
+
+impl FromRequestParts<AppState> for StackAccess {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        let Path((org, project, stack)) =
+            Path::<(String, String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| Error::bad_request(rejection.body_text()))?;
+        let wanted = StackRef {
+            org,
+            project,
+            stack,
+        };
+        let Some(role) = user.role_in(&wanted.org) else {
+            return Err(stack_not_found(&wanted));
+        };
+        match state.store.stack(&wanted).await? {
+            Some(stack) => Ok(Self { stack, role }),
+            None => Err(stack_not_found(&wanted)),
+        }
+    }
+}
+
+fn stack_not_found(stack: &StackRef) -> Error {
+    Error::NotFound(format!("Stack '{stack}' not found"))
+}
+
+/// A [`StackAccess`] whose caller is an admin of the stack's organization; 403 for members.
+pub struct StackAdmin(pub StackRecord);
+
+impl FromRequestParts<AppState> for StackAdmin {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let access = StackAccess::from_request_parts(parts, state).await?;
+        if access.role == OrgRole::Admin {
+            Ok(Self(access.stack))
+        } else {
+            Err(Error::Forbidden(format!(
+                "Only admins of organization '{}' may do this",
+                access.stack.stack.org
+            )))
+        }
+    }
+}
+
+/// A JSON request body. Malformed JSON answers 400 and an oversized body 413, both in the
+/// API's error shape; the `Content-Type` is not checked, as the real service does not either.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self> {
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+                    _ => Error::bad_request(rejection.body_text()),
+                })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|err| Error::bad_request(format!("The request body is not valid JSON: {err}")))
+    }
+}

@@ -1,0 +1,98 @@
+//! The HTTP API: one module per resource, each exposing `router()`.
+
+pub mod extract;
+mod health;
+mod openapi;
+mod settings;
+mod stacks;
+mod user;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{self, MethodRouter};
+
+use crate::crypto::Cipher;
+use crate::error::Error;
+use crate::store::Store;
+
+pub(crate) use settings::prepare as prepare_settings;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub cipher: Arc<Cipher>,
+    /// The built console to serve, if any.
+    pub dist: Option<PathBuf>,
+}
+
+/// A router that remembers the method and path of each route it holds, so that tests can hold
+/// the routes against the OpenAPI document.
+#[derive(Default)]
+pub struct Routes {
+    router: Router<AppState>,
+    list: Vec<(Method, &'static str)>,
+}
+
+impl Routes {
+    fn add(mut self, method: Method, path: &'static str, route: MethodRouter<AppState>) -> Self {
+        self.list.push((method, path));
+        self.router = self.router.route(path, route);
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::GET, path, routing::get(handler))
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::POST, path, routing::post(handler))
+    }
+
+    fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::PUT, path, routing::put(handler))
+    }
+
+    fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::DELETE, path, routing::delete(handler))
+    }
+
+    fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.list.extend(other.list);
+        self
+    }
+
+    /// Every (method, path) served, paths in the router's `{param}` syntax.
+    pub fn list(&self) -> &[(Method, &'static str)] {
+        &self.list
+    }
+
+    /// The routes as an axum router.
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+}
+
+/// Every route of the server, outside the console's static files.
+pub fn routes() -> Routes {
+    health::router()
+        .merge(openapi::router())
+        .merge(user::router())
+        .merge(stacks::router())
+        .merge(settings::router())
+}
+
+/// The answer to an API path that does not exist.
+pub async fn not_found() -> Error {
+    Error::NotFound("No such API endpoint".into())
+}
+
+/// The answer to a method an API path does not support.
+pub async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
+}

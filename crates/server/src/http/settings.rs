@@ -1,0 +1,243 @@
+//! Deployment settings: `GET`, `POST` (JSON merge patch), `PUT` (replace) and `DELETE`
+//! `/api/stacks/{org}/{project}/{stack}/deployments/settings`.
+//!
+//! Every write decodes, normalises and validates the whole resulting settings, seals new
+//! secrets, and stores them only if the version read is still current; anything invalid
+//! answers 400 and leaves the stored settings as they were.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use keyless_api_types::secret::REDACTED;
+use keyless_api_types::{
+    DeploymentSettings, ErrorDetail, ErrorType, FieldError, input, merge_patch, validate,
+};
+use serde_json::{Map, Value};
+
+use super::extract::{JsonBody, StackAccess, StackAdmin};
+use super::{AppState, Routes};
+use crate::crypto::Cipher;
+use crate::error::{Error, Result};
+use crate::store::{StackRecord, StoreError, StoredSettings};
+
+const PATH: &str = "/api/stacks/{org}/{project}/{stack}/deployments/settings";
+
+/// The header by which the console identifies itself, recorded as the settings' `source`.
+const CLIENT_HEADER: &str = "x-keyless-client";
+
+pub fn router() -> Routes {
+    Routes::default()
+        .get(PATH, get_settings)
+        .post(PATH, patch_settings)
+        .put(PATH, replace_settings)
+        .delete(PATH, delete_settings)
+}
+
+async fn get_settings(
+    State(state): State<AppState>,
+    access: StackAccess,
+) -> Result<Json<DeploymentSettings>> {
+    let stored = state
+        .store
+        .settings(&access.stack.id)
+        .await?
+        .ok_or_else(|| Error::NotFound("No deployment settings for this stack".into()))?;
+    Ok(Json(from_store(stored)?))
+}
+
+async fn patch_settings(
+    State(state): State<AppState>,
+    StackAdmin(stack): StackAdmin,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<DeploymentSettings>> {
+    let patch = request_object(body)?;
+    let current = state.store.settings(&stack.id).await?;
+    let mut document = current
+        .as_ref()
+        .map_or_else(|| Value::Object(Map::new()), |c| c.document.clone());
+    merge_patch::apply(&mut document, &patch);
+    let expected = current.map(|c| c.version);
+    save(&state, &stack, expected, document, &headers).await
+}
+
+async fn replace_settings(
+    State(state): State<AppState>,
+    StackAdmin(stack): StackAdmin,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<DeploymentSettings>> {
+    let document = request_object(body)?;
+    let expected = state.store.settings(&stack.id).await?.map(|c| c.version);
+    save(&state, &stack, expected, document, &headers).await
+}
+
+async fn delete_settings(
+    State(state): State<AppState>,
+    StackAdmin(stack): StackAdmin,
+) -> Result<Json<bool>> {
+    state.store.delete_settings(&stack.id).await?;
+    Ok(Json(true))
+}
+
+/// The request body as settings input: an object, keys in the spec's casing, without the
+/// read-only `source` and `version`.
+fn request_object(mut body: Value) -> Result<Value> {
+    input::canonicalize_keys(&mut body);
+    let Value::Object(fields) = &mut body else {
+        return Err(Error::bad_request("The request body must be a JSON object"));
+    };
+    fields.remove("source");
+    fields.remove("version");
+    Ok(body)
+}
+
+async fn save(
+    state: &AppState,
+    stack: &StackRecord,
+    expected: Option<i64>,
+    document: Value,
+    headers: &HeaderMap,
+) -> Result<Json<DeploymentSettings>> {
+    let mut settings = prepare(document, stack, &state.cipher)?;
+    let source = match headers.get(CLIENT_HEADER) {
+        Some(client) if client == "console" => "console",
+        _ => "api",
+    };
+    let stored = serde_json::to_value(&settings)
+        .map_err(|err| Error::Internal(format!("cannot serialise settings: {err}")))?;
+    let version = state
+        .store
+        .save_settings(&stack.id, expected, &stored, source)
+        .await?;
+    settings.source = Some(source.into());
+    settings.version = Some(version);
+    Ok(Json(settings))
+}
+
+/// Turns a settings document into valid settings for `stack` with every secret sealed:
+/// decode, normalise, validate, then encrypt new secrets and check kept ones.
+pub(crate) fn prepare(
+    document: Value,
+    stack: &StackRecord,
+    cipher: &Cipher,
+) -> Result<DeploymentSettings> {
+    let mut settings: DeploymentSettings = input::decode(document).map_err(|err| {
+        let err = FieldError {
+            message: without_input(&err.message),
+            ..err
+        };
+        invalid(vec![err])
+    })?;
+    settings.normalize();
+    let errors = validate::settings(&settings, &stack.stack);
+    if !errors.is_empty() {
+        return Err(invalid(errors));
+    }
+    seal_secrets(&mut settings, stack, cipher)?;
+    Ok(settings)
+}
+
+/// Encrypts every plaintext secret; a secret sent back as read keeps its value only when its
+/// ciphertext is one this server made for this stack.
+fn seal_secrets(
+    settings: &mut DeploymentSettings,
+    stack: &StackRecord,
+    cipher: &Cipher,
+) -> Result<()> {
+    let mut errors = Vec::new();
+    for (attribute, slot) in settings.secrets_mut() {
+        match slot.ciphertext.as_deref() {
+            Some(ciphertext) if slot.is_stored() => {
+                if cipher.open(ciphertext, &stack.id).is_err() {
+                    errors.push(FieldError {
+                        attribute,
+                        kind: ErrorType::Invalid,
+                        message: "has a ciphertext this server did not issue for this stack; \
+                                  send the secret's value instead"
+                            .into(),
+                    });
+                }
+            }
+            _ if slot.secret == REDACTED => errors.push(FieldError {
+                attribute,
+                kind: ErrorType::Required,
+                message: "is \"[secret]\" without its ciphertext; send the secret's value, \
+                          or the ciphertext as it was read"
+                    .into(),
+            }),
+            _ => {
+                slot.ciphertext = Some(cipher.seal(&slot.secret, &stack.id)?);
+                slot.secret = REDACTED.into();
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(errors))
+    }
+}
+
+/// A decoder message without the offending input value, which may be a secret:
+/// `invalid type: string "x", expected a sequence` → `invalid type: expected a sequence`.
+fn without_input(message: &str) -> String {
+    match message.split_once(": ") {
+        Some((kind, rest)) => match rest.rsplit_once(", expected ") {
+            Some((_, expected)) => format!("{kind}: expected {expected}"),
+            None => kind.to_owned(),
+        },
+        None => message.to_owned(),
+    }
+}
+
+/// A 400 naming every failing field.
+fn invalid(errors: Vec<FieldError>) -> Error {
+    let summary: Vec<String> = errors
+        .iter()
+        .map(|e| match e.attribute.as_str() {
+            "" => e.message.clone(),
+            attribute => format!("{attribute} {}", e.message),
+        })
+        .collect();
+    Error::BadRequest {
+        message: format!("Invalid deployment settings: {}", summary.join("; ")),
+        errors: errors
+            .into_iter()
+            .map(|e| ErrorDetail {
+                resource: "DeploymentSettings".into(),
+                attribute: e.attribute,
+                error_type: e.kind,
+                custom_message: e.message,
+            })
+            .collect(),
+    }
+}
+
+/// Stored settings as the API returns them.
+fn from_store(stored: StoredSettings) -> Result<DeploymentSettings> {
+    let mut settings: DeploymentSettings =
+        serde_json::from_value(stored.document).map_err(|err| {
+            StoreError::Backend(format!("stored settings do not decode: {err}").into())
+        })?;
+    settings.source = Some(stored.source);
+    settings.version = Some(stored.version);
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoder_messages_drop_the_input_value() {
+        assert_eq!(
+            without_input("invalid type: string \"hunter2\", expected a sequence"),
+            "invalid type: expected a sequence"
+        );
+        assert_eq!(
+            without_input("data did not match any variant of untagged enum EnvValue"),
+            "data did not match any variant of untagged enum EnvValue"
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! Keyless's API server: the Pulumi Cloud Deployments REST API subset the console speaks,
+//! over a [`store::Store`], with secrets sealed by [`crypto::Cipher`].
+
+pub mod config;
+pub mod crypto;
+pub mod error;
+mod files;
+pub mod http;
+pub mod seed;
+pub mod store;
+pub mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::any;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+pub use http::AppState;
+use seed::DemoTokens;
+
+/// Errors of startup code, outside request handling.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The largest request body accepted.
+const BODY_LIMIT: usize = 1024 * 1024;
+/// How long a request may take before it is answered 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole server: the API, `/healthz`, and the console from `state.dist` when set (any
+/// path outside `/api` answers its `index.html`, so deep links load the app).
+pub fn app(state: AppState) -> Router {
+    let api = http::routes()
+        .into_router()
+        .route("/api", any(http::not_found))
+        .route("/api/{*path}", any(http::not_found))
+        .method_not_allowed_fallback(http::method_not_allowed);
+    let site = match &state.dist {
+        Some(dist) => api.fallback_service(
+            ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html"))),
+        ),
+        None => api.fallback(http::not_found),
+    };
+    site.layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Opens the data directory's store and key, migrates, and seeds an empty store; returns the
+/// state to serve and the demo tokens when it seeded.
+pub async fn start(config: &Config) -> Result<(AppState, Option<DemoTokens>), BoxError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let store = store::open(&config.database_url()).await?;
+    store.migrate().await?;
+    let cipher = crypto::Cipher::load_or_create(&config.data_dir)?;
+    let tokens = seed::seed_if_empty(store.as_ref(), &cipher, &config.data_dir).await?;
+    let state = AppState {
+        store,
+        cipher: Arc::new(cipher),
+        dist: config.dist.clone(),
+    };
+    Ok((state, tokens))
+}

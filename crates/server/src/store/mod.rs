@@ -1,0 +1,135 @@
+//! Persistence behind a narrow [`Store`] trait. Only plain Rust and `keyless_api_types` types
+//! cross it, so a PostgreSQL implementation can sit beside [`sqlite::SqliteStore`].
+
+mod sqlite;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use keyless_api_types::{OrgRole, StackRef};
+use serde_json::Value;
+
+pub use sqlite::SqliteStore;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row already exists, or changed since it was read (optimistic concurrency).
+    #[error("conflicting write")]
+    Conflict,
+    /// A row the operation refers to does not exist.
+    #[error("referenced row not found")]
+    Missing,
+    /// The database failed; the text is for logs only.
+    #[error("database error: {0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A user account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub login: String,
+    pub name: String,
+    pub email: String,
+    pub avatar_url: String,
+}
+
+/// What is needed to create an [`Account`]; the store picks its id.
+#[derive(Clone, Debug)]
+pub struct NewAccount<'a> {
+    pub login: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+}
+
+/// A user's membership in one organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub org: String,
+    pub org_display_name: String,
+    pub role: OrgRole,
+}
+
+/// A stack and its stable id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackRecord {
+    pub id: String,
+    pub stack: StackRef,
+}
+
+/// Which stacks to list: those of `orgs` (optionally one project), in org/project/stack order,
+/// starting after `after`, at most `limit` of them.
+#[derive(Clone, Debug, Default)]
+pub struct StackQuery {
+    pub orgs: Vec<String>,
+    pub project: Option<String>,
+    pub after: Option<StackRef>,
+    pub limit: Option<u32>,
+}
+
+/// A stack's stored deployment settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredSettings {
+    /// The settings' JSON without `source` and `version`; secrets only as ciphertext.
+    pub document: Value,
+    pub source: String,
+    pub version: i64,
+}
+
+/// Everything the server keeps.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Brings the schema up to date.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Whether nothing has been created yet (no organization).
+    async fn is_empty(&self) -> Result<bool, StoreError>;
+
+    async fn create_organization(&self, name: &str, display_name: &str) -> Result<(), StoreError>;
+    async fn create_account(&self, account: NewAccount<'_>) -> Result<Account, StoreError>;
+    async fn add_member(&self, org: &str, user_id: &str, role: OrgRole) -> Result<(), StoreError>;
+    /// Records an access token by its SHA-256 hex hash.
+    async fn add_token(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        description: &str,
+    ) -> Result<(), StoreError>;
+    async fn create_stack(
+        &self,
+        stack: &StackRef,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<StackRecord, StoreError>;
+
+    /// The account owning the token with this SHA-256 hex hash.
+    async fn account_by_token(&self, token_hash: &str) -> Result<Option<Account>, StoreError>;
+    /// The user's organizations, by name.
+    async fn memberships(&self, user_id: &str) -> Result<Vec<Membership>, StoreError>;
+    async fn stack(&self, stack: &StackRef) -> Result<Option<StackRecord>, StoreError>;
+    async fn list_stacks(&self, query: &StackQuery) -> Result<Vec<StackRecord>, StoreError>;
+    async fn stack_tags(&self, stack_id: &str) -> Result<BTreeMap<String, String>, StoreError>;
+
+    async fn settings(&self, stack_id: &str) -> Result<Option<StoredSettings>, StoreError>;
+    /// Writes settings if the stored version is still `expected` (`None`: no settings yet),
+    /// in one transaction; returns the new version, or [`StoreError::Conflict`].
+    async fn save_settings(
+        &self,
+        stack_id: &str,
+        expected: Option<i64>,
+        document: &Value,
+        source: &str,
+    ) -> Result<i64, StoreError>;
+    async fn delete_settings(&self, stack_id: &str) -> Result<(), StoreError>;
+}
+
+/// Opens the store a database URL names (`sqlite:…` for now).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Backend(
+            "unsupported database URL scheme; use sqlite:".into(),
+        ))
+    }
+}

@@ -1,0 +1,344 @@
+//! The SQLite [`Store`]: one file, WAL journal, foreign keys on, migrations from `migrations/`.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keyless_api_types::{OrgRole, StackRef};
+use serde_json::Value;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use super::{
+    Account, Membership, NewAccount, StackQuery, StackRecord, Store, StoreError, StoredSettings,
+};
+
+/// A [`Store`] in one SQLite database file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match err.as_database_error() {
+            Some(db) if db.is_unique_violation() => Self::Conflict,
+            Some(db) if db.is_foreign_key_violation() => Self::Missing,
+            _ => Self::Backend(Box::new(err)),
+        }
+    }
+}
+
+fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(err))
+}
+
+fn role_name(role: OrgRole) -> &'static str {
+    match role {
+        OrgRole::Admin => "admin",
+        OrgRole::Member => "member",
+    }
+}
+
+fn parse_role(text: &str) -> Result<OrgRole, StoreError> {
+    match text {
+        "admin" => Ok(OrgRole::Admin),
+        "member" => Ok(OrgRole::Member),
+        other => Err(StoreError::Backend(
+            format!("unknown role {other:?} in memberships").into(),
+        )),
+    }
+}
+
+type StackRow = (String, String, String, String);
+
+fn stack_record((id, org, project, name): StackRow) -> StackRecord {
+    StackRecord {
+        id,
+        stack: StackRef {
+            org,
+            project,
+            stack: name,
+        },
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database a `sqlite:` URL names.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!().run(&self.pool).await.map_err(backend)
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM organizations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count == 0)
+    }
+
+    async fn create_organization(&self, name: &str, display_name: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO organizations (name, display_name) VALUES (?, ?)")
+            .bind(name)
+            .bind(display_name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_account(&self, account: NewAccount<'_>) -> Result<Account, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query("INSERT INTO users (id, login, name, email) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(account.login)
+            .bind(account.name)
+            .bind(account.email)
+            .execute(&self.pool)
+            .await?;
+        Ok(Account {
+            id,
+            login: account.login.into(),
+            name: account.name.into(),
+            email: account.email.into(),
+            avatar_url: String::new(),
+        })
+    }
+
+    async fn add_member(&self, org: &str, user_id: &str, role: OrgRole) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO memberships (organization, user_id, role) VALUES (?, ?, ?)")
+            .bind(org)
+            .bind(user_id)
+            .bind(role_name(role))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn add_token(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        description: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO access_tokens (token_hash, user_id, description) VALUES (?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(description)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn create_stack(
+        &self,
+        stack: &StackRef,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<StackRecord, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO stacks (id, organization, project, name) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(&stack.org)
+            .bind(&stack.project)
+            .bind(&stack.stack)
+            .execute(&mut *tx)
+            .await?;
+        for (name, value) in tags {
+            sqlx::query("INSERT INTO stack_tags (stack_id, name, value) VALUES (?, ?, ?)")
+                .bind(&id)
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(StackRecord {
+            id,
+            stack: stack.clone(),
+        })
+    }
+
+    async fn account_by_token(&self, token_hash: &str) -> Result<Option<Account>, StoreError> {
+        let row: Option<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT u.id, u.login, u.name, u.email, u.avatar_url
+             FROM access_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(id, login, name, email, avatar_url)| Account {
+            id,
+            login,
+            name,
+            email,
+            avatar_url,
+        }))
+    }
+
+    async fn memberships(&self, user_id: &str) -> Result<Vec<Membership>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT o.name, o.display_name, m.role
+             FROM memberships m JOIN organizations o ON o.name = m.organization
+             WHERE m.user_id = ?
+             ORDER BY o.name",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(org, org_display_name, role)| {
+                Ok(Membership {
+                    org,
+                    org_display_name,
+                    role: parse_role(&role)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stack(&self, stack: &StackRef) -> Result<Option<StackRecord>, StoreError> {
+        let row: Option<StackRow> = sqlx::query_as(
+            "SELECT id, organization, project, name FROM stacks
+             WHERE organization = ? AND project = ? AND name = ?",
+        )
+        .bind(&stack.org)
+        .bind(&stack.project)
+        .bind(&stack.stack)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(stack_record))
+    }
+
+    async fn list_stacks(&self, query: &StackQuery) -> Result<Vec<StackRecord>, StoreError> {
+        if query.orgs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "SELECT id, organization, project, name FROM stacks WHERE organization IN (",
+        );
+        let mut orgs = sql.separated(", ");
+        for org in &query.orgs {
+            orgs.push_bind(org);
+        }
+        sql.push(")");
+        if let Some(project) = &query.project {
+            sql.push(" AND project = ").push_bind(project);
+        }
+        if let Some(after) = &query.after {
+            // Keyset pagination over the unique (organization, project, name) order.
+            sql.push(" AND (organization, project, name) > (")
+                .push_bind(&after.org)
+                .push(", ")
+                .push_bind(&after.project)
+                .push(", ")
+                .push_bind(&after.stack)
+                .push(")");
+        }
+        sql.push(" ORDER BY organization, project, name");
+        if let Some(limit) = query.limit {
+            sql.push(" LIMIT ").push_bind(i64::from(limit));
+        }
+        let rows: Vec<StackRow> = sql.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(stack_record).collect())
+    }
+
+    async fn stack_tags(&self, stack_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, value FROM stack_tags WHERE stack_id = ?")
+                .bind(stack_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn settings(&self, stack_id: &str) -> Result<Option<StoredSettings>, StoreError> {
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT document, source, version FROM deployment_settings WHERE stack_id = ?",
+        )
+        .bind(stack_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(document, source, version)| {
+            Ok(StoredSettings {
+                document: serde_json::from_str(&document).map_err(backend)?,
+                source,
+                version,
+            })
+        })
+        .transpose()
+    }
+
+    async fn save_settings(
+        &self,
+        stack_id: &str,
+        expected: Option<i64>,
+        document: &Value,
+        source: &str,
+    ) -> Result<i64, StoreError> {
+        let document = serde_json::to_string(document).map_err(backend)?;
+        // One statement each way, so the check and the write are a single transaction.
+        let (result, version) = match expected {
+            None => {
+                let result = sqlx::query(
+                    "INSERT INTO deployment_settings (stack_id, document, source, version)
+                     VALUES (?, ?, ?, 1)
+                     ON CONFLICT (stack_id) DO NOTHING",
+                )
+                .bind(stack_id)
+                .bind(&document)
+                .bind(source)
+                .execute(&self.pool)
+                .await?;
+                (result, 1)
+            }
+            Some(previous) => {
+                let result = sqlx::query(
+                    "UPDATE deployment_settings
+                     SET document = ?, source = ?, version = version + 1,
+                         updated_at = CURRENT_TIMESTAMP
+                     WHERE stack_id = ? AND version = ?",
+                )
+                .bind(&document)
+                .bind(source)
+                .bind(stack_id)
+                .bind(previous)
+                .execute(&self.pool)
+                .await?;
+                (result, previous + 1)
+            }
+        };
+        if result.rows_affected() == 1 {
+            Ok(version)
+        } else {
+            Err(StoreError::Conflict)
+        }
+    }
+
+    async fn delete_settings(&self, stack_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM deployment_settings WHERE stack_id = ?")
+            .bind(stack_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
