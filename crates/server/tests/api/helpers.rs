@@ -1,0 +1,200 @@
+//! Starting a test server and talking to it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use keyless_api_types::{ApiError, OrgRole, StackRef};
+use keyless_server::store::{NewAccount, Store, StoreError, StoredSettings};
+use keyless_server::{Config, app, tokens};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The stack the seed gives deployment settings.
+pub const PROD: &str = "/api/stacks/acme/website/prod/deployments/settings";
+
+/// A running server with a fresh, seeded data directory.
+pub struct TestApp {
+    pub base_url: String,
+    /// Alice, admin of `acme`.
+    pub admin: String,
+    /// Bob, member of `acme`.
+    pub member: String,
+    pub store: Arc<dyn Store>,
+    pub data_dir: TempDir,
+    client: reqwest::Client,
+}
+
+/// Starts the server without a console.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with_dist(None).await
+}
+
+/// Starts the server, serving the console from `dist` when given.
+pub async fn spawn_app_with_dist(dist: Option<PathBuf>) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let config = Config {
+        listen: ([127, 0, 0, 1], 0).into(),
+        data_dir: data_dir.path().to_owned(),
+        database_url: None,
+        dist,
+    };
+    let (state, tokens) = keyless_server::start(&config).await.expect("server starts");
+    let tokens = tokens.expect("a fresh data dir is seeded");
+    let store = state.store.clone();
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .expect("binds a free port");
+    let base_url = format!("http://{}", listener.local_addr().expect("local address"));
+    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    TestApp {
+        base_url,
+        admin: tokens.admin,
+        member: tokens.member,
+        store,
+        data_dir,
+        client: reqwest::Client::new(),
+    }
+}
+
+/// A response's status and JSON body (`Value::Null` when the body is not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// The body as the API's error shape.
+    pub fn error(&self) -> ApiError {
+        serde_json::from_value(self.body.clone())
+            .unwrap_or_else(|err| panic!("not an error body ({err}): {}", self.text))
+    }
+
+    /// The attributes the error names.
+    pub fn error_attributes(&self) -> Vec<String> {
+        self.error()
+            .errors
+            .into_iter()
+            .map(|e| e.attribute)
+            .collect()
+    }
+}
+
+impl TestApp {
+    /// A request to `path`, as `token` when given.
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .header("Accept", "application/vnd.pulumi+8");
+        match token {
+            Some(token) => builder.header("Authorization", format!("token {token}")),
+            None => builder,
+        }
+    }
+
+    /// A `GET` of `path` without any header.
+    pub fn bare_get(&self, path: &str) -> RequestBuilder {
+        self.client.get(format!("{}{path}", self.base_url))
+    }
+
+    /// Sends `builder` and reads the reply.
+    pub async fn send(&self, builder: RequestBuilder) -> Reply {
+        let response = builder.send().await.expect("request is answered");
+        let status = response.status();
+        let text = response.text().await.expect("body is read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, body, text }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(self.request(Method::GET, path, Some(token)))
+            .await
+    }
+
+    /// Sends `body` as JSON with `method`.
+    pub async fn write(&self, method: Method, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(self.request(method, path, Some(token)).json(body))
+            .await
+    }
+
+    /// `POST` of a merge patch, as the admin.
+    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.write(Method::POST, path, &self.admin, body).await
+    }
+
+    /// Creates an account in `org` (creating the organization when new) and returns its token.
+    pub async fn create_user(&self, org: &str, role: OrgRole) -> String {
+        match self.store.create_organization(org, org).await {
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(err) => panic!("cannot create organization {org}: {err}"),
+        }
+        let login = format!("user-{}", &tokens::generate()[4..16]);
+        let account = self
+            .store
+            .create_account(NewAccount {
+                login: &login,
+                name: &login,
+                email: &format!("{login}@{org}.example.com"),
+            })
+            .await
+            .expect("account is created");
+        self.store
+            .add_member(org, &account.id, role)
+            .await
+            .expect("membership is created");
+        let token = tokens::generate();
+        self.store
+            .add_token(&account.id, &tokens::hash(&token), "test")
+            .await
+            .expect("token is stored");
+        token
+    }
+
+    /// What the store holds for `org/project/stack`'s settings.
+    pub async fn stored_settings(
+        &self,
+        org: &str,
+        project: &str,
+        stack: &str,
+    ) -> Option<StoredSettings> {
+        let record = self
+            .store
+            .stack(&StackRef::new(org, project, stack))
+            .await
+            .expect("store answers")
+            .expect("stack exists");
+        self.store
+            .settings(&record.id)
+            .await
+            .expect("store answers")
+    }
+
+    /// The stable id of `org/project/stack`.
+    pub async fn stack_id(&self, org: &str, project: &str, stack: &str) -> String {
+        self.store
+            .stack(&StackRef::new(org, project, stack))
+            .await
+            .expect("store answers")
+            .expect("stack exists")
+            .id
+    }
+
+    /// Every byte the server keeps on disk (database, WAL, key, tokens), for grepping.
+    pub fn disk_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for entry in std::fs::read_dir(self.data_dir.path()).expect("data dir lists") {
+            let path = entry.expect("entry").path();
+            bytes.extend(std::fs::read(&path).expect("file reads"));
+        }
+        bytes
+    }
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}

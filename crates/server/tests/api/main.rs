@@ -1,0 +1,13 @@
+//! API tests: each starts the real server on 127.0.0.1:0 with a fresh, seeded data directory
+//! (see `helpers::spawn_app`) and talks HTTP to it.
+
+mod access;
+mod helpers;
+mod openapi;
+mod secrets;
+mod seed;
+mod settings;
+mod spa;
+mod stacks;
+mod user;
+mod validation;

@@ -1,0 +1,101 @@
+//! `GET /api/openapi.json` describes exactly the routes the server has.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+/// `/api/stacks/{orgName}/x` and `/api/stacks/{org}/x` are the same route.
+fn shape(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "{}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let paths = doc["paths"].as_object().expect("paths");
+    paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .expect("path item")
+                .keys()
+                .filter(|k| ["get", "post", "put", "delete", "patch"].contains(&k.as_str()))
+                .map(move |method| (method.to_uppercase(), shape(path)))
+        })
+        .collect()
+}
+
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(fields) => {
+            if let Some(Value::String(target)) = fields.get("$ref") {
+                out.push(target.clone());
+            }
+            fields.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_document_lists_every_route_and_nothing_else() {
+    let app = spawn_app().await;
+    let reply = app.send(app.bare_get("/api/openapi.json")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let doc = reply.body;
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
+
+    let routes: BTreeSet<(String, String)> = keyless_server::http::routes()
+        .list()
+        .iter()
+        .map(|(method, path)| (method.to_string(), shape(path)))
+        .collect();
+    assert_eq!(documented(&doc), routes);
+
+    let mut targets = Vec::new();
+    refs(&doc, &mut targets);
+    for target in targets {
+        let pointer = target.strip_prefix('#').expect("local reference");
+        assert!(doc.pointer(pointer).is_some(), "dangling {target}");
+    }
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let app = spawn_app().await;
+    let doc = app.send(app.bare_get("/api/openapi.json")).await.body;
+    // Writes last, and the delete after them, so each call finds what it needs.
+    let order = ["GET", "POST", "PUT", "DELETE"];
+    let mut operations: Vec<_> = documented(&doc).into_iter().collect();
+    operations.sort_by_key(|(method, _)| order.iter().position(|m| m == method));
+    for (method, path) in operations {
+        let concrete = path
+            .replacen("{}", "acme", 1)
+            .replacen("{}", "website", 1)
+            .replacen("{}", "prod", 1);
+        let method: Method = method.parse().expect("a method");
+        let request = app.request(method.clone(), &concrete, Some(&app.admin));
+        let request = match method {
+            Method::POST | Method::PUT => request.json(&json!({"tag": "probe"})),
+            _ => request,
+        };
+        let reply = app.send(request).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{method} {concrete}: {}",
+            reply.text
+        );
+    }
+}

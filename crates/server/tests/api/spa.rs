@@ -1,0 +1,65 @@
+//! Serving the console: deep links answer `index.html`; `/api` paths never do.
+
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{spawn_app, spawn_app_with_dist};
+
+const INDEX: &str = "<!doctype html><title>Keyless</title><body>console</body>";
+
+#[tokio::test]
+async fn deep_links_answer_the_console_and_api_paths_answer_json() {
+    let dist = tempfile::tempdir().expect("temp dist");
+    std::fs::write(dist.path().join("index.html"), INDEX).expect("index.html");
+    std::fs::create_dir(dist.path().join("assets")).expect("assets dir");
+    std::fs::write(dist.path().join("assets/app.js"), "console.log(1)").expect("app.js");
+    let app = spawn_app_with_dist(Some(dist.path().to_owned())).await;
+
+    for path in [
+        "/",
+        "/acme/website/prod/settings/deploy",
+        "/acme",
+        "/signin?next=%2Facme",
+    ] {
+        let reply = app.send(app.bare_get(path)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.text, INDEX, "{path}");
+    }
+    let asset = app.send(app.bare_get("/assets/app.js")).await;
+    assert_eq!(
+        (asset.status, asset.text.as_str()),
+        (StatusCode::OK, "console.log(1)")
+    );
+
+    for path in [
+        "/api/nope",
+        "/api",
+        "/api/stacks/acme/website",
+        "/api/user/nope/deeper",
+    ] {
+        let reply = app
+            .send(app.request(Method::GET, path, Some(&app.admin)))
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.error().code, 404, "{path}: {}", reply.text);
+    }
+    let wrong_method = app
+        .send(app.request(Method::DELETE, "/api/user", Some(&app.admin)))
+        .await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.error().code, 405);
+    let health = app.send(app.bare_get("/healthz")).await;
+    assert_eq!(
+        (health.status, health.text.as_str()),
+        (StatusCode::OK, "ok")
+    );
+}
+
+#[tokio::test]
+async fn without_a_console_unknown_paths_are_json_404s() {
+    let app = spawn_app().await;
+    for path in ["/", "/acme/website/prod/settings/deploy", "/api/nope"] {
+        let reply = app.send(app.bare_get(path)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.error().code, 404);
+    }
+}
