@@ -100,8 +100,14 @@ fn durations_are_echoed_normalised() {
         "gcp": {"projectId": "1", "workloadPoolId": "pool", "providerId": "prov", "serviceAccount": "a@b.c", "tokenLifetime": "3600s"}
     }}});
     let out = roundtrip(body);
-    assert_eq!(out["operationContext"]["oidc"]["aws"]["duration"], "1h30m0s");
-    assert_eq!(out["operationContext"]["oidc"]["gcp"]["tokenLifetime"], "1h0m0s");
+    assert_eq!(
+        out["operationContext"]["oidc"]["aws"]["duration"],
+        "1h30m0s"
+    );
+    assert_eq!(
+        out["operationContext"]["oidc"]["gcp"]["tokenLifetime"],
+        "1h0m0s"
+    );
 }
 
 #[test]
@@ -111,12 +117,22 @@ fn stored_secrets_read_back_redacted_with_their_ciphertext() {
         "TOKEN": {"secret": "[secret]", "ciphertext": "AAECAw=="}
     }}});
     let mut settings: DeploymentSettings = decode(body.clone()).expect("decodes");
-    let vars = settings.operation_context.as_ref().and_then(|o| o.environment_variables.as_ref()).expect("vars");
+    let vars = settings
+        .operation_context
+        .as_ref()
+        .and_then(|o| o.environment_variables.as_ref())
+        .expect("vars");
     assert_eq!(vars["PLAIN"], EnvValue::Plain("visible".into()));
-    let EnvValue::Secret(secret) = &vars["TOKEN"] else { panic!("TOKEN is a secret") };
+    let EnvValue::Secret(secret) = &vars["TOKEN"] else {
+        panic!("TOKEN is a secret")
+    };
     assert!(secret.is_stored());
     assert!(!SecretValue::new("x").is_stored());
-    let slots: Vec<String> = settings.secrets_mut().into_iter().map(|(path, _)| path).collect();
+    let slots: Vec<String> = settings
+        .secrets_mut()
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
     assert_eq!(slots, ["operationContext.environmentVariables.TOKEN"]);
     assert_eq!(serde_json::to_value(&settings).expect("encodes"), body);
 }
@@ -124,7 +140,11 @@ fn stored_secrets_read_back_redacted_with_their_ciphertext() {
 #[test]
 fn every_secret_slot_is_found() {
     let mut settings: DeploymentSettings = decode(docs_example()).expect("decodes");
-    let slots: Vec<String> = settings.secrets_mut().into_iter().map(|(path, _)| path).collect();
+    let slots: Vec<String> = settings
+        .secrets_mut()
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
     assert_eq!(
         slots,
         [
