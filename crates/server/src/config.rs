@@ -39,11 +39,32 @@ mod tests {
     use clap::Parser;
 
     #[test]
-    fn defaults_put_the_database_in_the_data_dir() {
-        let config =
-            Config::try_parse_from(["keyless-server", "--data-dir", "state"]).expect("parses");
-        // Unless KEYLESS_DATABASE_URL overrides it.
+    fn the_database_defaults_to_a_file_in_the_data_dir() {
+        let config = Config {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            data_dir: PathBuf::from("state"),
+            database_url: None,
+            dist: None,
+        };
         assert_eq!(config.database_url(), "sqlite://state/keyless.db");
-        assert!(config.dist.is_none());
+    }
+
+    #[test]
+    fn flags_parse() {
+        let config = Config::try_parse_from([
+            "keyless-server",
+            "--listen",
+            "0.0.0.0:9000",
+            "--data-dir",
+            "state",
+            "--database-url",
+            "sqlite://elsewhere.db",
+            "--dist",
+            "dist",
+        ])
+        .expect("parses");
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.database_url(), "sqlite://elsewhere.db");
+        assert_eq!(config.dist, Some(PathBuf::from("dist")));
     }
 }

@@ -23,11 +23,16 @@ async fn main() -> Result<(), BoxError> {
     if config.dist.is_none() {
         println!("Serving the API only; pass --dist <dir> to serve the built console too.");
     }
-    if let Some(tokens) = demo_tokens {
-        println!(
+    let tokens_file = config.data_dir.join(seed::TOKENS_FILE);
+    match demo_tokens {
+        Some(tokens) => println!(
             "{}",
             seed::sign_in_instructions(&url, &tokens, &config.data_dir)
-        );
+        ),
+        None if tokens_file.exists() => {
+            println!("Demo access tokens: {}", tokens_file.display());
+        }
+        None => {}
     }
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())

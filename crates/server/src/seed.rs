@@ -48,13 +48,28 @@ pub async fn seed_if_empty(
     store.create_organization("acme", "Acme Corp").await?;
     store.create_organization("globex", "Globex").await?;
 
+    let demo = DemoTokens {
+        admin: tokens::generate(),
+        member: tokens::generate(),
+    };
     let people = [
-        ("alice", "Alice Admin", "acme", OrgRole::Admin),
-        ("bob", "Bob Member", "acme", OrgRole::Member),
-        ("gina", "Gina Globex", "globex", OrgRole::Admin),
+        (
+            "alice",
+            "Alice Admin",
+            "acme",
+            OrgRole::Admin,
+            Some(&demo.admin),
+        ),
+        (
+            "bob",
+            "Bob Member",
+            "acme",
+            OrgRole::Member,
+            Some(&demo.member),
+        ),
+        ("gina", "Gina Globex", "globex", OrgRole::Admin, None),
     ];
-    let mut ids = BTreeMap::new();
-    for (login, name, org, role) in people {
+    for (login, name, org, role, token) in people {
         let email = format!("{login}@{org}.example.com");
         let account = store
             .create_account(NewAccount {
@@ -64,17 +79,11 @@ pub async fn seed_if_empty(
             })
             .await?;
         store.add_member(org, &account.id, role).await?;
-        ids.insert(login, account.id);
-    }
-
-    let demo = DemoTokens {
-        admin: tokens::generate(),
-        member: tokens::generate(),
-    };
-    for (login, token) in [("alice", &demo.admin), ("bob", &demo.member)] {
-        store
-            .add_token(&ids[login], &tokens::hash(token), "demo token")
-            .await?;
+        if let Some(token) = token {
+            store
+                .add_token(&account.id, &tokens::hash(token), "demo token")
+                .await?;
+        }
     }
 
     for &(org, project, stack) in STACKS {
