@@ -59,7 +59,7 @@ pub fn app(state: AppState) -> Router {
 /// Opens the data directory's store and key, migrates, and seeds an empty store; returns the
 /// state to serve and the demo tokens when it seeded.
 pub async fn start(config: &Config) -> Result<(AppState, Option<DemoTokens>), BoxError> {
-    std::fs::create_dir_all(&config.data_dir)?;
+    files::create_private_dir(&config.data_dir)?;
     let store = store::open(&config.database_url()).await?;
     store.migrate().await?;
     let cipher = crypto::Cipher::load_or_create(&config.data_dir)?;

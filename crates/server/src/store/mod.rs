@@ -1,5 +1,6 @@
-//! Persistence behind a narrow [`Store`] trait. Only plain Rust and `keyless_api_types` types
-//! cross it, so a PostgreSQL implementation can sit beside [`sqlite::SqliteStore`].
+//! Persistence behind a narrow [`Store`] trait. Only plain Rust, `serde_json` and
+//! `keyless_api_types` types cross it, so a PostgreSQL implementation can sit beside
+//! [`SqliteStore`] (its listing must sort by byte order too, e.g. `COLLATE "C"`).
 
 mod sqlite;
 
