@@ -4,6 +4,7 @@
 //! case-insensitive keys on input (see [`keys`]), and one set of validators ([`validate`])
 //! that the server enforces and the console runs as the admin types.
 
+pub mod deployment;
 pub mod duration;
 pub mod error;
 pub mod input;
@@ -15,6 +16,7 @@ pub mod stack;
 pub mod user;
 pub mod validate;
 
+pub use deployment::*;
 pub use error::{ApiError, ErrorDetail, ErrorType};
 pub use secret::{EnvValue, SecretValue};
 pub use settings::*;

@@ -22,9 +22,78 @@ pub struct Config {
     /// Directory of the built console (its `index.html` answers every non-API path).
     #[arg(long, env = "KEYLESS_DIST")]
     pub dist: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub deploy: DeployConfig,
+}
+
+/// How deployments run, and where their credentials come from.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DeployConfig {
+    /// The OIDC issuer URL in deployment tokens; its discovery document and keys are served
+    /// under its path. Defaults to `http://<listen address>/oidc`.
+    #[arg(long, env = "KEYLESS_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// How long a deployment's OIDC token is valid (a Go duration, 1m to 12h).
+    #[arg(long, env = "KEYLESS_OIDC_TOKEN_LIFETIME", default_value = DEFAULT_TOKEN_LIFETIME)]
+    pub oidc_token_lifetime: String,
+
+    /// How many deployments of one organization may run at once.
+    #[arg(long, env = "KEYLESS_MAX_CONCURRENT_DEPLOYMENTS", default_value_t = DEFAULT_MAX_CONCURRENT)]
+    pub max_concurrent_deployments: usize,
+
+    /// The pulumi CLI to run; by default the one on PATH (or in ~/.pulumi/bin).
+    #[arg(long, env = "KEYLESS_PULUMI")]
+    pub pulumi: Option<PathBuf>,
+
+    /// AWS STS endpoint for AssumeRoleWithWebIdentity.
+    #[arg(long, env = "KEYLESS_AWS_STS_ENDPOINT")]
+    pub aws_sts_endpoint: Option<String>,
+
+    /// Microsoft Entra ID authority host for client-assertion token requests.
+    #[arg(long, env = "KEYLESS_AZURE_AUTHORITY_HOST")]
+    pub azure_authority_host: Option<String>,
+
+    /// Google STS endpoint for the token exchange.
+    #[arg(long, env = "KEYLESS_GCP_STS_ENDPOINT")]
+    pub gcp_sts_endpoint: Option<String>,
+
+    /// Google IAM Credentials endpoint for generateAccessToken.
+    #[arg(long, env = "KEYLESS_GCP_IAM_CREDENTIALS_ENDPOINT")]
+    pub gcp_iam_credentials_endpoint: Option<String>,
+}
+
+const DEFAULT_TOKEN_LIFETIME: &str = "1h";
+const DEFAULT_MAX_CONCURRENT: usize = 4;
+
+impl Default for DeployConfig {
+    fn default() -> Self {
+        Self {
+            oidc_issuer: None,
+            oidc_token_lifetime: DEFAULT_TOKEN_LIFETIME.into(),
+            max_concurrent_deployments: DEFAULT_MAX_CONCURRENT,
+            pulumi: None,
+            aws_sts_endpoint: None,
+            azure_authority_host: None,
+            gcp_sts_endpoint: None,
+            gcp_iam_credentials_endpoint: None,
+        }
+    }
 }
 
 impl Config {
+    /// A configuration with every default, for `data_dir`, listening on `listen`.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            data_dir,
+            database_url: None,
+            dist: None,
+            deploy: DeployConfig::default(),
+        }
+    }
+
     /// The database URL to open.
     pub fn database_url(&self) -> String {
         self.database_url
@@ -40,12 +109,7 @@ mod tests {
 
     #[test]
     fn the_database_defaults_to_a_file_in_the_data_dir() {
-        let config = Config {
-            listen: ([127, 0, 0, 1], 8080).into(),
-            data_dir: PathBuf::from("state"),
-            database_url: None,
-            dist: None,
-        };
+        let config = Config::new(([127, 0, 0, 1], 8080).into(), PathBuf::from("state"));
         assert_eq!(config.database_url(), "sqlite://state/keyless.db");
     }
 
@@ -61,10 +125,19 @@ mod tests {
             "sqlite://elsewhere.db",
             "--dist",
             "dist",
+            "--max-concurrent-deployments",
+            "2",
+            "--aws-sts-endpoint",
+            "http://127.0.0.1:1/sts",
         ])
         .expect("parses");
         assert_eq!(config.listen.port(), 9000);
         assert_eq!(config.database_url(), "sqlite://elsewhere.db");
         assert_eq!(config.dist, Some(PathBuf::from("dist")));
+        assert_eq!(config.deploy.max_concurrent_deployments, 2);
+        assert_eq!(
+            config.deploy.aws_sts_endpoint.as_deref(),
+            Some("http://127.0.0.1:1/sts")
+        );
     }
 }

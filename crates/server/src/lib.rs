@@ -3,13 +3,16 @@
 
 pub mod config;
 pub mod crypto;
+pub mod deploy;
 pub mod error;
 mod files;
 pub mod http;
 pub mod seed;
 pub mod store;
+pub mod timestamp;
 pub mod tokens;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,18 +59,39 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Opens the data directory's store and key, migrates, and seeds an empty store; returns the
-/// state to serve and the demo tokens when it seeded.
-pub async fn start(config: &Config) -> Result<(AppState, Option<DemoTokens>), BoxError> {
+/// How long a cancelled deployment's processes have between SIGTERM and SIGKILL.
+const CANCEL_GRACE: Duration = Duration::from_secs(10);
+
+/// Opens the data directory's store and key, migrates, seeds an empty store, and starts the
+/// deployments engine; returns the state to serve and the demo tokens when it seeded.
+/// `local_addr` is the address the server listens on (the bound one, when the port was 0).
+pub async fn start(
+    config: &Config,
+    local_addr: SocketAddr,
+) -> Result<(AppState, Option<DemoTokens>), BoxError> {
     files::create_private_dir(&config.data_dir)?;
     let store = store::open(&config.database_url()).await?;
     store.migrate().await?;
-    let cipher = crypto::Cipher::load_or_create(&config.data_dir)?;
+    let cipher = Arc::new(crypto::Cipher::load_or_create(&config.data_dir)?);
     let tokens = seed::seed_if_empty(store.as_ref(), &cipher, &config.data_dir).await?;
+    let exec = deploy::ExecConfig {
+        data_dir: config.data_dir.clone(),
+        cipher: cipher.clone(),
+        pulumi: config.deploy.pulumi.clone(),
+        cancel_grace: CANCEL_GRACE,
+    };
+    let deployments = deploy::Engine::start(
+        store.clone(),
+        exec,
+        config.deploy.max_concurrent_deployments,
+    )
+    .await?;
     let state = AppState {
         store,
-        cipher: Arc::new(cipher),
+        cipher,
         dist: config.dist.clone(),
+        public_url: format!("http://{local_addr}"),
+        deployments,
     };
     Ok((state, tokens))
 }

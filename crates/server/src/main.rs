@@ -16,9 +16,11 @@ async fn main() -> Result<(), BoxError> {
         .with_writer(std::io::stderr)
         .init();
     let config = Config::parse();
-    let (state, demo_tokens) = keyless_server::start(&config).await?;
     let listener = TcpListener::bind(config.listen).await?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let local_addr = listener.local_addr()?;
+    let (state, demo_tokens) = keyless_server::start(&config, local_addr).await?;
+    let url = format!("http://{local_addr}");
+    let deployments = state.deployments.clone();
     println!("Keyless listening on {url}");
     if config.dist.is_none() {
         println!("Serving the API only; pass --dist <dir> to serve the built console too.");
@@ -37,6 +39,8 @@ async fn main() -> Result<(), BoxError> {
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // Running deployments end with the server; the next start marks them failed.
+    deployments.shutdown();
     Ok(())
 }
 

@@ -60,6 +60,7 @@ impl FromRequestParts<AppState> for AuthUser {
 pub struct StackAccess {
     pub stack: StackRecord,
     pub role: OrgRole,
+    pub user: AuthUser,
 }
 
 impl FromRequestParts<AppState> for StackAccess {
@@ -67,21 +68,73 @@ impl FromRequestParts<AppState> for StackAccess {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let user = AuthUser::from_request_parts(parts, state).await?;
-        let Path((org, project, stack)) =
-            Path::<(String, String, String)>::from_request_parts(parts, state)
-                .await
-                .map_err(|rejection| Error::bad_request(rejection.body_text()))?;
+        let params = path_params(parts, state).await?;
         let wanted = StackRef {
-            org,
-            project,
-            stack,
+            org: param(&params, "org")?,
+            project: param(&params, "project")?,
+            stack: param(&params, "stack")?,
         };
         let Some(role) = user.role_in(&wanted.org) else {
             return Err(stack_not_found(&wanted));
         };
         match state.store.stack(&wanted).await? {
-            Some(stack) => Ok(Self { stack, role }),
+            Some(stack) => Ok(Self { stack, role, user }),
             None => Err(stack_not_found(&wanted)),
+        }
+    }
+}
+
+/// The path's parameters by name (routes may have more than the stack's three).
+async fn path_params(parts: &mut Parts, state: &AppState) -> Result<Vec<(String, String)>> {
+    let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+        .await
+        .map_err(|rejection| Error::bad_request(rejection.body_text()))?;
+    Ok(params)
+}
+
+fn param(params: &[(String, String)], name: &str) -> Result<String> {
+    params
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
+        .ok_or_else(|| Error::Internal(format!("the route has no {{{name}}} parameter")))
+}
+
+/// The organization named by the `{org}` path parameter, which the caller belongs to; other
+/// organizations answer 404.
+pub struct OrgAccess {
+    pub org: String,
+    pub role: OrgRole,
+}
+
+impl FromRequestParts<AppState> for OrgAccess {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        let org = param(&path_params(parts, state).await?, "org")?;
+        match user.role_in(&org) {
+            Some(role) => Ok(Self { org, role }),
+            None => Err(Error::NotFound(format!("Organization '{org}' not found"))),
+        }
+    }
+}
+
+/// An [`OrgAccess`] whose caller is an admin of the organization; 403 for members.
+pub struct OrgAdmin(pub OrgAccess);
+
+impl FromRequestParts<AppState> for OrgAdmin {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let access = OrgAccess::from_request_parts(parts, state).await?;
+        if access.role == OrgRole::Admin {
+            Ok(Self(access))
+        } else {
+            Err(Error::Forbidden(format!(
+                "Only admins of organization '{}' may do this",
+                access.org
+            )))
         }
     }
 }

@@ -1,8 +1,11 @@
 //! The HTTP API: one module per resource, each exposing `router()`.
 
+mod deployments;
 pub mod extract;
 mod health;
+mod logs;
 mod openapi;
+mod org_deployments;
 mod settings;
 mod stacks;
 mod user;
@@ -16,6 +19,7 @@ use axum::http::Method;
 use axum::routing::{self, MethodRouter};
 
 use crate::crypto::Cipher;
+use crate::deploy::Engine;
 use crate::error::Error;
 use crate::store::Store;
 
@@ -28,6 +32,9 @@ pub struct AppState {
     pub cipher: Arc<Cipher>,
     /// The built console to serve, if any.
     pub dist: Option<PathBuf>,
+    /// Where this server is reached, e.g. `http://127.0.0.1:8080`: the base of console URLs.
+    pub public_url: String,
+    pub deployments: Arc<Engine>,
 }
 
 /// A router that remembers the method and path of each route it holds, so that tests can hold
@@ -85,6 +92,9 @@ pub fn routes() -> Routes {
         .merge(user::router())
         .merge(stacks::router())
         .merge(settings::router())
+        .merge(deployments::router())
+        .merge(logs::router())
+        .merge(org_deployments::router())
 }
 
 /// The answer to an API path that does not exist.

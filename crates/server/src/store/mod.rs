@@ -2,7 +2,9 @@
 //! `keyless_api_types` types cross it, so a PostgreSQL implementation can sit beside
 //! [`SqliteStore`] (its listing must sort by byte order too, e.g. `COLLATE "C"`).
 
+pub mod deployments;
 mod sqlite;
+mod sqlite_deployments;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use async_trait::async_trait;
 use keyless_api_types::{OrgRole, StackRef};
 use serde_json::Value;
 
+pub use deployments::*;
 pub use sqlite::SqliteStore;
 
 /// Why a store operation failed.
@@ -81,7 +84,7 @@ pub struct StoredSettings {
 
 /// Everything the server keeps.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: DeploymentStore + Send + Sync {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Whether nothing has been created yet (no organization).

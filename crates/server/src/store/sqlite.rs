@@ -17,7 +17,7 @@ use super::{
 /// A [`Store`] in one SQLite database file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -30,7 +30,7 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+pub(super) fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(err))
 }
 

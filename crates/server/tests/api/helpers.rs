@@ -4,11 +4,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use keyless_api_types::{ApiError, OrgRole, StackRef};
+use keyless_server::deploy::Engine;
+use keyless_server::seed::DemoTokens;
 use keyless_server::store::{NewAccount, Store, StoreError, StoredSettings};
 use keyless_server::{Config, app, tokens};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
+use tokio::task::JoinHandle;
 
 /// The stack the seed gives deployment settings.
 pub const PROD: &str = "/api/stacks/acme/website/prod/deployments/settings";
@@ -21,6 +24,8 @@ pub struct TestApp {
     /// Bob, member of `acme`.
     pub member: String,
     pub store: Arc<dyn Store>,
+    pub engine: Arc<Engine>,
+    server: JoinHandle<std::io::Result<()>>,
     pub data_dir: TempDir,
     client: reqwest::Client,
 }
@@ -33,28 +38,36 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the server, serving the console from `dist` when given.
 pub async fn spawn_app_with_dist(dist: Option<PathBuf>) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp data dir");
-    let config = Config {
-        listen: ([127, 0, 0, 1], 0).into(),
-        data_dir: data_dir.path().to_owned(),
-        database_url: None,
-        dist,
-    };
-    let (state, tokens) = keyless_server::start(&config).await.expect("server starts");
-    let tokens = tokens.expect("a fresh data dir is seeded");
-    let store = state.store.clone();
+    let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
+    config.dist = dist;
+    let (app, tokens) = spawn_with(config, data_dir).await;
+    app.signed_in(tokens.expect("a fresh data dir is seeded"))
+}
+
+/// Starts the server with `config` (whose data dir is `data_dir`); returns it with the demo
+/// tokens when it seeded (else `admin` and `member` are empty).
+pub async fn spawn_with(config: Config, data_dir: TempDir) -> (TestApp, Option<DemoTokens>) {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .expect("binds a free port");
-    let base_url = format!("http://{}", listener.local_addr().expect("local address"));
-    tokio::spawn(async move { axum::serve(listener, app(state)).await });
-    TestApp {
-        base_url,
-        admin: tokens.admin,
-        member: tokens.member,
+    let local_addr = listener.local_addr().expect("local address");
+    let (state, tokens) = keyless_server::start(&config, local_addr)
+        .await
+        .expect("server starts");
+    let store = state.store.clone();
+    let engine = state.deployments.clone();
+    let server = tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    let app = TestApp {
+        base_url: format!("http://{local_addr}"),
+        admin: String::new(),
+        member: String::new(),
         store,
+        engine,
+        server,
         data_dir,
         client: reqwest::Client::new(),
-    }
+    };
+    (app, tokens)
 }
 
 /// A response's status and JSON body (`Value::Null` when the body is not JSON).
@@ -82,6 +95,23 @@ impl Reply {
 }
 
 impl TestApp {
+    /// The same server, talked to with these demo tokens.
+    pub fn signed_in(self, tokens: DemoTokens) -> Self {
+        Self {
+            admin: tokens.admin,
+            member: tokens.member,
+            ..self
+        }
+    }
+
+    /// Stops the server as a crash would (running deployments are left `running` in the store,
+    /// their processes killed) and hands back its data directory.
+    pub fn crash(self) -> TempDir {
+        self.engine.shutdown();
+        self.server.abort();
+        self.data_dir
+    }
+
     /// A request to `path`, as `token` when given.
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
         let builder = self
@@ -186,7 +216,9 @@ impl TestApp {
         let mut bytes = Vec::new();
         for entry in std::fs::read_dir(self.data_dir.path()).expect("data dir lists") {
             let path = entry.expect("entry").path();
-            bytes.extend(std::fs::read(&path).expect("file reads"));
+            if path.is_file() {
+                bytes.extend(std::fs::read(&path).expect("file reads"));
+            }
         }
         bytes
     }

@@ -2,8 +2,11 @@
 //! (see `helpers::spawn_app`) and talks HTTP to it.
 
 mod access;
+mod deployments;
+mod fixtures;
 mod helpers;
 mod openapi;
+mod queue;
 mod secrets;
 mod seed;
 mod settings;

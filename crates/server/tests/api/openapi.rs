@@ -75,27 +75,62 @@ async fn the_document_lists_every_route_and_nothing_else() {
 async fn every_documented_operation_is_served() {
     let app = spawn_app().await;
     let doc = app.send(app.bare_get("/api/openapi.json")).await.body;
+    let stack = "/api/stacks/acme/website/prod/deployments";
     // Writes last, and the delete after them, so each call finds what it needs.
     let order = ["GET", "POST", "PUT", "DELETE"];
     let mut operations: Vec<_> = documented(&doc).into_iter().collect();
     operations.sort_by_key(|(method, _)| order.iter().position(|m| m == method));
     for (method, path) in operations {
+        // A deployment to address, kept queued by pausing its stack.
+        let queued = queued_deployment(&app, stack).await;
+        let fourth = if path.contains("/version/") {
+            queued["version"].to_string()
+        } else {
+            queued["id"].as_str().expect("an id").to_owned()
+        };
         let concrete = path
             .replacen("{}", "acme", 1)
             .replacen("{}", "website", 1)
-            .replacen("{}", "prod", 1);
+            .replacen("{}", "prod", 1)
+            .replacen("{}", &fourth, 1);
         let method: Method = method.parse().expect("a method");
+        let creates = method == Method::POST && concrete == stack;
         let request = app.request(method.clone(), &concrete, Some(&app.admin));
         let request = match method {
+            Method::POST if creates => request.json(&json!({"operation": "preview"})),
             Method::POST | Method::PUT => request.json(&json!({"tag": "probe"})),
             _ => request,
         };
         let reply = app.send(request).await;
+        let expected = if creates {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
+        };
         assert_eq!(
-            reply.status,
-            StatusCode::OK,
+            reply.status, expected,
             "{method} {concrete}: {}",
             reply.text
         );
     }
+}
+
+async fn queued_deployment(app: &crate::helpers::TestApp, stack: &str) -> Value {
+    let pause = app
+        .write(
+            Method::POST,
+            &format!("{stack}/pause"),
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(pause.status, StatusCode::OK, "{}", pause.text);
+    // With its own source: the probe above may have replaced the stack's settings.
+    let body = json!({
+        "operation": "preview",
+        "sourceContext": {"git": {"repoUrl": "https://git.example.com/acme/website.git"}}
+    });
+    let created = app.write(Method::POST, stack, &app.admin, &body).await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.text);
+    created.body
 }

@@ -65,13 +65,8 @@ async fn globex_is_seeded_with_its_own_stack() {
 async fn a_restart_keeps_data_and_does_not_seed_again() {
     let app = spawn_app().await;
     let tokens_file = std::fs::read(app.data_dir.path().join(TOKENS_FILE)).expect("tokens");
-    let config = Config {
-        listen: ([127, 0, 0, 1], 0).into(),
-        data_dir: app.data_dir.path().to_owned(),
-        database_url: None,
-        dist: None,
-    };
-    let (state, tokens) = start(&config).await.expect("restarts");
+    let config = Config::new(([127, 0, 0, 1], 0).into(), app.data_dir.path().to_owned());
+    let (state, tokens) = start(&config, config.listen).await.expect("restarts");
     assert!(tokens.is_none(), "seeding is skipped when data exists");
     let orgs = vec!["acme".to_owned(), "globex".to_owned()];
     let all = state

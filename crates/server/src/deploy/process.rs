@@ -1,0 +1,134 @@
+//! Running one step's process: in its own process group, with a clean environment, its stdout
+//! and stderr logged line by line as they are printed. Cancelling sends the group SIGTERM, then
+//! SIGKILL after a grace period; whatever the group left behind is killed when the step ends.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+
+use super::cancel::Cancel;
+use super::logs::LogSink;
+
+/// How long readers may drain the pipes after the group is gone (processes that left the
+/// group may still hold them).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A command to run.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    /// The whole environment: nothing is inherited.
+    pub env: BTreeMap<String, String>,
+}
+
+/// How a process ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Exited(ExitStatus),
+    /// Cancelled by this user.
+    Cancelled(String),
+    /// It could not be started.
+    NotStarted(std::io::Error),
+}
+
+/// Kills the whole group when dropped, whatever happened to the step.
+struct GroupGuard(Pid);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        // ESRCH (nothing left in the group) is the usual, fine outcome.
+        let _ = killpg(self.0, Signal::SIGKILL);
+    }
+}
+
+/// Runs `spec`, logging its output as step `step`, until it exits or `cancel` fires.
+pub async fn run(
+    spec: &Spec,
+    step: i64,
+    sink: &LogSink,
+    cancel: &mut Cancel,
+    grace: Duration,
+) -> Outcome {
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(&spec.env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) => return Outcome::NotStarted(err),
+    };
+    let Some(pid) = child.id() else {
+        return Outcome::NotStarted(std::io::Error::other("the process exited at once"));
+    };
+    let group = GroupGuard(Pid::from_raw(pid as i32));
+    let readers = [
+        child
+            .stdout
+            .take()
+            .map(|out| tokio::spawn(forward(out, step, sink.clone()))),
+        child
+            .stderr
+            .take()
+            .map(|err| tokio::spawn(forward(err, step, sink.clone()))),
+    ];
+    let outcome = tokio::select! {
+        status = child.wait() => match status {
+            Ok(status) => Outcome::Exited(status),
+            Err(err) => Outcome::NotStarted(err),
+        },
+        user = cancel.requested() => {
+            let _ = killpg(group.0, Signal::SIGTERM);
+            if tokio::time::timeout(grace, child.wait()).await.is_err() {
+                let _ = killpg(group.0, Signal::SIGKILL);
+                let _ = child.wait().await;
+            }
+            Outcome::Cancelled(user)
+        }
+    };
+    drop(group);
+    for reader in readers.into_iter().flatten() {
+        let abort = reader.abort_handle();
+        if tokio::time::timeout(DRAIN_TIMEOUT, reader).await.is_err() {
+            abort.abort();
+        }
+    }
+    outcome
+}
+
+/// Logs each line read from `pipe`, splitting only at newlines.
+async fn forward(pipe: impl AsyncRead + Unpin, step: i64, sink: LogSink) {
+    let mut reader = BufReader::new(pipe);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => sink.line(step, &String::from_utf8_lossy(&buf)).await,
+        }
+    }
+}
+
+/// The words of a finished process's status, for the log.
+pub fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        (None, None) => "ended".to_owned(),
+    }
+}

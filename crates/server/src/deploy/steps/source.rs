@@ -1,0 +1,255 @@
+//! `Get source`: a git clone of `sourceContext.git` (a URL or a local path) at its branch, tag
+//! or commit. Credentials reach git only through this process's environment: a token or basic
+//! auth as an `http.extraHeader` set by `GIT_CONFIG_*` variables, an SSH key as a 0600 file
+//! named by `GIT_SSH_COMMAND`. None of them is logged.
+
+use std::path::{Component, Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use keyless_api_types::{GitAuthConfig, SourceContextGit};
+
+use super::{StepError, StepResult, on_path, run_process_with};
+use crate::deploy::job::Job;
+
+/// The SSH key's file name inside the work directory (outside the checkout).
+const SSH_KEY_FILE: &str = "git-ssh-key";
+
+pub async fn run(job: &mut Job, index: i64) -> StepResult {
+    let git = job
+        .settings
+        .source_context
+        .as_ref()
+        .and_then(|s| s.git.clone())
+        .ok_or_else(|| StepError::Failed("no git source is configured".into()))?;
+    let url = git
+        .repo_url
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| StepError::Failed("sourceContext.git.repoUrl is empty".into()))?;
+    let program = on_path("git", job.env.get("PATH").map(String::as_str))
+        .ok_or_else(|| StepError::Failed("git is not installed on this server".into()))?;
+
+    let (auth_env, key_file) = match &git.git_auth {
+        Some(auth) => credentials(job, auth)?,
+        None => (Vec::new(), None),
+    };
+    let mut auth_env = auth_env;
+    auth_env.push(("GIT_TERMINAL_PROMPT".into(), "0".into()));
+    if let Some(password) = url_password(&url) {
+        job.sink.add_secret(&password);
+    }
+
+    let checkout = job.checkout_dir.clone();
+    let options: Vec<String> = branch_or_tag(&git)
+        .map(|reference| vec!["--branch".into(), reference])
+        .unwrap_or_default();
+    let mut args = vec!["clone".to_owned()];
+    args.extend(options.iter().cloned());
+    args.extend(["--".into(), url.clone(), checkout.display().to_string()]);
+    let shown = format!(
+        "git clone {}-- {} {}",
+        options.iter().map(|o| format!("{o} ")).collect::<String>(),
+        without_userinfo(&url),
+        checkout.display()
+    );
+    let result = run_process_with(
+        job,
+        index,
+        (&program, &args),
+        &job.work_dir.clone(),
+        &shown,
+        &auth_env,
+    )
+    .await;
+    if let Some(key_file) = key_file {
+        let _ = std::fs::remove_file(key_file);
+    }
+    result?;
+
+    if let Some(commit) = git.commit.as_deref().filter(|c| !c.is_empty()) {
+        let args = vec![
+            "checkout".into(),
+            "--quiet".into(),
+            "--detach".into(),
+            commit.into(),
+        ];
+        let shown = format!("git checkout --quiet --detach {commit}");
+        run_process_with(job, index, (&program, &args), &checkout, &shown, &[]).await?;
+    }
+    let args = vec![
+        "log".into(),
+        "-1".into(),
+        "--format=Checked out %H: %s".into(),
+    ];
+    run_process_with(job, index, (&program, &args), &checkout, "git log -1", &[]).await?;
+
+    job.program_dir = program_dir(&checkout, git.repo_dir.as_deref())?;
+    job.sink
+        .line(
+            index,
+            &format!("Program directory: {}", job.program_dir.display()),
+        )
+        .await;
+    Ok(())
+}
+
+/// `refs/heads/main` → `main`; a tag when no branch is given.
+fn branch_or_tag(git: &SourceContextGit) -> Option<String> {
+    let branch = git.branch.as_deref().filter(|b| !b.is_empty());
+    let reference = branch.or(git.tag.as_deref().filter(|t| !t.is_empty()))?;
+    let short = reference
+        .strip_prefix("refs/heads/")
+        .or_else(|| reference.strip_prefix("refs/tags/"))
+        .unwrap_or(reference);
+    Some(short.to_owned())
+}
+
+/// Variables for the git process only.
+type GitEnv = Vec<(String, String)>;
+
+/// The environment that gives git the credentials, and the key file to delete afterwards.
+fn credentials(job: &Job, auth: &GitAuthConfig) -> Result<(GitEnv, Option<PathBuf>), StepError> {
+    let open = |secret, what: &str| {
+        job.open_secret(secret)
+            .map_err(|_| StepError::Failed(format!("cannot decrypt the git {what}")))
+    };
+    if let Some(ssh) = &auth.ssh_auth {
+        if ssh.password.is_some() {
+            return Err(StepError::Failed(
+                "passphrase-protected SSH keys are not supported; use a key without a passphrase"
+                    .into(),
+            ));
+        }
+        let key = open(&ssh.ssh_private_key, "SSH key")?;
+        job.sink.add_secret(&key);
+        let path = job.work_dir.join(SSH_KEY_FILE);
+        let mut text = key;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        crate::files::write_private(&path, text.as_bytes(), false)
+            .map_err(|err| StepError::Failed(format!("cannot write the SSH key file: {err}")))?;
+        let command = format!(
+            "ssh -i '{}' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+            path.display()
+        );
+        return Ok((vec![("GIT_SSH_COMMAND".into(), command)], Some(path)));
+    }
+    let basic = if let Some(token) = &auth.access_token {
+        let token = open(token, "access token")?;
+        job.sink.add_secret(&token);
+        format!("x-access-token:{token}")
+    } else if let Some(basic) = &auth.basic_auth {
+        let user = open(&basic.user_name, "user name")?;
+        let password = open(&basic.password, "password")?;
+        job.sink.add_secret(&password);
+        format!("{user}:{password}")
+    } else {
+        return Ok((Vec::new(), None));
+    };
+    let encoded = STANDARD.encode(basic);
+    job.sink.add_secret(&encoded);
+    let env = vec![
+        ("GIT_CONFIG_COUNT".into(), "1".into()),
+        ("GIT_CONFIG_KEY_0".into(), "http.extraHeader".into()),
+        (
+            "GIT_CONFIG_VALUE_0".into(),
+            format!("Authorization: Basic {encoded}"),
+        ),
+    ];
+    Ok((env, None))
+}
+
+/// The password in `https://user:password@host/…`, if any.
+fn url_password(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    Some(password.to_owned()).filter(|p| !p.is_empty())
+}
+
+/// The URL as it may be shown: without `user:password@`.
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://{host}{path}"),
+        None => url.to_owned(),
+    }
+}
+
+/// The checkout's `repo_dir`, which must stay inside it and exist.
+fn program_dir(checkout: &Path, repo_dir: Option<&str>) -> Result<PathBuf, StepError> {
+    let Some(dir) = repo_dir
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && *d != ".")
+    else {
+        return Ok(checkout.to_owned());
+    };
+    let relative = Path::new(dir);
+    if relative
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(StepError::Failed(format!(
+            "repoDir \"{dir}\" must be a path inside the repository"
+        )));
+    }
+    let path = checkout.join(relative);
+    if path.is_dir() {
+        Ok(path)
+    } else {
+        Err(StepError::Failed(format!(
+            "repoDir \"{dir}\" does not exist in the repository"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_credentials_when_shown() {
+        let url = "https://bob:s3cret@git.example.com/acme/infra.git";
+        assert_eq!(url_password(url).as_deref(), Some("s3cret"));
+        assert_eq!(
+            without_userinfo(url),
+            "https://git.example.com/acme/infra.git"
+        );
+        assert_eq!(without_userinfo("/tmp/repo"), "/tmp/repo");
+        assert_eq!(url_password("git@github.com:acme/infra.git"), None);
+    }
+
+    #[test]
+    fn branches_are_short_names() {
+        let git = SourceContextGit {
+            branch: Some("refs/heads/main".into()),
+            ..Default::default()
+        };
+        assert_eq!(branch_or_tag(&git).as_deref(), Some("main"));
+        let git = SourceContextGit {
+            tag: Some("refs/tags/v1".into()),
+            ..Default::default()
+        };
+        assert_eq!(branch_or_tag(&git).as_deref(), Some("v1"));
+    }
+
+    #[test]
+    fn repo_dir_stays_inside_the_checkout() {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(root.path().join("infra")).expect("mkdir");
+        assert_eq!(
+            program_dir(root.path(), Some("infra")).expect("inside"),
+            root.path().join("infra")
+        );
+        assert!(program_dir(root.path(), Some("../etc")).is_err());
+        assert!(program_dir(root.path(), Some("/etc")).is_err());
+        assert!(program_dir(root.path(), Some("missing")).is_err());
+        assert_eq!(program_dir(root.path(), None).expect("root"), root.path());
+    }
+}

@@ -1,0 +1,166 @@
+//! What the store keeps about deployments: the deployments themselves, their steps, their log
+//! lines and the pauses that hold queues.
+
+use async_trait::async_trait;
+use keyless_api_types::{
+    DeploymentCounts, DeploymentStatus, PulumiOperation, StepStatus, UserInfo,
+};
+use serde_json::Value;
+
+use super::{StackRecord, StoreError};
+
+/// What is needed to queue a deployment; the store picks its id, version and queue position.
+#[derive(Clone, Debug)]
+pub struct NewDeployment<'a> {
+    pub stack_id: &'a str,
+    pub operation: PulumiOperation,
+    pub requested_by: &'a str,
+    pub initiator: &'a str,
+    /// The merged settings it runs with; secrets only sealed.
+    pub settings: &'a Value,
+    pub now: &'a str,
+}
+
+/// A stored deployment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploymentRecord {
+    /// Position in the server-wide queue: earlier deployments have smaller numbers.
+    pub seq: i64,
+    pub id: String,
+    pub stack: StackRecord,
+    pub version: i64,
+    pub operation: PulumiOperation,
+    pub status: DeploymentStatus,
+    pub requested_by: UserInfo,
+    pub initiator: String,
+    pub settings: Value,
+    pub created: String,
+    pub modified: String,
+    /// When its job started.
+    pub started: Option<String>,
+}
+
+/// One step of a deployment's job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepRecord {
+    pub name: String,
+    pub status: StepStatus,
+    pub started: Option<String>,
+    pub last_updated: Option<String>,
+}
+
+/// Whose deployments to list.
+#[derive(Clone, Debug)]
+pub enum DeploymentScope {
+    Stack(String),
+    Org(String),
+}
+
+/// A page of deployments, by queue order.
+#[derive(Clone, Debug)]
+pub struct DeploymentPage {
+    pub scope: DeploymentScope,
+    /// How many to skip.
+    pub offset: u32,
+    pub limit: u32,
+    pub ascending: bool,
+}
+
+/// A log line to store. `step_offset` is `None` for a header, which starts step `step`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLogLine {
+    pub step: i64,
+    pub step_offset: Option<i64>,
+    pub timestamp: String,
+    pub header: Option<String>,
+    pub line: Option<String>,
+}
+
+/// A stored log line; `id` orders the whole log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+    pub id: i64,
+    pub step: i64,
+    pub timestamp: String,
+    pub header: Option<String>,
+    pub line: Option<String>,
+}
+
+/// Deployments in the store.
+#[async_trait]
+pub trait DeploymentStore: Send + Sync {
+    /// Queues a deployment as `not-started`, numbering it after the stack's latest one.
+    async fn create_deployment(
+        &self,
+        new: NewDeployment<'_>,
+    ) -> Result<DeploymentRecord, StoreError>;
+    async fn deployment(&self, id: &str) -> Result<Option<DeploymentRecord>, StoreError>;
+    async fn deployment_by_version(
+        &self,
+        stack_id: &str,
+        version: i64,
+    ) -> Result<Option<DeploymentRecord>, StoreError>;
+    /// One page, and how many there are in all.
+    async fn list_deployments(
+        &self,
+        page: &DeploymentPage,
+    ) -> Result<(Vec<DeploymentRecord>, i64), StoreError>;
+    /// The stack's highest version, 0 when it has none.
+    async fn latest_version(&self, stack_id: &str) -> Result<i64, StoreError>;
+    /// Every deployment in one of `statuses`, in queue order.
+    async fn deployments_with_status(
+        &self,
+        statuses: &[DeploymentStatus],
+    ) -> Result<Vec<DeploymentRecord>, StoreError>;
+    /// Sets the status if it is still one of `from`; returns whether it did.
+    async fn transition(
+        &self,
+        id: &str,
+        from: &[DeploymentStatus],
+        to: DeploymentStatus,
+        now: &str,
+    ) -> Result<bool, StoreError>;
+    /// Starts the job if the deployment is still queued: records its steps (all
+    /// `not-started`) and makes it `running`; returns whether it did.
+    async fn start_job(&self, id: &str, steps: &[String], now: &str) -> Result<bool, StoreError>;
+    async fn steps(&self, id: &str) -> Result<Vec<StepRecord>, StoreError>;
+    /// Sets a step's status; `started` is set the first time it runs.
+    async fn set_step(
+        &self,
+        id: &str,
+        position: i64,
+        status: StepStatus,
+        now: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Appends lines in one transaction.
+    async fn append_logs(&self, id: &str, lines: &[NewLogLine]) -> Result<(), StoreError>;
+    /// The offset the next line of step `step` gets.
+    async fn next_step_offset(&self, id: &str, step: i64) -> Result<i64, StoreError>;
+    /// Up to `limit` lines (headers included) after line `after`.
+    async fn logs_after(
+        &self,
+        id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<LogRecord>, StoreError>;
+    /// Up to `limit` of step `step`'s lines (no header), from its `offset`-th.
+    async fn step_logs(
+        &self,
+        id: &str,
+        step: i64,
+        offset: i64,
+        limit: u32,
+    ) -> Result<Vec<LogRecord>, StoreError>;
+
+    /// Pauses or resumes a stack's queue, or with `stack_id` `None` an organization's.
+    async fn set_paused(
+        &self,
+        org: &str,
+        stack_id: Option<&str>,
+        paused: bool,
+    ) -> Result<(), StoreError>;
+    /// Every pause: (organization, stack id or `None` for the organization).
+    async fn pauses(&self) -> Result<Vec<(String, Option<String>)>, StoreError>;
+    async fn deployment_counts(&self, org: &str) -> Result<DeploymentCounts, StoreError>;
+}

@@ -1,0 +1,434 @@
+//! [`DeploymentStore`] for [`SqliteStore`].
+
+use async_trait::async_trait;
+use keyless_api_types::{
+    DeploymentCounts, DeploymentStatus, PulumiOperation, StackRef, StepStatus, UserInfo,
+};
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::deployments::{
+    DeploymentPage, DeploymentRecord, DeploymentScope, DeploymentStore, LogRecord, NewDeployment,
+    NewLogLine, StepRecord,
+};
+use super::sqlite::{SqliteStore, backend};
+use super::{StackRecord, StoreError};
+
+/// The columns of a [`DeploymentRow`].
+const SELECT: &str = "SELECT d.seq AS seq, d.id AS id, s.id AS stack_id,
+        s.organization AS org, s.project AS project, s.name AS stack, d.version AS version,
+        d.operation AS operation, d.status AS status, u.name AS user_name,
+        u.login AS user_login, u.avatar_url AS user_avatar, d.initiator AS initiator,
+        d.settings AS settings, d.created AS created, d.modified AS modified,
+        d.started AS started
+    FROM deployments d JOIN stacks s ON s.id = d.stack_id JOIN users u ON u.id = d.requested_by";
+
+#[derive(sqlx::FromRow)]
+struct DeploymentRow {
+    seq: i64,
+    id: String,
+    stack_id: String,
+    org: String,
+    project: String,
+    stack: String,
+    version: i64,
+    operation: String,
+    status: String,
+    user_name: String,
+    user_login: String,
+    user_avatar: String,
+    initiator: String,
+    settings: String,
+    created: String,
+    modified: String,
+    started: Option<String>,
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Backend(format!("unknown {what} {value:?} in the database").into())
+}
+
+fn record(row: DeploymentRow) -> Result<DeploymentRecord, StoreError> {
+    Ok(DeploymentRecord {
+        seq: row.seq,
+        id: row.id,
+        stack: StackRecord {
+            id: row.stack_id,
+            stack: StackRef::new(&row.org, &row.project, &row.stack),
+        },
+        version: row.version,
+        operation: PulumiOperation::parse(&row.operation)
+            .ok_or_else(|| corrupt("operation", &row.operation))?,
+        status: DeploymentStatus::parse(&row.status)
+            .ok_or_else(|| corrupt("status", &row.status))?,
+        requested_by: UserInfo {
+            name: row.user_name,
+            github_login: row.user_login,
+            avatar_url: row.user_avatar,
+        },
+        initiator: row.initiator,
+        settings: serde_json::from_str(&row.settings).map_err(backend)?,
+        created: row.created,
+        modified: row.modified,
+        started: row.started,
+    })
+}
+
+fn records(rows: Vec<DeploymentRow>) -> Result<Vec<DeploymentRecord>, StoreError> {
+    rows.into_iter().map(record).collect()
+}
+
+type LogRow = (i64, i64, String, Option<String>, Option<String>);
+
+fn log_records(rows: Vec<LogRow>) -> Vec<LogRecord> {
+    rows.into_iter()
+        .map(|(id, step, timestamp, header, line)| LogRecord {
+            id,
+            step,
+            timestamp,
+            header,
+            line,
+        })
+        .collect()
+}
+
+fn push_statuses(sql: &mut QueryBuilder<'_, Sqlite>, statuses: &[DeploymentStatus]) {
+    sql.push("(");
+    let mut list = sql.separated(", ");
+    for status in statuses {
+        list.push_bind(status.as_str());
+    }
+    sql.push(")");
+}
+
+#[async_trait]
+impl DeploymentStore for SqliteStore {
+    async fn create_deployment(
+        &self,
+        new: NewDeployment<'_>,
+    ) -> Result<DeploymentRecord, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let settings = serde_json::to_string(new.settings).map_err(backend)?;
+        // The version is computed inside the insert, so two requests cannot take the same one;
+        // should they race anyway, UNIQUE (stack_id, version) answers Conflict.
+        sqlx::query(
+            "INSERT INTO deployments (id, stack_id, version, operation, status, requested_by,
+                                      initiator, settings, created, modified)
+             SELECT ?, ?, COALESCE(MAX(version), 0) + 1, ?, 'not-started', ?, ?, ?, ?, ?
+             FROM deployments WHERE stack_id = ?",
+        )
+        .bind(&id)
+        .bind(new.stack_id)
+        .bind(new.operation.as_str())
+        .bind(new.requested_by)
+        .bind(new.initiator)
+        .bind(&settings)
+        .bind(new.now)
+        .bind(new.now)
+        .bind(new.stack_id)
+        .execute(&self.pool)
+        .await?;
+        self.deployment(&id).await?.ok_or(StoreError::Missing)
+    }
+
+    async fn deployment(&self, id: &str) -> Result<Option<DeploymentRecord>, StoreError> {
+        let row: Option<DeploymentRow> = sqlx::query_as(&format!("{SELECT} WHERE d.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(record).transpose()
+    }
+
+    async fn deployment_by_version(
+        &self,
+        stack_id: &str,
+        version: i64,
+    ) -> Result<Option<DeploymentRecord>, StoreError> {
+        let row: Option<DeploymentRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE d.stack_id = ? AND d.version = ?"))
+                .bind(stack_id)
+                .bind(version)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(record).transpose()
+    }
+
+    async fn list_deployments(
+        &self,
+        page: &DeploymentPage,
+    ) -> Result<(Vec<DeploymentRecord>, i64), StoreError> {
+        let (filter, key) = match &page.scope {
+            DeploymentScope::Stack(id) => ("d.stack_id = ?", id),
+            DeploymentScope::Org(org) => ("s.organization = ?", org),
+        };
+        let (total,): (i64,) = sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM deployments d JOIN stacks s ON s.id = d.stack_id WHERE {filter}"
+        ))
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await?;
+        let order = if page.ascending { "ASC" } else { "DESC" };
+        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
+            "{SELECT} WHERE {filter} ORDER BY d.seq {order} LIMIT ? OFFSET ?"
+        ))
+        .bind(key)
+        .bind(i64::from(page.limit))
+        .bind(i64::from(page.offset))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((records(rows)?, total))
+    }
+
+    async fn latest_version(&self, stack_id: &str) -> Result<i64, StoreError> {
+        let (version,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(MAX(version), 0) FROM deployments WHERE stack_id = ?")
+                .bind(stack_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(version)
+    }
+
+    async fn deployments_with_status(
+        &self,
+        statuses: &[DeploymentStatus],
+    ) -> Result<Vec<DeploymentRecord>, StoreError> {
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = QueryBuilder::<Sqlite>::new(SELECT);
+        sql.push(" WHERE d.status IN ");
+        push_statuses(&mut sql, statuses);
+        sql.push(" ORDER BY d.seq");
+        let rows: Vec<DeploymentRow> = sql.build_query_as().fetch_all(&self.pool).await?;
+        records(rows)
+    }
+
+    async fn transition(
+        &self,
+        id: &str,
+        from: &[DeploymentStatus],
+        to: DeploymentStatus,
+        now: &str,
+    ) -> Result<bool, StoreError> {
+        if from.is_empty() {
+            return Ok(false);
+        }
+        let mut sql = QueryBuilder::<Sqlite>::new("UPDATE deployments SET status = ");
+        sql.push_bind(to.as_str())
+            .push(", modified = ")
+            .push_bind(now)
+            .push(" WHERE id = ")
+            .push_bind(id)
+            .push(" AND status IN ");
+        push_statuses(&mut sql, from);
+        let result = sql.build().execute(&self.pool).await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn start_job(&self, id: &str, steps: &[String], now: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let started = sqlx::query(
+            "UPDATE deployments SET status = 'running', started = ?, modified = ?
+             WHERE id = ? AND status IN ('not-started', 'accepted')",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if started.rows_affected() != 1 {
+            return Ok(false);
+        }
+        for (position, name) in steps.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO deployment_steps (deployment_id, position, name, status)
+                 VALUES (?, ?, ?, 'not-started')",
+            )
+            .bind(id)
+            .bind(position as i64)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn steps(&self, id: &str) -> Result<Vec<StepRecord>, StoreError> {
+        let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT name, status, started, last_updated FROM deployment_steps
+             WHERE deployment_id = ? ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(name, status, started, last_updated)| {
+                Ok(StepRecord {
+                    status: StepStatus::parse(&status)
+                        .ok_or_else(|| corrupt("step status", &status))?,
+                    name,
+                    started,
+                    last_updated,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_step(
+        &self,
+        id: &str,
+        position: i64,
+        status: StepStatus,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE deployment_steps
+             SET status = ?, last_updated = ?, started = COALESCE(started, ?)
+             WHERE deployment_id = ? AND position = ?",
+        )
+        .bind(status.as_str())
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .bind(position)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("UPDATE deployments SET modified = ? WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn append_logs(&self, id: &str, lines: &[NewLogLine]) -> Result<(), StoreError> {
+        // SQLite allows 32766 bound values per statement; 6 per row.
+        const ROWS_PER_STATEMENT: usize = 5000;
+        let mut tx = self.pool.begin().await?;
+        for chunk in lines.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO deployment_logs
+                 (deployment_id, step, step_offset, timestamp, header, line) ",
+            );
+            sql.push_values(chunk, |mut row, line| {
+                row.push_bind(id)
+                    .push_bind(line.step)
+                    .push_bind(line.step_offset)
+                    .push_bind(&line.timestamp)
+                    .push_bind(&line.header)
+                    .push_bind(&line.line);
+            });
+            sql.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn next_step_offset(&self, id: &str, step: i64) -> Result<i64, StoreError> {
+        let (next,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(MAX(step_offset) + 1, 0) FROM deployment_logs
+             WHERE deployment_id = ? AND step = ?",
+        )
+        .bind(id)
+        .bind(step)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next)
+    }
+
+    async fn logs_after(
+        &self,
+        id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        let rows: Vec<LogRow> = sqlx::query_as(
+            "SELECT id, step, timestamp, header, line FROM deployment_logs
+             WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(log_records(rows))
+    }
+
+    async fn step_logs(
+        &self,
+        id: &str,
+        step: i64,
+        offset: i64,
+        limit: u32,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        let rows: Vec<LogRow> = sqlx::query_as(
+            "SELECT id, step, timestamp, header, line FROM deployment_logs
+             WHERE deployment_id = ? AND step = ? AND step_offset >= ?
+             ORDER BY step_offset LIMIT ?",
+        )
+        .bind(id)
+        .bind(step)
+        .bind(offset)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(log_records(rows))
+    }
+
+    async fn set_paused(
+        &self,
+        org: &str,
+        stack_id: Option<&str>,
+        paused: bool,
+    ) -> Result<(), StoreError> {
+        let stack_id = stack_id.unwrap_or("");
+        let sql = if paused {
+            "INSERT INTO deployment_pauses (organization, stack_id) VALUES (?, ?)
+             ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM deployment_pauses WHERE organization = ? AND stack_id = ?"
+        };
+        sqlx::query(sql)
+            .bind(org)
+            .bind(stack_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn pauses(&self) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT organization, stack_id FROM deployment_pauses")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(org, stack)| (org, Some(stack).filter(|s| !s.is_empty())))
+            .collect())
+    }
+
+    async fn deployment_counts(&self, org: &str) -> Result<DeploymentCounts, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT d.status, COUNT(*) FROM deployments d JOIN stacks s ON s.id = d.stack_id
+             WHERE s.organization = ? GROUP BY d.status",
+        )
+        .bind(org)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = DeploymentCounts::default();
+        for (status, n) in rows {
+            let slot = match DeploymentStatus::parse(&status) {
+                Some(DeploymentStatus::NotStarted) => &mut counts.not_started,
+                Some(DeploymentStatus::Accepted) => &mut counts.accepted,
+                Some(DeploymentStatus::Running) => &mut counts.running,
+                Some(DeploymentStatus::Failed) => &mut counts.failed,
+                Some(DeploymentStatus::Succeeded) => &mut counts.succeeded,
+                Some(DeploymentStatus::Skipped) => &mut counts.skipped,
+                None => return Err(corrupt("status", &status)),
+            };
+            *slot += n;
+            counts.total += n;
+        }
+        Ok(counts)
+    }
+}

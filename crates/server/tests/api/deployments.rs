@@ -1,0 +1,271 @@
+//! Deployments end to end: a real git repository through every step, logs in both modes,
+//! secrets kept out of logs and off disk, and the request rules.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::fixtures::{Fixture, SECRET, deploy_app, deployments, steps};
+use crate::helpers::{contains, spawn_app};
+
+#[tokio::test]
+async fn a_deployment_runs_every_step_from_a_real_repository() {
+    let fixture = Fixture::new();
+    let app = deploy_app(&fixture, 4).await;
+    let base = deployments("website", "dev");
+    // The secret printed in two writes with a pause between them, cut apart at run time.
+    let split =
+        r#"printf '%s' "${SECRET_TOKEN%%-*}"; sleep 0.3; printf '%s\n' "-${SECRET_TOKEN#*-}""#;
+    let body = fixture.request(
+        "preview",
+        &[
+            "echo \"pre-run sees PLAIN=$PLAIN\"",
+            "echo \"leak: $SECRET_TOKEN\" >&2",
+            split,
+        ],
+    );
+    let id = app.deploy(&base, &body).await;
+    let done = app.finished(&base, &id).await;
+    let log = app.log_text(&base, &id).await;
+    assert_eq!(done["status"], "succeeded", "{log}");
+    assert_eq!(done["pulumiOperation"], "preview");
+    assert_eq!(done["version"], 1);
+    assert_eq!(done["requestedBy"]["githubLogin"], "bob");
+    assert_eq!(
+        steps(&done),
+        [
+            "Setup",
+            "Get source",
+            "Download dependencies",
+            "Pre-run command 1",
+            "Pre-run command 2",
+            "Pre-run command 3",
+            "pulumi preview"
+        ]
+        .map(|name| (name.to_owned(), "succeeded".to_owned()))
+    );
+    for needle in [
+        "## Get source",
+        "Checked out ",
+        ": First program",
+        "Runtime yaml: YAML programs have no dependencies to install",
+        "pre-run sees PLAIN=plain-value",
+        "leak: [secret]",
+        "fake pulumi: preview --non-interactive --stack acme/website/dev",
+        "program dir: infra",
+        "found Pulumi.yaml",
+        "SECRET_TOKEN=[secret]",
+    ] {
+        assert!(log.contains(needle), "no {needle:?} in:\n{log}");
+    }
+    assert!(
+        !log.contains(SECRET) && !log.contains(&SECRET[6..]),
+        "{log}"
+    );
+    let env = &done["configuration"]["environmentVariables"];
+    assert_eq!(
+        env,
+        &json!([
+            {"name": "PLAIN", "value": "plain-value", "secret": false},
+            {"name": "SECRET_TOKEN", "secret": true}
+        ])
+    );
+    assert!(
+        !contains(&app.disk_bytes(), SECRET),
+        "the secret is on disk"
+    );
+    assert!(
+        !app.data_dir.path().join("work").join(&id).exists(),
+        "the work directory is removed"
+    );
+
+    // Step mode: a window of one step, then its end.
+    let step = |offset: i64, count: i64| {
+        format!("{base}/{id}/logs?job=0&step=1&offset={offset}&count={count}")
+    };
+    let first = app.get(&step(0, 1), &app.member).await;
+    assert_eq!(first.body["__type"], "DeploymentLogsStep");
+    assert_eq!(first.body["name"], "Get source");
+    assert_eq!(first.body["lines"].as_array().map(Vec::len), Some(1));
+    assert_eq!(first.body["nextOffset"], 1);
+    let rest = app.get(&step(1, 499), &app.member).await;
+    assert!(rest.body.get("nextOffset").is_none(), "{}", rest.text);
+    assert!(rest.text.contains("Program directory"), "{}", rest.text);
+    for count in [0, 500] {
+        let reply = app.get(&step(0, count), &app.member).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "count {count}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_pulumi_cli_the_step_says_how_to_get_one() {
+    if std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .any(|dir| dir.join("pulumi").exists())
+    {
+        eprintln!("skipped: a pulumi CLI is installed on this machine");
+        return;
+    }
+    let fixture = Fixture::new();
+    let app = spawn_app().await;
+    let base = deployments("website", "dev");
+    let id = app
+        .deploy(&base, &fixture.request("update", &["echo before"]))
+        .await;
+    let done = app.finished(&base, &id).await;
+    let log = app.log_text(&base, &id).await;
+    assert_eq!(done["status"], "failed", "{log}");
+    let last = steps(&done).pop().expect("steps");
+    assert_eq!(last, ("pulumi update".to_owned(), "failed".to_owned()));
+    assert!(
+        log.contains("the pulumi CLI was not found") && log.contains("--pulumi"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_step_stops_the_job() {
+    let fixture = Fixture::new();
+    let app = deploy_app(&fixture, 4).await;
+    let base = deployments("website", "dev");
+    let id = app
+        .deploy(
+            &base,
+            &fixture.request("update", &["echo one; exit 3", "echo never"]),
+        )
+        .await;
+    let done = app.finished(&base, &id).await;
+    assert_eq!(done["status"], "failed");
+    let statuses: Vec<String> = steps(&done).into_iter().map(|(_, s)| s).collect();
+    assert_eq!(
+        statuses,
+        [
+            "succeeded",
+            "succeeded",
+            "succeeded",
+            "failed",
+            "not-started",
+            "not-started"
+        ]
+    );
+    let log = app.log_text(&base, &id).await;
+    assert!(
+        log.contains("exited with code 3") && !log.contains("never\n"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn requests_follow_the_rules() {
+    let app = spawn_app().await;
+    let prod = deployments("website", "prod");
+    let dev = deployments("website", "dev");
+    let nested = json!({"operationContext": {"operation": "update"}});
+    let cases = [
+        (
+            &prod,
+            json!({}),
+            "Missing top level required field 'operation'",
+        ),
+        (
+            &prod,
+            json!({"operation": "deploy"}),
+            "operation must be one of",
+        ),
+        (&prod, nested, "must only be set at the top level"),
+        (
+            &dev,
+            json!({"operation": "update"}),
+            "no deployment settings",
+        ),
+        (
+            &prod,
+            json!({"operation": "update", "inheritSettings": false}),
+            "no deployment settings",
+        ),
+    ];
+    for (base, body, message) in cases {
+        let reply = app.write(Method::POST, base, &app.member, &body).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(reply.error().message.contains(message), "{}", reply.text);
+    }
+    // Settings are inherited: prod's seeded settings have a source.
+    app.send(app.request(Method::POST, &format!("{prod}/pause"), Some(&app.member)))
+        .await;
+    let created = app
+        .write(
+            Method::POST,
+            &prod,
+            &app.member,
+            &json!({"operation": "update"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.text);
+    assert_eq!(created.body["version"], 1);
+    assert!(
+        created.body["consoleUrl"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/acme/website/prod/deployments/1")),
+        "{}",
+        created.text
+    );
+    let by_version = app.get(&format!("{prod}/version/1"), &app.member).await;
+    assert_eq!(by_version.body["id"], created.body["id"]);
+    assert_eq!(by_version.body["status"], "not-started");
+    assert!(by_version.body.get("jobs").is_none(), "not started yet");
+    assert_eq!(
+        by_version.body["configuration"]["source"]["git"]["repoURL"],
+        "https://github.com/acme/website"
+    );
+    let missing = app.get(&format!("{prod}/version/7"), &app.member).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    // Another stack's path does not reach it.
+    let id = created.body["id"].as_str().expect("id");
+    let elsewhere = app.get(&format!("{dev}/{id}"), &app.member).await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+
+    let list = app.get(&format!("{prod}?pageSize=1"), &app.member).await;
+    assert_eq!(list.body["total"], 1);
+    assert_eq!(list.body["itemsPerPage"], 1);
+    assert_eq!(list.body["deployments"][0]["paused"], true);
+    assert_eq!(list.body["deployments"][0]["stackName"], "prod");
+    for bad in ["page=0", "pageSize=101", "sort=colour"] {
+        let reply = app.get(&format!("{prod}?{bad}"), &app.member).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let org = app.get("/api/orgs/acme/deployments", &app.member).await;
+    assert_eq!(org.body["total"], 1);
+    let other = app.get("/api/orgs/globex/deployments", &app.member).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+
+    let metadata = app.get(&format!("{prod}/metadata"), &app.member).await;
+    assert_eq!(
+        metadata.body,
+        json!({"paused": true, "stackPaused": true, "organizationPaused": false, "hasSchedules": false})
+    );
+    let org_pause = app
+        .send(app.request(
+            Method::POST,
+            "/api/orgs/acme/deployments/pause",
+            Some(&app.member),
+        ))
+        .await;
+    assert_eq!(org_pause.status, StatusCode::FORBIDDEN);
+    let org_pause = app
+        .send(app.request(
+            Method::POST,
+            "/api/orgs/acme/deployments/pause",
+            Some(&app.admin),
+        ))
+        .await;
+    assert_eq!(org_pause.status, StatusCode::OK);
+    let org_meta = app
+        .get("/api/orgs/acme/deployments/metadata", &app.member)
+        .await;
+    assert_eq!(org_meta.body["paused"], true);
+    assert_eq!(org_meta.body["concurrency"], 4);
+    assert_eq!(org_meta.body["deploymentCounts"]["notStarted"], 1);
+    assert_eq!(org_meta.body["deploymentCounts"]["total"], 1);
+    let unconfigured = app
+        .send(app.request(Method::POST, &format!("{dev}/pause"), Some(&app.member)))
+        .await;
+    assert_eq!(unconfigured.status, StatusCode::BAD_REQUEST);
+}
