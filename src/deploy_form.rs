@@ -1,0 +1,920 @@
+//! The Deploy panel's form as plain Rust, free of any UI: form state ⇄ [`DeploymentSettings`],
+//! the minimal merge patch to save it, and validation or API errors mapped onto form fields.
+//!
+//! The panel only owns `operationContext.oidc.{aws,azure,gcp}`, and within each cloud only the
+//! keys it shows. Everything else in the loaded settings (source, environment variables,
+//! secrets, keys this console does not know) is carried over untouched, so the patch never
+//! mentions it.
+
+use std::collections::BTreeMap;
+
+use keyless_api_types::{
+    ApiError, AwsOidc, AzureOidc, DeploymentSettings, ErrorType, FieldError, GcpOidc, OidcConfig,
+    OperationContext, merge_patch, stack::StackRef, validate,
+};
+use serde_json::{Map, Value};
+
+/// Where the OIDC settings live in the settings document.
+const OIDC_PATH: [&str; 2] = ["operationContext", "oidc"];
+
+/// A cloud with an OIDC integration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Cloud {
+    Aws,
+    Azure,
+    Gcp,
+}
+
+impl Cloud {
+    /// Every cloud, in the order the panel shows them.
+    pub const ALL: [Cloud; 3] = [Cloud::Aws, Cloud::Azure, Cloud::Gcp];
+
+    /// The key under `operationContext.oidc`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Cloud::Aws => "aws",
+            Cloud::Azure => "azure",
+            Cloud::Gcp => "gcp",
+        }
+    }
+
+    /// The label of the switch that turns the integration on.
+    pub fn switch_label(self) -> &'static str {
+        match self {
+            Cloud::Aws => "Enable AWS Integration",
+            Cloud::Azure => "Enable Azure Integration",
+            Cloud::Gcp => "Enable Google Cloud Integration",
+        }
+    }
+
+    /// The name shown for the cloud's form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cloud::Aws => "AWS",
+            Cloud::Azure => "Azure",
+            Cloud::Gcp => "Google Cloud",
+        }
+    }
+
+    /// The inputs of this cloud's form, in display order; their keys are also the keys of the
+    /// cloud's settings that the form owns (other keys are left as loaded).
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Cloud::Aws => &[
+                Field::AwsRoleArn,
+                Field::AwsSessionName,
+                Field::AwsPolicyArns,
+                Field::AwsDuration,
+            ],
+            Cloud::Azure => &[
+                Field::AzureClientId,
+                Field::AzureTenantId,
+                Field::AzureSubscriptionId,
+            ],
+            Cloud::Gcp => &[
+                Field::GcpProjectNumber,
+                Field::GcpWorkloadPoolId,
+                Field::GcpProviderId,
+                Field::GcpServiceAccount,
+                Field::GcpRegion,
+                Field::GcpTokenLifetime,
+            ],
+        }
+    }
+}
+
+/// One input of the panel. Variants are declared in display order, which `Ord` follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    AwsRoleArn,
+    AwsSessionName,
+    /// One row of the policy list, by index.
+    AwsPolicyArn(usize),
+    /// The policy list as a whole.
+    AwsPolicyArns,
+    AwsDuration,
+    AzureClientId,
+    AzureTenantId,
+    AzureSubscriptionId,
+    GcpProjectNumber,
+    GcpWorkloadPoolId,
+    GcpProviderId,
+    GcpServiceAccount,
+    GcpRegion,
+    GcpTokenLifetime,
+}
+
+impl Field {
+    /// The cloud the field belongs to.
+    pub fn cloud(self) -> Cloud {
+        match self {
+            Field::AwsRoleArn
+            | Field::AwsSessionName
+            | Field::AwsPolicyArns
+            | Field::AwsPolicyArn(_)
+            | Field::AwsDuration => Cloud::Aws,
+            Field::AzureClientId | Field::AzureTenantId | Field::AzureSubscriptionId => {
+                Cloud::Azure
+            }
+            Field::GcpProjectNumber
+            | Field::GcpWorkloadPoolId
+            | Field::GcpProviderId
+            | Field::GcpServiceAccount
+            | Field::GcpRegion
+            | Field::GcpTokenLifetime => Cloud::Gcp,
+        }
+    }
+
+    /// The key inside the cloud's object; list rows share their list's key.
+    fn wire_key(self) -> &'static str {
+        match self {
+            Field::AwsRoleArn => "roleArn",
+            Field::AwsSessionName => "sessionName",
+            Field::AwsPolicyArns | Field::AwsPolicyArn(_) => "policyArns",
+            Field::AwsDuration => "duration",
+            Field::AzureClientId => "clientId",
+            Field::AzureTenantId => "tenantId",
+            Field::AzureSubscriptionId => "subscriptionId",
+            Field::GcpProjectNumber => "projectId",
+            Field::GcpWorkloadPoolId => "workloadPoolId",
+            Field::GcpProviderId => "providerId",
+            Field::GcpServiceAccount => "serviceAccount",
+            Field::GcpRegion => "region",
+            Field::GcpTokenLifetime => "tokenLifetime",
+        }
+    }
+
+    /// The label users see.
+    pub fn label(self) -> String {
+        match self {
+            Field::AwsRoleArn => "Role ARN".into(),
+            Field::AwsSessionName => "Session Name".into(),
+            Field::AwsPolicyArns => "Policy ARNs".into(),
+            Field::AwsPolicyArn(i) => format!("Policy ARN {}", i + 1),
+            Field::AwsDuration | Field::GcpTokenLifetime => "Session Duration".into(),
+            Field::AzureClientId => "Client ID".into(),
+            Field::AzureTenantId => "Tenant ID".into(),
+            Field::AzureSubscriptionId => "Subscription ID".into(),
+            Field::GcpProjectNumber => "Project Number".into(),
+            Field::GcpWorkloadPoolId => "Workload Pool ID".into(),
+            Field::GcpProviderId => "Identity Provider ID".into(),
+            Field::GcpServiceAccount => "Service Account Email Address".into(),
+            Field::GcpRegion => "Region".into(),
+        }
+    }
+
+    /// A document-unique element id for the field's input.
+    pub fn dom_id(self) -> String {
+        let key = self.wire_key();
+        match self {
+            Field::AwsPolicyArn(i) => format!("oidc-aws-{key}-{i}"),
+            _ => format!("oidc-{}-{key}", self.cloud().key()),
+        }
+    }
+
+    /// The dotted path the validators and the API use, e.g. `operationContext.oidc.azure.tenantId`.
+    pub fn attribute(self) -> String {
+        let base = format!(
+            "{}.{}.{}",
+            OIDC_PATH.join("."),
+            self.cloud().key(),
+            self.wire_key()
+        );
+        match self {
+            Field::AwsPolicyArn(i) => format!("{base}.{i}"),
+            _ => base,
+        }
+    }
+
+    /// The same field after policy row `removed` is deleted: later rows move up one, the
+    /// removed row is gone, other fields stay.
+    pub fn after_row_removed(self, removed: usize) -> Option<Field> {
+        match self {
+            Field::AwsPolicyArn(i) if i == removed => None,
+            Field::AwsPolicyArn(i) if i > removed => Some(Field::AwsPolicyArn(i - 1)),
+            other => Some(other),
+        }
+    }
+
+    /// The field a dotted path names, if the panel shows it.
+    pub fn from_attribute(attribute: &str) -> Option<Field> {
+        let rest = attribute.strip_prefix("operationContext.oidc.")?;
+        let (cloud, rest) = rest.split_once('.')?;
+        let cloud = Cloud::ALL.into_iter().find(|c| c.key() == cloud)?;
+        if cloud == Cloud::Aws
+            && let Some(index) = rest.strip_prefix("policyArns.")
+        {
+            return index.parse().ok().map(Field::AwsPolicyArn);
+        }
+        cloud
+            .fields()
+            .iter()
+            .copied()
+            .find(|f| f.wire_key() == rest)
+    }
+
+    /// Help shown under the label: what the value is, and whether it may be left empty.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Field::AwsRoleArn => "The IAM role deployments assume with AssumeRoleWithWebIdentity.",
+            Field::AwsSessionName => {
+                "Placeholders: ${organization.name}, ${project.name}, ${stack.name}, ${operation}, \
+                 ${deployment.version}, ${deployment.id}. At most 64 characters once expanded."
+            }
+            Field::AwsPolicyArns | Field::AwsPolicyArn(_) => {
+                "Optional. Managed policies that further limit the session."
+            }
+            Field::AwsDuration => "Optional. 15m to 12h, e.g. 1h0m0s; AWS uses 1 hour when empty.",
+            Field::AzureClientId => {
+                "The application (client) ID of the app registration that trusts this stack."
+            }
+            Field::AzureTenantId => "The directory (tenant) ID of your Microsoft Entra tenant.",
+            Field::AzureSubscriptionId => "The subscription deployments manage.",
+            Field::GcpProjectNumber => {
+                "The numeric project number (not the project ID) of the project holding the \
+                 workload identity pool."
+            }
+            Field::GcpWorkloadPoolId => "The ID of the workload identity pool.",
+            Field::GcpProviderId => "The ID of the OIDC provider in that pool.",
+            Field::GcpServiceAccount => "The service account deployments impersonate.",
+            Field::GcpRegion => "Optional. Sets GOOGLE_REGION for deployments.",
+            Field::GcpTokenLifetime => {
+                "Optional. Lifetime of the access token, up to 12h (over 1h needs an \
+                 organization policy)."
+            }
+        }
+    }
+
+    /// A realistic example value, shown while the input is empty.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Field::AwsRoleArn => "arn:aws:iam::123456789012:role/pulumi-deployments",
+            Field::AwsSessionName => "pulumi-${stack.name}-${deployment.version}",
+            Field::AwsPolicyArns | Field::AwsPolicyArn(_) => {
+                "arn:aws:iam::aws:policy/ReadOnlyAccess"
+            }
+            Field::AwsDuration | Field::GcpTokenLifetime => "1h0m0s",
+            Field::AzureClientId => "8c3b2f1e-5d4a-4e6b-9a7c-1f2e3d4c5b6a",
+            Field::AzureTenantId => "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            Field::AzureSubscriptionId => "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+            Field::GcpProjectNumber => "123456789012",
+            Field::GcpWorkloadPoolId => "pulumi-deployments",
+            Field::GcpProviderId => "keyless-oidc",
+            Field::GcpServiceAccount => "deployer@my-project.iam.gserviceaccount.com",
+            Field::GcpRegion => "us-central1",
+        }
+    }
+}
+
+/// The AWS form.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AwsForm {
+    pub role_arn: String,
+    pub session_name: String,
+    pub policy_arns: Vec<String>,
+    pub duration: String,
+}
+
+/// The Azure form.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AzureForm {
+    pub client_id: String,
+    pub tenant_id: String,
+    pub subscription_id: String,
+}
+
+/// The Google Cloud form.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GcpForm {
+    pub project_number: String,
+    pub workload_pool_id: String,
+    pub provider_id: String,
+    pub service_account: String,
+    pub region: String,
+    pub token_lifetime: String,
+}
+
+/// What the admin sees and edits. A cloud switched off keeps its values, so switching it back
+/// on restores them; only switched-on clouds reach the settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeployForm {
+    pub aws_enabled: bool,
+    pub aws: AwsForm,
+    pub azure_enabled: bool,
+    pub azure: AzureForm,
+    pub gcp_enabled: bool,
+    pub gcp: GcpForm,
+}
+
+fn trimmed(value: &str) -> String {
+    value.trim().to_owned()
+}
+
+fn optional(value: &str) -> Option<String> {
+    Some(trimmed(value)).filter(|v| !v.is_empty())
+}
+
+impl DeployForm {
+    /// The form for loaded OIDC settings (`None` when no cloud is configured).
+    pub fn from_oidc(oidc: Option<&OidcConfig>) -> Self {
+        let oidc = oidc.cloned().unwrap_or_default();
+        let mut form = DeployForm {
+            aws_enabled: oidc.aws.is_some(),
+            azure_enabled: oidc.azure.is_some(),
+            gcp_enabled: oidc.gcp.is_some(),
+            ..DeployForm::default()
+        };
+        if let Some(aws) = oidc.aws {
+            form.aws = AwsForm {
+                role_arn: aws.role_arn,
+                session_name: aws.session_name,
+                policy_arns: aws.policy_arns.unwrap_or_default(),
+                duration: aws.duration.unwrap_or_default(),
+            };
+        }
+        if let Some(azure) = oidc.azure {
+            form.azure = AzureForm {
+                client_id: azure.client_id,
+                tenant_id: azure.tenant_id,
+                subscription_id: azure.subscription_id,
+            };
+        }
+        if let Some(gcp) = oidc.gcp {
+            form.gcp = GcpForm {
+                project_number: gcp.project_id,
+                workload_pool_id: gcp.workload_pool_id,
+                provider_id: gcp.provider_id,
+                service_account: gcp.service_account,
+                region: gcp.region.unwrap_or_default(),
+                token_lifetime: gcp.token_lifetime.unwrap_or_default(),
+            };
+        }
+        form
+    }
+
+    /// The form for settings as the API returned them (an empty object when there are none).
+    /// Only `operationContext.oidc` is decoded: the rest is carried as JSON, untouched.
+    pub fn from_json(settings: &Value) -> Result<Self, String> {
+        let oidc = settings
+            .pointer("/operationContext/oidc")
+            .cloned()
+            .unwrap_or(Value::Null);
+        serde_json::from_value::<Option<OidcConfig>>(oidc)
+            .map(|oidc| Self::from_oidc(oidc.as_ref()))
+            .map_err(|e| format!("The OpenID Connect settings could not be read: {e}"))
+    }
+
+    /// Whether a cloud's switch is on.
+    pub fn enabled(&self, cloud: Cloud) -> bool {
+        match cloud {
+            Cloud::Aws => self.aws_enabled,
+            Cloud::Azure => self.azure_enabled,
+            Cloud::Gcp => self.gcp_enabled,
+        }
+    }
+
+    /// Turns a cloud's switch on or off.
+    pub fn set_enabled(&mut self, cloud: Cloud, on: bool) {
+        match cloud {
+            Cloud::Aws => self.aws_enabled = on,
+            Cloud::Azure => self.azure_enabled = on,
+            Cloud::Gcp => self.gcp_enabled = on,
+        }
+    }
+
+    /// A text field's value as typed (empty for the policy list as a whole or a missing row).
+    pub fn text(&self, field: Field) -> &str {
+        match field {
+            Field::AwsRoleArn => &self.aws.role_arn,
+            Field::AwsSessionName => &self.aws.session_name,
+            Field::AwsPolicyArns => "",
+            Field::AwsPolicyArn(i) => self.aws.policy_arns.get(i).map_or("", String::as_str),
+            Field::AwsDuration => &self.aws.duration,
+            Field::AzureClientId => &self.azure.client_id,
+            Field::AzureTenantId => &self.azure.tenant_id,
+            Field::AzureSubscriptionId => &self.azure.subscription_id,
+            Field::GcpProjectNumber => &self.gcp.project_number,
+            Field::GcpWorkloadPoolId => &self.gcp.workload_pool_id,
+            Field::GcpProviderId => &self.gcp.provider_id,
+            Field::GcpServiceAccount => &self.gcp.service_account,
+            Field::GcpRegion => &self.gcp.region,
+            Field::GcpTokenLifetime => &self.gcp.token_lifetime,
+        }
+    }
+
+    /// Sets a text field's value; a no-op for the policy list as a whole or a missing row.
+    pub fn set_text(&mut self, field: Field, value: String) {
+        let slot = match field {
+            Field::AwsRoleArn => &mut self.aws.role_arn,
+            Field::AwsSessionName => &mut self.aws.session_name,
+            Field::AwsPolicyArns => return,
+            Field::AwsPolicyArn(i) => match self.aws.policy_arns.get_mut(i) {
+                Some(slot) => slot,
+                None => return,
+            },
+            Field::AwsDuration => &mut self.aws.duration,
+            Field::AzureClientId => &mut self.azure.client_id,
+            Field::AzureTenantId => &mut self.azure.tenant_id,
+            Field::AzureSubscriptionId => &mut self.azure.subscription_id,
+            Field::GcpProjectNumber => &mut self.gcp.project_number,
+            Field::GcpWorkloadPoolId => &mut self.gcp.workload_pool_id,
+            Field::GcpProviderId => &mut self.gcp.provider_id,
+            Field::GcpServiceAccount => &mut self.gcp.service_account,
+            Field::GcpRegion => &mut self.gcp.region,
+            Field::GcpTokenLifetime => &mut self.gcp.token_lifetime,
+        };
+        *slot = value;
+    }
+
+    /// The OIDC settings the form describes: values trimmed, empty optional fields and an empty
+    /// policy list left out.
+    pub fn oidc(&self) -> OidcConfig {
+        let aws = self.aws_enabled.then(|| AwsOidc {
+            role_arn: trimmed(&self.aws.role_arn),
+            session_name: trimmed(&self.aws.session_name),
+            policy_arns: Some(self.aws.policy_arns.iter().map(|a| trimmed(a)).collect())
+                .filter(|arns: &Vec<String>| !arns.is_empty()),
+            duration: optional(&self.aws.duration),
+        });
+        let azure = self.azure_enabled.then(|| AzureOidc {
+            client_id: trimmed(&self.azure.client_id),
+            tenant_id: trimmed(&self.azure.tenant_id),
+            subscription_id: trimmed(&self.azure.subscription_id),
+        });
+        let gcp = self.gcp_enabled.then(|| GcpOidc {
+            project_id: trimmed(&self.gcp.project_number),
+            workload_pool_id: trimmed(&self.gcp.workload_pool_id),
+            provider_id: trimmed(&self.gcp.provider_id),
+            service_account: trimmed(&self.gcp.service_account),
+            region: optional(&self.gcp.region),
+            token_lifetime: optional(&self.gcp.token_lifetime),
+        });
+        OidcConfig { aws, azure, gcp }
+    }
+
+    /// Problems with the form's values, from the shared validators.
+    pub fn validate(&self, stack: &StackRef) -> FieldErrors {
+        let settings = DeploymentSettings {
+            operation_context: Some(OperationContext {
+                oidc: Some(self.oidc()),
+                ..OperationContext::default()
+            }),
+            ..DeploymentSettings::default()
+        };
+        FieldErrors::from_validation(&validate::settings(&settings, stack))
+    }
+
+    /// The example expansion of the session name for this stack, when it is valid.
+    pub fn session_name_preview(&self, stack: &StackRef) -> Option<String> {
+        validate::aws_session_name(self.aws.session_name.trim(), stack)
+            .ok()
+            .map(|name| format!("For update #1 of this stack: {name}"))
+    }
+
+    /// `loaded` with the form's OIDC settings written over the keys the form owns.
+    pub fn apply_to(&self, loaded: &Value) -> Value {
+        let mut edited = loaded.clone();
+        let oidc = self.oidc();
+        let clouds = [
+            (Cloud::Aws, oidc.aws.map(serde_json::to_value)),
+            (Cloud::Azure, oidc.azure.map(serde_json::to_value)),
+            (Cloud::Gcp, oidc.gcp.map(serde_json::to_value)),
+        ];
+        for (cloud, value) in clouds {
+            match value {
+                Some(Ok(Value::Object(fields))) => {
+                    let oidc = object_at(&mut edited, &OIDC_PATH);
+                    let target = oidc
+                        .entry(cloud.key())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if !target.is_object() {
+                        *target = Value::Object(Map::new());
+                    }
+                    let Value::Object(target) = target else {
+                        unreachable!("target was just made an object")
+                    };
+                    for key in cloud.fields().iter().map(|f| f.wire_key()) {
+                        match fields.get(key) {
+                            Some(value) => target.insert(key.to_owned(), value.clone()),
+                            None => target.remove(key),
+                        };
+                    }
+                }
+                _ => {
+                    if let Some(oidc) = existing_object_at(&mut edited, &OIDC_PATH) {
+                        oidc.remove(cloud.key());
+                    }
+                }
+            }
+        }
+        edited
+    }
+
+    /// The smallest merge patch that saves the form over `loaded`, or `None` when nothing changed.
+    pub fn patch(&self, loaded: &Value) -> Option<Value> {
+        merge_patch::diff(loaded, &self.apply_to(loaded))
+    }
+}
+
+/// The object at `path` inside `value`, created (over anything that is not an object) as needed.
+fn object_at<'a>(value: &'a mut Value, path: &[&str]) -> &'a mut Map<String, Value> {
+    if !value.is_object() {
+        *value = Value::Object(Map::new());
+    }
+    let Value::Object(fields) = value else {
+        unreachable!("value was just made an object")
+    };
+    match path.split_first() {
+        None => fields,
+        Some((first, rest)) => object_at(
+            fields
+                .entry(*first)
+                .or_insert_with(|| Value::Object(Map::new())),
+            rest,
+        ),
+    }
+}
+
+/// The object at `path` inside `value`, when there is one.
+fn existing_object_at<'a>(
+    value: &'a mut Value,
+    path: &[&str],
+) -> Option<&'a mut Map<String, Value>> {
+    path.iter()
+        .try_fold(value, |value, key| value.get_mut(*key))?
+        .as_object_mut()
+}
+
+/// Messages for the panel: one per field it shows, and the rest for a summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldErrors {
+    /// Messages shown under their field, e.g. "Tenant ID must be a GUID like …".
+    pub fields: BTreeMap<Field, String>,
+    /// Messages about things the panel does not show.
+    pub other: Vec<String>,
+}
+
+impl FieldErrors {
+    /// Whether there is nothing to report.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.other.is_empty()
+    }
+
+    /// The message for one field.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.fields.get(&field).map(String::as_str)
+    }
+
+    /// The first field with a problem, in the order the panel shows them (the order of
+    /// [`Field`]'s variants).
+    pub fn first_field(&self) -> Option<Field> {
+        self.fields.keys().next().copied()
+    }
+
+    fn push(&mut self, attribute: &str, message: &str) {
+        match Field::from_attribute(attribute) {
+            Some(field) => {
+                self.fields
+                    .entry(field)
+                    .or_insert_with(|| sentence(&field.label(), message));
+            }
+            None => self.other.push(sentence(attribute, message)),
+        }
+    }
+
+    /// Maps the shared validators' findings.
+    pub fn from_validation(errors: &[FieldError]) -> Self {
+        let mut out = Self::default();
+        for error in errors {
+            out.push(&error.attribute, &error.message);
+        }
+        out
+    }
+
+    /// Maps an API error: field details land on their field; details about fields the panel
+    /// does not show, or the error's message when there are no details, go to the summary.
+    pub fn from_api(error: &ApiError) -> Self {
+        let mut out = Self::default();
+        for detail in &error.errors {
+            let message = if detail.custom_message.is_empty() {
+                default_message(detail.error_type)
+            } else {
+                detail.custom_message.as_str()
+            };
+            out.push(&detail.attribute, message);
+        }
+        if error.errors.is_empty() {
+            out.other.push(error.message.clone());
+        }
+        out
+    }
+}
+
+fn default_message(kind: ErrorType) -> &'static str {
+    match kind {
+        ErrorType::Required => "is required",
+        ErrorType::NotFound => "was not found",
+        ErrorType::AlreadyExists => "already exists",
+        ErrorType::Invalid | ErrorType::Custom => "is not valid",
+    }
+}
+
+/// Joins a subject and a validator's message ("is required") into a sentence; messages that
+/// are already sentences are kept as they are.
+fn sentence(subject: &str, message: &str) -> String {
+    if message.starts_with(|c: char| c.is_lowercase()) {
+        format!("{subject} {message}")
+    } else {
+        message.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyless_api_types::ErrorDetail;
+    use serde_json::json;
+
+    const GUID: &str = "8c3b2f1e-5d4a-4e6b-9a7c-1f2e3d4c5b6a";
+    const ROLE: &str = "arn:aws:iam::123456789012:role/pulumi-deploy";
+
+    fn stack() -> StackRef {
+        StackRef::new("acme", "website", "prod")
+    }
+
+    /// Settings as the server returns them, with parts the panel does not own.
+    fn loaded() -> Value {
+        json!({
+            "sourceContext": {"git": {"repoUrl": "https://github.com/acme/infra", "branch": "refs/heads/main",
+                "gitAuth": {"accessToken": {"secret": "[secret]", "ciphertext": "AAEC"}}}},
+            "operationContext": {
+                "environmentVariables": {"REGION": "eu-west-1", "TOKEN": {"secret": "[secret]", "ciphertext": "AQID"}},
+                "preRunCommands": ["make deps"],
+                "oidc": {
+                    "aws": {"roleArn": ROLE, "sessionName": "pulumi-${stack.name}", "duration": "1h0m0s",
+                        "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]},
+                    "azure": {"clientId": GUID, "tenantId": GUID, "subscriptionId": GUID}
+                }
+            },
+            "agentPoolID": "pool-1",
+            "version": 7
+        })
+    }
+
+    fn form() -> DeployForm {
+        DeployForm::from_json(&loaded()).expect("loaded settings decode")
+    }
+
+    #[test]
+    fn loads_settings_into_the_form() {
+        let form = form();
+        assert!(form.aws_enabled && form.azure_enabled && !form.gcp_enabled);
+        assert_eq!(form.aws.role_arn, ROLE);
+        assert_eq!(form.aws.duration, "1h0m0s");
+        assert_eq!(
+            form.aws.policy_arns,
+            ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+        );
+        assert_eq!(form.azure.tenant_id, GUID);
+        assert_eq!(form.text(Field::AzureTenantId), GUID);
+        assert_eq!(DeployForm::from_json(&json!({})), Ok(DeployForm::default()));
+    }
+
+    #[test]
+    fn an_unchanged_form_needs_no_patch() {
+        assert_eq!(form().patch(&loaded()), None);
+        assert_eq!(DeployForm::default().patch(&json!({})), None);
+    }
+
+    /// Guards against switching a cloud off leaving it configured on the server.
+    #[test]
+    fn switching_a_cloud_off_sends_null_for_it() {
+        let mut form = form();
+        form.set_enabled(Cloud::Azure, false);
+        assert_eq!(
+            form.patch(&loaded()),
+            Some(json!({"operationContext": {"oidc": {"azure": null}}}))
+        );
+        // Its values are kept, so switching back on restores the loaded settings.
+        form.set_enabled(Cloud::Azure, true);
+        assert_eq!(form.patch(&loaded()), None);
+    }
+
+    #[test]
+    fn enabling_a_cloud_sends_only_its_filled_fields() {
+        let mut form = DeployForm::default();
+        form.set_enabled(Cloud::Gcp, true);
+        form.set_text(Field::GcpProjectNumber, " 123456789012 ".into());
+        form.set_text(Field::GcpWorkloadPoolId, "pulumi-pool".into());
+        form.set_text(Field::GcpProviderId, "keyless-oidc".into());
+        form.set_text(
+            Field::GcpServiceAccount,
+            "deployer@acme.iam.gserviceaccount.com".into(),
+        );
+        assert_eq!(
+            form.patch(&json!({})),
+            Some(json!({"operationContext": {"oidc": {"gcp": {
+                "projectId": "123456789012", "workloadPoolId": "pulumi-pool",
+                "providerId": "keyless-oidc", "serviceAccount": "deployer@acme.iam.gserviceaccount.com"}}}}))
+        );
+        assert!(form.validate(&stack()).is_empty());
+    }
+
+    #[test]
+    fn clearing_optional_fields_sends_null() {
+        let mut form = form();
+        form.set_text(Field::AwsDuration, "  ".into());
+        form.aws.policy_arns.clear();
+        assert_eq!(
+            form.patch(&loaded()),
+            Some(
+                json!({"operationContext": {"oidc": {"aws": {"duration": null, "policyArns": null}}}})
+            )
+        );
+    }
+
+    /// Guards against the panel wiping settings it does not show (source, secrets, env vars,
+    /// keys this console does not know).
+    #[test]
+    fn the_patch_preserves_everything_the_form_does_not_own() {
+        let mut loaded = loaded();
+        loaded["operationContext"]["oidc"]["aws"]["futureKey"] = json!("kept");
+        let mut form = DeployForm::from_json(&loaded).expect("decodes");
+        form.set_text(
+            Field::AwsRoleArn,
+            "arn:aws:iam::123456789012:role/other".into(),
+        );
+        form.set_enabled(Cloud::Azure, false);
+        let patch = form.patch(&loaded).expect("changed");
+        assert_eq!(
+            patch,
+            json!({"operationContext": {"oidc": {
+                "aws": {"roleArn": "arn:aws:iam::123456789012:role/other"}, "azure": null}}})
+        );
+        let mut saved = loaded.clone();
+        merge_patch::apply(&mut saved, &patch);
+        assert_eq!(saved["sourceContext"], loaded["sourceContext"]);
+        assert_eq!(
+            saved["operationContext"]["environmentVariables"],
+            loaded["operationContext"]["environmentVariables"]
+        );
+        assert_eq!(
+            saved["operationContext"]["oidc"]["aws"]["futureKey"],
+            "kept"
+        );
+        assert_eq!(saved["agentPoolID"], "pool-1");
+    }
+
+    #[test]
+    fn the_first_cloud_creates_the_oidc_object() {
+        let mut form = DeployForm::default();
+        form.set_enabled(Cloud::Aws, true);
+        form.set_text(Field::AwsRoleArn, ROLE.into());
+        form.set_text(Field::AwsSessionName, "pulumi".into());
+        let loaded = json!({"operationContext": {"preRunCommands": ["make"]}});
+        assert_eq!(
+            form.patch(&loaded),
+            Some(
+                json!({"operationContext": {"oidc": {"aws": {"roleArn": ROLE, "sessionName": "pulumi"}}}})
+            )
+        );
+    }
+
+    #[test]
+    fn validation_errors_land_on_their_fields() {
+        let mut form = form();
+        form.set_text(Field::AzureTenantId, "contoso.onmicrosoft.com".into());
+        form.aws
+            .policy_arns
+            .push("arn:aws:iam::aws:role/Nope".into());
+        let errors = form.validate(&stack());
+        assert_eq!(
+            errors.fields.keys().copied().collect::<Vec<_>>(),
+            [Field::AwsPolicyArn(1), Field::AzureTenantId]
+        );
+        assert_eq!(
+            errors.get(Field::AzureTenantId),
+            Some("Tenant ID must be a GUID like 00000000-0000-0000-0000-000000000000")
+        );
+        assert!(errors.other.is_empty());
+        // Fields of a switched-off cloud are not checked.
+        form.set_enabled(Cloud::Azure, false);
+        assert_eq!(form.validate(&stack()).get(Field::AzureTenantId), None);
+    }
+
+    #[test]
+    fn first_field_follows_display_order() {
+        let mut form = DeployForm::default();
+        form.set_enabled(Cloud::Aws, true);
+        form.set_enabled(Cloud::Gcp, true);
+        form.aws.duration = "2m".into();
+        form.aws.policy_arns = vec![String::new()];
+        form.aws.role_arn = ROLE.into();
+        form.aws.session_name = "pulumi".into();
+        let errors = form.validate(&stack());
+        assert_eq!(errors.first_field(), Some(Field::AwsPolicyArn(0)));
+        form.aws.policy_arns.clear();
+        assert_eq!(
+            form.validate(&stack()).first_field(),
+            Some(Field::AwsDuration)
+        );
+    }
+
+    #[test]
+    fn api_errors_map_to_fields_and_a_summary() {
+        let detail = |attribute: &str, message: &str| ErrorDetail {
+            resource: "DeploymentSettings".into(),
+            attribute: attribute.into(),
+            error_type: ErrorType::Invalid,
+            custom_message: message.into(),
+        };
+        let error = ApiError {
+            code: 400,
+            message: "Invalid deployment settings".into(),
+            errors: vec![
+                detail("operationContext.oidc.azure.tenantId", "is not a tenant"),
+                detail("operationContext.oidc.aws.policyArns.0", ""),
+                detail("sourceContext.git.repoUrl", "is required"),
+                detail(
+                    "operationContext.oidc.gcp.region",
+                    "Region europe-north9 does not exist.",
+                ),
+            ],
+        };
+        let mapped = FieldErrors::from_api(&error);
+        assert_eq!(
+            mapped.get(Field::AzureTenantId),
+            Some("Tenant ID is not a tenant")
+        );
+        assert_eq!(
+            mapped.get(Field::AwsPolicyArn(0)),
+            Some("Policy ARN 1 is not valid")
+        );
+        assert_eq!(
+            mapped.get(Field::GcpRegion),
+            Some("Region europe-north9 does not exist.")
+        );
+        assert_eq!(mapped.other, ["sourceContext.git.repoUrl is required"]);
+
+        let forbidden = FieldErrors::from_api(&ApiError::new(403, "Forbidden"));
+        assert!(forbidden.fields.is_empty());
+        assert_eq!(forbidden.other, ["Forbidden"]);
+    }
+
+    #[test]
+    fn attributes_round_trip() {
+        let mut fields: Vec<Field> = Cloud::ALL
+            .iter()
+            .flat_map(|c| c.fields().iter().copied())
+            .collect();
+        fields.push(Field::AwsPolicyArn(3));
+        for field in fields {
+            assert_eq!(
+                Field::from_attribute(&field.attribute()),
+                Some(field),
+                "{field:?}"
+            );
+        }
+        assert_eq!(
+            Field::GcpTokenLifetime.attribute(),
+            "operationContext.oidc.gcp.tokenLifetime"
+        );
+        assert_eq!(
+            Field::from_attribute("operationContext.oidc.aws.policyArns.x"),
+            None
+        );
+        assert_eq!(
+            Field::from_attribute("operationContext.oidc.azure.roleArn"),
+            None
+        );
+    }
+
+    #[test]
+    fn removing_a_policy_row_moves_later_rows_up() {
+        assert_eq!(Field::AwsPolicyArn(1).after_row_removed(1), None);
+        assert_eq!(
+            Field::AwsPolicyArn(2).after_row_removed(1),
+            Some(Field::AwsPolicyArn(1))
+        );
+        assert_eq!(
+            Field::AwsPolicyArn(0).after_row_removed(1),
+            Some(Field::AwsPolicyArn(0))
+        );
+        assert_eq!(
+            Field::AzureTenantId.after_row_removed(0),
+            Some(Field::AzureTenantId)
+        );
+    }
+
+    #[test]
+    fn session_name_preview_expands_for_this_stack() {
+        let mut form = DeployForm::default();
+        form.aws.session_name = "pulumi-${stack.name}-${deployment.version}".into();
+        assert_eq!(
+            form.session_name_preview(&stack()).as_deref(),
+            Some("For update #1 of this stack: pulumi-prod-1")
+        );
+        form.aws.session_name = "pulumi ${stack}".into();
+        assert_eq!(form.session_name_preview(&stack()), None);
+    }
+}
