@@ -1,0 +1,137 @@
+//! The router and the shell around every page: a header with the signed-in user and a
+//! Sign out button.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::{NavigateOptions, path};
+
+use crate::pages::deploy_settings::DeploySettingsPage;
+use crate::pages::not_found::NotFoundPage;
+use crate::pages::sign_in::SignInPage;
+use crate::pages::stack::{SettingsIndex, SettingsLayout, StackLayout, StackOverview};
+use crate::pages::stacks::StacksPage;
+use crate::session::{SessionProvider, sign_in_path, use_session};
+use crate::unsaved::{UnsavedChanges, provide_unsaved_changes};
+
+/// The whole console.
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <SessionProvider>
+            <Router>
+                <Shell />
+            </Router>
+        </SessionProvider>
+    }
+}
+
+/// The header and the routed page.
+#[component]
+fn Shell() -> impl IntoView {
+    provide_unsaved_changes();
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <Header />
+        <main id="main" class="main" tabindex="-1">
+            <Routes fallback=|| view! { <NotFoundPage /> }>
+                <Route path=path!("/") view=Home />
+                <Route path=path!("/signin") view=SignInPage />
+                <Route
+                    path=path!("/stacks")
+                    view=|| view! { <RequireAuth><StacksPage /></RequireAuth> }
+                />
+                <ParentRoute
+                    path=path!("/:org/:project/:stack")
+                    view=|| view! { <RequireAuth><StackLayout /></RequireAuth> }
+                >
+                    <Route path=path!("") view=StackOverview />
+                    <ParentRoute path=path!("settings") view=SettingsLayout>
+                        <Route path=path!("") view=SettingsIndex />
+                        <Route path=path!("deploy") view=DeploySettingsPage />
+                    </ParentRoute>
+                </ParentRoute>
+            </Routes>
+        </main>
+    }
+}
+
+/// The app's header: the product name and, when signed in, the user and Sign out.
+#[component]
+fn Header() -> impl IntoView {
+    let session = use_session();
+    let unsaved = expect_context::<UnsavedChanges>();
+    let navigate = use_navigate();
+    let sign_out = move |_| {
+        if unsaved.confirm_leave() {
+            unsaved.set(false);
+            session.sign_out();
+            navigate("/signin", NavigateOptions::default());
+        }
+    };
+    let user_name = move || {
+        session.user.read().as_ref().map(|user| {
+            if user.name.is_empty() {
+                user.github_login.clone()
+            } else {
+                user.name.clone()
+            }
+        })
+    };
+    view! {
+        <header class="app-header">
+            <A href="/stacks" {..} class="brand">
+                <span class="brand-mark" aria-hidden="true"></span>
+                "Keyless"
+            </A>
+            <div class="account" class:hidden=move || user_name().is_none()>
+                <span class="user">
+                    "Signed in as " <strong>{user_name}</strong>
+                </span>
+                <button type="button" class="button secondary" on:click=sign_out>
+                    "Sign out"
+                </button>
+            </div>
+        </header>
+    }
+}
+
+/// `/`: the stacks when signed in, else sign-in.
+#[component]
+fn Home() -> impl IntoView {
+    let signed_in = use_session().token.get_untracked().is_some();
+    view! { <Redirect path=if signed_in { "/stacks" } else { "/signin" } /> }
+}
+
+/// Shows its children to a signed-in user; sends anyone else to sign in and back here after.
+#[component]
+fn RequireAuth(children: ChildrenFn) -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    let location = use_location();
+    Effect::new(move |_| {
+        if session.token.read().is_none() {
+            let here = format!(
+                "{}{}",
+                location.pathname.get_untracked(),
+                location.search.get_untracked()
+            );
+            navigate(
+                &sign_in_path(&here),
+                NavigateOptions {
+                    replace: true,
+                    ..NavigateOptions::default()
+                },
+            );
+        }
+    });
+    let waiting = move || match session.load_error.get() {
+        Some(reason) => view! { <p class="alert" role="alert">{reason}</p> }.into_any(),
+        None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+    };
+    view! {
+        <Show when=move || session.user.read().is_some() fallback=waiting>
+            {children()}
+        </Show>
+    }
+}

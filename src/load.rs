@@ -1,0 +1,38 @@
+//! Reading from the API into a signal.
+//!
+//! `LocalResource` + `<Transition>` + `Suspend` would do the same, but cost about a fifth of the
+//! console's wasm; this is the small subset the console needs.
+
+use std::future::Future;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::ApiFailure;
+
+/// The state of one read: `None` while it is under way.
+pub type Loaded<T> = ReadSignal<Option<Result<T, ApiFailure>>>;
+
+/// Runs `fetch` now and again whenever a signal it reads before its first `.await` changes;
+/// only the latest run's answer is kept.
+pub fn load<T, Fut>(fetch: impl Fn() -> Fut + 'static) -> Loaded<T>
+where
+    T: Send + Sync + 'static,
+    Fut: Future<Output = Result<T, ApiFailure>> + 'static,
+{
+    let (state, set_state) = signal(None);
+    let latest = StoredValue::new(0_u64);
+    Effect::new(move |_| {
+        let answer = fetch();
+        let run = latest.try_get_value().unwrap_or_default() + 1;
+        latest.set_value(run);
+        set_state.set(None);
+        spawn_local(async move {
+            let result = answer.await;
+            if latest.try_get_value() == Some(run) {
+                set_state.set(Some(result));
+            }
+        });
+    });
+    state
+}

@@ -1,0 +1,320 @@
+use std::collections::BTreeSet;
+
+use keyless_api_types::stack::StackRef;
+use leptos::prelude::*;
+use serde_json::Value;
+use web_sys::SubmitEvent;
+
+use crate::api::ApiFailure;
+use crate::components::{ListField, PageTitle, Switch, TextField, focus_by_id};
+use crate::deploy_form::{Cloud, DeployForm, Field, FieldErrors};
+use crate::load::load;
+use crate::pages::stack::use_stack_ref;
+use crate::session::use_session;
+use crate::unsaved::UnsavedChanges;
+
+/// Shown to organization members, who may look but not change.
+pub const READ_ONLY_NOTICE: &str = "Only organization admins can change deployment settings.";
+
+/// Shown once the server has accepted the configuration.
+pub const SAVED: &str = "Deployment configuration saved";
+
+/// Settings → Deploy: loads the stack's deployment settings and shows the [`DeploySettingsForm`],
+/// editable for organization admins and read-only for members.
+#[component]
+pub fn DeploySettingsPage() -> impl IntoView {
+    let session = use_session();
+    let stack_ref = use_stack_ref();
+    let settings = load(move || {
+        let client = session.client();
+        let stack_ref = stack_ref.get();
+        async move {
+            match stack_ref {
+                Some(stack) => client
+                    .deployment_settings(&stack)
+                    .await
+                    .map(|settings| (stack, settings)),
+                None => Err(ApiFailure::Network("no stack in the address".into())),
+            }
+        }
+    });
+    let title = Signal::derive(move || match stack_ref.get() {
+        Some(stack) => format!("Deploy settings · {stack}"),
+        None => "Deploy settings".to_owned(),
+    });
+    view! {
+        <PageTitle text=title />
+        {move || match settings.get() {
+            None => view! { <p class="loading" role="status">"Loading deployment settings…"</p> }.into_any(),
+            Some(Ok((stack, settings))) => {
+                        let org = stack.org.clone();
+                        let read_only = Signal::derive(move || !session.is_admin_of(&org));
+                        view! { <DeploySettingsForm stack settings read_only /> }.into_any()
+                    }
+            Some(Err(failure)) => view! {
+                <p class="alert" role="alert">
+                    {format!("The deployment settings could not be loaded. {failure}")}
+                </p>
+            }
+            .into_any(),
+        }}
+    }
+}
+
+/// The Deploy panel: the "OpenID Connect" switches and per-cloud forms, validated as the admin
+/// types with the shared validators, saved as a minimal merge patch.
+///
+/// Needs a [`crate::session::Session`] in context to save; asks before leaving with unsaved
+/// changes when an [`UnsavedChanges`] is in context.
+#[component]
+pub fn DeploySettingsForm(
+    /// The stack whose settings these are.
+    #[prop(into)]
+    stack: Signal<StackRef>,
+    /// The settings as the API returned them (an empty object when the stack has none).
+    settings: Value,
+    /// Whether the user may only look (organization members).
+    #[prop(into, optional)]
+    read_only: Signal<bool>,
+) -> impl IntoView {
+    let session = use_session();
+    let initial = DeployForm::from_json(&settings);
+    let unreadable = initial.as_ref().err().cloned();
+    let loaded = RwSignal::new(settings);
+    let form = RwSignal::new(initial.unwrap_or_default());
+    let touched = RwSignal::new(BTreeSet::<Field>::new());
+    let submitted = RwSignal::new(false);
+    let server_errors = RwSignal::new(FieldErrors::default());
+    let status = RwSignal::new(None::<&'static str>);
+
+    // Settings this console cannot read are never overwritten from it.
+    let cannot_read = unreadable.is_some();
+    let read_only = Signal::derive(move || read_only.get() || cannot_read);
+    let errors = Memo::new(move |_| form.read().validate(&stack.read()));
+    let dirty = Memo::new(move |_| form.read().patch(&loaded.read()).is_some());
+
+    let save = Action::new_local(move |patch: &Value| {
+        let patch = patch.clone();
+        let client = session.client();
+        let stack = stack.get_untracked();
+        async move {
+            match client.patch_deployment_settings(&stack, &patch).await {
+                Ok(saved) => {
+                    if let Ok(saved_form) = DeployForm::from_json(&saved) {
+                        form.set(saved_form);
+                    }
+                    loaded.set(saved);
+                    touched.set(BTreeSet::new());
+                    submitted.set(false);
+                    server_errors.set(FieldErrors::default());
+                    status.set(Some(SAVED));
+                }
+                Err(failure) => {
+                    let errors = match &failure {
+                        ApiFailure::Api(error) if error.code == 403 => FieldErrors {
+                            other: vec![READ_ONLY_NOTICE.to_owned()],
+                            ..FieldErrors::default()
+                        },
+                        ApiFailure::Api(error) => FieldErrors::from_api(error),
+                        ApiFailure::Network(_) => FieldErrors {
+                            other: vec![failure.to_string()],
+                            ..FieldErrors::default()
+                        },
+                    };
+                    if let Some(first) = errors.first_field() {
+                        focus_by_id(&first.dom_id());
+                    }
+                    server_errors.set(errors);
+                }
+            }
+        }
+    });
+    let saving = save.pending();
+    let locked = Signal::derive(move || read_only.get() || saving.get());
+
+    if let Some(unsaved) = use_context::<UnsavedChanges>() {
+        Effect::new(move |_| unsaved.set(dirty.get() && !read_only.get()));
+        on_cleanup(move || unsaved.set(false));
+    }
+
+    // A field's own error shows once it was edited, every error after a save attempt; the
+    // server's verdict on a field shows until that field is edited again.
+    let error_for = move |field: Field| -> Option<String> {
+        let shown = submitted.get() || touched.read().contains(&field);
+        shown
+            .then(|| errors.read().get(field).map(str::to_owned))
+            .flatten()
+            .or_else(|| server_errors.read().get(field).map(str::to_owned))
+    };
+    let edited = move |field: Field| {
+        touched.update(|t| {
+            t.insert(field);
+        });
+        server_errors.update(|e| {
+            e.fields.remove(&field);
+        });
+        status.set(None);
+    };
+    let edit = move |field: Field, value: String| {
+        form.update(|f| f.set_text(field, value));
+        edited(field);
+    };
+    let toggle = move |cloud: Cloud, on: bool| {
+        form.update(|f| f.set_enabled(cloud, on));
+        server_errors.update(|e| e.fields.retain(|f, _| f.cloud() != cloud));
+        status.set(None);
+    };
+
+    // One input of a cloud's form; the AWS policy list is the one list.
+    let field_view = move |field: Field| {
+        if field == Field::AwsPolicyArns {
+            return view! {
+                <ListField
+                    id=field.dom_id()
+                    label=field.label()
+                    item_label="Policy ARN"
+                    items=Signal::derive(move || form.read().aws.policy_arns.clone())
+                    on_input=Callback::new(move |(i, value)| edit(Field::AwsPolicyArn(i), value))
+                    on_add=Callback::new(move |()| {
+                        form.update(|f| f.aws.policy_arns.push(String::new()));
+                        status.set(None);
+                    })
+                    on_remove=Callback::new(move |i: usize| {
+                        form.update(|f| {
+                            f.aws.policy_arns.remove(i);
+                        });
+                        touched.update(|t| *t = t.iter().filter_map(|f| f.after_row_removed(i)).collect());
+                        server_errors.update(|e| {
+                            e.fields = std::mem::take(&mut e.fields)
+                                .into_iter()
+                                .filter_map(|(f, m)| Some((f.after_row_removed(i)?, m)))
+                                .collect();
+                        });
+                        edited(field);
+                    })
+                    row_error=Callback::new(move |i| error_for(Field::AwsPolicyArn(i)))
+                    error=Signal::derive(move || error_for(field))
+                    hint=field.hint()
+                    placeholder=field.placeholder()
+                    disabled=locked
+                />
+            }
+            .into_any();
+        }
+        // Under Session Name: what it expands to for this stack.
+        let note = Signal::derive(move || {
+            (field == Field::AwsSessionName)
+                .then(|| form.read().session_name_preview(&stack.read()))
+                .flatten()
+        });
+        view! {
+            <TextField
+                id=field.dom_id()
+                label=field.label()
+                value=Signal::derive(move || form.read().text(field).to_owned())
+                on_input=Callback::new(move |value| edit(field, value))
+                error=Signal::derive(move || error_for(field))
+                hint=field.hint()
+                placeholder=field.placeholder()
+                note
+                disabled=locked
+            />
+        }
+        .into_any()
+    };
+    let cloud_view = move |cloud: Cloud| {
+        view! {
+            <div class="cloud">
+                <Switch
+                    label=cloud.switch_label()
+                    checked=Signal::derive(move || form.read().enabled(cloud))
+                    on_change=Callback::new(move |on| toggle(cloud, on))
+                    disabled=locked
+                />
+                <Show when=move || form.read().enabled(cloud)>
+                    <div class="cloud-form" role="group" aria-label=cloud.name()>
+                        {cloud.fields().iter().map(|field| field_view(*field)).collect_view()}
+                    </div>
+                </Show>
+            </div>
+        }
+    };
+
+    let on_submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        if read_only.get_untracked() || saving.get_untracked() {
+            return;
+        }
+        submitted.set(true);
+        status.set(None);
+        if let Some(first) = errors.read_untracked().first_field() {
+            focus_by_id(&first.dom_id());
+            return;
+        }
+        match form.read_untracked().patch(&loaded.read_untracked()) {
+            Some(patch) => {
+                save.dispatch(patch);
+            }
+            None => status.set(Some("There are no changes to save.")),
+        }
+    };
+
+    // What stops the configuration from being saved, for the summary at the top: field
+    // problems in display order, then the rest.
+    let problems = move || {
+        let mut fields = server_errors.read().fields.clone();
+        if submitted.get() {
+            fields.extend(errors.read().fields.clone());
+        }
+        (fields, server_errors.read().other.clone())
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="deploy-heading">
+            <h2 id="deploy-heading">"Deploy"</h2>
+            {move || read_only.get().then(|| view! { <p class="notice">{READ_ONLY_NOTICE}</p> })}
+            {unreadable.map(|reason| view! { <p class="alert" role="alert">{reason}</p> })}
+            <div role="alert" class="summary-region">
+                {move || {
+                    let (fields, other) = problems();
+                    (!fields.is_empty() || !other.is_empty()).then(|| view! {
+                        <div class="alert error-summary">
+                            <p class="alert-title">"The deployment configuration was not saved."</p>
+                            <ul>
+                                {other.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+                                {fields.into_iter().map(|(field, message)| view! {
+                                    <li>
+                                        <button type="button" class="link" on:click=move |_| focus_by_id(&field.dom_id())>
+                                            {message}
+                                        </button>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        </div>
+                    })
+                }}
+            </div>
+            <form on:submit=on_submit novalidate>
+                <section class="oidc" aria-labelledby="oidc-heading">
+                    <h3 id="oidc-heading">"OpenID Connect"</h3>
+                    <p class="section-hint">
+                        "Deployments exchange a short-lived OIDC token for cloud credentials, so no long-lived keys are stored."
+                    </p>
+
+                    {Cloud::ALL.map(cloud_view).into_iter().collect_view()}
+                </section>
+
+                <div class="form-actions">
+                    <Show when=move || !read_only.get()>
+                        <button type="submit" class="button primary" disabled=move || saving.get() || !dirty.get()>
+                            {move || if saving.get() { "Saving…" } else { "Save deployment configuration" }}
+                        </button>
+                    </Show>
+                    <p class="status" role="status" aria-live="polite">
+                        {move || if saving.get() { Some("Saving…") } else { status.get() }}
+                    </p>
+                </div>
+            </form>
+        </section>
+    }
+}

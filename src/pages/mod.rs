@@ -1,0 +1,7 @@
+//! One module per page of the console.
+
+pub mod deploy_settings;
+pub mod not_found;
+pub mod sign_in;
+pub mod stack;
+pub mod stacks;

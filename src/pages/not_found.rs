@@ -1,0 +1,19 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::PageTitle;
+
+/// Shown for addresses that match no page.
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    view! {
+        <PageTitle text="Page not found" />
+        <section class="empty-state">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. It may have moved, or the link may be mistyped."</p>
+            <p>
+                <A href="/stacks">"Go to your stacks"</A>
+            </p>
+        </section>
+    }
+}

@@ -1,0 +1,197 @@
+use std::collections::BTreeMap;
+
+use keyless_api_types::StackSummary;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::PageTitle;
+use crate::load::load;
+use crate::session::use_session;
+
+/// The stacks of one project.
+pub type ProjectStacks = (String, Vec<StackSummary>);
+
+/// Groups stacks by organization, then project, each level sorted by name.
+pub fn group_stacks(stacks: &[StackSummary]) -> Vec<(String, Vec<ProjectStacks>)> {
+    let mut orgs: BTreeMap<&str, BTreeMap<&str, BTreeMap<&str, &StackSummary>>> = BTreeMap::new();
+    for stack in stacks {
+        orgs.entry(&stack.org_name)
+            .or_default()
+            .entry(&stack.project_name)
+            .or_default()
+            .insert(&stack.stack_name, stack);
+    }
+    orgs.into_iter()
+        .map(|(org, projects)| {
+            let projects = projects
+                .into_iter()
+                .map(|(project, stacks)| {
+                    (project.to_owned(), stacks.into_values().cloned().collect())
+                })
+                .collect();
+            (org.to_owned(), projects)
+        })
+        .collect()
+}
+
+/// Unix seconds as a UTC date and time, e.g. `2026-11-25 17:34 UTC`.
+pub fn format_utc(unix_seconds: i64) -> String {
+    let days = unix_seconds.div_euclid(86_400);
+    let seconds = unix_seconds.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        seconds / 3_600,
+        seconds / 60 % 60
+    )
+}
+
+fn stack_meta(stack: &StackSummary) -> String {
+    let update = stack.last_update.map_or_else(
+        || "Never updated".to_owned(),
+        |t| format!("Updated {}", format_utc(t)),
+    );
+    match stack.resource_count {
+        Some(1) => format!("{update} · 1 resource"),
+        Some(n) => format!("{update} · {n} resources"),
+        None => update,
+    }
+}
+
+/// The signed-in user's stacks, grouped by organization and project.
+#[component]
+pub fn StacksPage() -> impl IntoView {
+    let session = use_session();
+    let stacks = load(move || {
+        let client = session.client();
+        async move { client.stacks().await }
+    });
+    view! {
+        <PageTitle text="Stacks" />
+        <div class="page-header">
+            <h1>"Stacks"</h1>
+        </div>
+        {move || match stacks.get() {
+                    None => view! { <p class="loading" role="status">"Loading stacks…"</p> }.into_any(),
+                    Some(Ok(list)) if list.stacks.is_empty() => view! {
+                        <section class="empty-state">
+                            <h2>"No stacks yet"</h2>
+                            <p>
+                                "Stacks appear here once they are created in an organization you belong to, "
+                                "for example with " <code>"pulumi stack init"</code> "."
+                            </p>
+                        </section>
+                    }
+                    .into_any(),
+                    Some(Ok(list)) => group_stacks(&list.stacks)
+                        .into_iter()
+                        .map(|(org, projects)| view! { <OrgStacks org projects /> })
+                        .collect_view()
+                        .into_any(),
+                    Some(Err(failure)) => view! {
+                        <p class="alert" role="alert">{format!("The stacks could not be loaded. {failure}")}</p>
+                    }
+                    .into_any(),
+        }}
+    }
+}
+
+/// One organization's projects and their stacks.
+#[component]
+fn OrgStacks(
+    /// The organization's name.
+    org: String,
+    /// Its projects, each with its stacks.
+    projects: Vec<ProjectStacks>,
+) -> impl IntoView {
+    let heading_id = format!("org-{org}");
+    let labelled_by = heading_id.clone();
+    view! {
+        <section class="org" aria-labelledby=labelled_by>
+            <h2 id=heading_id>{org}</h2>
+            {projects
+                .into_iter()
+                .map(|(project, stacks)| view! {
+                    <div class="project card">
+                        <h3>{project}</h3>
+                        <ul class="stack-list">
+                            {stacks
+                                .into_iter()
+                                .map(|stack| {
+                                    let href = format!("/{}", stack.stack_ref());
+                                    let meta = stack_meta(&stack);
+                                    view! {
+                                        <li>
+                                            <A href=href>{stack.stack_name}</A>
+                                            <span class="meta">{meta}</span>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    </div>
+                })
+                .collect_view()}
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(org: &str, project: &str, stack: &str) -> StackSummary {
+        StackSummary {
+            id: format!("{org}/{project}/{stack}"),
+            org_name: org.into(),
+            project_name: project.into(),
+            stack_name: stack.into(),
+            last_update: None,
+            resource_count: None,
+        }
+    }
+
+    #[test]
+    fn groups_by_org_then_project_sorted() {
+        let stacks = [
+            summary("zeta", "api", "prod"),
+            summary("acme", "web", "prod"),
+            summary("acme", "api", "staging"),
+            summary("acme", "web", "dev"),
+        ];
+        let rendered: Vec<String> = group_stacks(&stacks)
+            .into_iter()
+            .map(|(org, projects)| {
+                let projects: Vec<String> = projects
+                    .iter()
+                    .map(|(project, stacks)| {
+                        let names: Vec<&str> =
+                            stacks.iter().map(|s| s.stack_name.as_str()).collect();
+                        format!("{project}[{}]", names.join(","))
+                    })
+                    .collect();
+                format!("{org}: {}", projects.join(" "))
+            })
+            .collect();
+        assert_eq!(
+            rendered,
+            ["acme: api[staging] web[dev,prod]", "zeta: api[prod]"]
+        );
+    }
+
+    #[test]
+    fn formats_unix_time_in_utc() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_utc(951_827_696), "2000-02-29 12:34 UTC");
+        assert_eq!(format_utc(1_795_628_040), "2026-11-25 17:34 UTC");
+    }
+}
