@@ -11,7 +11,7 @@ use crate::pages::not_found::NotFoundPage;
 use crate::pages::sign_in::SignInPage;
 use crate::pages::stack::{SettingsIndex, SettingsLayout, StackLayout, StackOverview};
 use crate::pages::stacks::StacksPage;
-use crate::session::{SessionProvider, sign_in_path, use_session};
+use crate::session::{SIGN_IN, SessionProvider, sign_in_path, use_session};
 use crate::unsaved::{UnsavedChanges, provide_unsaved_changes};
 
 /// The whole console.
@@ -66,7 +66,7 @@ fn Header() -> impl IntoView {
         if unsaved.confirm_leave() {
             unsaved.set(false);
             session.sign_out();
-            navigate("/signin", NavigateOptions::default());
+            navigate(SIGN_IN, NavigateOptions::default());
         }
     };
     let user_name = move || {
@@ -110,7 +110,9 @@ fn RequireAuth(children: ChildrenFn) -> impl IntoView {
     let navigate = use_navigate();
     let location = use_location();
     Effect::new(move |_| {
-        if session.token.read().is_none() {
+        // After an explicit sign-out the header has already gone to the sign-in page.
+        let signing_in = location.pathname.get_untracked().starts_with(SIGN_IN);
+        if session.token.read().is_none() && !signing_in {
             let here = format!(
                 "{}{}",
                 location.pathname.get_untracked(),

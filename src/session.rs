@@ -100,10 +100,19 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
     children()
 }
 
-/// Where to go after signing in: `next` when it is a path inside this app, else the stacks.
+/// The sign-in page's path.
+pub const SIGN_IN: &str = "/signin";
+
+/// Where to go after signing in: `next` when it is a path inside this app (other than sign-in
+/// itself), else the stacks.
 pub fn after_sign_in(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.starts_with(SIGN_IN) =>
+        {
             path.to_owned()
         }
         _ => "/stacks".to_owned(),
@@ -120,7 +129,7 @@ pub fn sign_in_path(here: &str) -> String {
             encoded.push_str(&format!("%{byte:02X}"));
         }
     }
-    format!("/signin?next={encoded}")
+    format!("{SIGN_IN}?next={encoded}")
 }
 
 #[cfg(test)]
@@ -138,6 +147,7 @@ mod tests {
             "https://evil.example",
             "//evil.example",
             "/\\evil.example",
+            "/signin?next=/signin",
             "",
         ] {
             assert_eq!(after_sign_in(Some(outside)), "/stacks", "{outside}");
