@@ -3,6 +3,28 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// The command line: serve (the default), or one of the maintenance commands.
+#[derive(Debug, clap::Parser)]
+#[command(name = "keyless-server", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// Maintenance commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Adds a new OIDC signing key; the previous one stays in the JWKS until every token it
+    /// signed has expired. A running server picks the new key up by itself.
+    RotateOidcKey {
+        /// The server's data directory.
+        #[arg(long, env = "KEYLESS_DATA_DIR", default_value = ".keyless")]
+        data_dir: PathBuf,
+    },
+}
+
 /// The Keyless API server; serves the console too when given `--dist`.
 #[derive(Clone, Debug, clap::Parser)]
 #[command(name = "keyless-server", version, about)]
@@ -67,6 +89,23 @@ pub struct DeployConfig {
 const DEFAULT_TOKEN_LIFETIME: &str = "1h";
 const DEFAULT_MAX_CONCURRENT: usize = 4;
 
+impl DeployConfig {
+    /// The cloud endpoints: each flag, or the cloud's public URL.
+    pub fn endpoints(&self) -> keyless_exchange::Endpoints {
+        let defaults = keyless_exchange::Endpoints::default();
+        let pick = |flag: &Option<String>, default: String| flag.clone().unwrap_or(default);
+        keyless_exchange::Endpoints {
+            aws_sts: pick(&self.aws_sts_endpoint, defaults.aws_sts),
+            azure_authority_host: pick(&self.azure_authority_host, defaults.azure_authority_host),
+            gcp_sts: pick(&self.gcp_sts_endpoint, defaults.gcp_sts),
+            gcp_iam_credentials: pick(
+                &self.gcp_iam_credentials_endpoint,
+                defaults.gcp_iam_credentials,
+            ),
+        }
+    }
+}
+
 impl Default for DeployConfig {
     fn default() -> Self {
         Self {
@@ -106,6 +145,7 @@ impl Config {
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::path::Path;
 
     #[test]
     fn the_database_defaults_to_a_file_in_the_data_dir() {
@@ -135,9 +175,20 @@ mod tests {
         assert_eq!(config.database_url(), "sqlite://elsewhere.db");
         assert_eq!(config.dist, Some(PathBuf::from("dist")));
         assert_eq!(config.deploy.max_concurrent_deployments, 2);
+        assert_eq!(config.deploy.endpoints().aws_sts, "http://127.0.0.1:1/sts");
         assert_eq!(
-            config.deploy.aws_sts_endpoint.as_deref(),
-            Some("http://127.0.0.1:1/sts")
+            config.deploy.endpoints().gcp_sts,
+            "https://sts.googleapis.com"
         );
+    }
+
+    #[test]
+    fn the_rotation_command_parses() {
+        let cli = Cli::try_parse_from(["keyless-server", "rotate-oidc-key", "--data-dir", "d"])
+            .expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::RotateOidcKey { data_dir }) if data_dir == Path::new("d")
+        ));
     }
 }

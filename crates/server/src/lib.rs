@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod error;
 mod files;
 pub mod http;
+pub mod oidc;
 pub mod seed;
 pub mod store;
 pub mod timestamp;
@@ -41,6 +42,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn app(state: AppState) -> Router {
     let api = http::routes()
         .into_router()
+        .merge(oidc::router(&state.oidc.path()))
         .route("/api", any(http::not_found))
         .route("/api/{*path}", any(http::not_found))
         .method_not_allowed_fallback(http::method_not_allowed);
@@ -74,11 +76,27 @@ pub async fn start(
     store.migrate().await?;
     let cipher = Arc::new(crypto::Cipher::load_or_create(&config.data_dir)?);
     let tokens = seed::seed_if_empty(store.as_ref(), &cipher, &config.data_dir).await?;
+    let public_url = format!("http://{local_addr}");
+    let issuer_url = config
+        .deploy
+        .oidc_issuer
+        .clone()
+        .unwrap_or_else(|| format!("{public_url}/oidc"));
+    let lifetime = keyless_api_types::duration::parse(&config.deploy.oidc_token_lifetime)
+        .map_err(|err| format!("--oidc-token-lifetime {err}"))?;
+    let oidc = Arc::new(oidc::OidcIssuer::load_or_create(
+        &config.data_dir,
+        &issuer_url,
+        Duration::from_secs(lifetime),
+        cipher.clone(),
+    )?);
     let exec = deploy::ExecConfig {
         data_dir: config.data_dir.clone(),
         cipher: cipher.clone(),
         pulumi: config.deploy.pulumi.clone(),
         cancel_grace: CANCEL_GRACE,
+        oidc: oidc.clone(),
+        exchanger: keyless_exchange::Exchanger::new(config.deploy.endpoints())?,
     };
     let deployments = deploy::Engine::start(
         store.clone(),
@@ -90,8 +108,9 @@ pub async fn start(
         store,
         cipher,
         dist: config.dist.clone(),
-        public_url: format!("http://{local_addr}"),
+        public_url,
         deployments,
+        oidc,
     };
     Ok((state, tokens))
 }

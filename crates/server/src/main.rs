@@ -1,8 +1,10 @@
 //! `keyless-server`: parse the configuration, open and migrate the store, seed demo data on
-//! first start, then serve until Ctrl-C or SIGTERM.
+//! first start, then serve until Ctrl-C or SIGTERM; or run a maintenance command
+//! (`rotate-oidc-key`).
 
 use clap::Parser;
-use keyless_server::{BoxError, Config, app, seed};
+use keyless_server::config::{Cli, Command};
+use keyless_server::{BoxError, app, oidc, seed};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -15,7 +17,15 @@ async fn main() -> Result<(), BoxError> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = Config::parse();
+    let cli = Cli::parse();
+    if let Some(Command::RotateOidcKey { data_dir }) = cli.command {
+        let kid = oidc::rotate(&data_dir)?;
+        println!(
+            "New OIDC signing key {kid}; the previous key stays published until its tokens expire."
+        );
+        return Ok(());
+    }
+    let config = cli.config;
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
     let (state, demo_tokens) = keyless_server::start(&config, local_addr).await?;

@@ -17,10 +17,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keyless_api_types::{DeploymentSettings, DeploymentStatus, StepStatus};
+use keyless_exchange::Exchanger;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::crypto::Cipher;
+use crate::oidc::OidcIssuer;
 use crate::store::{DeploymentRecord, Store, StoreError};
 use crate::timestamp;
 use cancel::Canceller;
@@ -43,6 +45,10 @@ pub struct ExecConfig {
     pub pulumi: Option<PathBuf>,
     /// How long a cancelled process group has between SIGTERM and SIGKILL.
     pub cancel_grace: Duration,
+    /// Mints each deployment's token.
+    pub oidc: Arc<OidcIssuer>,
+    /// Trades tokens for cloud credentials, at the configured endpoints.
+    pub exchanger: Exchanger,
 }
 
 /// Why a deployment could not be cancelled.

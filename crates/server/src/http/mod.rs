@@ -21,6 +21,7 @@ use axum::routing::{self, MethodRouter};
 use crate::crypto::Cipher;
 use crate::deploy::Engine;
 use crate::error::Error;
+use crate::oidc::OidcIssuer;
 use crate::store::Store;
 
 pub(crate) use settings::prepare as prepare_settings;
@@ -35,6 +36,7 @@ pub struct AppState {
     /// Where this server is reached, e.g. `http://127.0.0.1:8080`: the base of console URLs.
     pub public_url: String,
     pub deployments: Arc<Engine>,
+    pub oidc: Arc<OidcIssuer>,
 }
 
 /// A router that remembers the method and path of each route it holds, so that tests can hold

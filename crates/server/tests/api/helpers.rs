@@ -50,6 +50,15 @@ pub async fn spawn_with(config: Config, data_dir: TempDir) -> (TestApp, Option<D
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .expect("binds a free port");
+    spawn_on(listener, config, data_dir).await
+}
+
+/// [`spawn_with`] on a listener bound beforehand (so its URL can go into the configuration).
+pub async fn spawn_on(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    data_dir: TempDir,
+) -> (TestApp, Option<DemoTokens>) {
     let local_addr = listener.local_addr().expect("local address");
     let (state, tokens) = keyless_server::start(&config, local_addr)
         .await

@@ -5,6 +5,7 @@ mod access;
 mod deployments;
 mod fixtures;
 mod helpers;
+mod oidc;
 mod openapi;
 mod queue;
 mod secrets;

@@ -1,9 +1,189 @@
-//! `Fetch credentials via OIDC`.
+//! `Fetch credentials via OIDC`: mints the deployment's token (into `PULUMI_OIDC_TOKEN` and
+//! `pulumi.oidc` in the work directory), then trades it with each configured cloud for
+//! short-lived credentials, setting the variables the providers read.
+//!
+//! The log shows the token's decoded header and claims (never the token or its signature), the
+//! identity each cloud granted and until when; a failure shows the cloud's code and message and
+//! what to change, and ends the deployment at once.
+
+use std::future::Future;
+
+use keyless_api_types::OidcConfig;
+use keyless_api_types::session_name::{self, SessionVars};
+use keyless_exchange::{Credentials, ExchangeError};
+use keyless_oidc::Deployment;
 
 use super::{StepError, StepResult};
 use crate::deploy::job::Job;
 
+/// The token's file in the work directory, as Pulumi Deployments names it.
+const TOKEN_FILE: &str = "pulumi.oidc";
+
 pub async fn run(job: &mut Job, index: i64) -> StepResult {
-    job.sink.line(index, "OIDC issuer not wired yet").await;
-    Err(StepError::Failed("OIDC is not available".into()))
+    let oidc = job
+        .settings
+        .oidc()
+        .cloned()
+        .ok_or_else(|| StepError::Failed("no cloud is configured for OIDC".into()))?;
+    let token = mint(job, index).await?;
+    exchange_all(job, index, &oidc, &token).await
+}
+
+/// Mints the token, hands it to the deployment and logs what it says.
+async fn mint(job: &mut Job, index: i64) -> Result<String, StepError> {
+    let record = &job.record;
+    let stack = &record.stack;
+    let deployment = Deployment {
+        org: &stack.stack.org,
+        project: &stack.stack.project,
+        stack: &stack.stack.stack,
+        stack_id: &stack.id,
+        operation: record.operation.as_str(),
+        version: u64::try_from(record.version).unwrap_or_default(),
+    };
+    let (token, claims) = job
+        .config
+        .oidc
+        .mint(&deployment)
+        .map_err(|err| StepError::Failed(format!("cannot mint the OIDC token: {err}")))?;
+    job.set_env("PULUMI_OIDC_TOKEN", &token, true);
+    if let Some((_, signature)) = token.rsplit_once('.') {
+        job.sink.add_secret(signature);
+    }
+    let file = job.work_dir.join(TOKEN_FILE);
+    crate::files::write_private(&file, token.as_bytes(), false)
+        .map_err(|err| StepError::Failed(format!("cannot write {TOKEN_FILE}: {err}")))?;
+    job.sink
+        .line(
+            index,
+            &format!(
+                "Minted an OIDC token for {} (issuer {}), in PULUMI_OIDC_TOKEN and {}",
+                claims.subject(),
+                job.config.oidc.issuer(),
+                file.display()
+            ),
+        )
+        .await;
+    let rendered = keyless_oidc::render_for_log(&token)
+        .map_err(|err| StepError::Failed(format!("cannot decode the minted token: {err}")))?;
+    for line in rendered.lines() {
+        job.sink.line(index, line).await;
+    }
+    job.sink
+        .line(
+            index,
+            &format!(
+                "The token expires at {} (signature not shown)",
+                crate::timestamp::format(
+                    time::OffsetDateTime::from_unix_timestamp(claims.expires_at() as i64)
+                        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+                )
+            ),
+        )
+        .await;
+    Ok(token)
+}
+
+/// Exchanges `token` with each configured cloud in turn; the first failure ends the step.
+async fn exchange_all(job: &mut Job, index: i64, oidc: &OidcConfig, token: &str) -> StepResult {
+    let exchanger = job.config.exchanger.clone();
+    if let Some(aws) = &oidc.aws {
+        let record = &job.record;
+        let vars = SessionVars {
+            org: record.stack.stack.org.clone(),
+            project: record.stack.stack.project.clone(),
+            stack: record.stack.stack.stack.clone(),
+            operation: record.operation.as_str().into(),
+            version: record.version.to_string(),
+            id: record.id.clone(),
+        };
+        let session = session_name::expand(&aws.session_name, &vars)
+            .map_err(|err| StepError::Failed(format!("the AWS session name {err}")))?;
+        let intro = format!(
+            "AWS: AssumeRoleWithWebIdentity into {} as session {session}",
+            aws.role_arn
+        );
+        let result = cancellable(job, exchanger.aws(aws, &session, token)).await?;
+        apply(job, index, &intro, result).await?;
+    }
+    if let Some(azure) = &oidc.azure {
+        let intro = format!(
+            "Azure: client assertion for app {} in tenant {}",
+            azure.client_id, azure.tenant_id
+        );
+        let result = cancellable(job, exchanger.azure(azure, token)).await?;
+        apply(job, index, &intro, result).await?;
+    }
+    if let Some(gcp) = &oidc.gcp {
+        let intro = format!(
+            "Google Cloud: workload identity pool {} provider {} (project {}), then {}",
+            gcp.workload_pool_id, gcp.provider_id, gcp.project_id, gcp.service_account
+        );
+        let result = cancellable(job, exchanger.gcp(gcp, token)).await?;
+        apply(job, index, &intro, result).await?;
+    }
+    Ok(())
+}
+
+/// Waits for `exchange` unless the deployment is cancelled first.
+async fn cancellable<T>(job: &Job, exchange: impl Future<Output = T>) -> Result<T, StepError> {
+    let mut cancel = job.cancel.clone();
+    tokio::select! {
+        result = exchange => Ok(result),
+        user = cancel.requested() => Err(StepError::Cancelled(user)),
+    }
+}
+
+/// Logs an exchange's outcome and sets its variables; a failure ends the step.
+async fn apply(
+    job: &mut Job,
+    index: i64,
+    intro: &str,
+    result: Result<Credentials, ExchangeError>,
+) -> StepResult {
+    job.sink.line(index, intro).await;
+    match result {
+        Ok(credentials) => {
+            for (name, value) in &credentials.env {
+                job.set_env(name, value.expose(), value.is_secret());
+            }
+            let minutes = credentials.seconds_left() / 60;
+            let names: Vec<&str> = credentials.env.iter().map(|(n, _)| n.as_str()).collect();
+            let lines = [
+                format!(
+                    "{}: obtained {}, valid until {} ({minutes} minutes from now)",
+                    credentials.cloud,
+                    credentials.identity,
+                    credentials.expires_at_rfc3339()
+                ),
+                format!("{}: set {}", credentials.cloud, names.join(", ")),
+            ];
+            for line in lines {
+                job.sink.line(index, &line).await;
+            }
+            for (name, value) in &credentials.details {
+                job.sink
+                    .line(index, &format!("{}:   {name}: {value}", credentials.cloud))
+                    .await;
+            }
+            Ok(())
+        }
+        Err(err) => {
+            let cloud = err
+                .cloud()
+                .map_or("The exchange".to_owned(), |c| c.to_string());
+            if let Some(code) = err.code() {
+                job.sink
+                    .line(index, &format!("{cloud} error code: {code}"))
+                    .await;
+            }
+            job.sink.line(index, &format!("{cloud} said: {err}")).await;
+            job.sink
+                .line(index, &format!("What to do: {}", err.explain()))
+                .await;
+            Err(StepError::Failed(format!(
+                "{cloud} did not grant credentials; later steps are skipped"
+            )))
+        }
+    }
 }
