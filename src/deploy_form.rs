@@ -172,20 +172,6 @@ impl Field {
         }
     }
 
-    /// The dotted path the validators and the API use, e.g. `operationContext.oidc.azure.tenantId`.
-    pub fn attribute(self) -> String {
-        let base = format!(
-            "{}.{}.{}",
-            OIDC_PATH.join("."),
-            self.cloud().key(),
-            self.wire_key()
-        );
-        match self {
-            Field::AwsPolicyArn(i) => format!("{base}.{i}"),
-            _ => base,
-        }
-    }
-
     /// The same field after policy row `removed` is deleted: later rows move up one, the
     /// removed row is gone, other fields stay.
     pub fn after_row_removed(self, removed: usize) -> Option<Field> {
@@ -555,11 +541,6 @@ pub struct FieldErrors {
 }
 
 impl FieldErrors {
-    /// Whether there is nothing to report.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.other.is_empty()
-    }
-
     /// The message for one field.
     pub fn get(&self, field: Field) -> Option<&str> {
         self.fields.get(&field).map(String::as_str)
@@ -661,6 +642,20 @@ mod tests {
         })
     }
 
+    /// The dotted path the validators and the API use for `field`.
+    fn attribute(field: Field) -> String {
+        let base = format!(
+            "{}.{}.{}",
+            OIDC_PATH.join("."),
+            field.cloud().key(),
+            field.wire_key()
+        );
+        match field {
+            Field::AwsPolicyArn(i) => format!("{base}.{i}"),
+            _ => base,
+        }
+    }
+
     fn form() -> DeployForm {
         DeployForm::from_json(&loaded()).expect("loaded settings decode")
     }
@@ -717,7 +712,7 @@ mod tests {
                 "projectId": "123456789012", "workloadPoolId": "pulumi-pool",
                 "providerId": "keyless-oidc", "serviceAccount": "deployer@acme.iam.gserviceaccount.com"}}}}))
         );
-        assert!(form.validate(&stack()).is_empty());
+        assert_eq!(form.validate(&stack()), FieldErrors::default());
     }
 
     #[test]
@@ -870,13 +865,13 @@ mod tests {
         fields.push(Field::AwsPolicyArn(3));
         for field in fields {
             assert_eq!(
-                Field::from_attribute(&field.attribute()),
+                Field::from_attribute(&attribute(field)),
                 Some(field),
                 "{field:?}"
             );
         }
         assert_eq!(
-            Field::GcpTokenLifetime.attribute(),
+            attribute(Field::GcpTokenLifetime),
             "operationContext.oidc.gcp.tokenLifetime"
         );
         assert_eq!(
