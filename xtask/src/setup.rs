@@ -11,7 +11,10 @@ const BINARYEN_VERSION: &str = "132";
 pub fn setup(browser: bool) -> Result<(), String> {
     let targets = cmd::output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if !targets.lines().any(|t| t == "wasm32-unknown-unknown") {
-        cmd::run(&mut cmd::new("rustup", &["target", "add", "wasm32-unknown-unknown"]))?;
+        cmd::run(&mut cmd::new(
+            "rustup",
+            &["target", "add", "wasm32-unknown-unknown"],
+        ))?;
     }
     let trunk = cmd::output("trunk", &["--version"]).unwrap_or_default();
     if !trunk.ends_with(TRUNK_VERSION) {
@@ -47,10 +50,10 @@ fn wasm_bindgen_version() -> Result<String, String> {
         .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
-                return Ok(version.trim_end_matches('"').to_owned());
-            }
+        if line == "name = \"wasm-bindgen\""
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \""))
+        {
+            return Ok(version.trim_end_matches('"').to_owned());
         }
     }
     Err("Cargo.lock has no wasm-bindgen package".into())
@@ -67,9 +70,7 @@ fn setup_browser() -> Result<(), String> {
     }
     let e2e = cmd::root().join("tests/e2e");
     if !e2e.join("node_modules/playwright-core").exists() {
-        cmd::run(
-            cmd::new("npm", &["ci", "--no-audit", "--no-fund"]).current_dir(e2e),
-        )?;
+        cmd::run(cmd::new("npm", &["ci", "--no-audit", "--no-fund"]).current_dir(e2e))?;
     }
     Ok(())
 }

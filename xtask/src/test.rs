@@ -9,12 +9,26 @@ pub fn test(_args: &[String]) -> Result<(), String> {
     cmd::run(&mut cmd::new("cargo", &["fmt", "--all", "--check"]))?;
     cmd::run(&mut cmd::new(
         "cargo",
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     ))?;
     cmd::run(&mut cmd::new(
         "cargo",
         &[
-            "clippy", "-p", "keyless-console", "--target", WASM, "--all-targets", "--", "-D",
+            "clippy",
+            "-p",
+            "keyless-console",
+            "--target",
+            WASM,
+            "--all-targets",
+            "--",
+            "-D",
             "warnings",
         ],
     ))?;
@@ -22,8 +36,11 @@ pub fn test(_args: &[String]) -> Result<(), String> {
     cmd::run(&mut cmd::new("cargo", &["test", "--workspace"]))?;
     // The console's components in headless Chromium.
     cmd::run(
-        cmd::new("cargo", &["test", "-p", "keyless-console", "--target", WASM])
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+        cmd::new(
+            "cargo",
+            &["test", "-p", "keyless-console", "--target", WASM],
+        )
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
     )?;
     // End to end: the real server serving the built console, driven in headless Chromium.
     run::build_console()?;
@@ -32,7 +49,10 @@ pub fn test(_args: &[String]) -> Result<(), String> {
     cmd::run(
         cmd::new("npm", &["test"])
             .current_dir(root.join("tests/e2e"))
-            .env("KEYLESS_SERVER_BIN", root.join("target/debug/keyless-server"))
+            .env(
+                "KEYLESS_SERVER_BIN",
+                root.join("target/debug/keyless-server"),
+            )
             .env("KEYLESS_DIST", root.join("dist")),
     )
 }
