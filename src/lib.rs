@@ -8,6 +8,8 @@ pub mod app;
 pub mod components;
 pub mod deploy_form;
 pub mod load;
+pub mod log;
 pub mod pages;
 pub mod session;
+pub mod time;
 pub mod unsaved;

@@ -138,6 +138,15 @@ pub struct CreateDeploymentResponse {
     pub version: i64,
 }
 
+/// The body of `POST …/deployments` that runs the stack's saved settings as they are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDeploymentRequest {
+    pub operation: PulumiOperation,
+    /// Whether the stack's saved settings apply (always, from the console).
+    pub inherit_settings: bool,
+}
+
 /// Who asked for a deployment (the spec's `UserInfo`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -365,6 +374,18 @@ mod tests {
         assert_eq!(
             serde_json::from_value::<DeploymentLogsBase>(value).expect("parses"),
             logs
+        );
+    }
+
+    #[test]
+    fn create_request_puts_the_operation_at_the_top_level() {
+        let request = CreateDeploymentRequest {
+            operation: PulumiOperation::Destroy,
+            inherit_settings: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&request).expect("serialises"),
+            json!({"operation": "destroy", "inheritSettings": true})
         );
     }
 
