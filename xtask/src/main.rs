@@ -5,7 +5,9 @@
 //! - `cargo xtask test`: install what is missing, then fmt, clippy and every test: native unit
 //!   and API tests, browser component tests, and end-to-end tests in headless Chromium.
 //! - `cargo xtask setup [--browser]`: only the installs (idempotent).
+//! - `cargo xtask bench logs [--lines N]`: the deployment-log benchmark (figures, no asserts).
 
+mod bench;
 mod cmd;
 mod run;
 mod setup;
@@ -19,8 +21,11 @@ fn main() -> ExitCode {
         Some("run") => run::run(&args[1..]),
         Some("test") => test::test(&args[1..]),
         Some("setup") => setup::setup(args.iter().any(|a| a == "--browser")),
+        Some("bench") => bench::bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <run [server flags…] | test | setup [--browser]>");
+            eprintln!(
+                "usage: cargo xtask <run [server flags…] | test | setup [--browser] | bench logs [--lines N]>"
+            );
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,323 @@
+//! The log benchmark that `cargo xtask bench logs` runs: starts the real server binary on a
+//! temporary data directory, queues a deployment whose pre-run command prints N lines (each
+//! with the time it was printed), follows it through the logs API with continuation tokens the
+//! way a client does, then pages through the whole log again; finally it measures the raw
+//! batched-insert rate of the same SQLite database through the same store code, for comparison.
+//! It prints figures and asserts nothing about time.
+//!
+//! `bench_logs --server <keyless-server binary> [--lines N]`
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use keyless_server::store::{DeploymentStore, NewLogLine, SqliteStore};
+use serde_json::{Value, json};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Lines per transaction in the raw insert, as the server's log writer batches at most.
+const BATCH: usize = 8 * 1024;
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Seconds since the epoch of an API timestamp (`2026-12-01T09:30:00.123456Z`).
+fn parse_timestamp(text: &str) -> Option<f64> {
+    let (date, time) = text.trim_end_matches('Z').split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>());
+    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let mut t = time.split(':');
+    let (h, min, s) = (t.next()?, t.next()?, t.next()?);
+    Some(
+        days as f64 * 86400.0
+            + h.parse::<f64>().ok()? * 3600.0
+            + min.parse::<f64>().ok()? * 60.0
+            + s.parse::<f64>().ok()?,
+    )
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index]
+}
+
+fn git(repo: &Path, args: &[&str]) -> Result<(), BoxError> {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_AUTHOR_NAME", "Bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@example.com")
+        .env("GIT_COMMITTER_NAME", "Bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@example.com")
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("git {args:?} failed").into())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let mut args = std::env::args().skip(1);
+    let mut server: Option<PathBuf> = None;
+    let mut lines: u64 = 1_000_000;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--server" => server = args.next().map(PathBuf::from),
+            "--lines" => lines = args.next().ok_or("--lines needs a number")?.parse()?,
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let server = server.ok_or("--server <keyless-server binary> is required")?;
+
+    let scratch = tempfile::tempdir()?;
+    let data_dir = scratch.path().join("data");
+    let repo = scratch.path().join("repo");
+    std::fs::create_dir_all(&repo)?;
+    git(&repo, &["init", "--quiet", "--initial-branch=main"])?;
+    std::fs::write(repo.join("Pulumi.yaml"), "name: bench\nruntime: yaml\n")?;
+    git(&repo, &["add", "."])?;
+    git(&repo, &["commit", "--quiet", "-m", "bench"])?;
+    // The deployment's last step needs a pulumi CLI; the bench measures logs, not pulumi.
+    let pulumi = scratch.path().join("pulumi");
+    std::fs::write(&pulumi, "#!/bin/sh\necho \"pulumi $*\"\n")?;
+    std::fs::set_permissions(&pulumi, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+
+    let mut child = Command::new(&server)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .arg("--pulumi")
+        .arg(&pulumi)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut reader = BufReader::new(stdout);
+    let mut url = String::new();
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 0 {
+        if let Some(rest) = line.trim().strip_prefix("Keyless listening on ") {
+            url = rest.to_owned();
+            break;
+        }
+        line.clear();
+    }
+    if url.is_empty() {
+        return Err("the server did not say where it listens".into());
+    }
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let result = run(&url, &data_dir, &repo, lines).await;
+    // SIGTERM: the server shuts down gracefully.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    let (deployment_id, stats) = result?;
+    let raw = raw_insert_rate(&data_dir, &deployment_id, lines).await?;
+    stats.print(lines, raw);
+    Ok(())
+}
+
+struct Stats {
+    ingest_per_sec: f64,
+    lags: Vec<f64>,
+    follow_secs: f64,
+    page_secs: f64,
+    pages: u64,
+    total_lines: u64,
+}
+
+impl Stats {
+    fn print(&self, lines: u64, raw: f64) {
+        println!();
+        println!("Log benchmark: {lines} lines printed by one pre-run command");
+        println!("  lines returned by the API        {}", self.total_lines);
+        println!(
+            "  ingest (first → last line)       {:>12.0} lines/s",
+            self.ingest_per_sec
+        );
+        println!(
+            "  end-to-end lag, printed → read   p50 {:.1} ms, p99 {:.1} ms (client polls every 100 ms when idle)",
+            percentile(&self.lags, 0.50) * 1000.0,
+            percentile(&self.lags, 0.99) * 1000.0
+        );
+        println!(
+            "  following while it ran           {:>12.2} s",
+            self.follow_secs
+        );
+        println!(
+            "  paging the finished log          {:>12.2} s ({} pages, {:.0} lines/s)",
+            self.page_secs,
+            self.pages,
+            self.total_lines as f64 / self.page_secs
+        );
+        println!(
+            "  raw batched insert, same DB      {raw:>12.0} lines/s ({BATCH} per transaction)"
+        );
+        println!(
+            "  ingest / raw insert              {:>12.2}",
+            self.ingest_per_sec / raw
+        );
+    }
+}
+
+async fn run(
+    url: &str,
+    data_dir: &Path,
+    repo: &Path,
+    lines: u64,
+) -> Result<(String, Stats), BoxError> {
+    let tokens: Value = serde_json::from_slice(&std::fs::read(data_dir.join("demo-tokens.json"))?)?;
+    let token = tokens["admin"].as_str().ok_or("no admin token")?;
+    let client = reqwest::Client::new();
+    let base = format!("{url}/api/stacks/acme/website/dev/deployments");
+    let printer = format!(
+        "python3 -c 'import sys, time\nfor i in range(1, {lines} + 1):\n    sys.stdout.write(\"%d %.6f\\n\" % (i, time.time())); sys.stdout.flush()'"
+    );
+    let body = json!({
+        "operation": "update",
+        "sourceContext": {"git": {"repoUrl": repo.display().to_string(), "branch": "main"}},
+        "operationContext": {
+            "preRunCommands": [printer],
+            "options": {"skipInstallDependencies": true}
+        }
+    });
+    let created: Value = client
+        .post(&base)
+        .header("Authorization", format!("token {token}"))
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = created["id"].as_str().ok_or("no deployment id")?.to_owned();
+    let logs = format!("{base}/{id}/logs");
+
+    // Follow it while it runs.
+    let start = Instant::now();
+    let mut lags = Vec::with_capacity(lines as usize);
+    let (mut first, mut last) = (None::<f64>, None::<f64>);
+    let mut next: Option<String> = None;
+    loop {
+        let page = get(&client, token, &logs, next.as_deref()).await?;
+        let received = now_secs();
+        let entries = page["lines"].as_array().cloned().unwrap_or_default();
+        for entry in &entries {
+            let Some(text) = entry["line"].as_str() else {
+                continue;
+            };
+            let mut words = text.split_whitespace();
+            let (Some(n), Some(printed)) = (words.next(), words.next()) else {
+                continue;
+            };
+            if n.parse::<u64>().is_err() {
+                continue;
+            }
+            let Ok(printed) = printed.parse::<f64>() else {
+                continue;
+            };
+            lags.push(received - printed);
+            let stamped = entry["timestamp"].as_str().and_then(parse_timestamp);
+            first = first.or(stamped);
+            last = stamped.or(last);
+        }
+        match page["nextToken"].as_str() {
+            Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+            _ => break,
+        }
+        if entries.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let follow_secs = start.elapsed().as_secs_f64();
+
+    // Page through the whole finished log.
+    let start = Instant::now();
+    let (mut pages, mut total_lines) = (0u64, 0u64);
+    let mut next: Option<String> = None;
+    loop {
+        let page = get(&client, token, &logs, next.as_deref()).await?;
+        pages += 1;
+        total_lines += page["lines"].as_array().map_or(0, |l| l.len() as u64);
+        match page["nextToken"].as_str() {
+            Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+            _ => break,
+        }
+    }
+    let page_secs = start.elapsed().as_secs_f64();
+    lags.sort_by(f64::total_cmp);
+    let span = match (first, last) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => f64::NAN,
+    };
+    Ok((
+        id,
+        Stats {
+            ingest_per_sec: lags.len() as f64 / span,
+            lags,
+            follow_secs,
+            page_secs,
+            pages,
+            total_lines,
+        },
+    ))
+}
+
+async fn get(
+    client: &reqwest::Client,
+    token: &str,
+    url: &str,
+    next: Option<&str>,
+) -> Result<Value, BoxError> {
+    let mut request = client
+        .get(url)
+        .header("Authorization", format!("token {token}"));
+    if let Some(next) = next {
+        request = request.query(&[("continuationToken", next)]);
+    }
+    Ok(request.send().await?.error_for_status()?.json().await?)
+}
+
+/// Lines per second stored by `append_logs` in batches of [`BATCH`], into the same database
+/// file, as an extra step of the same deployment.
+async fn raw_insert_rate(data_dir: &Path, id: &str, lines: u64) -> Result<f64, BoxError> {
+    let url = format!("sqlite://{}", data_dir.join("keyless.db").display());
+    let store = SqliteStore::connect(&url).await?;
+    let stamp = keyless_server::timestamp::now();
+    let start = Instant::now();
+    let mut batch = Vec::with_capacity(BATCH);
+    for i in 0..lines {
+        batch.push(NewLogLine {
+            step: 1000,
+            step_offset: Some(i as i64),
+            timestamp: stamp.clone(),
+            header: None,
+            line: Some(format!("{i} {:.6}\n", now_secs())),
+        });
+        if batch.len() == BATCH {
+            store.append_logs(id, &batch).await?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        store.append_logs(id, &batch).await?;
+    }
+    Ok(lines as f64 / start.elapsed().as_secs_f64())
+}
