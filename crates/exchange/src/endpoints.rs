@@ -93,13 +93,24 @@ impl Endpoint {
         }
     }
 
-    /// The environment variable [`Endpoints::from_env`] reads this endpoint's URL from.
+    /// The environment variable [`Endpoints::from_env`] reads this endpoint's URL from; the
+    /// server's flag of the same name ([`Endpoint::flag`]) falls back to it too.
     pub fn env_var(self) -> &'static str {
         match self {
-            Endpoint::AwsSts => "KEYLESS_AWS_STS_URL",
+            Endpoint::AwsSts => "KEYLESS_AWS_STS_ENDPOINT",
             Endpoint::AzureToken => "KEYLESS_AZURE_AUTHORITY_HOST",
-            Endpoint::GcpSts => "KEYLESS_GCP_STS_URL",
-            Endpoint::GcpIamCredentials => "KEYLESS_GCP_IAM_CREDENTIALS_URL",
+            Endpoint::GcpSts => "KEYLESS_GCP_STS_ENDPOINT",
+            Endpoint::GcpIamCredentials => "KEYLESS_GCP_IAM_CREDENTIALS_ENDPOINT",
+        }
+    }
+
+    /// The `keyless-server` flag that sets this endpoint's URL.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Endpoint::AwsSts => "--aws-sts-endpoint",
+            Endpoint::AzureToken => "--azure-authority-host",
+            Endpoint::GcpSts => "--gcp-sts-endpoint",
+            Endpoint::GcpIamCredentials => "--gcp-iam-credentials-endpoint",
         }
     }
 }
@@ -122,8 +133,8 @@ mod tests {
     #[test]
     fn lookup_overrides_only_set_values_and_trailing_slashes_are_ignored() {
         let endpoints = Endpoints::from_lookup(|name| match name {
-            "KEYLESS_AWS_STS_URL" => Some("http://127.0.0.1:9/".into()),
-            "KEYLESS_GCP_STS_URL" => Some("  ".into()),
+            "KEYLESS_AWS_STS_ENDPOINT" => Some("http://127.0.0.1:9/".into()),
+            "KEYLESS_GCP_STS_ENDPOINT" => Some("  ".into()),
             _ => None,
         });
         assert_eq!(endpoints.base(Endpoint::AwsSts), "http://127.0.0.1:9");

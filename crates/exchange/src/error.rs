@@ -103,15 +103,17 @@ impl ExchangeError {
             ExchangeError::Unreachable { endpoint, url, .. } => format!(
                 "The Keyless server could not talk to {endpoint} at {url}. Check that the server \
                  can reach it (DNS, firewall, outbound proxy), or point Keyless at another URL \
-                 with the {} environment variable (default {}).",
+                 with the server's {} flag or {} environment variable (default {}).",
+                endpoint.flag(),
                 endpoint.env_var(),
                 endpoint.default_url()
             ),
             ExchangeError::Rejected(rejection) => rejection.explanation.clone(),
             ExchangeError::BadResponse { endpoint, .. } => format!(
                 "The server at the configured {endpoint} URL does not speak {endpoint}'s protocol. \
-                 Check the {} environment variable (default {}); a proxy or captive portal in \
-                 between can cause this too.",
+                 Check the server's {} flag or {} environment variable (default {}); a proxy or \
+                 captive portal in between can cause this too.",
+                endpoint.flag(),
                 endpoint.env_var(),
                 endpoint.default_url()
             ),

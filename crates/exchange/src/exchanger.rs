@@ -168,6 +168,7 @@ mod tests {
             .url(Endpoint::AwsSts, &[""])
             .expect_err("ftp");
         assert!(err.to_string().contains("AWS STS"), "{err}");
-        assert!(err.explain().contains("KEYLESS_AWS_STS_URL"));
+        assert!(err.explain().contains("--aws-sts-endpoint"));
+        assert!(err.explain().contains("KEYLESS_AWS_STS_ENDPOINT"));
     }
 }

@@ -281,5 +281,5 @@ async fn an_unreachable_iam_endpoint_is_named_after_a_successful_exchange() {
             .contains("Google IAM Service Account Credentials"),
         "{err}"
     );
-    assert!(err.explain().contains("KEYLESS_GCP_IAM_CREDENTIALS_URL"));
+    assert!(err.explain().contains("--gcp-iam-credentials-endpoint"));
 }
