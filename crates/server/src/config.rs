@@ -57,7 +57,7 @@ pub struct DeployConfig {
     #[arg(long, env = "KEYLESS_OIDC_ISSUER")]
     pub oidc_issuer: Option<String>,
 
-    /// How long a deployment's OIDC token is valid (a Go duration, 1m to 12h).
+    /// How long a deployment's OIDC token is valid (a Go duration, 1s to 2h).
     #[arg(long, env = "KEYLESS_OIDC_TOKEN_LIFETIME", default_value = DEFAULT_TOKEN_LIFETIME)]
     pub oidc_token_lifetime: String,
 
