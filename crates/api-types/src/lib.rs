@@ -7,6 +7,7 @@
 pub mod deployment;
 pub mod duration;
 pub mod error;
+pub mod glob;
 pub mod input;
 pub mod merge_patch;
 pub mod secret;

@@ -266,7 +266,9 @@ pub struct DockerImageCredentials {
     pub password: SecretValue,
 }
 
-/// Push-to-deploy settings for a GitHub repository.
+/// Push-to-deploy settings for a GitHub repository. With `repository` set, pushes to the
+/// stack's branch deploy and pull requests into it preview unless turned off (Pulumi's
+/// defaults); tags deploy only when `deployTags` is on.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GitHubSettings {
@@ -323,6 +325,23 @@ pub struct VcsSettings {
 pub struct CacheOptions {
     #[serde(default)]
     pub enable: bool,
+}
+
+impl GitHubSettings {
+    /// Whether pushes to the stack's branch start an `update` (default on).
+    pub fn deploys_commits(&self) -> bool {
+        self.deploy_commits.unwrap_or(true)
+    }
+
+    /// Whether pull requests into the stack's branch start a `preview` (default on).
+    pub fn previews_pull_requests(&self) -> bool {
+        self.preview_pull_requests.unwrap_or(true)
+    }
+
+    /// Whether pushed tags matching `tagFilters` start an `update` (default off).
+    pub fn deploys_tags(&self) -> bool {
+        self.deploy_tags.unwrap_or(false)
+    }
 }
 
 impl DeploymentSettings {

@@ -2,11 +2,13 @@
 //! Each field validator returns the message to show beside that field; [`settings`] checks a
 //! whole [`DeploymentSettings`] and names each failing field by its dotted path.
 
-use crate::duration;
 use crate::error::ErrorType;
 use crate::session_name::{self, SessionVars};
-use crate::settings::{AwsOidc, AzureOidc, DeploymentSettings, GcpOidc, SourceContextGit};
+use crate::settings::{
+    AwsOidc, AzureOidc, DeploymentSettings, GcpOidc, GitHubSettings, SourceContextGit,
+};
 use crate::stack::StackRef;
+use crate::{duration, glob};
 
 /// A problem with one field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +38,9 @@ pub fn settings(settings: &DeploymentSettings, stack: &StackRef) -> Vec<FieldErr
         .and_then(|s| s.git.as_ref())
     {
         check_git(git, &mut errors);
+    }
+    if let Some(github) = &settings.github {
+        check_github(github, &mut errors);
     }
     if let Some(ctx) = &settings.operation_context {
         if let Some(op) = &ctx.operation {
@@ -128,6 +133,35 @@ fn check_git(git: &SourceContextGit, errors: &mut Errors) {
     }
 }
 
+fn check_github(github: &GitHubSettings, errors: &mut Errors) {
+    match github
+        .repository
+        .as_deref()
+        .filter(|r| !r.trim().is_empty())
+    {
+        Some(repository) => errors.check("gitHub.repository", github_repository(repository)),
+        None => {
+            let triggers = [
+                github.deploy_commits,
+                github.preview_pull_requests,
+                github.deploy_tags,
+            ];
+            if triggers.contains(&Some(true)) {
+                errors.check(
+                    "gitHub.repository",
+                    Err("is required to deploy on pushes, pull requests or tags".into()),
+                );
+            }
+        }
+    }
+    for (i, pattern) in github.paths.iter().flatten().enumerate() {
+        errors.check(&format!("gitHub.paths.{i}"), glob::check(pattern));
+    }
+    for (i, pattern) in github.tag_filters.iter().flatten().enumerate() {
+        errors.check(&format!("gitHub.tagFilters.{i}"), glob::check(pattern));
+    }
+}
+
 fn check_aws(aws: &AwsOidc, stack: &StackRef, errors: &mut Errors) {
     let base = "operationContext.oidc.aws";
     errors.check(&format!("{base}.roleArn"), aws_role_arn(&aws.role_arn));
@@ -179,6 +213,40 @@ fn check_gcp(gcp: &GcpOidc, errors: &mut Errors) {
             &format!("{base}.tokenLifetime"),
             gcp_token_lifetime(lifetime),
         );
+    }
+}
+
+/// A GitHub repository as `owner/repo`: the owner 1–39 letters, digits or single inner
+/// hyphens; the name 1–100 letters, digits, `-`, `_` or `.`, and not `.` or `..`.
+pub fn github_repository(value: &str) -> Result<(), String> {
+    required(value)?;
+    let shape = || "must be owner/repo, like acme/website".to_owned();
+    let (owner, name) = value.trim().split_once('/').ok_or_else(shape)?;
+    let owner_ok = (1..=39).contains(&owner.len())
+        && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !owner.starts_with('-')
+        && !owner.ends_with('-')
+        && !owner.contains("--");
+    if !owner_ok {
+        return Err(format!(
+            "has owner \"{owner}\"; a GitHub owner is 1 to 39 letters, digits or single \
+             hyphens, not at either end"
+        ));
+    }
+    let name_ok = (1..=100).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && name != "."
+        && name != "..";
+    if name_ok {
+        Ok(())
+    } else if name.is_empty() || name.contains('/') {
+        Err(shape())
+    } else {
+        Err(format!(
+            "has repository name \"{name}\"; it may hold only letters, digits, -, _ and ."
+        ))
     }
 }
 
@@ -459,6 +527,58 @@ mod tests {
         assert!(gcp_service_account("deployer").is_err());
         assert_eq!(gcp_region("europe-west4"), Ok(()));
         assert!(gcp_region("Europe").is_err());
+    }
+
+    #[test]
+    fn github_repositories() {
+        for ok in [
+            "acme/website",
+            "Acme-Corp/web.site_2",
+            "a/b",
+            "octo-org/.github",
+        ] {
+            assert_eq!(github_repository(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "acme",
+            "acme/",
+            "/website",
+            "acme/web/site",
+            "-acme/website",
+            "ac--me/website",
+            "acme/web site",
+            "acme/..",
+            "https://github.com/acme/website",
+        ] {
+            assert!(github_repository(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn github_settings_errors_name_their_fields() {
+        let input = DeploymentSettings {
+            github: Some(GitHubSettings {
+                repository: Some("acme/website".into()),
+                paths: Some(vec!["infra/**".into(), "!docs/**".into(), "a!b".into()]),
+                tag_filters: Some(vec!["v[0-9".into()]),
+                ..GitHubSettings::default()
+            }),
+            ..DeploymentSettings::default()
+        };
+        let errors = settings(&input, &StackRef::new("acme", "web", "prod"));
+        let attributes: Vec<_> = errors.iter().map(|e| e.attribute.as_str()).collect();
+        assert_eq!(attributes, ["gitHub.paths.2", "gitHub.tagFilters.0"]);
+
+        let no_repository = DeploymentSettings {
+            github: Some(GitHubSettings {
+                deploy_tags: Some(true),
+                ..GitHubSettings::default()
+            }),
+            ..DeploymentSettings::default()
+        };
+        let errors = settings(&no_repository, &StackRef::new("acme", "web", "prod"));
+        assert_eq!(errors[0].attribute, "gitHub.repository");
     }
 
     #[test]
