@@ -220,6 +220,30 @@ pub struct DeploymentConfiguration {
     pub source: Option<DeploymentSource>,
 }
 
+/// What started a deployment from GitHub (a Keyless extension: the spec's `initiator` only
+/// names the source). Present when `initiator` is `github-push` or `github-pull-request`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentTrigger {
+    /// `owner/repo`, as GitHub spelled it.
+    pub repository: String,
+    /// The pushed ref (`refs/heads/main`, `refs/tags/v1.0.0`), or a pull request's head ref.
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    /// The commit the deployment checks out.
+    pub commit: String,
+    /// The head commit's message, or the pull request's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The head commit's author, or the pull request's author.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<i64>,
+    /// The webhook delivery (`X-GitHub-Delivery`) that started it.
+    pub delivery_id: String,
+}
+
 /// One deployment, as `GET …/deployments/{id}` returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -233,6 +257,8 @@ pub struct GetDeploymentResponse {
     pub requested_by: UserInfo,
     pub pulumi_operation: PulumiOperation,
     pub initiator: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<DeploymentTrigger>,
     pub configuration: DeploymentConfiguration,
     /// Omitted until the deployment has started.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -257,6 +283,8 @@ pub struct ListDeploymentSnapshot {
     pub updates: Vec<serde_json::Value>,
     pub jobs: Vec<DeploymentJob>,
     pub initiator: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<DeploymentTrigger>,
 }
 
 /// A page of deployments.

@@ -16,6 +16,7 @@ pub mod settings;
 pub mod stack;
 pub mod user;
 pub mod validate;
+pub mod webhook;
 
 pub use deployment::*;
 pub use error::{ApiError, ErrorDetail, ErrorType};
@@ -24,3 +25,4 @@ pub use settings::*;
 pub use stack::{ListStacksResponse, Stack, StackRef, StackSummary};
 pub use user::{OrgRole, OrganizationSummaryWithRole, User};
 pub use validate::FieldError;
+pub use webhook::*;

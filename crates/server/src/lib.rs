@@ -12,6 +12,7 @@ pub mod seed;
 pub mod store;
 pub mod timestamp;
 pub mod tokens;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

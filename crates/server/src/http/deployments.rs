@@ -130,6 +130,7 @@ async fn create(
             operation,
             requested_by: &access.user.account.id,
             initiator,
+            trigger: None,
             settings: &settings,
             now: &now,
         })
@@ -229,6 +230,7 @@ pub(super) async fn list_page(
             updates: Vec::new(),
             jobs,
             initiator: record.initiator,
+            trigger: record.trigger,
         });
     }
     Ok(ListDeploymentResponseV2 {
@@ -289,6 +291,7 @@ async fn response(state: &AppState, record: DeploymentRecord) -> Result<GetDeplo
         requested_by: record.requested_by,
         pulumi_operation: record.operation,
         initiator: record.initiator,
+        trigger: record.trigger,
         configuration: configuration(&settings),
         jobs,
     })

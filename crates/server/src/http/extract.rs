@@ -105,6 +105,8 @@ fn param(params: &[(String, String)], name: &str) -> Result<String> {
 pub struct OrgAccess {
     pub org: String,
     pub role: OrgRole,
+    /// The caller's account id.
+    pub user_id: String,
 }
 
 impl FromRequestParts<AppState> for OrgAccess {
@@ -114,7 +116,11 @@ impl FromRequestParts<AppState> for OrgAccess {
         let user = AuthUser::from_request_parts(parts, state).await?;
         let org = param(&path_params(parts, state).await?, "org")?;
         match user.role_in(&org) {
-            Some(role) => Ok(Self { org, role }),
+            Some(role) => Ok(Self {
+                org,
+                role,
+                user_id: user.account.id,
+            }),
             None => Err(Error::NotFound(format!("Organization '{org}' not found"))),
         }
     }

@@ -9,6 +9,7 @@ mod org_deployments;
 mod settings;
 mod stacks;
 mod user;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -97,6 +98,7 @@ pub fn routes() -> Routes {
         .merge(deployments::router())
         .merge(logs::router())
         .merge(org_deployments::router())
+        .merge(webhooks::router())
 }
 
 /// The answer to an API path that does not exist.

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use keyless_api_types::{
-    DeploymentCounts, DeploymentStatus, PulumiOperation, StepStatus, UserInfo,
+    DeploymentCounts, DeploymentStatus, DeploymentTrigger, PulumiOperation, StepStatus, UserInfo,
 };
 use serde_json::Value;
 
@@ -16,6 +16,8 @@ pub struct NewDeployment<'a> {
     pub operation: PulumiOperation,
     pub requested_by: &'a str,
     pub initiator: &'a str,
+    /// What started it from outside (a GitHub delivery), if anything.
+    pub trigger: Option<&'a DeploymentTrigger>,
     /// The merged settings it runs with; secrets only sealed.
     pub settings: &'a Value,
     pub now: &'a str,
@@ -33,6 +35,7 @@ pub struct DeploymentRecord {
     pub status: DeploymentStatus,
     pub requested_by: UserInfo,
     pub initiator: String,
+    pub trigger: Option<DeploymentTrigger>,
     pub settings: Value,
     pub created: String,
     pub modified: String,

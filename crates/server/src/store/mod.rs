@@ -5,6 +5,8 @@
 pub mod deployments;
 mod sqlite;
 mod sqlite_deployments;
+mod sqlite_webhooks;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use serde_json::Value;
 
 pub use deployments::*;
 pub use sqlite::SqliteStore;
+pub use webhooks::*;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +87,7 @@ pub struct StoredSettings {
 
 /// Everything the server keeps.
 #[async_trait]
-pub trait Store: DeploymentStore + Send + Sync {
+pub trait Store: DeploymentStore + WebhookStore + Send + Sync {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Whether nothing has been created yet (no organization).

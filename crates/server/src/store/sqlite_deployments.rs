@@ -19,7 +19,7 @@ const SELECT: &str = "SELECT d.seq AS seq, d.id AS id, s.id AS stack_id,
         d.operation AS operation, d.status AS status, u.name AS user_name,
         u.login AS user_login, u.avatar_url AS user_avatar, d.initiator AS initiator,
         d.settings AS settings, d.created AS created, d.modified AS modified,
-        d.started AS started
+        d.started AS started, d.trigger_info AS trigger_info
     FROM deployments d JOIN stacks s ON s.id = d.stack_id JOIN users u ON u.id = d.requested_by";
 
 #[derive(sqlx::FromRow)]
@@ -41,6 +41,7 @@ struct DeploymentRow {
     created: String,
     modified: String,
     started: Option<String>,
+    trigger_info: Option<String>,
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -66,6 +67,12 @@ fn record(row: DeploymentRow) -> Result<DeploymentRecord, StoreError> {
             avatar_url: row.user_avatar,
         },
         initiator: row.initiator,
+        trigger: row
+            .trigger_info
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(backend)?,
         settings: serde_json::from_str(&row.settings).map_err(backend)?,
         created: row.created,
         modified: row.modified,
@@ -108,12 +115,17 @@ impl DeploymentStore for SqliteStore {
     ) -> Result<DeploymentRecord, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let settings = serde_json::to_string(new.settings).map_err(backend)?;
+        let trigger = new
+            .trigger
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(backend)?;
         // The version is computed inside the insert, so two requests cannot take the same one;
         // should they race anyway, UNIQUE (stack_id, version) answers Conflict.
         sqlx::query(
             "INSERT INTO deployments (id, stack_id, version, operation, status, requested_by,
-                                      initiator, settings, created, modified)
-             SELECT ?, ?, COALESCE(MAX(version), 0) + 1, ?, 'not-started', ?, ?, ?, ?, ?
+                                      initiator, trigger_info, settings, created, modified)
+             SELECT ?, ?, COALESCE(MAX(version), 0) + 1, ?, 'not-started', ?, ?, ?, ?, ?, ?
              FROM deployments WHERE stack_id = ?",
         )
         .bind(&id)
@@ -121,6 +133,7 @@ impl DeploymentStore for SqliteStore {
         .bind(new.operation.as_str())
         .bind(new.requested_by)
         .bind(new.initiator)
+        .bind(trigger)
         .bind(&settings)
         .bind(new.now)
         .bind(new.now)
