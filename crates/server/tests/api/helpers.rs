@@ -138,6 +138,11 @@ impl TestApp {
         self.client.get(format!("{}{path}", self.base_url))
     }
 
+    /// A `POST` to `path` without any header.
+    pub fn bare_post(&self, path: &str) -> RequestBuilder {
+        self.client.post(format!("{}{path}", self.base_url))
+    }
+
     /// Sends `builder` and reads the reply.
     pub async fn send(&self, builder: RequestBuilder) -> Reply {
         let response = builder.send().await.expect("request is answered");

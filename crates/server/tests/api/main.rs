@@ -15,3 +15,4 @@ mod spa;
 mod stacks;
 mod user;
 mod validation;
+mod webhooks;
