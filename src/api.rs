@@ -1,10 +1,19 @@
 //! The typed API client: the only place that knows the backend's URLs and headers.
+//!
+//! Requests go through the browser's `fetch` directly (web-sys), and bodies through one JSON
+//! parser (`serde_json::Value` first, then the type): a general HTTP client crate cost the
+//! console about a tenth of its download.
 
-use gloo_net::http::{Request, RequestBuilder, Response};
-use keyless_api_types::{ApiError, ListStacksResponse, Stack, User, stack::StackRef};
+use keyless_api_types::{
+    ApiError, CreateDeploymentRequest, CreateDeploymentResponse, DeploymentLogs,
+    DeploymentLogsBase, GetDeploymentResponse, ListDeploymentResponseV2, ListStacksResponse,
+    PulumiOperation, Stack, StackDeploymentsMetadataResponse, User, stack::StackRef,
+};
 use leptos::prelude::{Callable, Callback};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 /// Why a call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,11 +45,29 @@ impl std::fmt::Display for ApiFailure {
     }
 }
 
+/// Which page of a deployments listing to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// From 1.
+    pub page: u32,
+    /// 1 to 100.
+    pub page_size: u32,
+}
+
 /// A client acting with one access token.
 #[derive(Clone)]
 pub struct Client {
     token: String,
     on_unauthorized: Option<Callback<()>>,
+}
+
+fn network(error: JsValue) -> ApiFailure {
+    let reason = error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "fetch failed".into());
+    ApiFailure::Network(reason)
 }
 
 impl Client {
@@ -52,39 +79,65 @@ impl Client {
         }
     }
 
-    fn authorized(&self, request: RequestBuilder) -> RequestBuilder {
-        request
-            .header("Authorization", &format!("token {}", self.token))
-            .header("Accept", "application/vnd.pulumi+8")
-    }
-
-    async fn send(&self, request: Request) -> Result<Response, ApiFailure> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| ApiFailure::Network(e.to_string()))?;
-        if response.ok() {
-            return Ok(response);
+    /// Sends a request and returns the body of a successful answer.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<String, ApiFailure> {
+        let headers = web_sys::Headers::new().map_err(network)?;
+        headers
+            .append("Authorization", &format!("token {}", self.token))
+            .map_err(network)?;
+        headers
+            .append("Accept", "application/vnd.pulumi+8")
+            .map_err(network)?;
+        let init = web_sys::RequestInit::new();
+        init.set_method(method);
+        if method != "GET" {
+            headers
+                .append("X-Keyless-Client", "console")
+                .map_err(network)?;
         }
+        if let Some(body) = body {
+            headers
+                .append("Content-Type", "application/json")
+                .map_err(network)?;
+            init.set_body(&JsValue::from_str(&body));
+        }
+        init.set_headers(&headers);
+        let window = web_sys::window().ok_or_else(|| ApiFailure::Network("no window".into()))?;
+        let response: web_sys::Response =
+            JsFuture::from(window.fetch_with_str_and_init(path, &init))
+                .await
+                .map_err(network)?
+                .unchecked_into();
         let status = response.status();
+        let text = JsFuture::from(response.text().map_err(network)?)
+            .await
+            .map_err(network)?
+            .as_string()
+            .unwrap_or_default();
+        if response.ok() {
+            return Ok(text);
+        }
         if status == 401
             && let Some(signed_out) = self.on_unauthorized
         {
             signed_out.run(());
         }
-        let error = match read_json::<ApiError>(response).await {
-            Ok(error) => error,
-            Err(_) => ApiError::new(status, fallback_message(status)),
-        };
+        let error = parse::<ApiError>(&text)
+            .unwrap_or_else(|_| ApiError::new(status, fallback_message(status)));
         Err(ApiFailure::Api(error))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiFailure> {
-        let request = self
-            .authorized(Request::get(path))
-            .build()
-            .map_err(|e| ApiFailure::Network(e.to_string()))?;
-        read_json(self.send(request).await?).await
+        parse(&self.send("GET", path, None).await?)
+    }
+
+    async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, ApiFailure> {
+        parse(&self.send("POST", path, Some(body.to_string())).await?)
     }
 
     /// `GET /api/user`: who the token belongs to.
@@ -104,7 +157,7 @@ impl Client {
 
     /// `GET …/deployments/settings`, as JSON; a stack without settings has empty settings.
     pub async fn deployment_settings(&self, stack: &StackRef) -> Result<Value, ApiFailure> {
-        match self.get(&settings_path(stack)).await {
+        match self.get(&deployments_path(stack, "/settings")).await {
             Err(ApiFailure::Api(error)) if error.code == 404 => {
                 Ok(Value::Object(Default::default()))
             }
@@ -118,25 +171,120 @@ impl Client {
         stack: &StackRef,
         patch: &Value,
     ) -> Result<Value, ApiFailure> {
-        let request = self
-            .authorized(Request::post(&settings_path(stack)))
-            .header("X-Keyless-Client", "console")
-            .json(patch)
-            .map_err(|e| ApiFailure::Network(e.to_string()))?;
-        read_json(self.send(request).await?).await
+        self.post(&deployments_path(stack, "/settings"), patch)
+            .await
+    }
+
+    /// `GET …/deployments`: a page of the stack's deployments, newest first.
+    pub async fn deployments(
+        &self,
+        stack: &StackRef,
+        page: PageRequest,
+    ) -> Result<ListDeploymentResponseV2, ApiFailure> {
+        self.get(&format!(
+            "{}{}",
+            deployments_path(stack, ""),
+            page_query(page)
+        ))
+        .await
+    }
+
+    /// `GET /api/orgs/{org}/deployments`: a page of the organization's deployments.
+    pub async fn org_deployments(
+        &self,
+        org: &str,
+        page: PageRequest,
+    ) -> Result<ListDeploymentResponseV2, ApiFailure> {
+        self.get(&format!("/api/orgs/{org}/deployments{}", page_query(page)))
+            .await
+    }
+
+    /// `GET …/deployments/version/{version}`.
+    pub async fn deployment(
+        &self,
+        stack: &StackRef,
+        version: i64,
+    ) -> Result<GetDeploymentResponse, ApiFailure> {
+        self.get(&deployments_path(stack, &format!("/version/{version}")))
+            .await
+    }
+
+    /// `POST …/deployments`: runs `operation` with the stack's saved settings.
+    pub async fn create_deployment(
+        &self,
+        stack: &StackRef,
+        operation: PulumiOperation,
+    ) -> Result<CreateDeploymentResponse, ApiFailure> {
+        let request = CreateDeploymentRequest {
+            operation,
+            inherit_settings: true,
+        };
+        let body =
+            serde_json::to_value(&request).map_err(|e| ApiFailure::Network(e.to_string()))?;
+        self.post(&deployments_path(stack, ""), &body).await
+    }
+
+    /// `POST …/deployments/{id}/cancel`: stops a running deployment or drops a queued one.
+    pub async fn cancel_deployment(&self, stack: &StackRef, id: &str) -> Result<(), ApiFailure> {
+        self.send(
+            "POST",
+            &deployments_path(stack, &format!("/{id}/cancel")),
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `POST …/deployments/pause` or `…/resume`.
+    pub async fn set_paused(&self, stack: &StackRef, paused: bool) -> Result<(), ApiFailure> {
+        let action = if paused { "/pause" } else { "/resume" };
+        self.send("POST", &deployments_path(stack, action), None)
+            .await
+            .map(drop)
+    }
+
+    /// `GET …/deployments/metadata`: whether the stack's deployments are paused.
+    pub async fn deployments_metadata(
+        &self,
+        stack: &StackRef,
+    ) -> Result<StackDeploymentsMetadataResponse, ApiFailure> {
+        self.get(&deployments_path(stack, "/metadata")).await
+    }
+
+    /// `GET …/deployments/{id}/logs` in streaming mode: the lines after `token`.
+    pub async fn deployment_logs(
+        &self,
+        stack: &StackRef,
+        id: &str,
+        token: Option<&str>,
+    ) -> Result<DeploymentLogs, ApiFailure> {
+        let query = token.map_or_else(String::new, |t| format!("?continuationToken={t}"));
+        let logs: DeploymentLogsBase = self
+            .get(&deployments_path(stack, &format!("/{id}/logs{query}")))
+            .await?;
+        match logs {
+            DeploymentLogsBase::DeploymentLogs(logs) => Ok(logs),
+            DeploymentLogsBase::DeploymentLogsStep(_) => Err(ApiFailure::Network(
+                "the server answered with one step's lines".into(),
+            )),
+        }
     }
 }
 
-fn settings_path(stack: &StackRef) -> String {
-    format!("{}/deployments/settings", stack.api_path())
+fn deployments_path(stack: &StackRef, rest: &str) -> String {
+    format!("{}/deployments{rest}", stack.api_path())
+}
+
+fn page_query(page: PageRequest) -> String {
+    format!("?page={}&pageSize={}", page.page, page.page_size)
 }
 
 /// Reads a JSON body. Parsing to a `Value` first keeps one JSON parser in the wasm rather than
 /// one per response type.
-async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> {
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiFailure> {
     let unreadable =
         |e: &dyn std::fmt::Display| ApiFailure::Network(format!("unreadable answer: {e}"));
-    let value: Value = response.json().await.map_err(|e| unreadable(&e))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| unreadable(&e))?;
     serde_json::from_value(value).map_err(|e| unreadable(&e))
 }
 

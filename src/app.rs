@@ -7,6 +7,9 @@ use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::{NavigateOptions, path};
 
 use crate::pages::deploy_settings::DeploySettingsPage;
+use crate::pages::deployment::DeploymentPage;
+use crate::pages::deployments::{OrgDeploymentsPage, StackDeploymentsPage};
+use crate::pages::log_file::LogFilePage;
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::sign_in::SignInPage;
 use crate::pages::stack::{SettingsIndex, SettingsLayout, StackLayout, StackOverview};
@@ -37,15 +40,22 @@ fn Shell() -> impl IntoView {
             <Routes fallback=|| view! { <NotFoundPage /> }>
                 <Route path=path!("/") view=Home />
                 <Route path=path!("/signin") view=SignInPage />
+                <Route path=path!("/logs/open") view=LogFilePage />
                 <Route
                     path=path!("/stacks")
                     view=|| view! { <RequireAuth><StacksPage /></RequireAuth> }
+                />
+                <Route
+                    path=path!("/orgs/:org/deployments")
+                    view=|| view! { <RequireAuth><OrgDeploymentsPage /></RequireAuth> }
                 />
                 <ParentRoute
                     path=path!("/:org/:project/:stack")
                     view=|| view! { <RequireAuth><StackLayout /></RequireAuth> }
                 >
                     <Route path=path!("") view=StackOverview />
+                    <Route path=path!("deployments") view=StackDeploymentsPage />
+                    <Route path=path!("deployments/:version") view=DeploymentPage />
                     <ParentRoute path=path!("settings") view=SettingsLayout>
                         <Route path=path!("") view=SettingsIndex />
                         <Route path=path!("deploy") view=DeploySettingsPage />
@@ -78,12 +88,24 @@ fn Header() -> impl IntoView {
             }
         })
     };
+    let deployments_href = move || {
+        session.user.read().as_ref().and_then(|user| {
+            user.organizations
+                .first()
+                .map(|org| format!("/orgs/{}/deployments", org.github_login))
+        })
+    };
     view! {
         <header class="app-header">
             <A href="/stacks" {..} class="brand">
                 <span class="brand-mark" aria-hidden="true"></span>
                 "Keyless"
             </A>
+            <nav class="app-nav" aria-label="Console" class:hidden=move || user_name().is_none()>
+                <A href="/stacks">"Stacks"</A>
+                {move || deployments_href().map(|href| view! { <A href=href>"Deployments"</A> })}
+                <A href="/logs/open">"Open a log file"</A>
+            </nav>
             <div class="account" class:hidden=move || user_name().is_none()>
                 <span class="user">
                     "Signed in as " <strong>{user_name}</strong>
@@ -113,10 +135,12 @@ fn RequireAuth(children: ChildrenFn) -> impl IntoView {
         // After an explicit sign-out the header has already gone to the sign-in page.
         let signing_in = location.pathname.get_untracked().starts_with(SIGN_IN);
         if session.token.read().is_none() && !signing_in {
+            // The hash too: a deep link to log lines survives signing in.
             let here = format!(
-                "{}{}",
+                "{}{}{}",
                 location.pathname.get_untracked(),
-                location.search.get_untracked()
+                location.search.get_untracked(),
+                location.hash.get_untracked()
             );
             navigate(
                 &sign_in_path(&here),

@@ -36,3 +36,33 @@ where
     });
     state
 }
+
+/// Like [`load`], but a rerun keeps the last answer on screen until the new one arrives (for
+/// lists that refresh themselves).
+pub fn load_live<T, Fut>(fetch: impl Fn() -> Fut + 'static) -> Loaded<T>
+where
+    T: Send + Sync + 'static,
+    Fut: Future<Output = Result<T, ApiFailure>> + 'static,
+{
+    let (state, set_state) = signal(None);
+    let latest = StoredValue::new(0_u64);
+    Effect::new(move |_| {
+        let answer = fetch();
+        let run = latest.try_get_value().unwrap_or_default() + 1;
+        latest.set_value(run);
+        spawn_local(async move {
+            let result = answer.await;
+            if latest.try_get_value() == Some(run) {
+                set_state.set(Some(result));
+            }
+        });
+    });
+    state
+}
+
+/// Runs `tick` every `millis` milliseconds while the calling component is mounted.
+pub fn every(millis: u64, tick: impl Fn() + 'static) {
+    if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_millis(millis)) {
+        on_cleanup(move || handle.clear());
+    }
+}

@@ -1,7 +1,6 @@
 //! The signed-in session: the access token (kept in `localStorage`) and the user it belongs to,
 //! provided to the whole app by [`SessionProvider`] and read with [`use_session`].
 
-use gloo_storage::{LocalStorage, Storage};
 use keyless_api_types::{OrgRole, User};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -44,7 +43,9 @@ impl Session {
     /// Stores a validated token and its user.
     pub fn sign_in(&self, token: String, user: User) {
         // Storage can be unavailable (private mode); the session then lasts for this page only.
-        let _ = LocalStorage::set(TOKEN_KEY, &token);
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(TOKEN_KEY, &token);
+        }
         self.load_error.set(None);
         self.user.set(Some(user));
         self.token.set(Some(token));
@@ -52,7 +53,9 @@ impl Session {
 
     /// Forgets the token and the user.
     pub fn sign_out(&self) {
-        LocalStorage::delete(TOKEN_KEY);
+        if let Some(storage) = local_storage() {
+            let _ = storage.remove_item(TOKEN_KEY);
+        }
         self.token.set(None);
         self.user.set(None);
         self.load_error.set(None);
@@ -81,6 +84,10 @@ impl Session {
     }
 }
 
+fn local_storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
 /// The session provided by [`SessionProvider`].
 pub fn use_session() -> Session {
     expect_context::<Session>()
@@ -89,8 +96,10 @@ pub fn use_session() -> Session {
 /// Provides the [`Session`] to its children, restoring a stored token and loading its user.
 #[component]
 pub fn SessionProvider(children: Children) -> impl IntoView {
-    let stored = LocalStorage::get::<String>(TOKEN_KEY)
-        .ok()
+    // Earlier consoles stored the token as a JSON string, in quotes.
+    let stored = local_storage()
+        .and_then(|storage| storage.get_item(TOKEN_KEY).ok().flatten())
+        .map(|t| t.trim_matches('"').to_owned())
         .filter(|t| !t.is_empty());
     let session = Session::new(stored, None);
     if session.token.get_untracked().is_some() {

@@ -1,13 +1,19 @@
 //! Reusable UI pieces, one component per concept.
 
 mod list_field;
+mod log_viewer;
+mod oidc_card;
 mod page_title;
+mod status_badge;
 mod switch;
 mod tabs;
 mod text_field;
 
 pub use list_field::ListField;
+pub use log_viewer::{LiveLog, LogViewer};
+pub use oidc_card::OidcCard;
 pub use page_title::PageTitle;
+pub use status_badge::{StatusBadge, status_label};
 pub use switch::Switch;
 pub use tabs::{Tab, TabNav};
 pub use text_field::TextField;

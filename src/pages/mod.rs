@@ -1,6 +1,9 @@
 //! One module per page of the console.
 
 pub mod deploy_settings;
+pub mod deployment;
+pub mod deployments;
+pub mod log_file;
 pub mod not_found;
 pub mod sign_in;
 pub mod stack;

@@ -64,6 +64,11 @@ pub fn StackLayout() -> impl IntoView {
                 exact: true,
             },
             Tab {
+                label: "Deployments",
+                href: format!("{}/deployments", base()),
+                exact: false,
+            },
+            Tab {
                 label: "Settings",
                 href: format!("{}/settings/deploy", base()),
                 exact: false,
@@ -125,6 +130,7 @@ pub fn StackOverview() -> impl IntoView {
         <PageTitle text=Signal::derive(title) />
         {move || stack.get().and_then(Result::ok).map(|stack| {
             let settings_href = format!("/{}/settings/deploy", StackRef::new(&stack.org_name, &stack.project_name, &stack.stack_name));
+            let deployments_href = format!("/{}/deployments", StackRef::new(&stack.org_name, &stack.project_name, &stack.stack_name));
             let last_update = if stack.active_update.is_empty() {
                 "Never updated".to_owned()
             } else {
@@ -167,7 +173,9 @@ pub fn StackOverview() -> impl IntoView {
                     <p>
                         "Let deployments of this stack get short-lived cloud credentials through OpenID Connect under "
                         <A href=settings_href>"Settings → Deploy"</A>
-                        "."
+                        ", then deploy it from the "
+                        <A href=deployments_href>"Deployments"</A>
+                        " tab."
                     </p>
                 </section>
             }

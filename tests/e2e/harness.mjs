@@ -1,7 +1,8 @@
 // Starts the real Keyless server (fresh data dir, seeded) serving the built console, and a
 // headless Chromium to drive it. Paths come from KEYLESS_SERVER_BIN and KEYLESS_DIST.
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -22,12 +23,23 @@ function required(name) {
   return value;
 }
 
-/** Starts the server on a free port; resolves once it says where it listens. */
-export async function startServer() {
+/**
+ * Starts the server on a free port; resolves once it says where it listens. `extraArgs` are
+ * more server flags (e.g. `--pulumi` from `deployFixture()`).
+ */
+export async function startServer(extraArgs = []) {
   const dataDir = await mkdtemp(path.join(tmpdir(), "keyless-e2e-"));
   const server = spawn(
     required("KEYLESS_SERVER_BIN"),
-    ["--listen", "127.0.0.1:0", "--data-dir", dataDir, "--dist", required("KEYLESS_DIST")],
+    [
+      "--listen",
+      "127.0.0.1:0",
+      "--data-dir",
+      dataDir,
+      "--dist",
+      required("KEYLESS_DIST"),
+      ...extraArgs,
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -82,4 +94,101 @@ export async function signInAt(browser, server, token, pagePath) {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(server.baseUrl + pagePath);
   return page;
+}
+
+// What deployments run against in these tests: a local git repository with a YAML program, a
+// stand-in `pulumi` (the real CLI cannot be installed here; the server takes it by `--pulumi`)
+// and a stand-in AWS STS that grants every AssumeRoleWithWebIdentity. The same doubles the
+// server's API tests use (crates/server/tests/api/fixtures.rs), written for node.
+
+/** The stand-in pulumi: prints colours, HTML, a line to search for, and numbered lines slowly. */
+const FAKE_PULUMI = `#!/bin/sh
+echo "fake pulumi: $*"
+printf '\\033[1;32mgreen and bold\\033[0m then plain\\n'
+echo '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 1">'
+i=1
+while [ $i -le 40 ]; do
+  echo "resource step $i of 40"
+  if [ $i -eq 20 ]; then echo "the needle is here"; fi
+  sleep 0.05
+  i=$((i + 1))
+done
+echo "Update complete"
+`;
+
+function git(cwd, ...args) {
+  execFileSync("git", args, {
+    cwd,
+    stdio: "ignore",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "Test",
+      GIT_AUTHOR_EMAIL: "test@example.com",
+      GIT_COMMITTER_NAME: "Test",
+      GIT_COMMITTER_EMAIL: "test@example.com",
+    },
+  });
+}
+
+/** Answers STS's AssumeRoleWithWebIdentity with credentials valid for an hour. */
+function fakeSts() {
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      const form = new URLSearchParams(body);
+      const role = form.get("RoleArn") ?? "arn:aws:iam::123456789012:role/unknown";
+      const session = form.get("RoleSessionName") ?? "session";
+      const assumed = role.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/");
+      const expiration = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
+      response.writeHead(200, { "Content-Type": "text/xml" });
+      response.end(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <Credentials>
+      <AccessKeyId>ASIAEXAMPLEEXAMPLE</AccessKeyId>
+      <SecretAccessKey>fake-secret-access-key</SecretAccessKey>
+      <SessionToken>fake-session-token</SessionToken>
+      <Expiration>${expiration}</Expiration>
+    </Credentials>
+    <AssumedRoleUser><Arn>${assumed}/${session}</Arn></AssumedRoleUser>
+    <SubjectFromWebIdentityToken>stand-in</SubjectFromWebIdentityToken>
+    <Audience>acme</Audience>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>`);
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      resolve({ url: `http://127.0.0.1:${port}`, close: () => server.close() });
+    });
+  });
+}
+
+/**
+ * Makes the git repository, the stand-in pulumi and STS. `serverArgs` go to `startServer`;
+ * `source` is the `sourceContext.git` for deployment settings.
+ */
+export async function deployFixture() {
+  const dir = await mkdtemp(path.join(tmpdir(), "keyless-e2e-deploy-"));
+  const repo = path.join(dir, "repo");
+  await mkdir(path.join(repo, "infra"), { recursive: true });
+  git(repo, "init", "--quiet", "--initial-branch=main");
+  await writeFile(path.join(repo, "infra/Pulumi.yaml"), "name: website\nruntime: yaml\nresources: {}\n");
+  git(repo, "add", ".");
+  git(repo, "commit", "--quiet", "-m", "First program");
+  const pulumi = path.join(dir, "bin/pulumi");
+  await mkdir(path.dirname(pulumi), { recursive: true });
+  await writeFile(pulumi, FAKE_PULUMI);
+  await chmod(pulumi, 0o755);
+  const sts = await fakeSts();
+  return {
+    serverArgs: ["--pulumi", pulumi, "--aws-sts-endpoint", sts.url],
+    source: { repoUrl: repo, branch: "refs/heads/main", repoDir: "infra" },
+    async cleanup() {
+      sts.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,0 +1,1060 @@
+//! The log viewer: steps as collapsible sections, a virtual list that keeps only the visible
+//! rows in the DOM (fixed row height, an absolutely placed window over a spacer, overscan),
+//! live follow, search over the whole log, deep links to lines, timestamps, wrapping,
+//! download and copy.
+//!
+//! The rows are built with DOM calls (`createElement`, text nodes), never from HTML: a log
+//! line's `<script>` is text. The viewer marks `keyless-log-painted` (first paint of a log) and
+//! `keyless-log-search` / `keyless-log-search-shown` (a search and its match on screen) with
+//! the User Timing API, so the times show in the browser's performance tools.
+
+use keyless_api_types::{StepRun, StepStatus};
+use leptos::ev;
+use leptos::html::Div;
+use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element, HtmlElement, KeyboardEvent, MouseEvent};
+
+use crate::components::status_label;
+use crate::log::LogText;
+use crate::log::layout::{Item, Layout};
+use crate::log::link::LineRange;
+use crate::log::search::{self, Match, Query};
+use crate::log::window::{self, Align};
+use crate::time::{format_clock, format_duration, format_offset, now_ms, parse_rfc3339_ms};
+
+/// The height of one row, in pixels (the stylesheet's `.log-row`).
+pub const ROW_PX: f64 = 20.0;
+/// Rows rendered above and below the visible ones.
+const OVERSCAN: u64 = 20;
+/// How long typing pauses before the search runs.
+const SEARCH_DELAY_MS: i32 = 200;
+
+/// A log that can grow: the text, and a revision bumped on every change.
+#[derive(Clone, Copy)]
+pub struct LiveLog {
+    text: StoredValue<LogText>,
+    /// Bumped whenever lines arrive.
+    pub revision: RwSignal<u64>,
+    /// Whether no more lines will come.
+    pub complete: RwSignal<bool>,
+}
+
+impl Default for LiveLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LiveLog {
+    /// An empty log that may grow.
+    pub fn new() -> Self {
+        Self {
+            text: StoredValue::new(LogText::new()),
+            revision: RwSignal::new(0),
+            complete: RwSignal::new(false),
+        }
+    }
+
+    /// Changes the text and tells the viewer.
+    pub fn update(&self, change: impl FnOnce(&mut LogText)) {
+        self.text.update_value(change);
+        self.revision.update(|r| *r += 1);
+    }
+
+    /// Reads the text (not tracked; track `revision`).
+    pub fn with<R>(&self, read: impl FnOnce(&LogText) -> R) -> R {
+        self.text.with_value(read)
+    }
+}
+
+/// How times are shown in the gutter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timestamps {
+    Off,
+    Absolute,
+    Relative,
+}
+
+/// The viewer's own state, kept out of the reactive system.
+#[derive(Default)]
+struct ViewState {
+    layout: Layout,
+    open: Vec<bool>,
+    /// Steps already opened because they failed (the user may close them again).
+    opened_failed: Vec<bool>,
+    query: Query,
+    matches: Vec<Match>,
+    searched_to: usize,
+    current: Option<usize>,
+    selection: Option<LineRange>,
+    anchor: Option<u32>,
+    pending_link: Option<LineRange>,
+    char_px: f64,
+    painted: bool,
+    mark_search_shown: bool,
+    search_timer: Option<i32>,
+    /// What the DOM shows: (first row, end row, render generation).
+    shown: Option<(u64, u64, u64)>,
+    generation: u64,
+}
+
+/// Whole pixels for CSS (formatting floats would add their formatter to the download).
+fn px(value: f64) -> String {
+    format!("{}px", value.round() as i64)
+}
+
+/// The height rows are rendered for: the scroller's, but never more than the window's (a
+/// scroller left unstyled grows to its content, which must not put every line in the DOM).
+fn viewport_px(scroller: &HtmlElement) -> f64 {
+    let screen = window()
+        .inner_height()
+        .ok()
+        .and_then(|h| h.as_f64())
+        .unwrap_or(1_000.0);
+    f64::from(scroller.client_height()).min(screen).max(ROW_PX)
+}
+
+/// Marks a User Timing entry.
+fn mark(name: &'static str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark(name);
+    }
+}
+
+fn element(document: &Document, tag: &str, class: &str) -> Element {
+    let element = document.create_element(tag).expect("an element");
+    if !class.is_empty() {
+        element.set_class_name(class);
+    }
+    element
+}
+
+fn append_text(document: &Document, parent: &Element, text: &str) {
+    let _ = parent.append_child(&document.create_text_node(text));
+}
+
+/// A step's status from the API, looked up by name.
+fn step_run<'a>(runs: &'a [StepRun], name: &str) -> Option<&'a StepRun> {
+    runs.iter().find(|run| run.name == name)
+}
+
+/// The step's time: how long it took, or has been running.
+fn step_time(run: &StepRun, now: i64) -> Option<String> {
+    let started = parse_rfc3339_ms(run.started.as_deref()?)?;
+    let end = match run.status {
+        StepStatus::Running => now,
+        StepStatus::NotStarted => return None,
+        _ => parse_rfc3339_ms(run.last_updated.as_deref()?)?,
+    };
+    Some(format_duration(end - started))
+}
+
+/// Everything the viewer's closures share; every field is a cheap handle.
+#[derive(Clone, Copy)]
+struct Viewer {
+    log: LiveLog,
+    state: StoredValue<ViewState>,
+    scroller: NodeRef<Div>,
+    spacer: NodeRef<Div>,
+    rows: NodeRef<Div>,
+    steps: Signal<Vec<StepRun>>,
+    timestamps: RwSignal<Timestamps>,
+    wrap: RwSignal<bool>,
+    following: RwSignal<bool>,
+    now: RwSignal<i64>,
+    /// (matches, current match, error) for the search's status line.
+    found: RwSignal<(usize, Option<usize>, Option<String>)>,
+    announcement: RwSignal<String>,
+}
+
+impl Viewer {
+    fn scroller(&self) -> Option<HtmlElement> {
+        self.scroller.get_untracked().map(|e| e.unchecked_into())
+    }
+
+    /// The columns a line has when wrapping, from the viewer's width.
+    fn wrap_columns(&self) -> Option<u32> {
+        if !self.wrap.get_untracked() {
+            return None;
+        }
+        let scroller = self.scroller()?;
+        let char_px = self.state.with_value(|s| s.char_px);
+        if char_px <= 0.0 {
+            return Some(80);
+        }
+        // Line number 8ch, time 13ch, room for Copy 5ch (the stylesheet's widths).
+        let gutter = match self.timestamps.get_untracked() {
+            Timestamps::Off => 13.0,
+            _ => 26.0,
+        };
+        let columns = (f64::from(scroller.client_width()) / char_px - gutter).floor();
+        Some(columns.max(20.0) as u32)
+    }
+
+    /// Lays the rows out again after the log, the steps' state or the options changed.
+    fn relayout(&self) {
+        let columns = self.wrap_columns();
+        let runs = self.steps.get_untracked();
+        self.log.with(|log| {
+            self.state.update_value(|state| {
+                for (index, step) in log.steps().iter().enumerate() {
+                    let run = step_run(&runs, &step.name);
+                    let failed = run.is_some_and(|r| r.status == StepStatus::Failed);
+                    if index >= state.open.len() {
+                        let succeeded = run.is_some_and(|r| r.status == StepStatus::Succeeded);
+                        state.open.push(!succeeded);
+                        state.opened_failed.push(false);
+                    }
+                    if failed && !state.opened_failed[index] {
+                        state.opened_failed[index] = true;
+                        state.open[index] = true;
+                    }
+                }
+                if !state.query.text.is_empty() && state.searched_to < log.len() {
+                    let _ = search::find(log, &state.query, state.searched_to, &mut state.matches);
+                    state.searched_to = log.len();
+                }
+                state.layout.update(log, &state.open, columns);
+            });
+        });
+        let (count, current) = self.state.with_value(|s| (s.matches.len(), s.current));
+        self.found.update(|f| (f.0, f.1) = (count, current));
+        self.apply_pending_link();
+    }
+
+    /// Opens the viewer at a deep link once its lines have arrived.
+    fn apply_pending_link(&self) {
+        let Some(range) = self.state.with_value(|s| s.pending_link) else {
+            return;
+        };
+        let (lines, complete) = (
+            self.log.with(LogText::len),
+            self.log.complete.get_untracked(),
+        );
+        if (range.last as usize) > lines && !complete {
+            return;
+        }
+        self.state.update_value(|s| s.pending_link = None);
+        if range.first as usize > lines {
+            return;
+        }
+        self.state.update_value(|s| {
+            s.selection = Some(range);
+            s.anchor = Some(range.first);
+        });
+        self.reveal_line(range.first as usize - 1, Align::Center);
+    }
+
+    /// Opens the step holding `line` (from 0) and scrolls to it.
+    fn reveal_line(&self, line: usize, align: Align) {
+        let step = self.log.with(|log| log.step_of_line(line));
+        let closed = self
+            .state
+            .with_value(|s| !s.open.get(step).copied().unwrap_or(true));
+        if closed {
+            self.state.update_value(|s| s.open[step] = true);
+            self.relayout_only();
+        }
+        let row = self.log.with(|log| {
+            self.state
+                .with_value(|s| s.layout.row_of_line(log, &s.open, line))
+        });
+        if let Some(row) = row {
+            self.following.set(false);
+            self.scroll_to_row(row, align);
+        }
+    }
+
+    fn relayout_only(&self) {
+        let columns = self.wrap_columns();
+        self.log.with(|log| {
+            self.state
+                .update_value(|s| s.layout.update(log, &s.open, columns));
+        });
+    }
+
+    fn scroll_to_row(&self, row: u64, align: Align) {
+        let Some(scroller) = self.scroller() else {
+            return;
+        };
+        self.size_spacer();
+        let total = self.state.with_value(|s| s.layout.total_rows());
+        let viewport = viewport_px(&scroller);
+        let top = window::scroll_top_for_row(total, ROW_PX, viewport, row, align);
+        scroller.set_scroll_top(top.round() as i32);
+        self.render();
+    }
+
+    fn size_spacer(&self) {
+        let total = self.state.with_value(|s| s.layout.total_rows());
+        if let Some(spacer) = self.spacer.get_untracked() {
+            let spacer: HtmlElement = spacer.unchecked_into();
+            let _ = spacer
+                .style()
+                .set_property("height", &px(window::spacer_px(total, ROW_PX)));
+        }
+    }
+
+    /// Follows the end of a growing log.
+    fn follow(&self) {
+        if let Some(scroller) = self.scroller() {
+            self.size_spacer();
+            scroller.set_scroll_top(scroller.scroll_height());
+        }
+    }
+
+    /// Puts the rows in view into the DOM (only when they changed, unless `force`).
+    fn render_if_changed(&self, force: bool) {
+        let Some(scroller) = self.scroller() else {
+            return;
+        };
+        let Some(rows_el) = self.rows.get_untracked() else {
+            return;
+        };
+        self.size_spacer();
+        let total = self.state.with_value(|s| s.layout.total_rows());
+        let viewport = viewport_px(&scroller);
+        let view = window::window(
+            total,
+            ROW_PX,
+            viewport,
+            f64::from(scroller.scroll_top()),
+            OVERSCAN,
+        );
+        let generation = self.state.with_value(|s| s.generation);
+        let key = (view.first, view.end, generation);
+        if !force && self.state.with_value(|s| s.shown == Some(key)) {
+            return;
+        }
+        self.state.update_value(|s| s.shown = Some(key));
+        let document = document();
+        // Keep keyboard focus on the same control across the rebuild.
+        let focused = document.active_element().and_then(|active| {
+            ["data-step", "data-line", "data-copy"]
+                .into_iter()
+                .find_map(|name| {
+                    active
+                        .get_attribute(name)
+                        .map(|value| format!("[{name}=\"{value}\"]"))
+                })
+        });
+        let rows_el: HtmlElement = rows_el.unchecked_into();
+        let runs = self.steps.get_untracked();
+        let now = self.now.get_untracked();
+        let timestamps = self.timestamps.get_untracked();
+        let fragment = document.create_document_fragment();
+        let mut top = view.top_px;
+        self.log.with(|log| {
+            self.state.with_value(|state| {
+                let mut row = view.first;
+                if let Some((_, item_row)) = state.layout.item_at(log, row) {
+                    top -= (row - item_row) as f64 * ROW_PX;
+                    row = item_row;
+                }
+                while row < view.end {
+                    let Some((item, _)) = state.layout.item_at(log, row) else {
+                        break;
+                    };
+                    let (node, rows) = match item {
+                        Item::Header(step) => {
+                            (self.header_row(&document, log, state, &runs, now, step), 1)
+                        }
+                        Item::Line(line) => (
+                            self.line_row(&document, log, state, timestamps, line),
+                            state.layout.rows_of(line),
+                        ),
+                    };
+                    if rows > 1 {
+                        let _ = node.set_attribute(
+                            "style",
+                            &format!("height:{}", px(rows as f64 * ROW_PX)),
+                        );
+                    }
+                    let _ = fragment.append_child(&node);
+                    row += rows;
+                }
+            });
+        });
+        let _ = rows_el
+            .style()
+            .set_property("transform", &format!("translateY({})", px(top)));
+        rows_el.replace_children_with_node_1(&fragment);
+        if let Some(selector) = focused
+            && let Ok(Some(again)) = rows_el.query_selector(&selector)
+            && let Ok(again) = again.dyn_into::<HtmlElement>()
+        {
+            let _ = again.focus();
+        }
+        let (first_paint, search_shown) = self
+            .state
+            .with_value(|s| (!s.painted && total > 0, s.mark_search_shown));
+        if first_paint || search_shown {
+            self.state.update_value(|s| {
+                s.painted |= first_paint;
+                s.mark_search_shown = false;
+            });
+            request_animation_frame(move || {
+                if first_paint {
+                    mark("keyless-log-painted");
+                }
+                if search_shown {
+                    mark("keyless-log-search-shown");
+                }
+            });
+        }
+    }
+
+    fn render(&self) {
+        self.state.update_value(|s| s.generation += 1);
+        self.render_if_changed(true);
+    }
+
+    fn header_row(
+        &self,
+        document: &Document,
+        log: &LogText,
+        state: &ViewState,
+        runs: &[StepRun],
+        now: i64,
+        step: usize,
+    ) -> Element {
+        let info = &log.steps()[step];
+        let run = step_run(runs, &info.name);
+        let status = run.map(|r| r.status.as_str());
+        let row = element(document, "div", "log-row log-step");
+        let open = state.open.get(step).copied().unwrap_or(true);
+        let toggle = element(document, "button", "step-toggle");
+        let _ = toggle.set_attribute("type", "button");
+        let _ = toggle.set_attribute("aria-expanded", if open { "true" } else { "false" });
+        let _ = toggle.set_attribute("data-step", &step.to_string());
+        let chevron = element(document, "span", "chevron");
+        let _ = chevron.set_attribute("aria-hidden", "true");
+        let _ = toggle.append_child(&chevron);
+        let name = if info.name.is_empty() {
+            "Log"
+        } else {
+            info.name.as_str()
+        };
+        append_text(document, &toggle, name);
+        let _ = row.append_child(&toggle);
+        if let Some(status) = status {
+            let badge = element(document, "span", &format!("badge status-{status}"));
+            append_text(document, &badge, status_label(status));
+            let _ = row.append_child(&badge);
+        }
+        let count = element(document, "span", "step-meta");
+        let lines = info.line_count;
+        let mut meta = format!("{lines} line{}", if lines == 1 { "" } else { "s" });
+        if let Some(time) = run.and_then(|r| step_time(r, now)) {
+            meta = format!("{time} · {meta}");
+        }
+        append_text(document, &count, &meta);
+        let _ = row.append_child(&count);
+        row
+    }
+
+    fn line_row(
+        &self,
+        document: &Document,
+        log: &LogText,
+        state: &ViewState,
+        timestamps: Timestamps,
+        line: usize,
+    ) -> Element {
+        let number = line as u32 + 1;
+        let matches = search::in_line(&state.matches, line as u32);
+        let current = state
+            .current
+            .and_then(|i| state.matches.get(i))
+            .filter(|m| m.line == line as u32);
+        let mut class = String::from("log-row log-line");
+        if state.selection.is_some_and(|s| s.contains(number)) {
+            class.push_str(" selected");
+        }
+        if current.is_some() {
+            class.push_str(" current");
+        }
+        let row = element(document, "div", &class);
+        let link = element(document, "a", "ln");
+        let _ = link.set_attribute("href", &format!("#L{number}"));
+        let _ = link.set_attribute("data-line", &number.to_string());
+        append_text(document, &link, &number.to_string());
+        let _ = row.append_child(&link);
+        if timestamps != Timestamps::Off
+            && let Some(at) = log.time_ms(line)
+        {
+            let time = element(document, "span", "ts");
+            let shown = match timestamps {
+                Timestamps::Relative => format_offset(at - log.start_ms().unwrap_or(at)),
+                _ => format_clock(at),
+            };
+            append_text(document, &time, &shown);
+            let _ = row.append_child(&time);
+        }
+        let text = element(document, "span", "lt");
+        self.line_text(document, &text, log, line, matches, current);
+        let _ = row.append_child(&text);
+        let copy = element(document, "button", "copy");
+        let _ = copy.set_attribute("type", "button");
+        let _ = copy.set_attribute("data-copy", &number.to_string());
+        let _ = copy.set_attribute("aria-label", &format!("Copy line {number}"));
+        append_text(document, &copy, "Copy");
+        let _ = row.append_child(&copy);
+        row
+    }
+
+    /// The line's text as styled runs, with the search's matches marked.
+    fn line_text(
+        &self,
+        document: &Document,
+        parent: &Element,
+        log: &LogText,
+        line: usize,
+        matches: &[Match],
+        current: Option<&Match>,
+    ) {
+        let text = log.line(line);
+        let styles = log.line_styles(line);
+        if styles.is_empty() && matches.is_empty() {
+            append_text(document, parent, text);
+            return;
+        }
+        let mut cuts: Vec<usize> = vec![0, text.len()];
+        cuts.extend(styles.iter().map(|(at, _)| *at));
+        for m in matches {
+            cuts.push(m.start as usize);
+            cuts.push(m.end as usize);
+        }
+        cuts.retain(|&c| c <= text.len() && text.is_char_boundary(c));
+        cuts.sort_unstable();
+        cuts.dedup();
+        for pair in cuts.windows(2) {
+            let (from, to) = (pair[0], pair[1]);
+            let style = styles
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= from)
+                .map(|(_, s)| *s);
+            let hit = matches
+                .iter()
+                .find(|m| (m.start as usize) <= from && from < m.end as usize);
+            let container = match hit {
+                Some(m) => {
+                    let is_current = current == Some(m);
+                    let mark = element(document, "mark", if is_current { "current" } else { "" });
+                    let _ = parent.append_child(&mark);
+                    mark
+                }
+                None => parent.clone(),
+            };
+            match style.filter(|s| !s.is_plain()) {
+                Some(style) => {
+                    let span = element(document, "span", &style_classes(&style));
+                    let mut inline = String::new();
+                    if let Some(css) = style.fg.css() {
+                        inline.push_str(&format!("color:{css};"));
+                    }
+                    if let Some(css) = style.bg.css() {
+                        inline.push_str(&format!("background:{css};"));
+                    }
+                    if !inline.is_empty() {
+                        let _ = span.set_attribute("style", &inline);
+                    }
+                    append_text(document, &span, &text[from..to]);
+                    let _ = container.append_child(&span);
+                }
+                None => append_text(document, &container, &text[from..to]),
+            }
+        }
+    }
+
+    /// Runs the search now over the whole log and shows the first match from the top of view.
+    fn search(&self, query: Query) {
+        mark("keyless-log-search");
+        if let Some(timer) = self.state.with_value(|s| s.search_timer) {
+            window().clear_timeout_with_handle(timer);
+        }
+        let top_line = self.top_line();
+        let result = self.log.with(|log| {
+            let mut matches = Vec::new();
+            let result = search::find(log, &query, 0, &mut matches);
+            self.state.update_value(|s| {
+                s.matches = matches;
+                s.searched_to = log.len();
+                s.query = query;
+                s.search_timer = None;
+                s.current = None;
+            });
+            result
+        });
+        let error = result.err();
+        let first = self
+            .state
+            .with_value(|s| search::first_from(&s.matches, top_line as u32));
+        let count = self.state.with_value(|s| s.matches.len());
+        self.found.set((count, None, error));
+        match first {
+            Some(index) => self.go_to_match(index),
+            None => self.render(),
+        }
+    }
+
+    /// The first line in view (from 0).
+    fn top_line(&self) -> usize {
+        let Some(scroller) = self.scroller() else {
+            return 0;
+        };
+        let total = self.state.with_value(|s| s.layout.total_rows());
+        let viewport = viewport_px(&scroller);
+        let view = window::window(total, ROW_PX, viewport, f64::from(scroller.scroll_top()), 0);
+        self.log.with(|log| {
+            self.state
+                .with_value(|s| match s.layout.item_at(log, view.first) {
+                    Some((Item::Line(line), _)) => line,
+                    Some((Item::Header(step), _)) => log.steps()[step].first_line as usize,
+                    None => 0,
+                })
+        })
+    }
+
+    fn go_to_match(&self, index: usize) {
+        let Some(found) = self.state.with_value(|s| s.matches.get(index).copied()) else {
+            return;
+        };
+        self.state.update_value(|s| {
+            s.current = Some(index);
+            s.mark_search_shown = true;
+        });
+        self.found.update(|f| f.1 = Some(index));
+        self.reveal_line(found.line as usize, Align::Center);
+        self.render();
+    }
+
+    /// Moves to the next (or previous) match, wrapping round.
+    fn step_match(&self, backwards: bool) {
+        let (count, current) = self.state.with_value(|s| (s.matches.len(), s.current));
+        if count == 0 {
+            return;
+        }
+        let next = match (current, backwards) {
+            (None, false) => 0,
+            (None, true) => count - 1,
+            (Some(i), false) => (i + 1) % count,
+            (Some(i), true) => (i + count - 1) % count,
+        };
+        self.state.update_value(|s| s.mark_search_shown = true);
+        mark("keyless-log-search");
+        self.go_to_match(next);
+    }
+
+    /// The user clicked line number `number` (with Shift: extends from the last one).
+    fn select_line(&self, number: u32, extend: bool) {
+        let range = self.state.with_value(|s| match (extend, s.anchor) {
+            (true, Some(anchor)) => LineRange::between(anchor, number),
+            _ => LineRange::line(number),
+        });
+        self.state.update_value(|s| {
+            s.selection = Some(range);
+            if !extend {
+                s.anchor = Some(number);
+            }
+        });
+        let location = window().location();
+        let url = format!(
+            "{}{}{}",
+            location.pathname().unwrap_or_default(),
+            location.search().unwrap_or_default(),
+            range.fragment()
+        );
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+        }
+        self.render();
+    }
+
+    fn toggle_step(&self, step: usize) {
+        self.state.update_value(|s| {
+            if let Some(open) = s.open.get_mut(step) {
+                *open = !*open;
+            }
+        });
+        self.relayout_only();
+        self.render();
+    }
+
+    fn copy_line(&self, number: u32) {
+        let text = self.log.with(|log| {
+            let index = number as usize - 1;
+            (index < log.len()).then(|| log.line(index).to_owned())
+        });
+        if let Some(text) = text {
+            let _ = window().navigator().clipboard().write_text(&text);
+            self.announcement.set(format!("Line {number} copied"));
+        }
+    }
+
+    /// Clicks inside the rows: step headers, line numbers and Copy buttons.
+    fn on_click(&self, event: MouseEvent) {
+        let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        let find = |selector: &str| target.closest(selector).ok().flatten();
+        if let Some(toggle) = find("[data-step]") {
+            if let Some(step) = toggle
+                .get_attribute("data-step")
+                .and_then(|s| s.parse().ok())
+            {
+                self.toggle_step(step);
+            }
+        } else if let Some(link) = find("[data-line]") {
+            event.prevent_default();
+            if let Some(number) = link.get_attribute("data-line").and_then(|s| s.parse().ok()) {
+                self.select_line(number, event.shift_key());
+            }
+        } else if let Some(copy) = find("[data-copy]")
+            && let Some(number) = copy.get_attribute("data-copy").and_then(|s| s.parse().ok())
+        {
+            self.copy_line(number);
+        }
+    }
+
+    fn download(&self, file_name: &str) {
+        let raw = self.log.with(LogText::to_raw);
+        let parts = js_sys::Array::of1(&JsValue::from_str(&raw));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type("text/plain;charset=utf-8");
+        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+            return;
+        };
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+            return;
+        };
+        let anchor: web_sys::HtmlAnchorElement = element(&document(), "a", "").unchecked_into();
+        anchor.set_href(&url);
+        anchor.set_download(file_name);
+        anchor.click();
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
+
+    fn read_link_from_address(&self) {
+        let hash = window().location().hash().unwrap_or_default();
+        if let Some(range) = LineRange::parse(&hash) {
+            self.state.update_value(|s| s.pending_link = Some(range));
+            self.apply_pending_link();
+        }
+    }
+
+    fn measure_char_width(&self) {
+        let Some(scroller) = self.scroller() else {
+            return;
+        };
+        let probe = element(&document(), "span", "log-measure");
+        append_text(&document(), &probe, &"0".repeat(100));
+        let _ = scroller.append_child(&probe);
+        let width = probe.get_bounding_client_rect().width() / 100.0;
+        probe.remove();
+        self.state.update_value(|s| s.char_px = width);
+    }
+}
+
+/// The classes of a style's palette colours and weights.
+fn style_classes(style: &crate::log::ansi::Style) -> String {
+    use crate::log::ansi::Color;
+    let mut classes = Vec::new();
+    if let Color::Index(n) = style.fg
+        && n < 16
+    {
+        classes.push(format!("fg{n}"));
+    }
+    if let Color::Index(n) = style.bg
+        && n < 16
+    {
+        classes.push(format!("bg{n}"));
+    }
+    for (on, class) in [
+        (style.bold, "sb"),
+        (style.dim, "sd"),
+        (style.italic, "si"),
+        (style.underline, "su"),
+    ] {
+        if on {
+            classes.push(class.to_owned());
+        }
+    }
+    classes.join(" ")
+}
+
+/// A deployment's log, or a log file's: the toolbar (search, timestamps, wrap, download) and
+/// the virtual list of steps and lines.
+#[component]
+pub fn LogViewer(
+    /// The log; it may keep growing.
+    log: LiveLog,
+    /// The steps' status from the API, by name (none for a log file).
+    #[prop(into, optional)]
+    steps: Signal<Vec<StepRun>>,
+    /// The name the download gets, e.g. `acme-website-prod-7.log`.
+    #[prop(into)]
+    file_name: Signal<String>,
+) -> impl IntoView {
+    let viewer = Viewer {
+        log,
+        state: StoredValue::new(ViewState::default()),
+        scroller: NodeRef::new(),
+        spacer: NodeRef::new(),
+        rows: NodeRef::new(),
+        steps,
+        timestamps: RwSignal::new(Timestamps::Off),
+        wrap: RwSignal::new(false),
+        following: RwSignal::new(true),
+        now: RwSignal::new(now_ms()),
+        found: RwSignal::new((0, None, None)),
+        announcement: RwSignal::new(String::new()),
+    };
+    let query_text = RwSignal::new(String::new());
+    let regex = RwSignal::new(false);
+    let case_sensitive = RwSignal::new(false);
+    let query = move || Query {
+        text: query_text.get_untracked(),
+        regex: regex.get_untracked(),
+        case_sensitive: case_sensitive.get_untracked(),
+    };
+
+    // Lines arrived, or the steps' status changed.
+    Effect::new(move |_| {
+        log.revision.track();
+        log.complete.track();
+        steps.track();
+        if viewer.scroller.get().is_none() {
+            return;
+        }
+        if viewer.state.with_value(|s| s.char_px == 0.0) {
+            viewer.measure_char_width();
+            viewer.read_link_from_address();
+        }
+        viewer.relayout();
+        if viewer.following.get_untracked() {
+            viewer.follow();
+        }
+        viewer.render();
+    });
+    // Display options.
+    Effect::new(move |first: Option<()>| {
+        viewer.timestamps.track();
+        viewer.wrap.track();
+        if first.is_some() {
+            viewer.relayout_only();
+            viewer.render();
+        }
+    });
+    // Running steps' timers.
+    crate::load::every(1_000, move || {
+        let running =
+            steps.with_untracked(|runs| runs.iter().any(|r| r.status == StepStatus::Running));
+        if running {
+            viewer.now.set(now_ms());
+            viewer.render();
+        }
+    });
+    let _ = window_event_listener(ev::hashchange, move |_| viewer.read_link_from_address());
+    let _ = window_event_listener(ev::resize, move |_| {
+        if viewer.wrap.get_untracked() {
+            viewer.relayout_only();
+        }
+        viewer.render();
+    });
+
+    let on_scroll = move |_| {
+        if let Some(scroller) = viewer.scroller() {
+            let bottom = scroller.scroll_top() + scroller.client_height();
+            let at_end = f64::from(scroller.scroll_height() - bottom) < ROW_PX * 2.0;
+            if viewer.following.get_untracked() != at_end {
+                viewer.following.set(at_end);
+            }
+        }
+        viewer.render_if_changed(false);
+    };
+    let schedule_search = move |_| {
+        if let Some(timer) = viewer.state.with_value(|s| s.search_timer) {
+            window().clear_timeout_with_handle(timer);
+        }
+        let run = wasm_bindgen::closure::Closure::once_into_js(move || viewer.search(query()));
+        let timer = window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                run.unchecked_ref(),
+                SEARCH_DELAY_MS,
+            )
+            .ok();
+        viewer.state.update_value(|s| s.search_timer = timer);
+    };
+    let on_search_key = move |event: KeyboardEvent| {
+        if event.key() != "Enter" {
+            return;
+        }
+        event.prevent_default();
+        let wanted = query();
+        let stale = viewer
+            .state
+            .with_value(|s| s.query != wanted || s.search_timer.is_some());
+        if stale {
+            viewer.search(wanted);
+            if event.shift_key() {
+                viewer.step_match(true);
+            }
+        } else {
+            viewer.step_match(event.shift_key());
+        }
+    };
+    let search_status = move || {
+        let (count, current, error) = viewer.found.get();
+        if let Some(error) = error {
+            return error;
+        }
+        if query_text.read().is_empty() {
+            return String::new();
+        }
+        match (count, current) {
+            (0, _) => "No matches".to_owned(),
+            (count, Some(i)) => format!(
+                "{} of {count}{}",
+                i + 1,
+                if count >= search::MAX_MATCHES {
+                    "+"
+                } else {
+                    ""
+                }
+            ),
+            (count, None) => format!("{count} matches"),
+        }
+    };
+    let jump_to_latest = move |_| {
+        viewer.following.set(true);
+        viewer.follow();
+        viewer.render();
+    };
+    let line_count = move || {
+        log.revision.track();
+        let lines = log.with(LogText::len);
+        let state = if log.complete.get() { "" } else { " · live" };
+        format!("{lines} line{}{state}", if lines == 1 { "" } else { "s" })
+    };
+
+    view! {
+        <section class="log-viewer" aria-label="Log">
+            <div class="log-toolbar" role="toolbar" aria-label="Log tools">
+                <div class="log-search">
+                    <input
+                        id="log-search"
+                        type="search"
+                        placeholder="Search the log"
+                        aria-label="Search the log"
+                        aria-describedby="log-search-status"
+                        autocomplete="off"
+                        spellcheck="false"
+                        prop:value=move || query_text.get()
+                        on:input=move |ev| {
+                            query_text.set(event_target_value(&ev));
+                            schedule_search(());
+                        }
+                        on:keydown=on_search_key
+                    />
+                    <button
+                        type="button"
+                        class="button secondary small"
+                        aria-label="Previous match"
+                        title="Previous match (Shift+Enter)"
+                        on:click=move |_| viewer.step_match(true)
+                    >
+                        "↑"
+                    </button>
+                    <button
+                        type="button"
+                        class="button secondary small"
+                        aria-label="Next match"
+                        title="Next match (Enter)"
+                        on:click=move |_| viewer.step_match(false)
+                    >
+                        "↓"
+                    </button>
+                    <label class="check">
+                        <input
+                            type="checkbox"
+                            prop:checked=move || regex.get()
+                            on:change=move |ev| {
+                                regex.set(event_target_checked(&ev));
+                                schedule_search(());
+                            }
+                        />
+                        "Regex"
+                    </label>
+                    <label class="check">
+                        <input
+                            type="checkbox"
+                            prop:checked=move || case_sensitive.get()
+                            on:change=move |ev| {
+                                case_sensitive.set(event_target_checked(&ev));
+                                schedule_search(());
+                            }
+                        />
+                        "Match case"
+                    </label>
+                    <span id="log-search-status" class="search-status" role="status">{search_status}</span>
+                </div>
+                <div class="log-options">
+                    <label for="log-timestamps">"Timestamps"</label>
+                    <select
+                        id="log-timestamps"
+                        on:change=move |ev| {
+                            viewer.timestamps.set(match event_target_value(&ev).as_str() {
+                                "absolute" => Timestamps::Absolute,
+                                "relative" => Timestamps::Relative,
+                                _ => Timestamps::Off,
+                            })
+                        }
+                    >
+                        <option value="off">"Off"</option>
+                        <option value="absolute">"Time (UTC)"</option>
+                        <option value="relative">"Since start"</option>
+                    </select>
+                    <label class="check">
+                        <input
+                            type="checkbox"
+                            prop:checked=move || viewer.wrap.get()
+                            on:change=move |ev| viewer.wrap.set(event_target_checked(&ev))
+                        />
+                        "Wrap lines"
+                    </label>
+                    <button
+                        type="button"
+                        class="button secondary small"
+                        on:click=move |_| viewer.download(&file_name.get_untracked())
+                    >
+                        "Download"
+                    </button>
+                </div>
+            </div>
+            <p class="log-summary">
+                <span>{line_count}</span>
+                <span class="visually-hidden" role="status">{move || viewer.announcement.get()}</span>
+            </p>
+            <div
+                class="log-scroll"
+                class:wrap=move || viewer.wrap.get()
+                tabindex="0"
+                aria-label="Log lines"
+                node_ref=viewer.scroller
+                on:scroll=on_scroll
+            >
+                <div class="log-spacer" node_ref=viewer.spacer>
+                    <div class="log-rows" node_ref=viewer.rows on:click=move |ev| viewer.on_click(ev)></div>
+                </div>
+            </div>
+            <Show when=move || !viewer.following.get()>
+                <button type="button" class="button primary jump-latest" on:click=jump_to_latest>
+                    "Jump to latest"
+                </button>
+            </Show>
+        </section>
+    }
+}
