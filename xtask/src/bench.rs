@@ -7,7 +7,8 @@ use crate::cmd;
 pub fn bench(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("logs") => logs(&args[1..]),
-        _ => Err("usage: cargo xtask bench logs [--lines N]".into()),
+        Some("console") => crate::bench_console::bench(&args[1..]),
+        _ => Err("usage: cargo xtask bench <logs | console> [--lines N]".into()),
     }
 }
 

@@ -6,8 +6,11 @@
 //!   and API tests, browser component tests, and end-to-end tests in headless Chromium.
 //! - `cargo xtask setup [--browser]`: only the installs (idempotent).
 //! - `cargo xtask bench logs [--lines N]`: the deployment-log benchmark (figures, no asserts).
+//! - `cargo xtask bench console [--lines N]`: the console's download size and its log viewer
+//!   with a million lines in headless Chromium (figures, no asserts).
 
 mod bench;
+mod bench_console;
 mod cmd;
 mod run;
 mod setup;
@@ -24,7 +27,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [server flags…] | test | setup [--browser] | bench logs [--lines N]>"
+                "usage: cargo xtask <run [server flags…] | test | setup [--browser] | bench <logs | console> [--lines N]>"
             );
             return ExitCode::from(2);
         }
