@@ -10,6 +10,7 @@ pub mod error;
 pub mod glob;
 pub mod input;
 pub mod merge_patch;
+pub mod oidc_assistant;
 pub mod secret;
 pub mod session_name;
 pub mod settings;
@@ -20,6 +21,7 @@ pub mod webhook;
 
 pub use deployment::*;
 pub use error::{ApiError, ErrorDetail, ErrorType};
+pub use oidc_assistant::*;
 pub use secret::{EnvValue, SecretValue};
 pub use settings::*;
 pub use stack::{ListStacksResponse, Stack, StackRef, StackSummary};

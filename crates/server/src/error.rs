@@ -2,7 +2,8 @@
 //! ([`ApiError`]); internal errors are logged and answered with a generic message.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keyless_api_types::{ApiError, ErrorDetail};
 
@@ -27,6 +28,9 @@ pub enum Error {
     },
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 429 with `Retry-After: retry_after` (seconds).
+    #[error("too many requests: {message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]
@@ -55,6 +59,7 @@ impl Error {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Store(StoreError::Conflict) => StatusCode::CONFLICT,
             Self::Internal(_) | Self::Store(_) | Self::Crypto(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -66,6 +71,10 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after, .. } => Some(retry_after.to_string()),
+            _ => None,
+        };
         let (message, errors) = match self {
             Self::Unauthorized => (
                 "Unauthorized: No credentials provided or are invalid.".to_owned(),
@@ -75,6 +84,7 @@ impl IntoResponse for Error {
             Self::MethodNotAllowed => ("Method not allowed".to_owned(), Vec::new()),
             Self::BadRequest { message, errors } => (message, errors),
             Self::PayloadTooLarge => ("Request body too large".to_owned(), Vec::new()),
+            Self::TooManyRequests { message, .. } => (message, Vec::new()),
             Self::Store(StoreError::Conflict) => (
                 "The resource was changed by another request; reload and try again".to_owned(),
                 Vec::new(),
@@ -89,6 +99,10 @@ impl IntoResponse for Error {
             message,
             errors,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s).ok()) {
+            response.headers_mut().insert(RETRY_AFTER, seconds);
+        }
+        response
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 mod files;
 pub mod http;
 pub mod oidc;
+pub mod rate_limit;
 pub mod seed;
 pub mod store;
 pub mod timestamp;
@@ -91,13 +92,14 @@ pub async fn start(
         Duration::from_secs(lifetime),
         cipher.clone(),
     )?);
+    let exchanger = keyless_exchange::Exchanger::new(config.deploy.endpoints())?;
     let exec = deploy::ExecConfig {
         data_dir: config.data_dir.clone(),
         cipher: cipher.clone(),
         pulumi: config.deploy.pulumi.clone(),
         cancel_grace: CANCEL_GRACE,
         oidc: oidc.clone(),
-        exchanger: keyless_exchange::Exchanger::new(config.deploy.endpoints())?,
+        exchanger: exchanger.clone(),
     };
     let deployments = deploy::Engine::start(
         store.clone(),
@@ -112,6 +114,11 @@ pub async fn start(
         public_url,
         deployments,
         oidc,
+        exchanger,
+        oidc_tests: Arc::new(rate_limit::RateLimiter::new(
+            http::OIDC_TESTS_PER_MINUTE,
+            Duration::from_secs(60),
+        )),
     };
     Ok((state, tokens))
 }

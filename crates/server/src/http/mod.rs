@@ -4,6 +4,7 @@ mod deployments;
 pub mod extract;
 mod health;
 mod logs;
+mod oidc_assistant;
 mod openapi;
 mod org_deployments;
 mod settings;
@@ -18,13 +19,16 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{self, MethodRouter};
+use keyless_exchange::Exchanger;
 
 use crate::crypto::Cipher;
 use crate::deploy::Engine;
 use crate::error::Error;
 use crate::oidc::OidcIssuer;
+use crate::rate_limit::RateLimiter;
 use crate::store::Store;
 
+pub use oidc_assistant::OIDC_TESTS_PER_MINUTE;
 pub(crate) use settings::prepare as prepare_settings;
 
 /// What every handler can reach.
@@ -38,6 +42,10 @@ pub struct AppState {
     pub public_url: String,
     pub deployments: Arc<Engine>,
     pub oidc: Arc<OidcIssuer>,
+    /// Trades OIDC tokens for cloud credentials (deployments and "Test OIDC").
+    pub exchanger: Exchanger,
+    /// Limits "Test OIDC" runs per stack.
+    pub oidc_tests: Arc<RateLimiter>,
 }
 
 /// A router that remembers the method and path of each route it holds, so that tests can hold
@@ -99,6 +107,7 @@ pub fn routes() -> Routes {
         .merge(logs::router())
         .merge(org_deployments::router())
         .merge(webhooks::router())
+        .merge(oidc_assistant::router())
 }
 
 /// The answer to an API path that does not exist.

@@ -3,8 +3,10 @@
 //! [`SqliteStore`] (its listing must sort by byte order too, e.g. `COLLATE "C"`).
 
 pub mod deployments;
+pub mod oidc_tests;
 mod sqlite;
 mod sqlite_deployments;
+mod sqlite_oidc_tests;
 mod sqlite_webhooks;
 pub mod webhooks;
 
@@ -16,6 +18,7 @@ use keyless_api_types::{OrgRole, StackRef};
 use serde_json::Value;
 
 pub use deployments::*;
+pub use oidc_tests::*;
 pub use sqlite::SqliteStore;
 pub use webhooks::*;
 
@@ -87,7 +90,7 @@ pub struct StoredSettings {
 
 /// Everything the server keeps.
 #[async_trait]
-pub trait Store: DeploymentStore + WebhookStore + Send + Sync {
+pub trait Store: DeploymentStore + WebhookStore + OidcTestStore + Send + Sync {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Whether nothing has been created yet (no organization).

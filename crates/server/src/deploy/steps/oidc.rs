@@ -4,14 +4,15 @@
 //!
 //! The log shows the token's decoded header and claims (never the token or its signature), the
 //! identity each cloud granted and until when; a failure shows the cloud's code and message and
-//! what to change, and ends the deployment at once.
+//! what to change and the claim values presented (`iss`, `aud`, `sub`, which the console feeds
+//! to the failure explainer), and ends the deployment at once.
 
 use std::future::Future;
 
 use keyless_api_types::OidcConfig;
 use keyless_api_types::session_name::{self, SessionVars};
 use keyless_exchange::{Credentials, ExchangeError};
-use keyless_oidc::Deployment;
+use keyless_oidc::{Deployment, DeploymentClaims};
 
 use super::{StepError, StepResult};
 use crate::deploy::job::Job;
@@ -25,12 +26,18 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         .oidc()
         .cloned()
         .ok_or_else(|| StepError::Failed("no cloud is configured for OIDC".into()))?;
-    let token = mint(job, index).await?;
-    exchange_all(job, index, &oidc, &token).await
+    let (token, claims) = mint(job, index).await?;
+    let presented = format!(
+        "Presented: iss {}, aud {}, sub {}",
+        job.config.oidc.issuer().as_str(),
+        claims.audience(),
+        claims.subject()
+    );
+    exchange_all(job, index, &oidc, &token, &presented).await
 }
 
 /// Mints the token, hands it to the deployment and logs what it says.
-async fn mint(job: &mut Job, index: i64) -> Result<String, StepError> {
+async fn mint(job: &mut Job, index: i64) -> Result<(String, DeploymentClaims), StepError> {
     let record = &job.record;
     let stack = &record.stack;
     let deployment = Deployment {
@@ -81,11 +88,18 @@ async fn mint(job: &mut Job, index: i64) -> Result<String, StepError> {
             ),
         )
         .await;
-    Ok(token)
+    Ok((token, claims))
 }
 
-/// Exchanges `token` with each configured cloud in turn; the first failure ends the step.
-async fn exchange_all(job: &mut Job, index: i64, oidc: &OidcConfig, token: &str) -> StepResult {
+/// Exchanges `token` with each configured cloud in turn; the first failure ends the step and
+/// logs `presented`, the claim values the cloud judged.
+async fn exchange_all(
+    job: &mut Job,
+    index: i64,
+    oidc: &OidcConfig,
+    token: &str,
+    presented: &str,
+) -> StepResult {
     let exchanger = job.config.exchanger.clone();
     if let Some(aws) = &oidc.aws {
         let record = &job.record;
@@ -104,7 +118,7 @@ async fn exchange_all(job: &mut Job, index: i64, oidc: &OidcConfig, token: &str)
             aws.role_arn
         );
         let result = cancellable(job, exchanger.aws(aws, &session, token)).await?;
-        apply(job, index, &intro, result).await?;
+        apply(job, index, &intro, presented, result).await?;
     }
     if let Some(azure) = &oidc.azure {
         let intro = format!(
@@ -112,7 +126,7 @@ async fn exchange_all(job: &mut Job, index: i64, oidc: &OidcConfig, token: &str)
             azure.client_id, azure.tenant_id
         );
         let result = cancellable(job, exchanger.azure(azure, token)).await?;
-        apply(job, index, &intro, result).await?;
+        apply(job, index, &intro, presented, result).await?;
     }
     if let Some(gcp) = &oidc.gcp {
         let intro = format!(
@@ -120,7 +134,7 @@ async fn exchange_all(job: &mut Job, index: i64, oidc: &OidcConfig, token: &str)
             gcp.workload_pool_id, gcp.provider_id, gcp.project_id, gcp.service_account
         );
         let result = cancellable(job, exchanger.gcp(gcp, token)).await?;
-        apply(job, index, &intro, result).await?;
+        apply(job, index, &intro, presented, result).await?;
     }
     Ok(())
 }
@@ -139,6 +153,7 @@ async fn apply(
     job: &mut Job,
     index: i64,
     intro: &str,
+    presented: &str,
     result: Result<Credentials, ExchangeError>,
 ) -> StepResult {
     job.sink.line(index, intro).await;
@@ -178,6 +193,7 @@ async fn apply(
                     .await;
             }
             job.sink.line(index, &format!("{cloud} said: {err}")).await;
+            job.sink.line(index, presented).await;
             job.sink
                 .line(index, &format!("What to do: {}", err.explain()))
                 .await;

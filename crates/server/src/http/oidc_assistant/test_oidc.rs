@@ -1,0 +1,224 @@
+//! `POST …/oidc/test` ("Test OIDC", admins only): mints a token with the real claims of a
+//! deployment running the chosen operation — `deployment` 0, which no deployment has, tells it
+//! apart — exchanges it with every configured cloud through the configured endpoints, and
+//! reports each outcome with the decoded claims, never the token or the credentials. Creates no
+//! deployment; each run is recorded (`GET …/oidc/tests` lists them) and limited per stack.
+
+use axum::Json;
+use axum::extract::State;
+use keyless_api_types::session_name::{self, SessionVars};
+use keyless_api_types::{
+    CloudResult, OidcCloud, OidcConfig, OidcTestList, OidcTestRequest, OidcTestRun, OrgRole,
+    PastedTrust,
+};
+use keyless_exchange::{Cloud, Credentials, ExchangeError};
+use keyless_oidc::Deployment;
+use keyless_trust::Claims;
+use serde_json::Value;
+
+use super::explain::judge;
+use super::oidc_settings;
+use crate::error::{Error, Result};
+use crate::http::AppState;
+use crate::http::extract::{JsonBody, StackAccess};
+use crate::oidc::unix_now;
+use crate::store::{NewOidcTest, OidcTestRecord, StackRecord};
+
+/// How many runs a stack may have per minute.
+pub const OIDC_TESTS_PER_MINUTE: usize = 10;
+/// How many runs `GET …/oidc/tests` lists.
+const LISTED: u32 = 50;
+
+pub async fn run(
+    State(state): State<AppState>,
+    access: StackAccess,
+    JsonBody(request): JsonBody<OidcTestRequest>,
+) -> Result<Json<OidcTestRun>> {
+    if access.role != OrgRole::Admin {
+        return Err(Error::Forbidden(format!(
+            "Only admins of organization '{}' may do this",
+            access.stack.stack.org
+        )));
+    }
+    let stack = &access.stack;
+    let unsaved = request
+        .settings
+        .map(|block| serde_json::to_value(block).unwrap_or_default());
+    let oidc = oidc_settings(&state, stack, unsaved).await?;
+    if oidc.is_empty() {
+        return Err(Error::bad_request("No cloud is configured for OIDC"));
+    }
+    state
+        .oidc_tests
+        .hit(&stack.id)
+        .map_err(|retry_after| Error::TooManyRequests {
+            message: format!(
+                "At most {OIDC_TESTS_PER_MINUTE} OIDC tests per stack per minute; try again in \
+                 {retry_after}s"
+            ),
+            retry_after,
+        })?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let deployment = Deployment {
+        org: &stack.stack.org,
+        project: &stack.stack.project,
+        stack: &stack.stack.stack,
+        stack_id: &stack.id,
+        operation: request.operation.as_str(),
+        version: 0,
+    };
+    let (token, minted) = state
+        .oidc
+        .mint(&deployment)
+        .map_err(|err| Error::Internal(format!("cannot mint a test token: {err}")))?;
+    let claims = serde_json::to_value(&minted)
+        .map_err(|err| Error::Internal(format!("cannot serialise claims: {err}")))?;
+    let test = Test {
+        state: &state,
+        stack,
+        oidc: &oidc,
+        trust: &request.trust,
+        claims: &claims,
+        id: &id,
+    };
+    let results = test.exchange_all(&token, request.operation.as_str()).await;
+    let created = crate::timestamp::now();
+    let results_json = serde_json::to_value(&results)
+        .map_err(|err| Error::Internal(format!("cannot serialise results: {err}")))?;
+    state
+        .store
+        .record_oidc_test(NewOidcTest {
+            id: &id,
+            stack_id: &stack.id,
+            requested_by: &access.user.account.id,
+            operation: request.operation,
+            created: &created,
+            jti: minted.jti(),
+            claims: &claims,
+            results: &results_json,
+        })
+        .await?;
+    Ok(Json(OidcTestRun {
+        id,
+        requested_by: access.user.account.login,
+        created,
+        operation: request.operation,
+        claims,
+        results,
+    }))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    access: StackAccess,
+) -> Result<Json<OidcTestList>> {
+    let records = state.store.oidc_tests(&access.stack.id, LISTED).await?;
+    let tests = records
+        .into_iter()
+        .map(to_run)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Json(OidcTestList { tests }))
+}
+
+fn to_run(record: OidcTestRecord) -> Result<OidcTestRun> {
+    let results = serde_json::from_value(record.results)
+        .map_err(|err| Error::Internal(format!("a recorded OIDC test does not decode: {err}")))?;
+    Ok(OidcTestRun {
+        id: record.id,
+        requested_by: record.requested_by,
+        created: record.created,
+        operation: record.operation,
+        claims: record.claims,
+        results,
+    })
+}
+
+/// One run's context.
+struct Test<'a> {
+    state: &'a AppState,
+    stack: &'a StackRecord,
+    oidc: &'a OidcConfig,
+    trust: &'a PastedTrust,
+    claims: &'a Value,
+    id: &'a str,
+}
+
+impl Test<'_> {
+    /// Exchanges `token` with every configured cloud, each whatever the others answered.
+    async fn exchange_all(&self, token: &str, operation: &str) -> Vec<CloudResult> {
+        let exchanger = &self.state.exchanger;
+        let mut results = Vec::new();
+        if let Some(aws) = &self.oidc.aws {
+            let s = &self.stack.stack;
+            let vars = SessionVars {
+                org: s.org.clone(),
+                project: s.project.clone(),
+                stack: s.stack.clone(),
+                operation: operation.into(),
+                version: "0".into(),
+                id: self.id.into(),
+            };
+            let outcome = match session_name::expand(&aws.session_name, &vars) {
+                Ok(session) => exchanger.aws(aws, &session, token).await,
+                Err(problem) => Err(ExchangeError::InvalidSetting {
+                    cloud: Cloud::Aws,
+                    field: "sessionName",
+                    problem,
+                }),
+            };
+            results.push(self.result(OidcCloud::Aws, outcome));
+        }
+        if let Some(azure) = &self.oidc.azure {
+            let outcome = exchanger.azure(azure, token).await;
+            results.push(self.result(OidcCloud::Azure, outcome));
+        }
+        if let Some(gcp) = &self.oidc.gcp {
+            let outcome = exchanger.gcp(gcp, token).await;
+            results.push(self.result(OidcCloud::Gcp, outcome));
+        }
+        results
+    }
+
+    /// One cloud's outcome; a refusal carries the explainer's verdict on pasted trust.
+    fn result(&self, cloud: OidcCloud, outcome: Result<Credentials, ExchangeError>) -> CloudResult {
+        let mut result = CloudResult {
+            cloud: cloud.as_str().into(),
+            success: false,
+            identity: None,
+            expires_at: None,
+            code: None,
+            message: None,
+            explanation: None,
+            verdict: None,
+        };
+        match outcome {
+            Ok(credentials) => {
+                result.success = true;
+                result.identity = Some(credentials.identity.clone());
+                result.expires_at = Some(credentials.expires_at_rfc3339());
+            }
+            Err(err) => {
+                result.code = err.code().map(str::to_owned);
+                result.message = Some(err.to_string());
+                result.explanation = Some(err.explain());
+                result.verdict = self.verdict(cloud);
+            }
+        }
+        result
+    }
+
+    fn verdict(&self, cloud: OidcCloud) -> Option<Value> {
+        let pasted = match cloud {
+            OidcCloud::Aws => self.trust.aws.as_ref(),
+            OidcCloud::Azure => self.trust.azure.as_ref(),
+            OidcCloud::Gcp => self.trust.gcp.as_ref(),
+        }?;
+        let judged = Claims::from_json(self.claims.clone())
+            .and_then(|claims| judge(cloud, &claims, unix_now(), self.oidc, pasted));
+        let value = match judged {
+            Ok(verdict) => serde_json::to_value(verdict),
+            Err(err) => serde_json::to_value(err),
+        };
+        value.ok()
+    }
+}
