@@ -280,9 +280,15 @@ impl LogText {
     /// line a log line; a leading RFC 3339 time is taken as the line's time).
     pub fn from_raw(raw: &str) -> Self {
         let mut log = Self::new();
+        log.push_raw(raw);
+        log
+    }
+
+    /// Adds the lines of a piece of a log file (whole lines; see [`from_raw`](Self::from_raw)).
+    pub fn push_raw(&mut self, raw: &str) {
         let raw = raw.strip_suffix('\n').unwrap_or(raw);
         if raw.is_empty() {
-            return log;
+            return;
         }
         for line in raw.split('\n') {
             let (at, rest) = match line.split_once(' ') {
@@ -293,11 +299,21 @@ impl LogText {
                 None => (None, line),
             };
             match rest.strip_prefix(GROUP_MARKER) {
-                Some(name) => log.push_header(name.trim_end_matches('\r'), at),
-                None => log.push_line(rest, at),
+                Some(name) => self.push_header(name.trim_end_matches('\r'), at),
+                None => self.push_line(rest, at),
             }
         }
-        log
+    }
+
+    /// Where to cut `raw` after about `at` bytes, at a line's end (or at its end).
+    pub fn chunk_end(raw: &str, at: usize) -> usize {
+        if at >= raw.len() {
+            return raw.len();
+        }
+        raw.as_bytes()[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(raw.len(), |p| at + p + 1)
     }
 }
 
@@ -397,6 +413,25 @@ mod tests {
         assert_eq!(again.line_styles(2), log.line_styles(2));
         assert_eq!(again.line_styles(3), log.line_styles(3));
         assert_eq!(again.time_ms(4), log.time_ms(4));
+    }
+
+    #[test]
+    fn a_file_read_in_pieces_is_the_same_log() {
+        let raw = sample().to_raw();
+        let whole = LogText::from_raw(&raw);
+        let mut pieces = LogText::new();
+        let mut from = 0;
+        while from < raw.len() {
+            let to = LogText::chunk_end(&raw, from + 30);
+            pieces.push_raw(&raw[from..to]);
+            from = to;
+        }
+        assert_eq!(pieces.text(), whole.text());
+        assert_eq!(pieces.steps(), whole.steps());
+        assert_eq!(pieces.line_styles(2), whole.line_styles(2));
+        assert_eq!(LogText::chunk_end("ab\ncd", 1), 3);
+        assert_eq!(LogText::chunk_end("ab\ncd", 4), 5);
+        assert_eq!(LogText::chunk_end("ab", 9), 2);
     }
 
     #[test]

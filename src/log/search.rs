@@ -68,66 +68,102 @@ fn find_text(
     let text = log.text().as_bytes();
     let needle = needle.as_bytes();
     let fold = !case_sensitive;
-    let first = if fold {
-        needle[0].to_ascii_lowercase()
-    } else {
-        needle[0]
+    let cases = |b: u8| {
+        if fold {
+            (b.to_ascii_lowercase(), b.to_ascii_uppercase())
+        } else {
+            (b, b)
+        }
     };
-    let other = if fold {
-        needle[0].to_ascii_uppercase()
-    } else {
-        needle[0]
+    let pair = Pair {
+        first: cases(needle[0]),
+        last: cases(needle[needle.len() - 1]),
+        gap: needle.len() - 1,
     };
-    let mut at = log.start(from_line);
-    let mut line = from_line;
-    while out.len() < MAX_MATCHES {
-        let Some(found) = find_either(&text[at..], first, other) else {
-            break;
-        };
-        let start = at + found;
+    let is_match = |start: usize| {
         let end = start + needle.len();
-        let hit = end <= text.len()
+        end <= text.len()
             && if fold {
                 text[start..end].eq_ignore_ascii_case(needle)
             } else {
                 &text[start..end] == needle
-            };
-        if hit && !text[start..end].contains(&b'\n') {
-            while line + 1 < log.len() && log.start(line + 1) <= start {
-                line += 1;
             }
-            let line_start = log.start(line);
-            out.push(Match {
-                line: line as u32,
-                start: (start - line_start) as u32,
-                end: (end - line_start) as u32,
-            });
-            at = end;
-        } else {
+    };
+    let mut at = log.start(from_line);
+    let mut line = from_line;
+    while out.len() < MAX_MATCHES {
+        let Some(start) = pair.find(text, at, is_match) else {
+            break;
+        };
+        let end = start + needle.len();
+        if text[start..end].contains(&b'\n') {
             at = start + 1;
+            continue;
         }
+        while line + 1 < log.len() && log.start(line + 1) <= start {
+            line += 1;
+        }
+        let line_start = log.start(line);
+        out.push(Match {
+            line: line as u32,
+            start: (start - line_start) as u32,
+            end: (end - line_start) as u32,
+        });
+        at = end;
     }
 }
 
-/// The index of the first byte equal to `a` or `b`, eight bytes at a time.
-fn find_either(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let (wa, wb) = (LOW * u64::from(a), LOW * u64::from(b));
-    let has_zero = |x: u64| x.wrapping_sub(LOW) & !x & HIGH != 0;
-    let mut chunks = haystack.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        if has_zero(word ^ wa) || has_zero(word ^ wb) {
-            break;
+/// The needle's first and last bytes (each in both cases when folding), `gap` apart: positions
+/// where both are present are the only candidates worth comparing, found eight at a time.
+struct Pair {
+    first: (u8, u8),
+    last: (u8, u8),
+    gap: usize,
+}
+
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+#[inline(always)]
+/// A mask with the high bit set in (at least) every byte of `word` equal to `a` or `b`.
+fn bytes_equal(word: u64, (a, b): (u8, u8)) -> u64 {
+    let zero = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
+    zero(word ^ (LOW * u64::from(a))) | zero(word ^ (LOW * u64::from(b)))
+}
+
+#[inline(always)]
+fn word(haystack: &[u8], at: usize) -> u64 {
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(&haystack[at..at + 8]);
+    u64::from_le_bytes(bytes)
+}
+
+impl Pair {
+    /// The first position from `at` where the pair occurs and `is_match` agrees.
+    fn find(
+        &self,
+        haystack: &[u8],
+        mut at: usize,
+        is_match: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        let hit = |i: usize| {
+            let (a, b) = self.first;
+            let (c, d) = self.last;
+            let (x, y) = (haystack[i], haystack[i + self.gap]);
+            (x == a || x == b) && (y == c || y == d) && is_match(i)
+        };
+        while at + self.gap + 8 <= haystack.len() {
+            let mask = bytes_equal(word(haystack, at), self.first)
+                & bytes_equal(word(haystack, at + self.gap), self.last);
+            if mask != 0
+                && let Some(i) = (at..at + 8).find(|&i| hit(i))
+            {
+                return Some(i);
+            }
+            at += 8;
         }
-        offset += 8;
+        (at..haystack.len().saturating_sub(self.gap)).find(|&i| hit(i))
     }
-    haystack[offset..]
-        .iter()
-        .position(|&c| c == a || c == b)
-        .map(|p| offset + p)
 }
 
 /// Runs a JavaScript `RegExp` over the text after line `from_line` (one string, built here);
@@ -346,7 +382,13 @@ mod tests {
         assert_eq!(first_from(&matches, 2), Some(2));
         assert_eq!(first_from(&matches, 5), Some(0));
         assert_eq!(first_from(&[], 0), None);
-        assert_eq!(find_either(b"0123456789abcdefZ", b'z', b'Z'), Some(16));
-        assert_eq!(find_either(b"short", b'x', b'X'), None);
+        let pair = Pair {
+            first: (b'a', b'A'),
+            last: (b'c', b'C'),
+            gap: 2,
+        };
+        assert_eq!(pair.find(b"0123456789abxaBcdZ", 0, |_| true), Some(13));
+        assert_eq!(pair.find(b"abc", 0, |_| true), Some(0));
+        assert_eq!(pair.find(b"ab", 0, |_| true), None);
     }
 }

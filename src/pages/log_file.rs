@@ -10,6 +10,19 @@ use web_sys::HtmlInputElement;
 use crate::components::{LiveLog, LogViewer, PageTitle};
 use crate::log::LogText;
 
+/// The bytes read before the first paint.
+const FIRST_PIECE: usize = 64 * 1024;
+/// The bytes read between two frames after that.
+const PIECE: usize = 4 * 1024 * 1024;
+
+/// Lets the browser paint.
+async fn sleep_a_frame() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// Reads a log file into the viewer. Marks `keyless-log-data` when the file's text is in
 /// memory, so the browser's performance tools show the time to first paint after it.
 #[component]
@@ -38,12 +51,22 @@ pub fn LogFilePage() -> impl IntoView {
                     if let Some(performance) = window().performance() {
                         let _ = performance.mark("keyless-log-data");
                     }
-                    let parsed = LogText::from_raw(&text);
-                    drop(text);
-                    log.update(|current| *current = parsed);
-                    log.complete.set(true);
+                    log.update(|current| *current = LogText::new());
+                    log.complete.set(false);
                     name.set(Some(file_name));
                     error.set(None);
+                    // The first screenful shows at once; the rest is read in pieces between
+                    // frames, the viewer growing as if the log were live.
+                    let mut from = 0;
+                    let mut piece = FIRST_PIECE;
+                    while from < text.len() {
+                        let to = LogText::chunk_end(&text, from + piece);
+                        log.update(|current| current.push_raw(&text[from..to]));
+                        from = to;
+                        piece = PIECE;
+                        sleep_a_frame().await;
+                    }
+                    log.complete.set(true);
                 }
                 None => error.set(Some(format!("{file_name} could not be read as text."))),
             }
