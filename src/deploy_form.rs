@@ -1,21 +1,36 @@
 //! The Deploy panel's form as plain Rust, free of any UI: form state ⇄ [`DeploymentSettings`],
 //! the minimal merge patch to save it, and validation or API errors mapped onto form fields.
 //!
-//! The panel only owns `operationContext.oidc.{aws,azure,gcp}`, and within each cloud only the
-//! keys it shows. Everything else in the loaded settings (source, environment variables,
+//! The panel owns `operationContext.oidc.{aws,azure,gcp}` (within each cloud only the keys it
+//! shows), the push-to-deploy keys of `gitHub` (`repository`, `deployCommits`,
+//! `previewPullRequests`, `paths`, `deployTags`, `tagFilters`) and `sourceContext.git.branch`.
+//! Everything else in the loaded settings (the rest of the source, environment variables,
 //! secrets, keys this console does not know) is carried over untouched, so the patch never
 //! mentions it.
 
 use std::collections::BTreeMap;
 
 use keyless_api_types::{
-    ApiError, AwsOidc, AzureOidc, DeploymentSettings, ErrorType, FieldError, GcpOidc, OidcConfig,
-    OperationContext, merge_patch, stack::StackRef, validate,
+    ApiError, AwsOidc, AzureOidc, DeploymentSettings, ErrorType, FieldError, GcpOidc,
+    GitHubSettings, OidcConfig, OperationContext, SourceContext, SourceContextGit, merge_patch,
+    stack::StackRef, validate,
 };
 use serde_json::{Map, Value};
 
 /// Where the OIDC settings live in the settings document.
 const OIDC_PATH: [&str; 2] = ["operationContext", "oidc"];
+
+/// Where the push-to-deploy settings live.
+const GITHUB_PATH: [&str; 1] = ["gitHub"];
+
+/// Where the git source (and so the branch) lives.
+const GIT_PATH: [&str; 2] = ["sourceContext", "git"];
+
+/// Shown on Branch when the source it belongs to has no repository URL, which this panel
+/// does not set.
+pub const NO_REPO_URL: &str = "The stack's source has no repository URL \
+                               (sourceContext.git.repoUrl), so a branch cannot be saved; set \
+                               the source through the API first.";
 
 /// A cloud with an OIDC integration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -102,26 +117,80 @@ pub enum Field {
     GcpServiceAccount,
     GcpRegion,
     GcpTokenLifetime,
+    GitHubRepository,
+    Branch,
+    /// One row of the path filters, by index.
+    GitHubPath(usize),
+    /// The path filters as a whole.
+    GitHubPaths,
+    /// One row of the tag filters, by index.
+    GitHubTagFilter(usize),
+    /// The tag filters as a whole.
+    GitHubTagFilters,
 }
 
 impl Field {
-    /// The cloud the field belongs to.
-    pub fn cloud(self) -> Cloud {
+    /// The cloud the field belongs to; `None` for the push-to-deploy fields.
+    pub fn cloud(self) -> Option<Cloud> {
         match self {
             Field::AwsRoleArn
             | Field::AwsSessionName
             | Field::AwsPolicyArns
             | Field::AwsPolicyArn(_)
-            | Field::AwsDuration => Cloud::Aws,
+            | Field::AwsDuration => Some(Cloud::Aws),
             Field::AzureClientId | Field::AzureTenantId | Field::AzureSubscriptionId => {
-                Cloud::Azure
+                Some(Cloud::Azure)
             }
             Field::GcpProjectNumber
             | Field::GcpWorkloadPoolId
             | Field::GcpProviderId
             | Field::GcpServiceAccount
             | Field::GcpRegion
-            | Field::GcpTokenLifetime => Cloud::Gcp,
+            | Field::GcpTokenLifetime => Some(Cloud::Gcp),
+            Field::GitHubRepository
+            | Field::Branch
+            | Field::GitHubPath(_)
+            | Field::GitHubPaths
+            | Field::GitHubTagFilter(_)
+            | Field::GitHubTagFilters => None,
+        }
+    }
+
+    /// Whether the field is an editable list (its rows are fields of their own).
+    pub fn is_list(self) -> bool {
+        matches!(
+            self,
+            Field::AwsPolicyArns | Field::GitHubPaths | Field::GitHubTagFilters
+        )
+    }
+
+    /// Row `i` of a list; other fields are returned as they are.
+    pub fn nth(self, i: usize) -> Field {
+        match self {
+            Field::AwsPolicyArns => Field::AwsPolicyArn(i),
+            Field::GitHubPaths => Field::GitHubPath(i),
+            Field::GitHubTagFilters => Field::GitHubTagFilter(i),
+            other => other,
+        }
+    }
+
+    /// For a row of a list: the list and the row's index.
+    pub fn row(self) -> Option<(Field, usize)> {
+        match self {
+            Field::AwsPolicyArn(i) => Some((Field::AwsPolicyArns, i)),
+            Field::GitHubPath(i) => Some((Field::GitHubPaths, i)),
+            Field::GitHubTagFilter(i) => Some((Field::GitHubTagFilters, i)),
+            _ => None,
+        }
+    }
+
+    /// The name of one row of a list, e.g. "Policy ARN" (rows are labelled "Policy ARN 1", …).
+    pub fn item_label(self) -> &'static str {
+        match self.row().map_or(self, |(list, _)| list) {
+            Field::AwsPolicyArns => "Policy ARN",
+            Field::GitHubPaths => "Path",
+            Field::GitHubTagFilters => "Tag filter",
+            _ => "",
         }
     }
 
@@ -141,6 +210,10 @@ impl Field {
             Field::GcpServiceAccount => "serviceAccount",
             Field::GcpRegion => "region",
             Field::GcpTokenLifetime => "tokenLifetime",
+            Field::GitHubRepository => "repository",
+            Field::Branch => "branch",
+            Field::GitHubPaths | Field::GitHubPath(_) => "paths",
+            Field::GitHubTagFilters | Field::GitHubTagFilter(_) => "tagFilters",
         }
     }
 
@@ -150,7 +223,9 @@ impl Field {
             Field::AwsRoleArn => "Role ARN".into(),
             Field::AwsSessionName => "Session Name".into(),
             Field::AwsPolicyArns => "Policy ARNs".into(),
-            Field::AwsPolicyArn(i) => format!("Policy ARN {}", i + 1),
+            Field::AwsPolicyArn(i) | Field::GitHubPath(i) | Field::GitHubTagFilter(i) => {
+                format!("{} {}", self.item_label(), i + 1)
+            }
             Field::AwsDuration | Field::GcpTokenLifetime => "Session Duration".into(),
             Field::AzureClientId => "Client ID".into(),
             Field::AzureTenantId => "Tenant ID".into(),
@@ -160,30 +235,55 @@ impl Field {
             Field::GcpProviderId => "Identity Provider ID".into(),
             Field::GcpServiceAccount => "Service Account Email Address".into(),
             Field::GcpRegion => "Region".into(),
+            Field::GitHubRepository => "Repository".into(),
+            Field::Branch => "Branch".into(),
+            Field::GitHubPaths => "Paths".into(),
+            Field::GitHubTagFilters => "Tag filters".into(),
         }
     }
 
-    /// A document-unique element id for the field's input.
+    /// A document-unique element id for the field's input; row `i` of a list is the list's id
+    /// followed by `-{i}`.
     pub fn dom_id(self) -> String {
         let key = self.wire_key();
-        match self {
-            Field::AwsPolicyArn(i) => format!("oidc-aws-{key}-{i}"),
-            _ => format!("oidc-{}-{key}", self.cloud().key()),
+        let section = match self.cloud() {
+            Some(cloud) => format!("oidc-{}", cloud.key()),
+            None => "github".to_owned(),
+        };
+        match self.row() {
+            Some((_, i)) => format!("{section}-{key}-{i}"),
+            None => format!("{section}-{key}"),
         }
     }
 
-    /// The same field after policy row `removed` is deleted: later rows move up one, the
-    /// removed row is gone, other fields stay.
-    pub fn after_row_removed(self, removed: usize) -> Option<Field> {
-        match self {
-            Field::AwsPolicyArn(i) if i == removed => None,
-            Field::AwsPolicyArn(i) if i > removed => Some(Field::AwsPolicyArn(i - 1)),
-            other => Some(other),
+    /// The same field after row `removed` of `list` is deleted: later rows of that list move
+    /// up one, the removed row is gone, other fields stay.
+    pub fn after_row_removed(self, list: Field, removed: usize) -> Option<Field> {
+        match self.row() {
+            Some((l, i)) if l == list && i == removed => None,
+            Some((l, i)) if l == list && i > removed => Some(list.nth(i - 1)),
+            _ => Some(self),
         }
     }
 
     /// The field a dotted path names, if the panel shows it.
     pub fn from_attribute(attribute: &str) -> Option<Field> {
+        if attribute == "sourceContext.git.branch" {
+            return Some(Field::Branch);
+        }
+        if let Some(key) = attribute.strip_prefix("gitHub.") {
+            let list_row = |list: Field, prefix: &str| {
+                let index = key.strip_prefix(prefix)?.strip_prefix('.')?;
+                index.parse().ok().map(|i| list.nth(i))
+            };
+            return match key {
+                "repository" => Some(Field::GitHubRepository),
+                "paths" => Some(Field::GitHubPaths),
+                "tagFilters" => Some(Field::GitHubTagFilters),
+                _ => list_row(Field::GitHubPaths, "paths")
+                    .or_else(|| list_row(Field::GitHubTagFilters, "tagFilters")),
+            };
+        }
         let rest = attribute.strip_prefix("operationContext.oidc.")?;
         let (cloud, rest) = rest.split_once('.')?;
         let cloud = Cloud::ALL.into_iter().find(|c| c.key() == cloud)?;
@@ -228,6 +328,22 @@ impl Field {
                 "Optional. Lifetime of the access token, up to 12h (over 1h needs an \
                  organization policy)."
             }
+            Field::GitHubRepository => {
+                "The GitHub repository as owner/repo. Its webhook deliveries start this stack's \
+                 deployments."
+            }
+            Field::Branch => {
+                "The branch deployments check out: pushes to it deploy, pull requests into it \
+                 preview."
+            }
+            Field::GitHubPaths | Field::GitHubPath(_) => {
+                "Optional. Globs of files a push must change to deploy (*, **, ?, [a-z], {a,b}); \
+                 a leading ! excludes. Empty: every push deploys."
+            }
+            Field::GitHubTagFilters | Field::GitHubTagFilter(_) => {
+                "Optional. Globs of tag names that deploy when Deploy tags is on, e.g. v*. \
+                 Empty: every tag."
+            }
         }
     }
 
@@ -248,8 +364,105 @@ impl Field {
             Field::GcpProviderId => "keyless-oidc",
             Field::GcpServiceAccount => "deployer@my-project.iam.gserviceaccount.com",
             Field::GcpRegion => "us-central1",
+            Field::GitHubRepository => "acme/website",
+            Field::Branch => "refs/heads/main",
+            Field::GitHubPaths | Field::GitHubPath(_) => "infra/**",
+            Field::GitHubTagFilters | Field::GitHubTagFilter(_) => "v*",
         }
     }
+}
+
+/// An on/off setting of push to deploy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushSwitch {
+    DeployCommits,
+    PreviewPullRequests,
+    DeployTags,
+}
+
+impl PushSwitch {
+    /// The key under `gitHub`.
+    pub fn key(self) -> &'static str {
+        match self {
+            PushSwitch::DeployCommits => "deployCommits",
+            PushSwitch::PreviewPullRequests => "previewPullRequests",
+            PushSwitch::DeployTags => "deployTags",
+        }
+    }
+
+    /// The switch's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            PushSwitch::DeployCommits => "Deploy commits",
+            PushSwitch::PreviewPullRequests => "Preview pull requests",
+            PushSwitch::DeployTags => "Deploy tags",
+        }
+    }
+
+    /// Whether the switch is on for `github`, with the server's defaults for absent keys.
+    fn value(self, github: &GitHubSettings) -> bool {
+        match self {
+            PushSwitch::DeployCommits => github.deploys_commits(),
+            PushSwitch::PreviewPullRequests => github.previews_pull_requests(),
+            PushSwitch::DeployTags => github.deploys_tags(),
+        }
+    }
+}
+
+/// The push-to-deploy form: the `gitHub` keys the panel owns and the source's branch. Switches
+/// show what the server does, defaults included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushForm {
+    pub repository: String,
+    pub branch: String,
+    pub deploy_commits: bool,
+    pub preview_pull_requests: bool,
+    pub paths: Vec<String>,
+    pub deploy_tags: bool,
+    pub tag_filters: Vec<String>,
+}
+
+impl Default for PushForm {
+    fn default() -> Self {
+        Self::new(&GitHubSettings::default(), String::new())
+    }
+}
+
+impl PushForm {
+    fn new(github: &GitHubSettings, branch: String) -> Self {
+        Self {
+            repository: github.repository.clone().unwrap_or_default(),
+            branch,
+            deploy_commits: PushSwitch::DeployCommits.value(github),
+            preview_pull_requests: PushSwitch::PreviewPullRequests.value(github),
+            paths: github.paths.clone().unwrap_or_default(),
+            deploy_tags: PushSwitch::DeployTags.value(github),
+            tag_filters: github.tag_filters.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Whether a switch is on.
+    pub fn switch(&self, switch: PushSwitch) -> bool {
+        match switch {
+            PushSwitch::DeployCommits => self.deploy_commits,
+            PushSwitch::PreviewPullRequests => self.preview_pull_requests,
+            PushSwitch::DeployTags => self.deploy_tags,
+        }
+    }
+
+    /// Turns a switch on or off.
+    pub fn set_switch(&mut self, switch: PushSwitch, on: bool) {
+        match switch {
+            PushSwitch::DeployCommits => self.deploy_commits = on,
+            PushSwitch::PreviewPullRequests => self.preview_pull_requests = on,
+            PushSwitch::DeployTags => self.deploy_tags = on,
+        }
+    }
+}
+
+/// A list's rows trimmed, or `None` for an empty list (saved as absent).
+fn list_value(items: &[String]) -> Option<Value> {
+    (!items.is_empty()).then(|| Value::from(items.iter().map(|i| trimmed(i)).collect::<Vec<_>>()))
 }
 
 /// The AWS form.
@@ -290,6 +503,7 @@ pub struct DeployForm {
     pub azure: AzureForm,
     pub gcp_enabled: bool,
     pub gcp: GcpForm,
+    pub push: PushForm,
 }
 
 fn trimmed(value: &str) -> String {
@@ -339,15 +553,19 @@ impl DeployForm {
     }
 
     /// The form for settings as the API returned them (an empty object when there are none).
-    /// Only `operationContext.oidc` is decoded: the rest is carried as JSON, untouched.
+    /// Only the parts the form owns are decoded: the rest is carried as JSON, untouched.
     pub fn from_json(settings: &Value) -> Result<Self, String> {
-        let oidc = settings
-            .pointer("/operationContext/oidc")
-            .cloned()
-            .unwrap_or(Value::Null);
-        serde_json::from_value::<Option<OidcConfig>>(oidc)
-            .map(|oidc| Self::from_oidc(oidc.as_ref()))
-            .map_err(|e| format!("The OpenID Connect settings could not be read: {e}"))
+        let at = |pointer: &str| settings.pointer(pointer).cloned().unwrap_or(Value::Null);
+        let oidc = serde_json::from_value::<Option<OidcConfig>>(at("/operationContext/oidc"))
+            .map_err(|e| format!("The OpenID Connect settings could not be read: {e}"))?;
+        let github = serde_json::from_value::<Option<GitHubSettings>>(at("/gitHub"))
+            .map_err(|e| format!("The push-to-deploy settings could not be read: {e}"))?;
+        let branch = serde_json::from_value::<Option<String>>(at("/sourceContext/git/branch"))
+            .map_err(|e| format!("The source branch could not be read: {e}"))?;
+        Ok(DeployForm {
+            push: PushForm::new(&github.unwrap_or_default(), branch.unwrap_or_default()),
+            ..Self::from_oidc(oidc.as_ref())
+        })
     }
 
     /// Whether a cloud's switch is on.
@@ -368,13 +586,34 @@ impl DeployForm {
         }
     }
 
-    /// A text field's value as typed (empty for the policy list as a whole or a missing row).
+    /// A list field's rows (none for fields that are not lists).
+    pub fn list(&self, list: Field) -> &[String] {
+        match list {
+            Field::AwsPolicyArns => &self.aws.policy_arns,
+            Field::GitHubPaths => &self.push.paths,
+            Field::GitHubTagFilters => &self.push.tag_filters,
+            _ => &[],
+        }
+    }
+
+    /// A list field's rows, to add or remove one.
+    pub fn list_mut(&mut self, list: Field) -> Option<&mut Vec<String>> {
+        match list {
+            Field::AwsPolicyArns => Some(&mut self.aws.policy_arns),
+            Field::GitHubPaths => Some(&mut self.push.paths),
+            Field::GitHubTagFilters => Some(&mut self.push.tag_filters),
+            _ => None,
+        }
+    }
+
+    /// A text field's value as typed (empty for a list as a whole or a missing row).
     pub fn text(&self, field: Field) -> &str {
+        if let Some((list, i)) = field.row() {
+            return self.list(list).get(i).map_or("", String::as_str);
+        }
         match field {
             Field::AwsRoleArn => &self.aws.role_arn,
             Field::AwsSessionName => &self.aws.session_name,
-            Field::AwsPolicyArns => "",
-            Field::AwsPolicyArn(i) => self.aws.policy_arns.get(i).map_or("", String::as_str),
             Field::AwsDuration => &self.aws.duration,
             Field::AzureClientId => &self.azure.client_id,
             Field::AzureTenantId => &self.azure.tenant_id,
@@ -385,19 +624,23 @@ impl DeployForm {
             Field::GcpServiceAccount => &self.gcp.service_account,
             Field::GcpRegion => &self.gcp.region,
             Field::GcpTokenLifetime => &self.gcp.token_lifetime,
+            Field::GitHubRepository => &self.push.repository,
+            Field::Branch => &self.push.branch,
+            _ => "",
         }
     }
 
-    /// Sets a text field's value; a no-op for the policy list as a whole or a missing row.
+    /// Sets a text field's value; a no-op for a list as a whole or a missing row.
     pub fn set_text(&mut self, field: Field, value: String) {
+        if let Some((list, i)) = field.row() {
+            if let Some(slot) = self.list_mut(list).and_then(|rows| rows.get_mut(i)) {
+                *slot = value;
+            }
+            return;
+        }
         let slot = match field {
             Field::AwsRoleArn => &mut self.aws.role_arn,
             Field::AwsSessionName => &mut self.aws.session_name,
-            Field::AwsPolicyArns => return,
-            Field::AwsPolicyArn(i) => match self.aws.policy_arns.get_mut(i) {
-                Some(slot) => slot,
-                None => return,
-            },
             Field::AwsDuration => &mut self.aws.duration,
             Field::AzureClientId => &mut self.azure.client_id,
             Field::AzureTenantId => &mut self.azure.tenant_id,
@@ -408,6 +651,9 @@ impl DeployForm {
             Field::GcpServiceAccount => &mut self.gcp.service_account,
             Field::GcpRegion => &mut self.gcp.region,
             Field::GcpTokenLifetime => &mut self.gcp.token_lifetime,
+            Field::GitHubRepository => &mut self.push.repository,
+            Field::Branch => &mut self.push.branch,
+            _ => return,
         };
         *slot = value;
     }
@@ -438,12 +684,23 @@ impl DeployForm {
         OidcConfig { aws, azure, gcp }
     }
 
-    /// Problems with the form's values, from the shared validators.
-    pub fn validate(&self, stack: &StackRef) -> FieldErrors {
+    /// Problems with the form's values saved over `loaded`, from the shared validators: the
+    /// OIDC clouds as the form has them, `gitHub` and `sourceContext.git` as they would be saved.
+    pub fn validate(&self, stack: &StackRef, loaded: &Value) -> FieldErrors {
+        let edited = self.apply_to(loaded);
+        fn decode<T: serde::de::DeserializeOwned>(value: &Value, pointer: &str) -> Option<T> {
+            serde_json::from_value(value.pointer(pointer)?.clone()).ok()
+        }
+        let git = decode::<SourceContextGit>(&edited, "/sourceContext/git");
         let settings = DeploymentSettings {
             operation_context: Some(OperationContext {
                 oidc: Some(self.oidc()),
                 ..OperationContext::default()
+            }),
+            github: decode(&edited, "/gitHub"),
+            source_context: git.map(|git| SourceContext {
+                git: Some(git),
+                ..SourceContext::default()
             }),
             ..DeploymentSettings::default()
         };
@@ -493,7 +750,37 @@ impl DeployForm {
                 }
             }
         }
+        self.apply_push(&mut edited);
         edited
+    }
+
+    /// Writes the push-to-deploy form over `edited`. Text and lists are written as they are
+    /// (empty: removed); a switch is written only when it differs from what `edited` already
+    /// means, so defaults stay implicit.
+    fn apply_push(&self, edited: &mut Value) {
+        let push = &self.push;
+        let loaded = edited
+            .pointer("/gitHub")
+            .and_then(|g| serde_json::from_value::<GitHubSettings>(g.clone()).ok())
+            .unwrap_or_default();
+        let mut writes = vec![
+            ("repository", optional(&push.repository).map(Value::String)),
+            ("paths", list_value(&push.paths)),
+            ("tagFilters", list_value(&push.tag_filters)),
+        ];
+        for switch in [
+            PushSwitch::DeployCommits,
+            PushSwitch::PreviewPullRequests,
+            PushSwitch::DeployTags,
+        ] {
+            let on = push.switch(switch);
+            if on != switch.value(&loaded) {
+                writes.push((switch.key(), Some(Value::Bool(on))));
+            }
+        }
+        write_keys(edited, &GITHUB_PATH, writes);
+        let branch = optional(&push.branch).map(Value::String);
+        write_keys(edited, &GIT_PATH, vec![("branch", branch)]);
     }
 
     /// The smallest merge patch that saves the form over `loaded`, or `None` when nothing changed.
@@ -518,6 +805,22 @@ fn object_at<'a>(value: &'a mut Value, path: &[&str]) -> &'a mut Map<String, Val
                 .or_insert_with(|| Value::Object(Map::new())),
             rest,
         ),
+    }
+}
+
+/// Sets (`Some`) or removes (`None`) keys of the object at `path`, creating it only to set.
+fn write_keys(value: &mut Value, path: &[&str], writes: Vec<(&str, Option<Value>)>) {
+    for (key, write) in writes {
+        match write {
+            Some(new) => {
+                object_at(value, path).insert(key.to_owned(), new);
+            }
+            None => {
+                if let Some(object) = existing_object_at(value, path) {
+                    object.remove(key);
+                }
+            }
+        }
     }
 }
 
@@ -553,6 +856,12 @@ impl FieldErrors {
     }
 
     fn push(&mut self, attribute: &str, message: &str) {
+        if attribute == "sourceContext.git.repoUrl" {
+            self.fields
+                .entry(Field::Branch)
+                .or_insert_with(|| NO_REPO_URL.to_owned());
+            return;
+        }
         match Field::from_attribute(attribute) {
             Some(field) => {
                 self.fields
@@ -644,15 +953,15 @@ mod tests {
 
     /// The dotted path the validators and the API use for `field`.
     fn attribute(field: Field) -> String {
-        let base = format!(
-            "{}.{}.{}",
-            OIDC_PATH.join("."),
-            field.cloud().key(),
-            field.wire_key()
-        );
-        match field {
-            Field::AwsPolicyArn(i) => format!("{base}.{i}"),
-            _ => base,
+        let section = match (field, field.cloud()) {
+            (Field::Branch, _) => GIT_PATH.join("."),
+            (_, Some(cloud)) => format!("{}.{}", OIDC_PATH.join("."), cloud.key()),
+            (_, None) => GITHUB_PATH.join("."),
+        };
+        let base = format!("{section}.{}", field.wire_key());
+        match field.row() {
+            Some((_, i)) => format!("{base}.{i}"),
+            None => base,
         }
     }
 
@@ -712,7 +1021,7 @@ mod tests {
                 "projectId": "123456789012", "workloadPoolId": "pulumi-pool",
                 "providerId": "keyless-oidc", "serviceAccount": "deployer@acme.iam.gserviceaccount.com"}}}}))
         );
-        assert_eq!(form.validate(&stack()), FieldErrors::default());
+        assert_eq!(form.validate(&stack(), &json!({})), FieldErrors::default());
     }
 
     #[test]
@@ -782,7 +1091,7 @@ mod tests {
         form.aws
             .policy_arns
             .push("arn:aws:iam::aws:role/Nope".into());
-        let errors = form.validate(&stack());
+        let errors = form.validate(&stack(), &loaded());
         assert_eq!(
             errors.fields.keys().copied().collect::<Vec<_>>(),
             [Field::AwsPolicyArn(1), Field::AzureTenantId]
@@ -794,7 +1103,10 @@ mod tests {
         assert!(errors.other.is_empty());
         // Fields of a switched-off cloud are not checked.
         form.set_enabled(Cloud::Azure, false);
-        assert_eq!(form.validate(&stack()).get(Field::AzureTenantId), None);
+        assert_eq!(
+            form.validate(&stack(), &loaded()).get(Field::AzureTenantId),
+            None
+        );
     }
 
     #[test]
@@ -806,11 +1118,11 @@ mod tests {
         form.aws.policy_arns = vec![String::new()];
         form.aws.role_arn = ROLE.into();
         form.aws.session_name = "pulumi".into();
-        let errors = form.validate(&stack());
+        let errors = form.validate(&stack(), &json!({}));
         assert_eq!(errors.first_field(), Some(Field::AwsPolicyArn(0)));
         form.aws.policy_arns.clear();
         assert_eq!(
-            form.validate(&stack()).first_field(),
+            form.validate(&stack(), &json!({})).first_field(),
             Some(Field::AwsDuration)
         );
     }
@@ -830,6 +1142,7 @@ mod tests {
                 detail("operationContext.oidc.azure.tenantId", "is not a tenant"),
                 detail("operationContext.oidc.aws.policyArns.0", ""),
                 detail("sourceContext.git.repoUrl", "is required"),
+                detail("agentPoolID", "was not found"),
                 detail(
                     "operationContext.oidc.gcp.region",
                     "Region europe-north9 does not exist.",
@@ -849,7 +1162,9 @@ mod tests {
             mapped.get(Field::GcpRegion),
             Some("Region europe-north9 does not exist.")
         );
-        assert_eq!(mapped.other, ["sourceContext.git.repoUrl is required"]);
+        assert_eq!(mapped.other, ["agentPoolID was not found"]);
+        // The panel sets the branch of a source whose URL it does not show.
+        assert_eq!(mapped.get(Field::Branch), Some(NO_REPO_URL));
 
         let forbidden = FieldErrors::from_api(&ApiError::new(403, "Forbidden"));
         assert!(forbidden.fields.is_empty());
@@ -862,7 +1177,15 @@ mod tests {
             .iter()
             .flat_map(|c| c.fields().iter().copied())
             .collect();
-        fields.push(Field::AwsPolicyArn(3));
+        fields.extend([
+            Field::AwsPolicyArn(3),
+            Field::GitHubRepository,
+            Field::Branch,
+            Field::GitHubPaths,
+            Field::GitHubPath(2),
+            Field::GitHubTagFilters,
+            Field::GitHubTagFilter(0),
+        ]);
         for field in fields {
             assert_eq!(
                 Field::from_attribute(&attribute(field)),
@@ -886,18 +1209,28 @@ mod tests {
 
     #[test]
     fn removing_a_policy_row_moves_later_rows_up() {
-        assert_eq!(Field::AwsPolicyArn(1).after_row_removed(1), None);
+        let policies = Field::AwsPolicyArns;
+        assert_eq!(Field::AwsPolicyArn(1).after_row_removed(policies, 1), None);
         assert_eq!(
-            Field::AwsPolicyArn(2).after_row_removed(1),
+            Field::AwsPolicyArn(2).after_row_removed(policies, 1),
             Some(Field::AwsPolicyArn(1))
         );
         assert_eq!(
-            Field::AwsPolicyArn(0).after_row_removed(1),
+            Field::AwsPolicyArn(0).after_row_removed(policies, 1),
             Some(Field::AwsPolicyArn(0))
         );
         assert_eq!(
-            Field::AzureTenantId.after_row_removed(0),
+            Field::AzureTenantId.after_row_removed(policies, 0),
             Some(Field::AzureTenantId)
+        );
+        // Rows of another list stay where they are.
+        assert_eq!(
+            Field::GitHubPath(2).after_row_removed(policies, 1),
+            Some(Field::GitHubPath(2))
+        );
+        assert_eq!(
+            Field::GitHubPath(2).after_row_removed(Field::GitHubPaths, 1),
+            Some(Field::GitHubPath(1))
         );
     }
 
@@ -911,5 +1244,177 @@ mod tests {
         );
         form.aws.session_name = "pulumi ${stack}".into();
         assert_eq!(form.session_name_preview(&stack()), None);
+    }
+
+    // --- Push to deploy ----------------------------------------------------------------------
+
+    /// Settings with push to deploy set up, and `gitHub` keys the panel does not own.
+    fn loaded_push() -> Value {
+        json!({
+            "sourceContext": {"git": {"repoUrl": "https://github.com/acme/website", "branch": "refs/heads/main",
+                "repoDir": "infra"}},
+            "gitHub": {"repository": "acme/website", "previewPullRequests": false,
+                "paths": ["infra/**", "!infra/docs/**"], "tagFilters": ["v*"],
+                "reviewStackLabels": ["review"], "installationId": "42"},
+            "version": 3
+        })
+    }
+
+    #[test]
+    fn loads_push_settings_with_the_servers_defaults() {
+        let form = DeployForm::from_json(&loaded_push()).expect("decodes");
+        assert_eq!(
+            form.push,
+            PushForm {
+                repository: "acme/website".into(),
+                branch: "refs/heads/main".into(),
+                deploy_commits: true,
+                preview_pull_requests: false,
+                paths: vec!["infra/**".into(), "!infra/docs/**".into()],
+                deploy_tags: false,
+                tag_filters: vec!["v*".into()],
+            }
+        );
+        assert_eq!(form.text(Field::GitHubPath(1)), "!infra/docs/**");
+        assert_eq!(form.list(Field::GitHubTagFilters), ["v*"]);
+        // No settings: pushes and pull requests would deploy, tags would not.
+        let empty = DeployForm::from_json(&json!({})).expect("decodes").push;
+        assert!(empty.deploy_commits && empty.preview_pull_requests && !empty.deploy_tags);
+        assert_eq!(form.patch(&loaded_push()), None);
+    }
+
+    #[test]
+    fn unreadable_push_settings_are_reported() {
+        let error = DeployForm::from_json(&json!({"gitHub": {"paths": "infra/**"}}))
+            .expect_err("paths is not a list");
+        assert!(
+            error.starts_with("The push-to-deploy settings could not be read"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn setting_up_push_to_deploy_sends_only_what_changed() {
+        let mut form = DeployForm::from_json(&loaded()).expect("decodes");
+        form.set_text(Field::GitHubRepository, " acme/infra ".into());
+        form.set_text(Field::Branch, "refs/heads/release".into());
+        form.list_mut(Field::GitHubPaths)
+            .expect("a list")
+            .push("src/**".into());
+        form.push.set_switch(PushSwitch::DeployTags, true);
+        // Flipped twice: back to the default, so not written.
+        form.push.set_switch(PushSwitch::DeployCommits, false);
+        form.push.set_switch(PushSwitch::DeployCommits, true);
+        assert_eq!(
+            form.patch(&loaded()),
+            Some(json!({
+                "gitHub": {"repository": "acme/infra", "paths": ["src/**"], "deployTags": true},
+                "sourceContext": {"git": {"branch": "refs/heads/release"}}
+            }))
+        );
+        assert_eq!(form.validate(&stack(), &loaded()), FieldErrors::default());
+    }
+
+    /// Guards against a cleared list staying on the server (merge patch needs an explicit null),
+    /// and against the panel wiping `gitHub` keys it does not show.
+    #[test]
+    fn clearing_push_lists_sends_null_and_keeps_the_rest() {
+        let loaded = loaded_push();
+        let mut form = DeployForm::from_json(&loaded).expect("decodes");
+        form.list_mut(Field::GitHubPaths).expect("a list").clear();
+        form.list_mut(Field::GitHubTagFilters)
+            .expect("a list")
+            .clear();
+        form.push.set_switch(PushSwitch::PreviewPullRequests, true);
+        form.set_text(Field::Branch, String::new());
+        let patch = form.patch(&loaded).expect("changed");
+        assert_eq!(
+            patch,
+            json!({
+                "gitHub": {"paths": null, "tagFilters": null, "previewPullRequests": true},
+                "sourceContext": {"git": {"branch": null}}
+            })
+        );
+        let mut saved = loaded.clone();
+        merge_patch::apply(&mut saved, &patch);
+        assert_eq!(saved["gitHub"]["installationId"], "42");
+        assert_eq!(saved["gitHub"]["reviewStackLabels"], json!(["review"]));
+        assert_eq!(saved["sourceContext"]["git"]["repoDir"], "infra");
+    }
+
+    #[test]
+    fn an_untouched_push_form_adds_nothing_to_settings_without_it() {
+        let mut form = DeployForm::default();
+        form.set_enabled(Cloud::Azure, true);
+        form.set_text(Field::AzureClientId, GUID.into());
+        form.set_text(Field::AzureTenantId, GUID.into());
+        form.set_text(Field::AzureSubscriptionId, GUID.into());
+        let patch = form.patch(&json!({})).expect("changed");
+        assert!(patch.get("gitHub").is_none() && patch.get("sourceContext").is_none());
+    }
+
+    #[test]
+    fn push_errors_land_on_their_fields() {
+        let mut form = DeployForm::from_json(&loaded_push()).expect("decodes");
+        form.set_text(
+            Field::GitHubRepository,
+            "https://github.com/acme/website".into(),
+        );
+        form.list_mut(Field::GitHubPaths)
+            .expect("a list")
+            .push("src/[abc".into());
+        form.set_text(Field::GitHubTagFilter(0), "v{1".into());
+        let errors = form.validate(&stack(), &loaded_push());
+        assert_eq!(
+            errors.fields.keys().copied().collect::<Vec<_>>(),
+            [
+                Field::GitHubRepository,
+                Field::GitHubPath(2),
+                Field::GitHubTagFilter(0)
+            ]
+        );
+        assert_eq!(
+            errors.get(Field::GitHubPath(2)),
+            Some("Path 3 has a [ without its ]")
+        );
+        assert!(errors.other.is_empty(), "{:?}", errors.other);
+
+        // A trigger switched on without a repository.
+        let mut form = DeployForm::default();
+        form.push.set_switch(PushSwitch::DeployTags, true);
+        assert_eq!(
+            form.validate(&stack(), &json!({}))
+                .get(Field::GitHubRepository),
+            Some("Repository is required to deploy on pushes, pull requests or tags")
+        );
+    }
+
+    #[test]
+    fn a_branch_without_a_source_repository_says_why_on_branch() {
+        let mut form = DeployForm::default();
+        form.set_text(Field::Branch, "refs/heads/main".into());
+        let errors = form.validate(&stack(), &json!({}));
+        assert_eq!(errors.get(Field::Branch), Some(NO_REPO_URL));
+        assert!(errors.other.is_empty());
+        // With the source's URL loaded, the branch is fine.
+        assert_eq!(form.validate(&stack(), &loaded()), FieldErrors::default());
+    }
+
+    #[test]
+    fn push_api_errors_map_to_fields() {
+        let error = ApiError {
+            code: 400,
+            message: "Invalid deployment settings".into(),
+            errors: vec![ErrorDetail {
+                resource: "DeploymentSettings".into(),
+                attribute: "gitHub.paths.2".into(),
+                error_type: ErrorType::Invalid,
+                custom_message: "has a [ without its ]".into(),
+            }],
+        };
+        assert_eq!(
+            FieldErrors::from_api(&error).get(Field::GitHubPath(2)),
+            Some("Path 3 has a [ without its ]")
+        );
     }
 }

@@ -392,3 +392,84 @@ async fn members_see_the_panel_read_only() {
             .is_some_and(|b| b.unchecked_into::<HtmlButtonElement>().disabled())
     );
 }
+
+// --- Push to deploy ------------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn a_bad_path_glob_shows_its_error_on_its_row() {
+    let root = container();
+    let settings = json!({
+        "sourceContext": {"git": {"repoUrl": "https://github.com/acme/website", "branch": "refs/heads/main"}},
+        "gitHub": {"repository": "acme/website", "paths": ["infra/**", "!infra/docs/**"]}});
+    let _mounted = mount_panel(&root, settings, false);
+    settle().await;
+    assert_eq!(input(&root, "Path 2").value(), "!infra/docs/**");
+
+    let add: HtmlButtonElement = by_role(&root, "button", "Add Path")
+        .expect("add button")
+        .unchecked_into();
+    add.click();
+    settle().await;
+    let third = input(&root, "Path 3");
+    type_into(&third, "src/[abc");
+    settle().await;
+    assert!(is_invalid(&third), "marked invalid");
+    assert!(
+        description(&third).contains("Path 3 has a [ without its ]"),
+        "error linked to the row: {}",
+        description(&third)
+    );
+    assert!(!is_invalid(&input(&root, "Path 1")), "other rows are fine");
+
+    type_into(&third, "src/[abc]/**");
+    settle().await;
+    assert!(!is_invalid(&third), "valid again");
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_repository_shows_its_error_and_switches_show_defaults() {
+    let root = container();
+    let _mounted = mount_panel(&root, json!({}), false);
+    settle().await;
+    // As the server applies them: commits deploy, pull requests preview, tags do not.
+    assert_eq!(
+        checked(&switch(&root, "Deploy commits")).as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        checked(&switch(&root, "Preview pull requests")).as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        checked(&switch(&root, "Deploy tags")).as_deref(),
+        Some("false")
+    );
+
+    let repository = input(&root, "Repository");
+    type_into(&repository, "acme");
+    settle().await;
+    assert!(is_invalid(&repository));
+    assert!(
+        description(&repository).contains("Repository must be owner/repo, like acme/website"),
+        "{}",
+        description(&repository)
+    );
+    type_into(&repository, "acme/website");
+    settle().await;
+    assert!(!is_invalid(&repository), "{}", description(&repository));
+}
+
+#[wasm_bindgen_test]
+async fn members_see_push_to_deploy_read_only() {
+    let root = container();
+    let settings = json!({"gitHub": {"repository": "acme/website", "paths": ["infra/**"]}});
+    let _mounted = mount_panel(&root, settings, true);
+    settle().await;
+    assert_eq!(input(&root, "Repository").value(), "acme/website");
+    for label in ["Repository", "Branch", "Path 1"] {
+        assert!(input(&root, label).disabled(), "{label} is disabled");
+    }
+    for name in ["Deploy commits", "Preview pull requests", "Deploy tags"] {
+        assert!(switch(&root, name).disabled(), "{name} is disabled");
+    }
+}

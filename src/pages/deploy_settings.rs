@@ -7,7 +7,7 @@ use web_sys::SubmitEvent;
 
 use crate::api::ApiFailure;
 use crate::components::{ListField, PageTitle, Switch, TextField, focus_by_id};
-use crate::deploy_form::{Cloud, DeployForm, Field, FieldErrors};
+use crate::deploy_form::{Cloud, DeployForm, Field, FieldErrors, PushSwitch};
 use crate::load::load;
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;
@@ -61,8 +61,9 @@ pub fn DeploySettingsPage() -> impl IntoView {
     }
 }
 
-/// The Deploy panel: the "OpenID Connect" switches and per-cloud forms, validated as the admin
-/// types with the shared validators, saved as a minimal merge patch.
+/// The Deploy panel: the "OpenID Connect" switches and per-cloud forms and the "Push to deploy"
+/// settings, validated as the admin types with the shared validators, saved as a minimal merge
+/// patch.
 ///
 /// Needs a [`crate::session::Session`] in context to save; asks before leaving with unsaved
 /// changes when an [`UnsavedChanges`] is in context.
@@ -90,7 +91,7 @@ pub fn DeploySettingsForm(
     // Settings this console cannot read are never overwritten from it.
     let cannot_read = unreadable.is_some();
     let read_only = Signal::derive(move || read_only.get() || cannot_read);
-    let errors = Memo::new(move |_| form.read().validate(&stack.read()));
+    let errors = Memo::new(move |_| form.read().validate(&stack.read(), &loaded.read()));
     let dirty = Memo::new(move |_| form.read().patch(&loaded.read()).is_some());
 
     let save = Action::new_local(move |patch: &Value| {
@@ -161,38 +162,45 @@ pub fn DeploySettingsForm(
     };
     let toggle = move |cloud: Cloud, on: bool| {
         form.update(|f| f.set_enabled(cloud, on));
-        server_errors.update(|e| e.fields.retain(|f, _| f.cloud() != cloud));
+        server_errors.update(|e| e.fields.retain(|f, _| f.cloud() != Some(cloud)));
         status.set(None);
     };
+    let flip = move |switch: PushSwitch, on: bool| {
+        form.update(|f| f.push.set_switch(switch, on));
+        // Turning a trigger on can make the repository required.
+        edited(Field::GitHubRepository);
+    };
 
-    // One input of a cloud's form; the AWS policy list is the one list.
+    // One input; lists (policy ARNs, paths, tag filters) get a row per value.
     let field_view = move |field: Field| {
-        if field == Field::AwsPolicyArns {
+        if field.is_list() {
             return view! {
                 <ListField
                     id=field.dom_id()
                     label=field.label()
-                    item_label="Policy ARN"
-                    items=Signal::derive(move || form.read().aws.policy_arns.clone())
-                    on_input=Callback::new(move |(i, value)| edit(Field::AwsPolicyArn(i), value))
+                    item_label=field.item_label()
+                    items=Signal::derive(move || form.read().list(field).to_vec())
+                    on_input=Callback::new(move |(i, value)| edit(field.nth(i), value))
                     on_add=Callback::new(move |()| {
-                        form.update(|f| f.aws.policy_arns.push(String::new()));
+                        form.update(|f| f.list_mut(field).into_iter().for_each(|rows| rows.push(String::new())));
                         status.set(None);
                     })
                     on_remove=Callback::new(move |i: usize| {
                         form.update(|f| {
-                            f.aws.policy_arns.remove(i);
+                            if let Some(rows) = f.list_mut(field) {
+                                rows.remove(i);
+                            }
                         });
-                        touched.update(|t| *t = t.iter().filter_map(|f| f.after_row_removed(i)).collect());
+                        touched.update(|t| *t = t.iter().filter_map(|f| f.after_row_removed(field, i)).collect());
                         server_errors.update(|e| {
                             e.fields = std::mem::take(&mut e.fields)
                                 .into_iter()
-                                .filter_map(|(f, m)| Some((f.after_row_removed(i)?, m)))
+                                .filter_map(|(f, m)| Some((f.after_row_removed(field, i)?, m)))
                                 .collect();
                         });
                         edited(field);
                     })
-                    row_error=Callback::new(move |i| error_for(Field::AwsPolicyArn(i)))
+                    row_error=Callback::new(move |i| error_for(field.nth(i)))
                     error=Signal::derive(move || error_for(field))
                     hint=field.hint()
                     placeholder=field.placeholder()
@@ -237,6 +245,16 @@ pub fn DeploySettingsForm(
                     </div>
                 </Show>
             </div>
+        }
+    };
+    let switch_view = move |switch: PushSwitch| {
+        view! {
+            <Switch
+                label=switch.label()
+                checked=Signal::derive(move || form.read().push.switch(switch))
+                on_change=Callback::new(move |on| flip(switch, on))
+                disabled=locked
+            />
         }
     };
 
@@ -302,6 +320,20 @@ pub fn DeploySettingsForm(
                     </p>
 
                     {Cloud::ALL.map(cloud_view).into_iter().collect_view()}
+                </section>
+
+                <section class="push-to-deploy" aria-labelledby="push-heading">
+                    <h3 id="push-heading">"Push to deploy"</h3>
+                    <p class="section-hint">
+                        "With a GitHub repository set, pushes to the branch deploy this stack and pull requests into it preview. GitHub reaches Keyless through the organization's webhook."
+                    </p>
+                    {field_view(Field::GitHubRepository)}
+                    {field_view(Field::Branch)}
+                    {switch_view(PushSwitch::DeployCommits)}
+                    {switch_view(PushSwitch::PreviewPullRequests)}
+                    {field_view(Field::GitHubPaths)}
+                    {switch_view(PushSwitch::DeployTags)}
+                    {field_view(Field::GitHubTagFilters)}
                 </section>
 
                 <div class="form-actions">
