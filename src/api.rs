@@ -6,8 +6,8 @@
 
 use keyless_api_types::{
     ApiError, CreateDeploymentRequest, CreateDeploymentResponse, DeploymentLogs,
-    DeploymentLogsBase, GetDeploymentResponse, ListDeploymentResponseV2, ListStacksResponse,
-    PulumiOperation, Stack, StackDeploymentsMetadataResponse, User, stack::StackRef,
+    GetDeploymentResponse, ListDeploymentResponseV2, ListStacksResponse, PulumiOperation, Stack,
+    StackDeploymentsMetadataResponse, User, stack::StackRef,
 };
 use leptos::prelude::{Callable, Callback};
 use serde::de::DeserializeOwned;
@@ -259,15 +259,30 @@ impl Client {
         token: Option<&str>,
     ) -> Result<DeploymentLogs, ApiFailure> {
         let query = token.map_or_else(String::new, |t| format!("?continuationToken={t}"));
-        let logs: DeploymentLogsBase = self
-            .get(&deployments_path(stack, &format!("/{id}/logs{query}")))
-            .await?;
-        match logs {
-            DeploymentLogsBase::DeploymentLogs(logs) => Ok(logs),
-            DeploymentLogsBase::DeploymentLogsStep(_) => Err(ApiFailure::Network(
-                "the server answered with one step's lines".into(),
-            )),
-        }
+        // Streaming mode always answers `{"__type":"DeploymentLogs",…}`: reading that shape
+        // directly spares the console serde's buffering of internally tagged enums.
+        self.get(&deployments_path(stack, &format!("/{id}/logs{query}")))
+            .await
+    }
+
+    /// `GET /api/orgs/{org}/webhooks/github/deliveries` (admins): the webhook's payload URL,
+    /// whether it has a secret, and the newest deliveries.
+    pub async fn github_webhook_deliveries(
+        &self,
+        org: &str,
+    ) -> Result<keyless_api_types::GitHubWebhookDeliveries, ApiFailure> {
+        self.get(&format!("/api/orgs/{org}/webhooks/github/deliveries"))
+            .await
+    }
+
+    /// `POST /api/orgs/{org}/webhooks/github/secret` (admins): replaces the webhook's secret;
+    /// the answer is the only time the new secret is shown.
+    pub async fn new_github_webhook_secret(
+        &self,
+        org: &str,
+    ) -> Result<keyless_api_types::GitHubWebhookSecret, ApiFailure> {
+        let path = format!("/api/orgs/{org}/webhooks/github/secret");
+        self.post(&path, &Value::Object(Default::default())).await
     }
 }
 
