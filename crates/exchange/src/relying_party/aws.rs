@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use keyless_trust::explain::iam::{self, Request};
 use quick_xml::escape::escape;
 
 use super::verify::{Claims, Problem, Verifier};
@@ -31,7 +32,7 @@ pub struct OidcProvider {
 }
 
 /// A role with a web identity trust policy: `StringEquals <provider>:aud` and
-/// `StringLike <provider>:sub`.
+/// `StringLike <provider>:sub`, or a whole policy document in `trust_policy`.
 #[derive(Clone, Debug)]
 pub struct Role {
     /// `arn:aws:iam::<account>:role/<name>`.
@@ -42,6 +43,9 @@ pub struct Role {
     pub subject_like: String,
     /// The role's maximum session duration in seconds (AWS's default is 3600).
     pub max_session_duration: u64,
+    /// A trust policy document (e.g. `keyless-trust`'s generated one); when set it decides
+    /// instead of `issuer`, `audience` and `subject_like`, evaluated as IAM does.
+    pub trust_policy: Option<serde_json::Value>,
 }
 
 struct Shared {
@@ -238,11 +242,27 @@ async fn verify(shared: &Shared, token: &str) -> Result<Claims, StsError> {
     Ok(claims)
 }
 
+/// IAM compares the issuer exactly: a trailing slash on one side only is another provider.
 fn same_issuer(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
+    a == b
 }
 
 fn trusts(role: &Role, claims: &Claims) -> bool {
+    if let Some(policy) = &role.trust_policy {
+        let provider = claims
+            .iss
+            .split_once("://")
+            .map_or(claims.iss.as_str(), |(_, rest)| rest);
+        let Some(claims) = claims.to_trust() else {
+            return false;
+        };
+        let request = Request {
+            provider,
+            account: role.arn.split(':').nth(4),
+            claims: &claims,
+        };
+        return iam::evaluate(policy, &request).is_ok_and(|verdict| verdict.is_accepted());
+    }
     same_issuer(&role.issuer, &claims.iss)
         && claims.aud.contains(&role.audience)
         && string_like(&role.subject_like, &claims.sub)

@@ -12,9 +12,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use keyless_trust::ExplainError;
+use keyless_trust::explain::cel::{self, Path as CelPath};
+use keyless_trust::gcp::MAPPING;
 use serde_json::{Value, json};
 
-use super::verify::{Problem, Verifier};
+use super::verify::{Claims, Problem, Verifier};
 use super::{BASE64ISH, Log, Recorded, RelyingParty, random, string_like};
 use crate::credentials::{now, rfc3339};
 
@@ -37,13 +40,17 @@ pub struct GcpConfig {
     pub allowed_audiences: Vec<String>,
     /// The attribute condition, as a `StringLike` pattern on `sub`; `None` accepts every subject.
     pub subject_condition: Option<String>,
+    /// An attribute condition in CEL (the subset `keyless-trust` evaluates) over the standard
+    /// attribute mapping (`keyless_trust::gcp::MAPPING`); false or failing rejects the token.
+    pub attribute_condition: Option<String>,
     pub service_accounts: Vec<ServiceAccount>,
     /// The longest `lifetime` `generateAccessToken` grants (3600 s without the policy exception).
     pub max_lifetime: u64,
 }
 
 /// A service account and the members holding `roles/iam.workloadIdentityUser` on it:
-/// `principal://…/subject/<sub>` or `principalSet://…/workloadIdentityPools/<pool>/*`.
+/// `principal://…/subject/<sub>`, `principalSet://…/workloadIdentityPools/<pool>/*` or
+/// `principalSet://…/attribute.<name>/<value>` (attributes of the standard mapping).
 #[derive(Clone, Debug)]
 pub struct ServiceAccount {
     pub email: String,
@@ -74,8 +81,15 @@ struct Shared {
     config: GcpConfig,
     verifier: Verifier,
     log: Log,
-    /// Federated access tokens issued by STS → the `sub` they stand for.
-    federated: Mutex<HashMap<String, String>>,
+    /// Federated access tokens issued by STS → the identity they stand for.
+    federated: Mutex<HashMap<String, Federated>>,
+}
+
+/// A federated identity: `google.subject` and its mapped `attribute.<name>` values.
+#[derive(Clone)]
+struct Federated {
+    sub: String,
+    attributes: Vec<(String, String)>,
 }
 
 /// Starts a stand-in for both Google endpoints; point [`crate::Endpoints::gcp_sts`] and
@@ -207,6 +221,16 @@ async fn exchange(shared: &Shared, request: &Recorded) -> Result<Json<Value>, Oa
             allowed.join(", ")
         )));
     }
+    let attributes = attributes(&claims);
+    let rejected =
+        |message: &str| sts_error(StatusCode::BAD_REQUEST, "unauthorized_client", message);
+    if let Some(condition) = &config.attribute_condition
+        && !condition_holds(condition, &claims, &attributes)
+    {
+        return Err(rejected(
+            "The given credential is rejected by the attribute condition.",
+        ));
+    }
     if let Some(condition) = &config.subject_condition
         && !string_like(condition, &claims.sub)
     {
@@ -221,7 +245,13 @@ async fn exchange(shared: &Shared, request: &Recorded) -> Result<Json<Value>, Oa
         .federated
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(access_token.clone(), claims.sub);
+        .insert(
+            access_token.clone(),
+            Federated {
+                sub: claims.sub,
+                attributes,
+            },
+        );
     let expires_in = (claims.exp - now()).clamp(1, 3600);
     Ok(Json(json!({
         "access_token": access_token,
@@ -279,7 +309,7 @@ fn generate(shared: &Shared, name: &str, request: &Recorded) -> Result<Json<Valu
         .authorization
         .as_deref()
         .and_then(|h| h.strip_prefix("Bearer "));
-    let sub = bearer.and_then(|token| {
+    let identity = bearer.and_then(|token| {
         shared
             .federated
             .lock()
@@ -287,7 +317,7 @@ fn generate(shared: &Shared, name: &str, request: &Recorded) -> Result<Json<Valu
             .get(token)
             .cloned()
     });
-    let Some(sub) = sub else {
+    let Some(Federated { sub, attributes }) = identity else {
         return Err(api_error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
@@ -322,13 +352,19 @@ fn generate(shared: &Shared, name: &str, request: &Recorded) -> Result<Json<Valu
             config.max_lifetime
         )));
     }
-    let (principal, pool) = (config.principal(&sub), config.whole_pool());
+    let mut members = vec![config.principal(&sub), config.whole_pool()];
+    members.extend(attributes.iter().map(|(name, value)| {
+        format!(
+            "principalSet://{}/attribute.{name}/{value}",
+            config.pool_name()
+        )
+    }));
     let allowed = config.service_accounts.iter().any(|sa| {
         sa.email == email
             && sa
                 .workload_identity_users
                 .iter()
-                .any(|member| *member == principal || *member == pool)
+                .any(|m| members.contains(m))
     });
     if !allowed {
         return Err(api_error(
@@ -341,4 +377,40 @@ fn generate(shared: &Shared, name: &str, request: &Recorded) -> Result<Json<Valu
         "accessToken": format!("ya29.c.{}", random(BASE64ISH, 240)),
         "expireTime": rfc3339(now() + lifetime as i64),
     })))
+}
+
+/// The token's `attribute.<name>` values under the standard mapping (absent claims skipped).
+fn attributes(claims: &Claims) -> Vec<(String, String)> {
+    MAPPING
+        .iter()
+        .filter_map(|(target, source)| {
+            let name = target.strip_prefix("attribute.")?;
+            let claim = source.strip_prefix("assertion.")?;
+            let value = claims.rest.get(claim)?.as_str()?;
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// Whether `condition` is true for the token; a condition outside the evaluated subset, or one
+/// that fails to evaluate, rejects it, as an erroring condition does at Google.
+fn condition_holds(condition: &str, claims: &Claims, attributes: &[(String, String)]) -> bool {
+    let Some(trust) = claims.to_trust() else {
+        return false;
+    };
+    let lookup = |path: &CelPath| -> Result<Option<String>, ExplainError> {
+        Ok(match path {
+            CelPath::Assertion(claim) => {
+                trust.get(claim).and_then(|v| v.as_str()).map(str::to_owned)
+            }
+            CelPath::Attribute(name) => attributes
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone()),
+            CelPath::GoogleSubject => Some(claims.sub.clone()),
+        })
+    };
+    cel::Condition::parse(condition)
+        .and_then(|c| c.evaluate(&lookup))
+        .is_ok_and(|outcome| outcome.value == cel::Value::True)
 }

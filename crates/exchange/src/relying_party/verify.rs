@@ -22,6 +22,24 @@ pub(crate) struct Claims {
     pub exp: i64,
     #[serde(default)]
     pub nbf: Option<i64>,
+    /// Every other claim (`org`, `project`, `stack`, …), for conditions that name them.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Claims {
+    /// The whole payload as the trust evaluators read it; `None` when it lacks what they need.
+    pub fn to_trust(&self) -> Option<keyless_trust::Claims> {
+        let mut payload = self.rest.clone();
+        payload.insert("iss".into(), self.iss.clone().into());
+        payload.insert("sub".into(), self.sub.clone().into());
+        payload.insert("aud".into(), self.aud.clone().into());
+        payload.insert("exp".into(), self.exp.into());
+        if let Some(nbf) = self.nbf {
+            payload.insert("nbf".into(), nbf.into());
+        }
+        keyless_trust::Claims::from_json(payload.into()).ok()
+    }
 }
 
 /// Why a token was not accepted.

@@ -22,6 +22,7 @@ async fn sts(issuer: &Issuer) -> RelyingParty {
             audience: ORG.into(),
             subject_like: "pulumi:deploy:org:acme:project:web:stack:prod:*".into(),
             max_session_duration: 7200,
+            trust_policy: None,
         }],
     })
     .await

@@ -22,6 +22,7 @@ fn config(issuer: &Issuer) -> GcpConfig {
         issuer: issuer.url.clone(),
         allowed_audiences: vec![ORG.into()],
         subject_condition: Some("pulumi:deploy:org:acme:*".into()),
+        attribute_condition: None,
         service_accounts: Vec::new(),
         max_lifetime: 3600,
     };

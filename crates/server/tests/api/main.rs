@@ -6,6 +6,7 @@ mod deployments;
 mod fixtures;
 mod helpers;
 mod oidc;
+mod oidc_assistant;
 mod openapi;
 mod queue;
 mod secrets;

@@ -43,6 +43,7 @@ impl Clouds {
                 audience: aws_audience.into(),
                 subject_like: "pulumi:deploy:org:acme:project:website:stack:dev:*".into(),
                 max_session_duration: 3600,
+                trust_policy: None,
             }],
         })
         .await
@@ -67,6 +68,7 @@ impl Clouds {
             issuer: issuer.into(),
             allowed_audiences: vec!["acme".into()],
             subject_condition: None,
+            attribute_condition: None,
             service_accounts: Vec::new(),
             max_lifetime: 3600,
         };
@@ -360,6 +362,14 @@ async fn failing(app: &TestApp, fixture: &Fixture) -> String {
         "{log}"
     );
     assert!(log.contains("What to do: "), "{log}");
+    // The claim values the cloud judged, for the failure explainer.
+    assert!(
+        log.contains(&format!(
+            "Presented: iss http://{}/oidc, aud acme, sub {SUB_DEV}",
+            app.base_url.trim_start_matches("http://")
+        )),
+        "{log}"
+    );
     assert!(!token_path.exists(), "the pre-run command never ran");
     log
 }
