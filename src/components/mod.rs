@@ -1,5 +1,6 @@
 //! Reusable UI pieces, one component per concept.
 
+mod github_webhook;
 mod list_field;
 mod log_viewer;
 mod oidc_card;
@@ -9,6 +10,7 @@ mod switch;
 mod tabs;
 mod text_field;
 
+pub use github_webhook::{COPY_NOW, GitHubWebhook};
 pub use list_field::ListField;
 pub use log_viewer::{LiveLog, LogViewer};
 pub use oidc_card::OidcCard;

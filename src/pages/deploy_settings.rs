@@ -6,7 +6,7 @@ use serde_json::Value;
 use web_sys::SubmitEvent;
 
 use crate::api::ApiFailure;
-use crate::components::{ListField, PageTitle, Switch, TextField, focus_by_id};
+use crate::components::{GitHubWebhook, ListField, PageTitle, Switch, TextField, focus_by_id};
 use crate::deploy_form::{Cloud, DeployForm, Field, FieldErrors, PushSwitch};
 use crate::load::load;
 use crate::pages::stack::use_stack_ref;
@@ -48,8 +48,14 @@ pub fn DeploySettingsPage() -> impl IntoView {
             None => view! { <p class="loading" role="status">"Loading deployment settings…"</p> }.into_any(),
             Some(Ok((stack, settings))) => {
                         let org = stack.org.clone();
+                        let admin = session.is_admin_of(&org);
                         let read_only = Signal::derive(move || !session.is_admin_of(&org));
-                        view! { <DeploySettingsForm stack settings read_only /> }.into_any()
+                        view! {
+                            <DeploySettingsForm stack=stack.clone() settings read_only />
+                            // Members may not see the secret or the deliveries (the API answers 403).
+                            {admin.then(|| view! { <GitHubWebhook org=stack.org /> })}
+                        }
+                        .into_any()
                     }
             Some(Err(failure)) => view! {
                 <p class="alert" role="alert">

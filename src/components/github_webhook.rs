@@ -1,0 +1,250 @@
+use std::collections::BTreeMap;
+
+use keyless_api_types::{DeliveryOutcome, GitHubDelivery, GitHubWebhookDeliveries};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api::PageRequest;
+use crate::load::load_live;
+use crate::pages::stacks::format_utc;
+use crate::session::use_session;
+use crate::time::parse_rfc3339_ms;
+
+/// Shown beside a secret that was just made.
+pub const COPY_NOW: &str = "Copy it now: it will not be shown again.";
+
+/// Where a deployment a delivery started lives: its page and its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DeploymentLink {
+    href: String,
+    text: String,
+}
+
+/// The outcome as a short label.
+fn outcome_label(outcome: DeliveryOutcome) -> &'static str {
+    match outcome {
+        DeliveryOutcome::Pending => "Being handled",
+        DeliveryOutcome::Started => "Started",
+        DeliveryOutcome::Ignored => "Ignored",
+        DeliveryOutcome::Duplicate => "Duplicate",
+        DeliveryOutcome::Rejected => "Rejected",
+    }
+}
+
+/// The organization's GitHub webhook, for its admins: the payload URL to give GitHub, a
+/// button that makes (or replaces) the secret and shows it this once, and the recent
+/// deliveries with what became of each, linked to the deployments they started.
+///
+/// Needs a [`crate::session::Session`] in context. The API answers 403 to members, so pages
+/// show this to admins only.
+#[component]
+pub fn GitHubWebhook(
+    /// The organization whose webhook this is.
+    #[prop(into)]
+    org: String,
+) -> impl IntoView {
+    let session = use_session();
+    let refresh = RwSignal::new(0_u32);
+    let loaded = {
+        let org = org.clone();
+        load_live(move || {
+            refresh.track();
+            let client = session.client();
+            let org = org.clone();
+            async move {
+                let webhook = client.github_webhook_deliveries(&org).await?;
+                // The log names deployments by id; the organization's newest deployments say
+                // where each one lives (older ones are shown without a link).
+                let mut links = BTreeMap::new();
+                if webhook
+                    .deliveries
+                    .iter()
+                    .any(|d| !d.deployment_ids.is_empty())
+                {
+                    let page = PageRequest {
+                        page: 1,
+                        page_size: 100,
+                    };
+                    if let Ok(list) = client.org_deployments(&org, page).await {
+                        for d in list.deployments {
+                            let link = DeploymentLink {
+                                href: format!(
+                                    "/{org}/{}/{}/deployments/{}",
+                                    d.project_name, d.stack_name, d.version
+                                ),
+                                text: format!("{}/{} #{}", d.project_name, d.stack_name, d.version),
+                            };
+                            links.insert(d.id, link);
+                        }
+                    }
+                }
+                Ok((webhook, links))
+            }
+        })
+    };
+
+    // The new secret lives here only while the page is open, and only until it is replaced.
+    let secret = RwSignal::new(None::<String>);
+    on_cleanup(move || {
+        secret.try_update(|secret| {
+            if let Some(secret) = secret.take() {
+                // Overwrite this copy; the browser's own copies (the input's value, the
+                // response text) go with the page's garbage.
+                let mut bytes = secret.into_bytes();
+                bytes.fill(0);
+                std::hint::black_box(&bytes);
+            }
+        });
+    });
+    let copied = RwSignal::new(false);
+    let generate = {
+        let org = org.clone();
+        Action::new_local(move |_: &()| {
+            let client = session.client();
+            let org = org.clone();
+            async move {
+                let made = client.new_github_webhook_secret(&org).await;
+                if let Ok(made) = &made {
+                    secret.set(Some(made.secret.clone()));
+                    copied.set(false);
+                    refresh.update(|n| *n += 1);
+                }
+                made.map(drop)
+            }
+        })
+    };
+    let generating = generate.pending();
+    let generate_error = move || {
+        generate
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|failure| format!("The webhook secret was not made. {failure}"))
+    };
+    let copy = move |_| {
+        if let Some(secret) = secret.read_untracked().as_deref() {
+            let _ = window().navigator().clipboard().write_text(secret);
+            copied.set(true);
+        }
+    };
+
+    let settings = move |webhook: &GitHubWebhookDeliveries| {
+        let has_secret = webhook.secret_created.is_some();
+        let made = webhook.secret_created.as_deref().map_or_else(
+            || "No secret yet: GitHub's deliveries are rejected until you generate one.".to_owned(),
+            |created| {
+                let when = parse_rfc3339_ms(created)
+                    .map_or_else(|| created.to_owned(), |ms| format_utc(ms.div_euclid(1_000)));
+                format!("A secret exists, made {when}.")
+            },
+        );
+        let label = if has_secret {
+            "Rotate webhook secret"
+        } else {
+            "Generate webhook secret"
+        };
+        view! {
+            <div class="field">
+                <label for="webhook-url">"Payload URL"</label>
+                <p class="field-hint" id="webhook-url-hint">
+                    "In the repository's Settings → Webhooks, add this URL with content type application/json."
+                </p>
+                <input id="webhook-url" type="text" readonly aria-describedby="webhook-url-hint" prop:value=webhook.url.clone() />
+            </div>
+            <p class="webhook-secret-state">{made}</p>
+            {has_secret.then(|| view! {
+                <p class="section-hint">"Rotating replaces the secret at once: update it in GitHub too, or its deliveries are rejected."</p>
+            })}
+            <button
+                type="button"
+                class="button secondary"
+                disabled=move || generating.get()
+                on:click=move |_| {
+                    generate.dispatch(());
+                }
+            >
+                {label}
+            </button>
+        }
+    };
+
+    let delivery_view = move |delivery: GitHubDelivery,
+                              links: &BTreeMap<String, DeploymentLink>| {
+        let when = parse_rfc3339_ms(&delivery.received).map_or_else(
+            || delivery.received.clone(),
+            |ms| format_utc(ms.div_euclid(1_000)),
+        );
+        let started: Vec<_> = delivery
+            .deployment_ids
+            .iter()
+            .map(|id| links.get(id).cloned().ok_or_else(|| id.clone()))
+            .collect();
+        let event = if delivery.event.is_empty() {
+            "(no event)".to_owned()
+        } else {
+            delivery.event
+        };
+        view! {
+            <li class="delivery">
+                <div class="delivery-head">
+                    <span class="delivery-outcome">{outcome_label(delivery.outcome)}</span>
+                    <strong class="delivery-event">{event}</strong>
+                    <time datetime=delivery.received.clone()>{when}</time>
+                </div>
+                <p class="delivery-message">{delivery.message}</p>
+                {(!started.is_empty()).then(|| view! {
+                    <ul class="delivery-deployments" aria-label="Deployments started">
+                        {started.into_iter().map(|link| match link {
+                            Ok(link) => view! { <li><A href=link.href>{link.text}</A></li> }.into_any(),
+                            Err(id) => view! { <li><code>{id}</code></li> }.into_any(),
+                        }).collect_view()}
+                    </ul>
+                })}
+            </li>
+        }
+    };
+
+    view! {
+        <section class="panel webhook" aria-labelledby="webhook-heading">
+            <h2 id="webhook-heading">"GitHub webhook"</h2>
+            <p class="section-hint">
+                {format!("One webhook serves every stack of {org}: GitHub signs each delivery with its secret, and deliveries for a stack's repository start its deployments.")}
+            </p>
+            {move || secret.get().map(|value| view! {
+                <div class="field secret-once" role="group" aria-label="New webhook secret">
+                    <label for="webhook-secret">"Webhook secret"</label>
+                    <p class="field-hint" id="webhook-secret-hint">{COPY_NOW}</p>
+                    <div class="list-row-controls">
+                        <input id="webhook-secret" type="text" readonly autocomplete="off" spellcheck="false"
+                            aria-describedby="webhook-secret-hint" prop:value=value />
+                        <button type="button" class="button secondary" on:click=copy>"Copy secret"</button>
+                    </div>
+                    <p class="status" role="status">{move || copied.get().then_some("Copied.")}</p>
+                </div>
+            })}
+            {move || generate_error().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+            {move || match loaded.get() {
+                None => view! { <p class="loading" role="status">"Loading the webhook…"</p> }.into_any(),
+                Some(Err(failure)) => view! {
+                    <p class="alert" role="alert">{format!("The webhook could not be loaded. {failure}")}</p>
+                }.into_any(),
+                Some(Ok((webhook, links))) => {
+                    let empty = webhook.deliveries.is_empty();
+                    view! {
+                        {settings(&webhook)}
+                        <div class="deliveries-head">
+                            <h3 id="deliveries-heading">"Recent deliveries"</h3>
+                            <button type="button" class="button secondary" on:click=move |_| refresh.update(|n| *n += 1)>
+                                "Refresh deliveries"
+                            </button>
+                        </div>
+                        {empty.then(|| view! { <p class="section-hint">"No deliveries yet."</p> })}
+                        <ul class="deliveries" aria-labelledby="deliveries-heading">
+                            {webhook.deliveries.into_iter().map(|d| delivery_view(d, &links)).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}
