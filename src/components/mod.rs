@@ -9,6 +9,7 @@ mod status_badge;
 mod switch;
 mod tabs;
 mod text_field;
+mod trigger;
 
 pub use github_webhook::{COPY_NOW, GitHubWebhook};
 pub use list_field::ListField;
@@ -19,6 +20,7 @@ pub use status_badge::{StatusBadge, status_label};
 pub use switch::Switch;
 pub use tabs::{Tab, TabNav};
 pub use text_field::TextField;
+pub use trigger::{Trigger, TriggerText, trigger_text};
 
 /// Moves keyboard focus to the element with `id`, when it is on the page.
 pub fn focus_by_id(id: &str) {
