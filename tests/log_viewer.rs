@@ -174,7 +174,35 @@ async fn search_opens_the_collapsed_step_of_its_match() {
         Some("true")
     );
 
+    // A regular expression runs in the browser's RegExp; a bad one says why.
+    let regex: HtmlInputElement = one(&root, "input[type=checkbox]").unchecked_into();
+    regex.set_checked(true);
+    regex
+        .dispatch_event(&Event::new_with_event_init_dict("change", &init).expect("event"))
+        .expect("dispatched");
+    for (pattern, expected) in [
+        ("ne+dle$", "1 of 1"),
+        ("(", "Not a valid regular expression"),
+    ] {
+        search.set_value(pattern);
+        search
+            .dispatch_event(&Event::new_with_event_init_dict("input", &init).expect("event"))
+            .expect("dispatched");
+        search
+            .dispatch_event(
+                &KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &key).expect("event"),
+            )
+            .expect("dispatched");
+        settle().await;
+        let status = one(&root, "#log-search-status")
+            .text_content()
+            .unwrap_or_default();
+        assert!(status.starts_with(expected), "{pattern}: {status}");
+    }
+
     // Closing the step again from its header button removes its lines.
+    scroll_to_top(&root).await;
+    let update = one(&root, "[data-step=\"1\"]");
     update.click();
     settle().await;
     assert_eq!(count(&root, ".log-line"), 0);
