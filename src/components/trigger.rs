@@ -4,7 +4,8 @@ use leptos::prelude::*;
 /// How a deployment started, in words: who asked, or which push or pull request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TriggerText {
-    /// Up to the commit: `Push to main · `, `Pull request #42 · `, or all of a manual start.
+    /// Up to the commit: `Push to main · `, `Pull request #42 · `, or all of a manual start
+    /// (`Alice Admin in the console`).
     pub lead: String,
     /// The commit's short SHA and its page on GitHub, for pushes and pull requests.
     pub commit: Option<(String, String)>,
@@ -41,7 +42,7 @@ pub fn trigger_text(
             other => format!(" ({other})"),
         };
         return TriggerText {
-            lead: format!("Started by {who}{via}"),
+            lead: format!("{who}{via}"),
             commit: None,
             rest: String::new(),
         };
@@ -87,9 +88,10 @@ pub fn trigger_text(
     }
 }
 
-/// How a deployment started: "Started by Alice Admin in the console", "Push to main · 0d1a26e
-/// Update the bucket policy by Mona Octocat" or "Pull request #42 · 6dcb09b", the short SHA
-/// linking to the commit on GitHub. For the deployments list and a deployment's page.
+/// How a deployment started, under a "Started by" heading: "Alice Admin in the console",
+/// "Push to main · 0d1a26e Update the bucket policy by Mona Octocat" or "Pull request #42 ·
+/// 6dcb09b", the short SHA linking to the commit on GitHub. For the deployments list and a
+/// deployment's page.
 #[component]
 pub fn Trigger(
     /// The deployment's `initiator` (`console`, `api`, `github-push`, …).
@@ -98,7 +100,6 @@ pub fn Trigger(
     /// Who the deployment was requested by.
     requested_by: UserInfo,
     /// The push or pull request that started it, if one did.
-    #[prop(optional)]
     trigger: Option<DeploymentTrigger>,
 ) -> impl IntoView {
     let text = trigger_text(&initiator, &requested_by, trigger.as_ref());
@@ -182,11 +183,11 @@ mod tests {
     fn a_manual_start_names_who_and_where() {
         assert_eq!(
             trigger_text("console", &alice(), None).to_string(),
-            "Started by Alice Admin in the console"
+            "Alice Admin in the console"
         );
         assert_eq!(
             trigger_text("api", &alice(), None).to_string(),
-            "Started by Alice Admin through the API"
+            "Alice Admin through the API"
         );
         let nameless = UserInfo {
             name: String::new(),
@@ -194,7 +195,7 @@ mod tests {
         };
         assert_eq!(
             trigger_text("cli", &nameless, None).to_string(),
-            "Started by alice (cli)"
+            "alice (cli)"
         );
     }
 }

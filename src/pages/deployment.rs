@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api::ApiFailure;
-use crate::components::{LiveLog, LogViewer, OidcCard, PageTitle, StatusBadge};
+use crate::components::{LiveLog, LogViewer, OidcCard, PageTitle, StatusBadge, Trigger};
 use crate::load::{every, load_live};
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;
@@ -156,7 +156,7 @@ pub fn DeploymentPage() -> impl IntoView {
     }
 }
 
-/// The deployment's status (announced as it changes), operation, who and when.
+/// The deployment's status (announced as it changes), operation, how it started and when.
 #[component]
 fn DeploymentSummary(
     /// The deployment.
@@ -165,11 +165,6 @@ fn DeploymentSummary(
     now: RwSignal<i64>,
 ) -> impl IntoView {
     let status = deployment.status.as_str();
-    let who = if deployment.requested_by.name.is_empty() {
-        deployment.requested_by.github_login.clone()
-    } else {
-        deployment.requested_by.name.clone()
-    };
     let job = deployment.jobs.first().cloned();
     let finished = deployment.status.is_finished();
     let duration = move || {
@@ -189,8 +184,14 @@ fn DeploymentSummary(
             </h2>
             <p aria-live="polite"><StatusBadge status=status /></p>
             <dl class="details">
-                <dt>"Requested by"</dt>
-                <dd>{who}</dd>
+                <dt>"Started by"</dt>
+                <dd>
+                    <Trigger
+                        initiator=deployment.initiator.clone()
+                        requested_by=deployment.requested_by.clone()
+                        trigger=deployment.trigger.clone()
+                    />
+                </dd>
                 <dt>"Created"</dt>
                 <dd><time datetime=deployment.created.clone()>{deployment.created.clone()}</time></dd>
                 <dt>"Duration"</dt>

@@ -12,7 +12,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use serde_json::Value;
 
 use crate::api::{ApiFailure, PageRequest};
-use crate::components::{PageTitle, StatusBadge};
+use crate::components::{PageTitle, StatusBadge, Trigger};
 use crate::load::{every, load, load_live};
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;
@@ -57,16 +57,6 @@ pub fn deployment_duration(deployment: &ListDeploymentSnapshot, now_ms: i64) -> 
         now_ms
     };
     Some(format_duration(end - started))
-}
-
-/// Who asked for a deployment, for people.
-pub fn requested_by(deployment: &ListDeploymentSnapshot) -> String {
-    let user = &deployment.requested_by;
-    if user.name.is_empty() {
-        user.github_login.clone()
-    } else {
-        user.name.clone()
-    }
 }
 
 /// "Page 2 of 5", and whether there are pages before and after.
@@ -219,7 +209,6 @@ fn DeploymentList(
             move || deployment_duration(&deployment, now.get()).unwrap_or_else(|| "—".into())
         };
         let operation = deployment.pulumi_operation.as_str();
-        let who = requested_by(&deployment);
         let when = deployment
             .created
             .get(..16)
@@ -232,7 +221,13 @@ fn DeploymentList(
                 {stack_name.map(|name| view! { <td>{name}</td> })}
                 <td>{operation}</td>
                 <td><A href=href>{format!("#{version}")}</A></td>
-                <td>{who}</td>
+                <td>
+                    <Trigger
+                        initiator=deployment.initiator.clone()
+                        requested_by=deployment.requested_by.clone()
+                        trigger=deployment.trigger.clone()
+                    />
+                </td>
                 <td><time datetime=deployment.created.clone()>{when}" UTC"</time></td>
                 <td>{duration}</td>
                 <td>
@@ -272,7 +267,7 @@ fn DeploymentList(
                                 {show_stack.then(|| view! { <th scope="col">"Stack"</th> })}
                                 <th scope="col">"Operation"</th>
                                 <th scope="col">"Version"</th>
-                                <th scope="col">"Requested by"</th>
+                                <th scope="col">"Started by"</th>
                                 <th scope="col">"Created"</th>
                                 <th scope="col">"Duration"</th>
                                 <th scope="col"><span class="visually-hidden">"Actions"</span></th>
@@ -388,7 +383,7 @@ fn DeployControls(
             if operation.get_untracked() == PulumiOperation::Destroy {
                 typed.set(String::new());
                 confirming.set(true);
-                crate::components::focus_by_id("destroy-confirm");
+                request_animation_frame(|| crate::components::focus_by_id("destroy-confirm"));
             } else {
                 deploy();
             }
@@ -540,7 +535,6 @@ mod tests {
             deployment_duration(&deployment, 0).as_deref(),
             Some("2m 05s")
         );
-        assert_eq!(requested_by(&deployment), "alice");
         deployment.status = DeploymentStatus::Running;
         let now = parse_rfc3339_ms("2026-11-25T17:34:10Z").expect("time");
         assert_eq!(

@@ -143,6 +143,15 @@ test("an admin generates the webhook secret, sees it once, and a signed push sho
   assert.equal(await page.getByLabel("Webhook secret", { exact: true }).count(), 0);
   assert.equal(await page.getByText(secret).count(), 0);
   await page.getByText(/A secret exists, made/).waitFor();
+
+  // The deployment tells which push started it, in the list and on its own page.
+  const startedBy = "Push to release · 0d1a26e Tighten the bucket policy by Mona Octocat";
+  await page.goto(`${server.baseUrl}/acme/website/prod/deployments`);
+  await page.getByRole("cell", { name: startedBy }).waitFor();
+  await page.goto(`${server.baseUrl}/acme/website/prod/deployments/1`);
+  await page.getByText(startedBy).waitFor();
+  const commit = page.getByRole("link", { name: "0d1a26e" });
+  assert.equal(await commit.getAttribute("href"), `https://github.com/acme/website/commit/${SHA}`);
   await page.context().close();
 });
 
