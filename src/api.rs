@@ -9,6 +9,7 @@ use keyless_api_types::{
     GetDeploymentResponse, ListDeploymentResponseV2, ListStacksResponse, PulumiOperation, Stack,
     StackDeploymentsMetadataResponse, User, stack::StackRef,
 };
+use keyless_api_types::{ExplainRequest, LifetimeAdvice, OidcConfig, OidcTestRequest, OidcTestRun};
 use leptos::prelude::{Callable, Callback};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -284,6 +285,62 @@ impl Client {
         let path = format!("/api/orgs/{org}/webhooks/github/secret");
         self.post(&path, &Value::Object(Default::default())).await
     }
+
+    /// `GET …/deployments/oidc/trust{query}` for the saved OIDC settings, or `POST` with an
+    /// unsaved `operationContext.oidc` block: `{ "target", "trust" }`, the trust each enabled
+    /// cloud needs (`keyless_trust::TrustConfig`), read as JSON.
+    pub async fn oidc_trust(
+        &self,
+        stack: &StackRef,
+        query: &str,
+        unsaved: Option<&OidcConfig>,
+    ) -> Result<Value, ApiFailure> {
+        let path = deployments_path(stack, &format!("/oidc/trust{query}"));
+        match unsaved {
+            Some(block) => self.post(&path, &to_json(block)?).await,
+            None => self.get(&path).await,
+        }
+    }
+
+    /// `POST …/deployments/oidc/test` (admins): "Test OIDC" — a token with the real claims of
+    /// the request's operation, exchanged with every configured cloud.
+    pub async fn test_oidc(
+        &self,
+        stack: &StackRef,
+        request: &OidcTestRequest,
+    ) -> Result<OidcTestRun, ApiFailure> {
+        self.post(&deployments_path(stack, "/oidc/test"), &to_json(request)?)
+            .await
+    }
+
+    /// `POST …/deployments/oidc/explain`: whether pasted trust admits this stack's token, as a
+    /// `keyless_trust::Verdict` read as JSON.
+    pub async fn explain_oidc(
+        &self,
+        stack: &StackRef,
+        request: &ExplainRequest,
+    ) -> Result<Value, ApiFailure> {
+        self.post(
+            &deployments_path(stack, "/oidc/explain"),
+            &to_json(request)?,
+        )
+        .await
+    }
+
+    /// `GET …/deployments/oidc/lifetime?operation=`: whether the saved session lifetimes
+    /// outlast this stack's recent successful runs of `operation`.
+    pub async fn oidc_lifetime(
+        &self,
+        stack: &StackRef,
+        operation: PulumiOperation,
+    ) -> Result<LifetimeAdvice, ApiFailure> {
+        let query = format!("/oidc/lifetime?operation={}", operation.as_str());
+        self.get(&deployments_path(stack, &query)).await
+    }
+}
+
+fn to_json(body: &impl serde::Serialize) -> Result<Value, ApiFailure> {
+    serde_json::to_value(body).map_err(|e| ApiFailure::Network(e.to_string()))
 }
 
 fn deployments_path(stack: &StackRef, rest: &str) -> String {

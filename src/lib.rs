@@ -12,4 +12,5 @@ pub mod log;
 pub mod pages;
 pub mod session;
 pub mod time;
+pub mod trust_view;
 pub mod unsaved;

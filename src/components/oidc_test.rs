@@ -1,0 +1,357 @@
+use keyless_api_types::stack::StackRef;
+use keyless_api_types::{
+    CloudResult, ExplainRequest, OidcCloud, OidcConfig, OidcTestRequest, OidcTestRun, PastedTrust,
+    PulumiOperation,
+};
+use leptos::prelude::*;
+use serde_json::Value;
+
+use super::OperationSelect;
+use crate::api::ApiFailure;
+use crate::load::every;
+use crate::session::use_session;
+use crate::time::{now_ms, parse_rfc3339_ms};
+use crate::trust_view::{Verdict, claim_rows, cloud_name, countdown, parse_pasted, too_many_tests};
+
+/// The clouds an OIDC block enables, in display order.
+fn enabled_clouds(oidc: &OidcConfig) -> Vec<OidcCloud> {
+    [
+        (oidc.aws.is_some(), OidcCloud::Aws),
+        (oidc.azure.is_some(), OidcCloud::Azure),
+        (oidc.gcp.is_some(), OidcCloud::Gcp),
+    ]
+    .into_iter()
+    .filter_map(|(on, cloud)| on.then_some(cloud))
+    .collect()
+}
+
+/// What a failed call tells the admin.
+fn failure_text(failure: &ApiFailure) -> String {
+    match failure {
+        ApiFailure::Api(error) if error.code == 429 => too_many_tests(&error.message),
+        ApiFailure::Api(error) if error.code == 403 => {
+            "Only organization admins can test OIDC.".to_owned()
+        }
+        ApiFailure::Api(error) => error
+            .errors
+            .first()
+            .map_or_else(|| error.message.clone(), |e| e.custom_message.clone()),
+        ApiFailure::Network(_) => failure.to_string(),
+    }
+}
+
+/// "Test OIDC" (admins only): mints a token with the real claims of the chosen operation, runs
+/// the exchange with every enabled cloud using the form's current settings, and shows each
+/// outcome with the token's decoded claims. Pasted trust configuration per cloud explains a
+/// refusal, or is judged alone with "Explain".
+#[component]
+pub fn OidcTest(
+    /// The stack tested.
+    #[prop(into)]
+    stack: Signal<StackRef>,
+    /// The form's OIDC block when it validates; `None` while it has errors.
+    #[prop(into)]
+    oidc: Signal<Option<OidcConfig>>,
+    /// The operation whose claims the token carries.
+    operation: RwSignal<PulumiOperation>,
+) -> impl IntoView {
+    let session = use_session();
+    let is_admin = Signal::derive(move || session.is_admin_of(&stack.read().org));
+    let pasted = [OidcCloud::Aws, OidcCloud::Azure, OidcCloud::Gcp]
+        .map(|cloud| (cloud, RwSignal::new(String::new())));
+    let pasted_for = move |cloud: OidcCloud| {
+        let index = match cloud {
+            OidcCloud::Aws => 0,
+            OidcCloud::Azure => 1,
+            OidcCloud::Gcp => 2,
+        };
+        pasted[index].1
+    };
+    let problem = RwSignal::new(None::<String>);
+
+    let run = Action::new_local(move |request: &OidcTestRequest| {
+        let request = request.clone();
+        let client = session.client();
+        let stack = stack.get_untracked();
+        async move { client.test_oidc(&stack, &request).await }
+    });
+    let running = run.pending();
+    let start = move |_| {
+        let Some(settings) = oidc.get_untracked() else {
+            problem.set(Some("Fix the errors above before testing.".to_owned()));
+            return;
+        };
+        let mut trust = PastedTrust::default();
+        for (cloud, text) in pasted {
+            match parse_pasted(&text.get_untracked()) {
+                Ok(value) => match cloud {
+                    OidcCloud::Aws => trust.aws = value,
+                    OidcCloud::Azure => trust.azure = value,
+                    OidcCloud::Gcp => trust.gcp = value,
+                },
+                Err(reason) => {
+                    problem.set(Some(format!(
+                        "The pasted {} trust: {reason}",
+                        cloud_name(cloud.as_str())
+                    )));
+                    return;
+                }
+            }
+        }
+        problem.set(None);
+        run.dispatch(OidcTestRequest {
+            operation: operation.get_untracked(),
+            settings: Some(settings),
+            trust,
+        });
+    };
+
+    let clouds = Memo::new(move |_| oidc.read().as_ref().map(enabled_clouds).unwrap_or_default());
+    let paste_view = move || {
+        clouds
+            .get()
+            .into_iter()
+            .map(|cloud| view! { <PastedTrustField stack oidc operation cloud text=pasted_for(cloud) /> })
+            .collect_view()
+    };
+
+    view! {
+        <Show when=move || is_admin.get()>
+            <section class="oidc-test" aria-labelledby="oidc-test-heading">
+                <h4 id="oidc-test-heading">"Test OIDC"</h4>
+                <p class="section-hint">
+                    "Mints a token with the real claims of a deployment of this stack and exchanges it with each cloud, using the settings above (saved or not). No deployment runs."
+                </p>
+                <div class="oidc-test-controls">
+                    <OperationSelect id="oidc-test-operation" operation />
+                    <button type="button" class="button" on:click=start disabled=move || running.get()>
+                        "Test OIDC"
+                    </button>
+                </div>
+                {paste_view}
+                <div role="status" aria-live="polite" class="oidc-test-status">
+                    {move || running.get().then_some("Testing the exchange with each cloud…")}
+                </div>
+                {move || problem.get().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+                {move || match run.value().get() {
+                    None => None,
+                    Some(Err(failure)) => Some(view! {
+                        <p class="alert" role="alert">{failure_text(&failure)}</p>
+                    }.into_any()),
+                    Some(Ok(outcome)) => Some(view! { <OidcTestOutcome run=outcome /> }.into_any()),
+                }}
+            </section>
+        </Show>
+    }
+}
+
+/// One "Test OIDC" run: each cloud's outcome, then the token's decoded claims.
+#[component]
+pub fn OidcTestOutcome(
+    /// The run, as the API answered it.
+    run: OidcTestRun,
+) -> impl IntoView {
+    view! {
+        <div class="oidc-test-outcome">
+            <ul class="cloud-results">
+                {run.results.into_iter().map(|result| view! { <CloudOutcome result /> }).collect_view()}
+            </ul>
+            <ClaimsTable claims=run.claims />
+        </div>
+    }
+}
+
+/// What one cloud answered: the identity and a countdown to its expiry, or the cloud's error
+/// with what to change and, with pasted trust, the explainer's verdict.
+#[component]
+fn CloudOutcome(
+    /// The cloud's result.
+    result: CloudResult,
+) -> impl IntoView {
+    let name = cloud_name(&result.cloud).to_owned();
+    if result.success {
+        let expires = result.expires_at.as_deref().and_then(parse_rfc3339_ms);
+        let now = RwSignal::new(now_ms());
+        every(1_000, move || now.set(now_ms()));
+        let left = move || expires.map(|at| countdown((at - now.get()) / 1_000));
+        return view! {
+            <li class="cloud-result success">
+                <strong>{format!("{name}: credentials obtained")}</strong>
+                <p>"Identity: " <code>{result.identity.unwrap_or_default()}</code></p>
+                <p class="expiry">{left}</p>
+            </li>
+        }
+        .into_any();
+    }
+    let verdict = result.verdict.as_ref().and_then(Verdict::from_json);
+    view! {
+        <li class="cloud-result failure">
+            <strong>{format!("{name}: refused")}</strong>
+            <p>
+                <code>{result.code.unwrap_or_default()}</code>
+                " "
+                {result.message.unwrap_or_default()}
+            </p>
+            {result.explanation.map(|text| view! { <p class="explanation">{text}</p> })}
+            {verdict.map(|verdict| view! { <VerdictView verdict /> })}
+        </li>
+    }
+    .into_any()
+}
+
+/// The explainer's verdict on pasted trust.
+#[component]
+pub fn VerdictView(
+    /// What the explainer concluded.
+    verdict: Verdict,
+) -> impl IntoView {
+    match verdict {
+        Verdict::Accepted { matched } => view! {
+            <div class="verdict accepted">
+                <strong>"Accepted"</strong>
+                <p>{format!("Matched: {matched}")}</p>
+            </div>
+        }
+        .into_any(),
+        Verdict::Rejected {
+            condition,
+            reason,
+            hint,
+        } => view! {
+            <div class="verdict rejected">
+                <strong>"Rejected"</strong>
+                <dl class="facts">
+                    <dt>"Condition"</dt>
+                    <dd><code>{condition}</code></dd>
+                    <dt>"Reason"</dt>
+                    <dd>{reason}</dd>
+                    <dt>"Hint"</dt>
+                    <dd>{hint}</dd>
+                </dl>
+            </div>
+        }
+        .into_any(),
+        Verdict::Unjudged { detail } => view! {
+            <div class="verdict unjudged">
+                <strong>"Could not judge the pasted configuration"</strong>
+                <p>{detail}</p>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+/// A token's decoded claims (the payload; never the token) as a compact table.
+#[component]
+fn ClaimsTable(
+    /// The claims object.
+    claims: Value,
+) -> impl IntoView {
+    let rows = claim_rows(&claims);
+    (!rows.is_empty()).then(|| {
+        view! {
+            <table class="claims">
+                <caption>"The test token's claims"</caption>
+                <thead><tr><th scope="col">"Claim"</th><th scope="col">"Value"</th></tr></thead>
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|(name, value)| view! {
+                            <tr><th scope="row"><code>{name}</code></th><td><code>{value}</code></td></tr>
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        }
+    })
+}
+
+/// "Paste your trust configuration" for one cloud: JSON sent with the next test so a refusal
+/// comes with a verdict, or judged alone with "Explain" (no exchange runs).
+#[component]
+fn PastedTrustField(
+    /// The stack whose token is judged.
+    #[prop(into)]
+    stack: Signal<StackRef>,
+    /// The form's OIDC block when it validates.
+    #[prop(into)]
+    oidc: Signal<Option<OidcConfig>>,
+    /// The operation whose claims are judged.
+    operation: RwSignal<PulumiOperation>,
+    /// The cloud the configuration is for.
+    cloud: OidcCloud,
+    /// The pasted text.
+    text: RwSignal<String>,
+) -> impl IntoView {
+    let session = use_session();
+    let id = format!("pasted-trust-{}", cloud.as_str());
+    let error_id = format!("{id}-error");
+    let hint = match cloud {
+        OidcCloud::Aws => "The role's trust policy, or the output of `aws iam get-role`.",
+        OidcCloud::Azure => {
+            "The app's federated credentials, as `az ad app federated-credential list` prints them."
+        }
+        OidcCloud::Gcp => {
+            r#"{ "provider": <the provider, as `gcloud … providers describe --format=json` prints it>, "policy": <the service account's IAM policy> }"#
+        }
+    };
+    let error = RwSignal::new(None::<String>);
+    let explain = Action::new_local(move |trust: &Value| {
+        let request = ExplainRequest {
+            cloud,
+            claims: None,
+            operation: Some(operation.get_untracked()),
+            trust: trust.clone(),
+            settings: oidc.get_untracked(),
+        };
+        let client = session.client();
+        let stack = stack.get_untracked();
+        async move { client.explain_oidc(&stack, &request).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Err(failure)) = explain.value().get() {
+            error.set(Some(failure_text(&failure)));
+        }
+    });
+    let on_explain = move |_| match parse_pasted(&text.get_untracked()) {
+        Ok(Some(trust)) => {
+            error.set(None);
+            explain.dispatch(trust);
+        }
+        Ok(None) => error.set(Some("Paste the configuration first.".to_owned())),
+        Err(reason) => error.set(Some(reason)),
+    };
+    let verdict = move || {
+        explain
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .and_then(|value| Verdict::from_json(&value))
+    };
+    let summary = format!(
+        "Paste your {} trust configuration",
+        cloud_name(cloud.as_str())
+    );
+    view! {
+        <details class="pasted-trust">
+            <summary>{summary.clone()}</summary>
+            <label for=id.clone()>{summary}</label>
+            <p class="field-hint">{hint}</p>
+            <textarea id=id rows="8" spellcheck="false"
+                aria-invalid=move || error.read().is_some().then_some("true")
+                aria-describedby=move || error.read().is_some().then(|| error_id.clone())
+                prop:value=move || text.get()
+                on:input=move |event| {
+                    text.set(event_target_value(&event));
+                    error.set(None);
+                }></textarea>
+            {move || error.get().map(|message| view! {
+                <p class="field-error" id=format!("pasted-trust-{}-error", cloud.as_str()) role="alert">{message}</p>
+            })}
+            <button type="button" class="button" on:click=on_explain disabled=move || explain.pending().get()>
+                "Explain"
+            </button>
+            {move || verdict().map(|verdict| view! { <VerdictView verdict /> })}
+        </details>
+    }
+}

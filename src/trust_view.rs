@@ -1,0 +1,400 @@
+//! The OIDC setup assistant's logic as plain Rust, tested natively: the scope picker's query
+//! string, notes by level, verdicts, claims as rows, countdowns and the 429's wait.
+//!
+//! Generated trust configuration arrives as JSON (`keyless_trust::TrustConfig`); it is read
+//! here as a `serde_json::Value` rather than through that crate's types, so the console carries
+//! no second copy of the generator's and explainer's decoders.
+
+use keyless_api_types::PulumiOperation;
+use serde_json::Value;
+
+/// How widely the generated trust admits tokens, narrowest first (`keyless_trust::Scope`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrustScope {
+    /// One operation of this stack.
+    StackOperation,
+    /// Every operation of this stack.
+    Stack,
+    /// Every stack of this stack's project.
+    Project,
+    /// Every stack of the organization.
+    Org,
+}
+
+impl TrustScope {
+    /// Every scope, narrowest first.
+    pub const ALL: [Self; 4] = [Self::StackOperation, Self::Stack, Self::Project, Self::Org];
+
+    /// The `scope` query parameter's value.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::StackOperation => "stack-operation",
+            Self::Stack => "stack",
+            Self::Project => "project",
+            Self::Org => "org",
+        }
+    }
+
+    /// The radio button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::StackOperation => "This stack and operation",
+            Self::Stack => "This stack, all operations",
+            Self::Project => "Project",
+            Self::Org => "Organization",
+        }
+    }
+
+    /// The query string of `GET`/`POST …/oidc/trust` for this scope; only the narrowest scope
+    /// names an operation.
+    pub fn query(self, operation: PulumiOperation) -> String {
+        match self {
+            Self::StackOperation => {
+                format!("?scope={}&operation={}", self.key(), operation.as_str())
+            }
+            _ => format!("?scope={}", self.key()),
+        }
+    }
+}
+
+/// How much a note matters (`keyless_trust::Level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Level {
+    fn parse(name: &str) -> Self {
+        match name {
+            "error" => Self::Error,
+            "warning" => Self::Warning,
+            _ => Self::Info,
+        }
+    }
+
+    /// The CSS class modifier and the word read before the text.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// A generated configuration's remark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub level: Level,
+    pub text: String,
+}
+
+/// The `notes` of one cloud's configuration, errors first, then warnings, then information,
+/// each group in the server's order.
+pub fn notes(cloud: &Value) -> Vec<Note> {
+    let mut notes: Vec<Note> = cloud
+        .get("notes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|note| {
+            Some(Note {
+                level: Level::parse(note.get("level")?.as_str()?),
+                text: note.get("text")?.as_str()?.to_owned(),
+            })
+        })
+        .collect();
+    notes.sort_by_key(|note| note.level);
+    notes
+}
+
+/// A command to paste into a terminal: what it does and the line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    pub summary: String,
+    pub line: String,
+}
+
+/// The `commands` of one cloud's configuration.
+pub fn commands(cloud: &Value) -> Vec<Command> {
+    cloud
+        .get("commands")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|command| {
+            Some(Command {
+                summary: command.get("summary")?.as_str()?.to_owned(),
+                line: command.get("line")?.as_str()?.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The string at `pointer`, or an empty string.
+pub fn text_at(value: &Value, pointer: &str) -> String {
+    match value.pointer(pointer) {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// JSON as people read it: indented by two spaces.
+pub fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// What the explainer concluded (`keyless_trust::Verdict`, or the error a test run reports when
+/// it could not judge the pasted configuration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every condition holds; `matched` names what admitted the token.
+    Accepted { matched: String },
+    /// `condition` fails: `reason` says why, `hint` what to change.
+    Rejected {
+        condition: String,
+        reason: String,
+        hint: String,
+    },
+    /// The pasted configuration could not be judged.
+    Unjudged { detail: String },
+}
+
+impl Verdict {
+    /// Reads a verdict; `None` when `value` is not one.
+    pub fn from_json(value: &Value) -> Option<Self> {
+        let field = |name: &str| text_at(value, &format!("/{name}"));
+        match value.get("verdict").and_then(Value::as_str) {
+            Some("accepted") => Some(Self::Accepted {
+                matched: field("matched"),
+            }),
+            Some("rejected") => Some(Self::Rejected {
+                condition: field("condition"),
+                reason: field("reason"),
+                hint: field("hint"),
+            }),
+            _ => value.get("error").map(|_| Self::Unjudged {
+                detail: format!("{} {}", field("input"), field("detail"))
+                    .trim()
+                    .to_owned(),
+            }),
+        }
+    }
+}
+
+/// A token's decoded claims as (name, value) rows in the token's order; strings unquoted,
+/// everything else as JSON.
+pub fn claim_rows(claims: &Value) -> Vec<(String, String)> {
+    claims
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| {
+            let shown = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (name.clone(), shown)
+        })
+        .collect()
+}
+
+/// Time left until an expiry, counting down: `expires in 59:58`, `expires in 1:02:03`,
+/// `expired`.
+pub fn countdown(seconds_left: i64) -> String {
+    if seconds_left <= 0 {
+        return "expired".to_owned();
+    }
+    let (hours, minutes, seconds) = (
+        seconds_left / 3_600,
+        seconds_left / 60 % 60,
+        seconds_left % 60,
+    );
+    if hours > 0 {
+        format!("expires in {hours}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("expires in {minutes}:{seconds:02}")
+    }
+}
+
+/// How long to wait after a 429: the seconds the server's message names (`… try again in
+/// 12s`, the same number as its `Retry-After` header, which the API client does not surface).
+pub fn retry_after(message: &str) -> Option<u64> {
+    let rest = &message[message.rfind("try again in ")? + "try again in ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// What a 429 from Test OIDC tells the admin.
+pub fn too_many_tests(message: &str) -> String {
+    match retry_after(message) {
+        Some(seconds) => format!("Too many tests: try again in {seconds} s."),
+        None => message.to_owned(),
+    }
+}
+
+/// A cloud's name for people, from its key (`aws`, `azure`, `gcp`).
+pub fn cloud_name(key: &str) -> &str {
+    match key {
+        "aws" => "AWS",
+        "azure" => "Azure",
+        "gcp" => "Google Cloud",
+        other => other,
+    }
+}
+
+/// Pasted trust configuration: `None` when the box is empty, else its JSON, or why it is not
+/// JSON.
+pub fn parse_pasted(text: &str) -> Result<Option<Value>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| format!("This is not JSON: {e}."))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn each_scope_has_its_query_and_only_the_narrowest_names_the_operation() {
+        let queries: Vec<String> = TrustScope::ALL
+            .iter()
+            .map(|scope| scope.query(PulumiOperation::DetectDrift))
+            .collect();
+        assert_eq!(
+            queries,
+            [
+                "?scope=stack-operation&operation=detect-drift",
+                "?scope=stack",
+                "?scope=project",
+                "?scope=org",
+            ]
+        );
+    }
+
+    #[test]
+    fn notes_are_grouped_errors_first_keeping_the_servers_order_within_a_level() {
+        let cloud = json!({"notes": [
+            {"level": "info", "text": "i1"},
+            {"level": "warning", "text": "w1"},
+            {"level": "error", "text": "e1"},
+            {"level": "info", "text": "i2"},
+            {"level": "warning", "text": "w2"},
+            {"text": "no level"},
+        ]});
+        let grouped = notes(&cloud);
+        let texts: Vec<(Level, &str)> =
+            grouped.iter().map(|n| (n.level, n.text.as_str())).collect();
+        assert_eq!(
+            texts,
+            [
+                (Level::Error, "e1"),
+                (Level::Warning, "w1"),
+                (Level::Warning, "w2"),
+                (Level::Info, "i1"),
+                (Level::Info, "i2"),
+            ]
+        );
+        assert!(notes(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn pasted_trust_is_empty_json_or_an_error() {
+        assert_eq!(parse_pasted("  \n"), Ok(None));
+        assert_eq!(
+            parse_pasted(r#"{"Version": "2012-10-17"}"#),
+            Ok(Some(json!({"Version": "2012-10-17"})))
+        );
+        assert!(
+            parse_pasted("{oops")
+                .unwrap_err()
+                .starts_with("This is not JSON")
+        );
+    }
+
+    #[test]
+    fn countdown_formats_minutes_hours_and_expiry() {
+        assert_eq!(countdown(3_599), "expires in 59:59");
+        assert_eq!(countdown(65), "expires in 1:05");
+        assert_eq!(countdown(3_723), "expires in 1:02:03");
+        assert_eq!(countdown(0), "expired");
+        assert_eq!(countdown(-5), "expired");
+    }
+
+    #[test]
+    fn retry_after_reads_the_servers_wait() {
+        let message = "At most 10 OIDC tests per stack per minute; try again in 42s";
+        assert_eq!(retry_after(message), Some(42));
+        assert_eq!(retry_after("try again in soon"), None);
+        assert_eq!(retry_after("Slow down"), None);
+        assert_eq!(
+            too_many_tests(message),
+            "Too many tests: try again in 42 s."
+        );
+        assert_eq!(too_many_tests("Slow down"), "Slow down");
+    }
+
+    #[test]
+    fn verdicts_read_accepted_rejected_and_unjudged() {
+        assert_eq!(
+            Verdict::from_json(&json!({"verdict": "accepted", "matched": "statement 0"})),
+            Some(Verdict::Accepted {
+                matched: "statement 0".into()
+            })
+        );
+        assert_eq!(
+            Verdict::from_json(&json!({
+                "verdict": "rejected", "condition": "StringEquals aud",
+                "reason": "aud is Acme", "hint": "lowercase it"
+            })),
+            Some(Verdict::Rejected {
+                condition: "StringEquals aud".into(),
+                reason: "aud is Acme".into(),
+                hint: "lowercase it".into(),
+            })
+        );
+        assert_eq!(
+            Verdict::from_json(
+                &json!({"error": "malformed", "input": "AWS trust policy", "detail": "has no Statement"})
+            ),
+            Some(Verdict::Unjudged {
+                detail: "AWS trust policy has no Statement".into()
+            })
+        );
+        assert_eq!(Verdict::from_json(&json!({"other": 1})), None);
+    }
+
+    #[test]
+    fn claims_become_rows_with_strings_unquoted() {
+        let rows =
+            claim_rows(&json!({"sub": "pulumi:deploy:org:acme", "deployment": 0, "aud": ["a"]}));
+        assert!(rows.contains(&("sub".into(), "pulumi:deploy:org:acme".into())));
+        assert!(rows.contains(&("deployment".into(), "0".into())));
+        assert!(rows.contains(&("aud".into(), "[\"a\"]".into())));
+    }
+
+    #[test]
+    fn commands_and_text_read_a_cloud_section() {
+        let cloud = json!({
+            "provider": {"url": "https://k.example/oidc", "audience": "acme"},
+            "commands": [{"summary": "Create the role", "line": "aws iam create-role"}, {"summary": 1}],
+        });
+        assert_eq!(
+            commands(&cloud),
+            [Command {
+                summary: "Create the role".into(),
+                line: "aws iam create-role".into()
+            }]
+        );
+        assert_eq!(text_at(&cloud, "/provider/audience"), "acme");
+        assert_eq!(text_at(&cloud, "/provider/missing"), "");
+    }
+}
