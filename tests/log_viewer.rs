@@ -207,3 +207,38 @@ async fn search_opens_the_collapsed_step_of_its_match() {
     settle().await;
     assert_eq!(count(&root, ".log-line"), 0);
 }
+
+/// Guards against window listeners outliving the viewer: after it is unmounted, a resize or a
+/// new `#L…` in the address must not reach its disposed state (which would abort the app).
+#[wasm_bindgen_test]
+async fn an_unmounted_viewer_ignores_window_events() {
+    let root = container();
+    let mounted = mount_viewer(&root, big_log(100), Vec::new());
+    settle().await;
+    drop(mounted);
+    settle().await;
+    // An exception in a listener is reported to the window's `error` event, not to the test.
+    let errors = std::rc::Rc::new(std::cell::Cell::new(0));
+    let seen = errors.clone();
+    let on_error = wasm_bindgen::closure::Closure::<dyn Fn(Event)>::new(move |event: Event| {
+        event.prevent_default();
+        seen.set(seen.get() + 1);
+    });
+    window()
+        .add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
+        .expect("listens");
+    for name in ["resize", "hashchange"] {
+        window()
+            .dispatch_event(&Event::new(name).expect("event"))
+            .expect("dispatched");
+    }
+    settle().await;
+    window()
+        .remove_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
+        .expect("stops listening");
+    assert_eq!(
+        errors.get(),
+        0,
+        "a window listener reached the unmounted viewer"
+    );
+}

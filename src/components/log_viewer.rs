@@ -857,12 +857,21 @@ pub fn LogViewer(
             viewer.render();
         }
     });
-    let _ = window_event_listener(ev::hashchange, move |_| viewer.read_link_from_address());
-    let _ = window_event_listener(ev::resize, move |_| {
+    let hash_changes =
+        window_event_listener(ev::hashchange, move |_| viewer.read_link_from_address());
+    let resizes = window_event_listener(ev::resize, move |_| {
         if viewer.wrap.get_untracked() {
             viewer.relayout_only();
         }
         viewer.render();
+    });
+    // Nothing may call into the viewer once it is gone.
+    on_cleanup(move || {
+        hash_changes.remove();
+        resizes.remove();
+        if let Some(Some(timer)) = viewer.state.try_with_value(|s| s.search_timer) {
+            window().clear_timeout_with_handle(timer);
+        }
     });
 
     let on_scroll = move |_| {
