@@ -334,8 +334,8 @@ fn PastedTrustField(
     );
     view! {
         <details class="pasted-trust">
-            <summary>{summary.clone()}</summary>
-            <label for=id.clone()>{summary}</label>
+            <summary>{summary}</summary>
+            <label for=id.clone()>"Trust configuration (JSON)"</label>
             <p class="field-hint">{hint}</p>
             <textarea id=id rows="8" spellcheck="false"
                 aria-invalid=move || error.read().is_some().then_some("true")

@@ -288,7 +288,7 @@ pub fn CodeBlock(
     #[prop(into)]
     text: String,
 ) -> impl IntoView {
-    let copy_label = format!("Copy {}", label.to_lowercase());
+    let copy_label = format!("Copy: {label}");
     view! {
         <figure class="code-block">
             <figcaption>

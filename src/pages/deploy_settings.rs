@@ -6,7 +6,9 @@ use serde_json::Value;
 use web_sys::SubmitEvent;
 
 use crate::api::ApiFailure;
-use crate::components::{GitHubWebhook, ListField, PageTitle, Switch, TextField, focus_by_id};
+use crate::components::{
+    GitHubWebhook, ListField, OidcAssistant, PageTitle, Switch, TextField, focus_by_id,
+};
 use crate::deploy_form::{Cloud, DeployForm, Field, FieldErrors, PushSwitch};
 use crate::load::load;
 use crate::pages::stack::use_stack_ref;
@@ -326,6 +328,7 @@ pub fn DeploySettingsForm(
                     </p>
 
                     {Cloud::ALL.map(cloud_view).into_iter().collect_view()}
+                    <OidcAssistant stack form loaded />
                 </section>
 
                 <section class="push-to-deploy" aria-labelledby="push-heading">
