@@ -188,8 +188,7 @@ fn CloudOutcome(
         <li class="cloud-result failure">
             <strong>{format!("{name}: refused")}</strong>
             <p>
-                <code>{result.code.unwrap_or_default()}</code>
-                " "
+                {result.code.map(|code| view! { <code>{code}</code> " " })}
                 {result.message.unwrap_or_default()}
             </p>
             {result.explanation.map(|text| view! { <p class="explanation">{text}</p> })}
