@@ -45,6 +45,19 @@ pub fn test(_args: &[String]) -> Result<(), String> {
     // End to end: the real server serving the built console, driven in headless Chromium.
     run::build_console()?;
     cmd::run(&mut cmd::new("cargo", &["build", "-p", "keyless-server"]))?;
+    // The local AWS, Azure and Google relying parties "Test OIDC" runs against.
+    cmd::run(&mut cmd::new(
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "keyless-exchange",
+            "--example",
+            "relying_parties",
+            "--features",
+            "relying-parties",
+        ],
+    ))?;
     let root = cmd::root();
     cmd::run(
         cmd::new("npm", &["test"])
@@ -53,6 +66,10 @@ pub fn test(_args: &[String]) -> Result<(), String> {
                 "KEYLESS_SERVER_BIN",
                 root.join("target/debug/keyless-server"),
             )
-            .env("KEYLESS_DIST", root.join("dist")),
+            .env("KEYLESS_DIST", root.join("dist"))
+            .env(
+                "KEYLESS_RELYING_PARTIES_BIN",
+                root.join("target/debug/examples/relying_parties"),
+            ),
     )
 }
