@@ -11,6 +11,7 @@ pub mod glob;
 pub mod input;
 pub mod merge_patch;
 pub mod oidc_assistant;
+pub mod oidc_log;
 pub mod secret;
 pub mod session_name;
 pub mod settings;

@@ -5,6 +5,8 @@
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{DecodingKey, Validation};
+use keyless_api_types::OidcCloud;
+use keyless_api_types::oidc_log::{OidcLogEvent, parse_marker};
 use keyless_exchange::relying_party::{aws, azure, gcp};
 use keyless_exchange::{Endpoints, Exchanger};
 use keyless_server::Config;
@@ -22,6 +24,11 @@ const PROJECT_NUMBER: &str = "123456789012";
 const SERVICE_ACCOUNT: &str = "deploy@acme-web.iam.gserviceaccount.com";
 const SUB_DEV: &str =
     "pulumi:deploy:org:acme:project:website:stack:dev:operation:update:scope:write";
+
+/// The OIDC step's marker lines in `log`, in order.
+fn markers(log: &str) -> Vec<OidcLogEvent> {
+    log.lines().filter_map(parse_marker).collect()
+}
 
 /// The three stand-ins, trusting `issuer` for `acme/website/dev`.
 struct Clouds {
@@ -254,6 +261,50 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
     let token = std::fs::read_to_string(&token_path).expect("the pre-run command saved it");
     let signature = token.rsplit('.').next().expect("three parts");
     assert!(!log.contains(&token) && !log.contains(signature), "{log}");
+    // The same events for the console: the token, then one grant per cloud, in order.
+    let events = markers(&log);
+    let [
+        OidcLogEvent::Token(minted),
+        OidcLogEvent::Grant(aws),
+        OidcLogEvent::Grant(azure),
+        OidcLogEvent::Grant(gcp),
+    ] = events.as_slice()
+    else {
+        panic!("not a token and three grants:\n{log}");
+    };
+    assert_eq!(minted.subject, SUB_DEV);
+    assert_eq!(minted.audience, "acme");
+    assert_eq!(minted.issuer, format!("{}/oidc", app.base_url));
+    assert_eq!(minted.claims["sub"], SUB_DEV);
+    assert_eq!(minted.header["alg"], "RS256");
+    assert!(log.contains(&format!("The token expires at {}", minted.expires_at)));
+    assert_eq!(
+        (aws.cloud, azure.cloud, gcp.cloud),
+        (OidcCloud::Aws, OidcCloud::Azure, OidcCloud::Gcp)
+    );
+    assert!(aws.identity.ends_with("/pulumi-dev-update-1"), "{aws:?}");
+    assert_eq!(
+        aws.variables,
+        [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN"
+        ]
+    );
+    assert_eq!(gcp.identity, SERVICE_ACCOUNT);
+    assert!(
+        gcp.variables
+            .iter()
+            .any(|v| v == "GOOGLE_OAUTH_ACCESS_TOKEN")
+    );
+    assert!(!gcp.expires_at.is_empty());
+    // Names only: no credential reaches a marker, not even redacted.
+    let marked: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("##[keyless:"))
+        .collect();
+    assert_eq!(marked.len(), 4, "{log}");
+    assert!(marked.iter().all(|l| !l.contains("[secret]")), "{marked:?}");
     let disk = app.disk_bytes();
     assert!(
         !crate::helpers::contains(&disk, signature),
@@ -374,6 +425,14 @@ async fn failing(app: &TestApp, fixture: &Fixture) -> String {
     log
 }
 
+/// The failure marker of a log whose OIDC step failed, after the token's marker.
+fn failure_marker(log: &str) -> keyless_api_types::oidc_log::FailureEvent {
+    match markers(log).as_slice() {
+        [OidcLogEvent::Token(_), .., OidcLogEvent::Failure(failure)] => failure.clone(),
+        _ => panic!("no token then failure marker:\n{log}"),
+    }
+}
+
 #[tokio::test]
 async fn a_wrong_audience_fails_fast_with_the_explanation() {
     let fixture = Fixture::new();
@@ -381,6 +440,19 @@ async fn a_wrong_audience_fails_fast_with_the_explanation() {
     let log = failing(&app, &fixture).await;
     assert!(log.contains("AWS error code: "), "{log}");
     assert!(log.contains("AWS did not grant credentials"), "{log}");
+    let failure = failure_marker(&log);
+    assert_eq!(failure.cloud, Some(OidcCloud::Aws));
+    assert!(failure.code.as_deref().is_some_and(|c| !c.is_empty()));
+    assert!(log.contains(&format!("AWS said: {}", failure.message)));
+    assert!(log.contains(&format!("What to do: {}", failure.explanation)));
+    assert_eq!(
+        (
+            failure.presented.aud.as_str(),
+            failure.presented.sub.as_str()
+        ),
+        ("acme", SUB_DEV)
+    );
+    assert_eq!(failure.presented.iss, format!("{}/oidc", app.base_url));
     assert!(
         clouds.azure.requests().is_empty(),
         "stops at the first failure"
@@ -404,6 +476,21 @@ async fn a_cloud_error_fails_fast_with_its_code() {
     assert_eq!(done["status"], "failed", "{log}");
     assert!(log.contains("Azure error code: AADSTS"), "{log}");
     assert!(log.contains("What to do: "), "{log}");
+    let failure = failure_marker(&log);
+    assert_eq!(failure.cloud, Some(OidcCloud::Azure));
+    assert!(
+        failure
+            .code
+            .as_deref()
+            .is_some_and(|c| c.starts_with("AADSTS")),
+        "{failure:?}"
+    );
+    assert!(
+        failure
+            .presented
+            .sub
+            .ends_with(":stack:staging:operation:update:scope:write")
+    );
     assert_eq!(steps(&done)[3].1, "not-started");
     assert!(clouds.gcp.requests().is_empty());
 }
@@ -414,6 +501,15 @@ async fn an_unreachable_endpoint_fails_fast() {
     let (app, _clouds) = oidc_app(&fixture, "acme", Some("http://127.0.0.1:9")).await;
     let log = failing(&app, &fixture).await;
     assert!(log.contains("could not reach"), "{log}");
+    let failure = failure_marker(&log);
+    assert_eq!(
+        (failure.cloud, failure.code.as_deref()),
+        (Some(OidcCloud::Aws), None)
+    );
+    assert!(
+        failure.explanation.contains("could not talk to"),
+        "{failure:?}"
+    );
 }
 
 #[tokio::test]

@@ -4,14 +4,18 @@
 //!
 //! The log shows the token's decoded header and claims (never the token or its signature), the
 //! identity each cloud granted and until when; a failure shows the cloud's code and message and
-//! what to change and the claim values presented (`iss`, `aud`, `sub`, which the console feeds
-//! to the failure explainer), and ends the deployment at once.
+//! what to change and the claim values presented (`iss`, `aud`, `sub`), and ends the deployment
+//! at once. Each of these events is also written as one `##[keyless:oidc-…]` marker line
+//! ([`keyless_api_types::oidc_log`]), which the console reads instead of the sentences.
 
 use std::future::Future;
 
-use keyless_api_types::OidcConfig;
+use keyless_api_types::oidc_log::{
+    self, FailureEvent, GrantEvent, OidcLogEvent, Presented, TokenEvent,
+};
 use keyless_api_types::session_name::{self, SessionVars};
-use keyless_exchange::{Credentials, ExchangeError};
+use keyless_api_types::{OidcCloud, OidcConfig};
+use keyless_exchange::{Cloud, Credentials, ExchangeError};
 use keyless_oidc::{Deployment, DeploymentClaims};
 
 use super::{StepError, StepResult};
@@ -27,13 +31,26 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         .cloned()
         .ok_or_else(|| StepError::Failed("no cloud is configured for OIDC".into()))?;
     let (token, claims) = mint(job, index).await?;
-    let presented = format!(
-        "Presented: iss {}, aud {}, sub {}",
-        job.config.oidc.issuer().as_str(),
-        claims.audience(),
-        claims.subject()
-    );
+    let presented = Presented {
+        iss: job.config.oidc.issuer().as_str().to_owned(),
+        aud: claims.audience().to_owned(),
+        sub: claims.subject().to_owned(),
+    };
     exchange_all(job, index, &oidc, &token, &presented).await
+}
+
+/// Logs `event` as its marker line.
+async fn mark(job: &Job, index: i64, event: OidcLogEvent) {
+    job.sink.line(index, &oidc_log::marker_line(&event)).await;
+}
+
+/// The cloud as the wire names it.
+fn wire(cloud: Cloud) -> OidcCloud {
+    match cloud {
+        Cloud::Aws => OidcCloud::Aws,
+        Cloud::Azure => OidcCloud::Azure,
+        Cloud::Gcp => OidcCloud::Gcp,
+    }
 }
 
 /// Mints the token, hands it to the deployment and logs what it says.
@@ -76,18 +93,31 @@ async fn mint(job: &mut Job, index: i64) -> Result<(String, DeploymentClaims), S
     for line in rendered.lines() {
         job.sink.line(index, line).await;
     }
+    let expires_at = crate::timestamp::format(
+        time::OffsetDateTime::from_unix_timestamp(claims.expires_at() as i64)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+    );
     job.sink
         .line(
             index,
-            &format!(
-                "The token expires at {} (signature not shown)",
-                crate::timestamp::format(
-                    time::OffsetDateTime::from_unix_timestamp(claims.expires_at() as i64)
-                        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-                )
-            ),
+            &format!("The token expires at {expires_at} (signature not shown)"),
         )
         .await;
+    let (header, decoded) = keyless_oidc::decode_unverified(&token)
+        .map_err(|err| StepError::Failed(format!("cannot decode the minted token: {err}")))?;
+    let object = |value: serde_json::Value| match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    let event = TokenEvent {
+        issuer: job.config.oidc.issuer().as_str().to_owned(),
+        subject: claims.subject().to_owned(),
+        audience: claims.audience().to_owned(),
+        expires_at,
+        header: object(header),
+        claims: object(decoded),
+    };
+    mark(job, index, OidcLogEvent::Token(event)).await;
     Ok((token, claims))
 }
 
@@ -98,7 +128,7 @@ async fn exchange_all(
     index: i64,
     oidc: &OidcConfig,
     token: &str,
-    presented: &str,
+    presented: &Presented,
 ) -> StepResult {
     let exchanger = job.config.exchanger.clone();
     if let Some(aws) = &oidc.aws {
@@ -153,7 +183,7 @@ async fn apply(
     job: &mut Job,
     index: i64,
     intro: &str,
-    presented: &str,
+    presented: &Presented,
     result: Result<Credentials, ExchangeError>,
 ) -> StepResult {
     job.sink.line(index, intro).await;
@@ -181,6 +211,14 @@ async fn apply(
                     .line(index, &format!("{}:   {name}: {value}", credentials.cloud))
                     .await;
             }
+            let event = GrantEvent {
+                cloud: wire(credentials.cloud),
+                identity: credentials.identity.clone(),
+                expires_at: credentials.expires_at_rfc3339(),
+                variables: names.iter().map(|&n| n.to_owned()).collect(),
+                details: credentials.details.iter().cloned().collect(),
+            };
+            mark(job, index, OidcLogEvent::Grant(event)).await;
             Ok(())
         }
         Err(err) => {
@@ -193,10 +231,25 @@ async fn apply(
                     .await;
             }
             job.sink.line(index, &format!("{cloud} said: {err}")).await;
-            job.sink.line(index, presented).await;
+            let Presented { iss, aud, sub } = presented;
             job.sink
-                .line(index, &format!("What to do: {}", err.explain()))
+                .line(
+                    index,
+                    &format!("Presented: iss {iss}, aud {aud}, sub {sub}"),
+                )
                 .await;
+            let explanation = err.explain();
+            job.sink
+                .line(index, &format!("What to do: {explanation}"))
+                .await;
+            let event = FailureEvent {
+                cloud: err.cloud().map(wire),
+                code: err.code().map(str::to_owned),
+                message: err.to_string(),
+                explanation,
+                presented: presented.clone(),
+            };
+            mark(job, index, OidcLogEvent::Failure(event)).await;
             Err(StepError::Failed(format!(
                 "{cloud} did not grant credentials; later steps are skipped"
             )))

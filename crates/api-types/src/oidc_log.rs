@@ -1,0 +1,186 @@
+//! The machine-readable lines of the "Fetch credentials via OIDC" step: beside its sentences for
+//! people, the executor writes one `##[keyless:oidc-<kind>] {json}` line per event, which the
+//! console reads instead of the sentences. Never the token or its signature, never a secret.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::OidcCloud;
+
+/// What every marker line starts with.
+pub const PREFIX: &str = "##[keyless:oidc-";
+
+/// One event of the step.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OidcLogEvent {
+    /// `oidc-token`: the minted token, decoded.
+    Token(TokenEvent),
+    /// `oidc-grant`: what a cloud granted.
+    Grant(GrantEvent),
+    /// `oidc-failure`: why the exchange failed.
+    Failure(FailureEvent),
+}
+
+/// The minted token: its decoded header and claims (the signature left out).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenEvent {
+    pub issuer: String,
+    pub subject: String,
+    pub audience: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    pub header: Map<String, Value>,
+    pub claims: Map<String, Value>,
+}
+
+/// What one cloud granted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantEvent {
+    pub cloud: OidcCloud,
+    /// A role session, an app, a service account.
+    pub identity: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// The names of the environment variables set (never their values).
+    pub variables: Vec<String>,
+    /// Non-secret facts the cloud returned (audience, request id…).
+    pub details: BTreeMap<String, String>,
+}
+
+/// Why an exchange failed; `cloud` is `None` when no cloud was involved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureEvent {
+    pub cloud: Option<OidcCloud>,
+    /// The cloud's error code, when it sent one.
+    pub code: Option<String>,
+    /// What went wrong, in the cloud's words when it answered.
+    pub message: String,
+    /// What to change.
+    pub explanation: String,
+    /// The claim values the cloud judged.
+    pub presented: Presented,
+}
+
+/// The token claims a cloud judges first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presented {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+}
+
+impl OidcLogEvent {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Token(_) => "token",
+            Self::Grant(_) => "grant",
+            Self::Failure(_) => "failure",
+        }
+    }
+}
+
+/// `##[keyless:oidc-<kind>] {json}`, on one line.
+pub fn marker_line(event: &OidcLogEvent) -> String {
+    let json = match event {
+        OidcLogEvent::Token(e) => serde_json::to_string(e),
+        OidcLogEvent::Grant(e) => serde_json::to_string(e),
+        OidcLogEvent::Failure(e) => serde_json::to_string(e),
+    };
+    // Maps with string keys and plain structs always serialise.
+    let json = json.unwrap_or_default();
+    format!("{PREFIX}{}] {json}", event.kind())
+}
+
+/// The event a marker line carries; `None` for any other line, or a marker that does not parse.
+pub fn parse_marker(line: &str) -> Option<OidcLogEvent> {
+    let (kind, json) = line.strip_prefix(PREFIX)?.split_once("] ")?;
+    let json = json.trim_end();
+    match kind {
+        "token" => serde_json::from_str(json).ok().map(OidcLogEvent::Token),
+        "grant" => serde_json::from_str(json).ok().map(OidcLogEvent::Grant),
+        "failure" => serde_json::from_str(json).ok().map(OidcLogEvent::Failure),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn failure() -> OidcLogEvent {
+        OidcLogEvent::Failure(FailureEvent {
+            cloud: Some(OidcCloud::Azure),
+            code: Some("AADSTS70021".into()),
+            message: "No matching federated identity record found".into(),
+            explanation: "Add a federated credential] whose subject is the token's sub.".into(),
+            presented: Presented {
+                iss: "https://k/oidc".into(),
+                aud: "acme".into(),
+                sub: "pulumi:deploy:org:acme".into(),
+            },
+        })
+    }
+
+    #[test]
+    fn a_marker_is_one_line_that_reads_back() {
+        let token = OidcLogEvent::Token(TokenEvent {
+            issuer: "https://k/oidc".into(),
+            subject: "s".into(),
+            audience: "acme".into(),
+            expires_at: "2026-11-25T17:54:00Z".into(),
+            header: json!({"alg": "RS256"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            claims: json!({"nested": "}\n{"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        });
+        let grant = OidcLogEvent::Grant(GrantEvent {
+            cloud: OidcCloud::Gcp,
+            identity: "deploy@p.iam.gserviceaccount.com".into(),
+            expires_at: "2026-11-25T18:54:00Z".into(),
+            variables: vec!["GOOGLE_OAUTH_ACCESS_TOKEN".into()],
+            details: BTreeMap::from([("Region".into(), "europe-west1".into())]),
+        });
+        for event in [token, grant, failure()] {
+            let line = marker_line(&event);
+            assert!(!line.contains('\n'), "{line}");
+            assert_eq!(parse_marker(&line), Some(event.clone()));
+            assert_eq!(parse_marker(&format!("{line}\n")), Some(event));
+        }
+    }
+
+    #[test]
+    fn the_wire_shape_is_fixed() {
+        let line = marker_line(&failure());
+        let json = line
+            .strip_prefix("##[keyless:oidc-failure] ")
+            .expect("prefix");
+        let value: Value = serde_json::from_str(json).expect("json");
+        assert_eq!(value["cloud"], "azure");
+        assert_eq!(value["presented"]["sub"], "pulumi:deploy:org:acme");
+        assert!(value.get("explanation").is_some());
+    }
+
+    #[test]
+    fn other_lines_are_not_markers() {
+        for line in [
+            "Minted an OIDC token for s",
+            "##[keyless:oidc-unknown] {}",
+            "##[keyless:oidc-grant] {\"cloud\": \"aws\"}",
+            "##[keyless:oidc-token]{}",
+            "",
+        ] {
+            assert_eq!(parse_marker(line), None, "{line}");
+        }
+    }
+}
