@@ -6,6 +6,10 @@
 //! Plain logic, natively tested: [`ansi`] (escape sequences), [`search`] (text and regex),
 //! [`layout`] (which rows show, steps collapsed or lines wrapped), [`window`] (the virtual
 //! list's arithmetic), [`link`] (`#L120-L140` deep links) and [`oidc`] (the credentials step).
+//!
+//! The credentials step's `##[keyless:oidc-…]` marker lines are for the OIDC card, not for
+//! people: they are kept aside (read once, as they arrive) and shown nowhere in the log, but
+//! written back in place to the raw file.
 
 pub mod ansi;
 pub mod layout;
@@ -15,6 +19,7 @@ pub mod search;
 pub mod window;
 
 use keyless_api_types::DeploymentLogLine;
+use keyless_api_types::oidc_log::{OidcLogEvent, parse_marker};
 
 use self::ansi::Style;
 use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
@@ -33,6 +38,17 @@ pub struct LogStep {
     pub line_count: u32,
     /// When its header was written, in milliseconds since the Unix epoch.
     pub started_ms: Option<i64>,
+}
+
+/// A marker line kept out of the shown lines.
+#[derive(Clone, Debug)]
+struct Marker {
+    /// Its step, and the shown line it came before.
+    step: usize,
+    before: u32,
+    at: Option<i64>,
+    text: String,
+    event: OidcLogEvent,
 }
 
 /// The whole log. Lines are numbered from 0 here and from 1 on screen.
@@ -54,6 +70,8 @@ pub struct LogText {
     carry: Style,
     /// Whether every line so far is ASCII (byte and UTF-16 offsets agree).
     ascii: bool,
+    /// The credentials step's marker lines, in order.
+    markers: Vec<Marker>,
 }
 
 impl LogText {
@@ -139,6 +157,11 @@ impl LogText {
         self.base_ms
     }
 
+    /// What the credentials step's marker lines said, in order.
+    pub fn oidc_events(&self) -> impl Iterator<Item = &OidcLogEvent> {
+        self.markers.iter().map(|m| &m.event)
+    }
+
     /// The steps, in order.
     pub fn steps(&self) -> &[LogStep] {
         &self.steps
@@ -186,6 +209,19 @@ impl LogText {
                 line_count: 0,
                 started_ms: timestamp_ms,
             });
+        }
+        let step = self.steps.len() - 1;
+        if self.steps[step].name == oidc::STEP_NAME
+            && let Some(event) = parse_marker(raw)
+        {
+            self.markers.push(Marker {
+                step,
+                before: self.starts.len() as u32,
+                at: timestamp_ms,
+                text: raw.to_owned(),
+                event,
+            });
+            return;
         }
         let start = self.text.len() as u32;
         let (parsed, end_style) = ansi::parse(raw, self.carry);
@@ -259,6 +295,14 @@ impl LogText {
                 out.push(' ');
             }
         };
+        let mut markers = self.markers.iter().peekable();
+        let mut markers_before = |out: &mut String, step: usize, line: u32| {
+            while let Some(marker) = markers.next_if(|m| m.step == step && m.before <= line) {
+                stamp(out, marker.at);
+                out.push_str(&marker.text);
+                out.push('\n');
+            }
+        };
         for (index, step) in self.steps.iter().enumerate() {
             if !(index == 0 && step.name.is_empty()) {
                 stamp(&mut out, step.started_ms.or(self.base_ms));
@@ -266,12 +310,15 @@ impl LogText {
                 out.push_str(&step.name);
                 out.push('\n');
             }
-            let lines = step.first_line as usize..(step.first_line + step.line_count) as usize;
-            for line in lines {
+            let end = step.first_line + step.line_count;
+            for line in step.first_line..end {
+                markers_before(&mut out, index, line);
+                let line = line as usize;
                 stamp(&mut out, self.time_ms(line));
                 ansi::encode(self.line(line), &self.line_styles(line), &mut out);
                 out.push('\n');
             }
+            markers_before(&mut out, index, end);
         }
         out
     }
@@ -432,6 +479,40 @@ mod tests {
         assert_eq!(LogText::chunk_end("ab\ncd", 1), 3);
         assert_eq!(LogText::chunk_end("ab\ncd", 4), 5);
         assert_eq!(LogText::chunk_end("ab", 9), 2);
+    }
+
+    #[test]
+    fn oidc_markers_are_kept_aside_and_written_back_to_the_file() {
+        let marker = r#"##[keyless:oidc-failure] {"cloud":"aws","code":null,"message":"m","explanation":"e","presented":{"iss":"i","aud":"a","sub":"s"}}"#;
+        let mut log = LogText::new();
+        log.extend_from_api(&[
+            api(Some("Setup"), None, "2026-11-25T17:34:00Z"),
+            // Only the credentials step's markers are read.
+            api(None, Some(&format!("{marker}\n")), "2026-11-25T17:34:00Z"),
+            api(Some(oidc::STEP_NAME), None, "2026-11-25T17:34:01Z"),
+            api(None, Some("AWS said: m\n"), "2026-11-25T17:34:01Z"),
+            api(None, Some(&format!("{marker}\n")), "2026-11-25T17:34:02Z"),
+            api(Some("Pulumi"), None, "2026-11-25T17:34:03Z"),
+            api(None, Some("after\n"), "2026-11-25T17:34:03Z"),
+        ]);
+        assert_eq!(log.text(), format!("{marker}\nAWS said: m\nafter\n"));
+        assert_eq!(
+            (log.steps()[1].line_count, log.steps()[2].first_line),
+            (1, 2)
+        );
+        let events: Vec<&OidcLogEvent> = log.oidc_events().collect();
+        assert!(matches!(events.as_slice(), [OidcLogEvent::Failure(f)] if f.message == "m"));
+        let raw = log.to_raw();
+        assert!(
+            raw.contains(&format!(
+                "AWS said: m\n2026-11-25T17:34:02.000Z {marker}\n2026-11-25T17:34:03.000Z ##[group]Pulumi"
+            )),
+            "{raw}"
+        );
+        let again = LogText::from_raw(&raw);
+        assert_eq!(again.text(), log.text());
+        assert_eq!(again.oidc_events().count(), 1);
+        assert_eq!(again.to_raw(), raw);
     }
 
     #[test]

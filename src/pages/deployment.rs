@@ -151,7 +151,7 @@ pub fn DeploymentPage() -> impl IntoView {
             </Show>
             <p class="status" role="status">{move || message.get()}</p>
         </div>
-        <OidcCard log />
+        <OidcCard log stack=stack_ref />
         <LogViewer log steps file_name />
     }
 }
