@@ -147,6 +147,94 @@ pub fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
 
+/// One cloud's generated trust, laid out for the page: every cloud shows the same parts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudTrust {
+    /// `aws`, `azure` or `gcp`.
+    pub key: &'static str,
+    /// A line under the heading (Azure: how many credentials).
+    pub summary: Option<String>,
+    pub notes: Vec<Note>,
+    /// Values to type into the cloud's console: (label, value).
+    pub facts: Vec<(&'static str, String)>,
+    /// JSON to paste: (label, text).
+    pub blocks: Vec<(&'static str, String)>,
+    pub commands: Vec<Command>,
+}
+
+/// The sections of a generated `keyless_trust::TrustConfig`, one per enabled cloud: AWS's
+/// identity provider and role trust policy, Azure's federated credentials (and the flexible
+/// alternative), Google's workload identity provider and service account bindings.
+pub fn cloud_sections(trust: &Value) -> Vec<CloudTrust> {
+    let json =
+        |cloud: &Value, pointer: &str| cloud.pointer(pointer).map(pretty).unwrap_or_default();
+    let mut sections = Vec::new();
+    if let Some(aws) = trust.get("aws") {
+        sections.push(CloudTrust {
+            key: "aws",
+            summary: Some(text_at(aws, "/provider/thumbprintNote")).filter(|s| !s.is_empty()),
+            notes: notes(aws),
+            facts: vec![
+                ("Identity provider URL", text_at(aws, "/provider/url")),
+                ("Audience", text_at(aws, "/provider/audience")),
+            ],
+            blocks: vec![("The role's trust policy", json(aws, "/trustPolicy"))],
+            commands: commands(aws),
+        });
+    }
+    if let Some(azure) = trust.get("azure") {
+        let count = azure
+            .get("credentials")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let plural = if count == 1 { "" } else { "s" };
+        sections.push(CloudTrust {
+            key: "azure",
+            summary: Some(format!(
+                "{count} federated credential{plural} (Entra ID allows 20 per app)."
+            )),
+            notes: notes(azure),
+            facts: Vec::new(),
+            blocks: vec![
+                ("Federated credentials", json(azure, "/credentials")),
+                ("Or one flexible credential", json(azure, "/flexible")),
+            ],
+            commands: commands(azure),
+        });
+    }
+    if let Some(gcp) = trust.get("gcp") {
+        let audiences = gcp
+            .pointer("/provider/oidc/allowedAudiences")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        sections.push(CloudTrust {
+            key: "gcp",
+            summary: None,
+            notes: notes(gcp),
+            facts: vec![
+                ("Issuer", text_at(gcp, "/provider/oidc/issuerUri")),
+                ("Allowed audience", audiences),
+                (
+                    "Attribute condition",
+                    text_at(gcp, "/provider/attributeCondition"),
+                ),
+            ],
+            blocks: vec![
+                ("Attribute mapping", json(gcp, "/provider/attributeMapping")),
+                ("Service account bindings", json(gcp, "/policy/bindings")),
+            ],
+            commands: commands(gcp),
+        });
+    }
+    sections
+}
+
 /// What the explainer concluded (`keyless_trust::Verdict`, or the error a test run reports when
 /// it could not judge the pasted configuration).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -379,6 +467,29 @@ mod tests {
         assert!(rows.contains(&("sub".into(), "pulumi:deploy:org:acme".into())));
         assert!(rows.contains(&("deployment".into(), "0".into())));
         assert!(rows.contains(&("aud".into(), "[\"a\"]".into())));
+    }
+
+    #[test]
+    fn sections_follow_the_enabled_clouds_with_the_azure_count() {
+        let trust = json!({
+            "azure": {"credentials": [{}, {}, {}], "flexible": {"name": "f"}, "commands": [], "notes": []},
+            "aws": {"provider": {"url": "https://k.example/oidc", "audience": "acme"},
+                "trustPolicy": {"Version": "2012-10-17"}, "commands": [], "notes": []},
+        });
+        let sections = cloud_sections(&trust);
+        let keys: Vec<&str> = sections.iter().map(|s| s.key).collect();
+        assert_eq!(keys, ["aws", "azure"]);
+        assert_eq!(sections[0].facts[1], ("Audience", "acme".to_owned()));
+        assert!(
+            sections[0].blocks[0]
+                .1
+                .contains("\"Version\": \"2012-10-17\"")
+        );
+        assert_eq!(
+            sections[1].summary.as_deref(),
+            Some("3 federated credentials (Entra ID allows 20 per app).")
+        );
+        assert!(cloud_sections(&json!({})).is_empty());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{CopyButton, OperationSelect};
 use crate::load::load_live;
 use crate::session::use_session;
-use crate::trust_view::{self, Note, TrustScope, commands, notes, pretty, text_at};
+use crate::trust_view::{self, CloudTrust, Note, TrustScope, cloud_name, cloud_sections};
 
 /// How long the form must rest before the trust is generated again.
 const DEBOUNCE: Duration = Duration::from_millis(400);
@@ -145,109 +145,52 @@ pub fn TrustConfigView(
     /// `{ "aws"?, "azure"?, "gcp"? }`.
     trust: Value,
 ) -> impl IntoView {
-    let aws = trust
-        .get("aws")
-        .cloned()
-        .map(|cloud| view! { <AwsTrust cloud /> });
-    let azure = trust
-        .get("azure")
-        .cloned()
-        .map(|cloud| view! { <AzureTrust cloud /> });
-    let gcp = trust
-        .get("gcp")
-        .cloned()
-        .map(|cloud| view! { <GcpTrust cloud /> });
-    view! { <div class="trust-config">{aws}{azure}{gcp}</div> }
-}
-
-/// AWS: the IAM OIDC identity provider and the role's trust policy.
-#[component]
-fn AwsTrust(
-    /// `keyless_trust::aws::AwsTrust` as JSON.
-    cloud: Value,
-) -> impl IntoView {
-    let policy = cloud.get("trustPolicy").map(pretty).unwrap_or_default();
     view! {
-        <section class="trust-cloud" aria-labelledby="trust-aws-heading">
-            <h5 id="trust-aws-heading">"AWS"</h5>
-            <NoteList notes=notes(&cloud) />
-            <dl class="facts">
-                <dt>"Identity provider URL"</dt>
-                <dd><code>{text_at(&cloud, "/provider/url")}</code></dd>
-                <dt>"Audience"</dt>
-                <dd><code>{text_at(&cloud, "/provider/audience")}</code></dd>
-            </dl>
-            <p class="field-hint">{text_at(&cloud, "/provider/thumbprintNote")}</p>
-            <CodeBlock label="The role's trust policy" text=policy />
-            <CommandList label="aws commands" commands=commands(&cloud) />
-        </section>
+        <div class="trust-config">
+            {cloud_sections(&trust)
+                .into_iter()
+                .map(|section| view! { <CloudTrustSection section /> })
+                .collect_view()}
+        </div>
     }
 }
 
-/// Azure: the federated identity credentials to add to the app, and the flexible alternative.
+/// One cloud's trust: its notes, the values to enter, the JSON to paste and the commands.
 #[component]
-fn AzureTrust(
-    /// `keyless_trust::azure::AzureTrust` as JSON.
-    cloud: Value,
+fn CloudTrustSection(
+    /// The cloud's section.
+    section: CloudTrust,
 ) -> impl IntoView {
-    let credentials = cloud.get("credentials").cloned().unwrap_or_default();
-    let count = credentials.as_array().map_or(0, Vec::len);
-    let summary = match count {
-        1 => "1 federated credential (Entra ID allows 20 per app).".to_owned(),
-        n => format!("{n} federated credentials (Entra ID allows 20 per app)."),
+    let heading_id = format!("trust-{}-heading", section.key);
+    let labelled_by = heading_id.clone();
+    let facts = (!section.facts.is_empty()).then(|| {
+        view! {
+            <dl class="facts">
+                {section
+                    .facts
+                    .into_iter()
+                    .map(|(label, value)| view! { <dt>{label}</dt><dd><code>{value}</code></dd> })
+                    .collect_view()}
+            </dl>
+        }
+    });
+    let commands_label = match section.key {
+        "aws" => "aws commands",
+        "azure" => "az commands",
+        _ => "gcloud commands",
     };
-    let flexible = cloud.get("flexible").map(pretty).unwrap_or_default();
     view! {
-        <section class="trust-cloud" aria-labelledby="trust-azure-heading">
-            <h5 id="trust-azure-heading">"Azure"</h5>
-            <p class="credential-count">{summary}</p>
-            <NoteList notes=notes(&cloud) />
-            <CodeBlock label="Federated credentials" text=pretty(&credentials) />
-            <CodeBlock label="Or one flexible credential" text=flexible />
-            <CommandList label="az commands" commands=commands(&cloud) />
-        </section>
-    }
-}
-
-/// Google Cloud: the workload identity provider and the service account's bindings.
-#[component]
-fn GcpTrust(
-    /// `keyless_trust::gcp::GcpTrust` as JSON.
-    cloud: Value,
-) -> impl IntoView {
-    let mapping = cloud
-        .pointer("/provider/attributeMapping")
-        .map(pretty)
-        .unwrap_or_default();
-    let audiences = cloud
-        .pointer("/provider/oidc/allowedAudiences")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
-    let bindings = cloud
-        .pointer("/policy/bindings")
-        .map(pretty)
-        .unwrap_or_default();
-    view! {
-        <section class="trust-cloud" aria-labelledby="trust-gcp-heading">
-            <h5 id="trust-gcp-heading">"Google Cloud"</h5>
-            <NoteList notes=notes(&cloud) />
-            <dl class="facts">
-                <dt>"Issuer"</dt>
-                <dd><code>{text_at(&cloud, "/provider/oidc/issuerUri")}</code></dd>
-                <dt>"Allowed audience"</dt>
-                <dd><code>{audiences}</code></dd>
-                <dt>"Attribute condition"</dt>
-                <dd><code>{text_at(&cloud, "/provider/attributeCondition")}</code></dd>
-            </dl>
-            <CodeBlock label="Attribute mapping" text=mapping />
-            <CodeBlock label="Service account bindings" text=bindings />
-            <CommandList label="gcloud commands" commands=commands(&cloud) />
+        <section class="trust-cloud" aria-labelledby=labelled_by>
+            <h5 id=heading_id>{cloud_name(section.key)}</h5>
+            {section.summary.map(|summary| view! { <p class="trust-summary">{summary}</p> })}
+            <NoteList notes=section.notes />
+            {facts}
+            {section
+                .blocks
+                .into_iter()
+                .map(|(label, text)| view! { <CodeBlock label text /> })
+                .collect_view()}
+            <CommandList label=commands_label commands=section.commands />
         </section>
     }
 }
