@@ -3,6 +3,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -24,16 +25,17 @@ function required(name) {
 }
 
 /**
- * Starts the server on a free port; resolves once it says where it listens. `extraArgs` are
- * more server flags (e.g. `--pulumi` from `deployFixture()`).
+ * Starts the server on a free port (or `listen`, e.g. from `freePort()`); resolves once it says
+ * where it listens. `extraArgs` are more server flags (e.g. `--pulumi` from `deployFixture()`,
+ * or the cloud endpoints from `relyingParties.serverArgs`).
  */
-export async function startServer(extraArgs = []) {
+export async function startServer(extraArgs = [], { listen = "127.0.0.1:0" } = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), "keyless-e2e-"));
   const server = spawn(
     required("KEYLESS_SERVER_BIN"),
     [
       "--listen",
-      "127.0.0.1:0",
+      listen,
       "--data-dir",
       dataDir,
       "--dist",
@@ -189,6 +191,68 @@ export async function deployFixture() {
     async cleanup() {
       sts.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A loopback port free right now, for a server whose URL must be known before it starts. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createTcpServer();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the local AWS STS, Microsoft Entra ID and Google STS + IAM stand-ins
+ * (KEYLESS_RELYING_PARTIES_BIN, the exchange crate's `relying_parties` example) trusting what
+ * `config` says (see that example for its shape). Resolves with their URLs, the server flags
+ * that point at them, and `stop()`.
+ */
+export async function startRelyingParties(config) {
+  const child = spawn(required("KEYLESS_RELYING_PARTIES_BIN"), ["--json", JSON.stringify(config)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  let errors = "";
+  child.stderr.on("data", (chunk) => (errors += chunk));
+  const urls = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`relying parties did not start:\n${errors}`)), 30_000);
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      const line = output.split("\n").find((l, i, all) => i < all.length - 1 && l.trim());
+      if (line) {
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(line));
+        } catch (error) {
+          reject(error);
+        }
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`relying parties exited (${code}):\n${errors}`));
+    });
+  });
+  return {
+    ...urls,
+    serverArgs: [
+      "--aws-sts-endpoint",
+      urls.aws,
+      "--azure-authority-host",
+      urls.azure,
+      "--gcp-sts-endpoint",
+      urls.gcp,
+      "--gcp-iam-credentials-endpoint",
+      urls.gcp,
+    ],
+    stop() {
+      child.kill("SIGTERM");
     },
   };
 }
