@@ -1,6 +1,7 @@
 // Deployments and the log viewer, end to end against the real server: deploy from the console
 // and watch the log stream to the end, the OIDC card with the token's claims and the identity
-// AWS granted, search into a collapsed step, a deep link, and HTML in a log line shown as text.
+// AWS granted (read from marker lines the log hides), search into a collapsed step, a deep link,
+// and HTML in a log line shown as text.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { deployFixture, launchBrowser, signInAt, startServer } from "./harness.mjs";
@@ -56,6 +57,16 @@ test("a member deploys from the Deployments tab and watches the log stream to th
   const card = page.getByRole("region", { name: "Credentials via OIDC" });
   assert.match(await card.innerText(), /arn:aws:sts::123456789012:assumed-role\/pulumi-deploy\//);
   assert.match(await card.innerText(), /expires in \d+m/);
+  assert.match(await card.innerText(), /Variables set\s+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN/);
+
+  // The card reads the executor's marker lines, which the log does not show: its sentences only.
+  const search = page.getByRole("searchbox", { name: "Search the log" });
+  await search.fill("OIDC token claims");
+  await search.press("Enter");
+  await page.locator("#log-search-status", { hasText: "1 of 1" }).waitFor();
+  await search.fill("##[keyless:oidc-");
+  await search.press("Enter");
+  await page.locator("#log-search-status", { hasText: "No matches" }).waitFor();
 
   // The list shows it, finished.
   await page.goto(server.baseUrl + TAB);
