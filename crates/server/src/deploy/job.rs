@@ -31,7 +31,7 @@ pub struct Job {
     pub record: DeploymentRecord,
     pub settings: DeploymentSettings,
     pub config: Arc<ExecConfig>,
-    /// `<data-dir>/work/<deployment id>`.
+    /// The deployment's own folder: `work` in the data dir, then the deployment id.
     pub work_dir: PathBuf,
     /// Where the source is checked out.
     pub checkout_dir: PathBuf,
