@@ -11,60 +11,21 @@ use leptos::prelude::*;
 use leptos::tachys::view::Mountable;
 use serde_json::{Value, json};
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{
     Element, Event, EventInit, HtmlButtonElement, HtmlElement, HtmlInputElement, KeyboardEvent,
     KeyboardEventInit,
 };
 
+mod dom;
+
+use dom::{all, container, settle, text};
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 const GUID: &str = "8c3b2f1e-5d4a-4e6b-9a7c-1f2e3d4c5b6a";
 
 // --- Finding things the way users do -------------------------------------------------------
-
-/// A fresh element in the document to mount into.
-fn container() -> HtmlElement {
-    let element: HtmlElement = document()
-        .create_element("div")
-        .expect("div")
-        .unchecked_into();
-    document()
-        .body()
-        .expect("body")
-        .append_child(&element)
-        .expect("attached");
-    element
-}
-
-/// Lets the reactive system and the browser catch up.
-async fn settle() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        window()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
-            .expect("timer");
-    });
-    JsFuture::from(promise).await.expect("timer fired");
-}
-
-fn all(root: &Element, selector: &str) -> Vec<Element> {
-    let nodes = root.query_selector_all(selector).expect("selector");
-    (0..nodes.length())
-        .filter_map(|i| nodes.item(i))
-        .filter_map(|n| n.dyn_into::<Element>().ok())
-        .collect()
-}
-
-/// Visible text with whitespace collapsed.
-fn text(element: &Element) -> String {
-    element
-        .text_content()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// The accessible name of a control named by its content or `aria-label`.
 fn name(element: &Element) -> String {

@@ -8,11 +8,12 @@ use keyless_console::components::{LiveLog, LogViewer};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{
     Element, Event, EventInit, HtmlElement, HtmlInputElement, KeyboardEvent, KeyboardEventInit,
 };
+
+mod dom;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -21,6 +22,7 @@ const VIEWER_CSS: &str = ".log-scroll{height:400px;overflow:auto;position:relati
     .log-spacer{position:relative}.log-rows{position:absolute;top:0;left:0}\
     .log-row{height:20px;white-space:pre;display:flex}";
 
+/// A container, with the stylesheet rules the virtual list's arithmetic relies on.
 fn container() -> HtmlElement {
     let style = document().create_element("style").expect("style");
     style.set_text_content(Some(VIEWER_CSS));
@@ -29,27 +31,13 @@ fn container() -> HtmlElement {
         .expect("head")
         .append_child(&style)
         .expect("attached");
-    let element: HtmlElement = document()
-        .create_element("div")
-        .expect("div")
-        .unchecked_into();
-    document()
-        .body()
-        .expect("body")
-        .append_child(&element)
-        .expect("attached");
-    element
+    dom::container()
 }
 
+/// Two rounds of [`dom::settle`]: the viewer measures, then renders its window.
 async fn settle() {
-    for _ in 0..2 {
-        let promise = js_sys::Promise::new(&mut |resolve, _| {
-            window()
-                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
-                .expect("timer");
-        });
-        JsFuture::from(promise).await.expect("timer fired");
-    }
+    dom::settle().await;
+    dom::settle().await;
 }
 
 async fn scroll_to_top(root: &Element) {

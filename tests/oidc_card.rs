@@ -9,40 +9,17 @@ use keyless_console::session::Session;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, Event, HtmlElement, HtmlTextAreaElement};
+use web_sys::{Event, HtmlElement, HtmlTextAreaElement};
+
+mod dom;
+
+use dom::{container, settle, text};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 const TOKEN: &str = r#"##[keyless:oidc-token] {"issuer":"http://k/oidc","subject":"pulumi:deploy:org:acme","audience":"acme","expiresAt":"2026-11-25T17:54:00Z","header":{"alg":"RS256"},"claims":{"aud":"acme","exp":1795629240,"iss":"http://k/oidc","sub":"pulumi:deploy:org:acme"}}"#;
 const FAILURE: &str = r#"##[keyless:oidc-failure] {"cloud":"azure","code":"AADSTS70021","message":"No matching federated identity record found","explanation":"Add a federated credential.","presented":{"iss":"http://k/oidc","aud":"acme","sub":"pulumi:deploy:org:acme"}}"#;
-
-fn container() -> HtmlElement {
-    let element: HtmlElement = document()
-        .create_element("div")
-        .expect("div")
-        .unchecked_into();
-    document()
-        .body()
-        .expect("body")
-        .append_child(&element)
-        .expect("attached");
-    element
-}
-
-async fn settle() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        window()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
-            .expect("timer");
-    });
-    JsFuture::from(promise).await.expect("timer fired");
-}
-
-fn text(element: &Element) -> String {
-    element.text_content().unwrap_or_default()
-}
 
 /// Mounts the card over a credentials step printing `lines`.
 fn mount_card(root: &HtmlElement, lines: &[&str]) -> impl Sized + use<> {

@@ -1,0 +1,51 @@
+//! What every browser test needs: a place to mount, a way to wait for the page, and reading
+//! the document the way a user does. Each test binary uses a different subset.
+#![allow(dead_code)]
+
+use leptos::prelude::{document, window};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Element, HtmlElement};
+
+/// A fresh element in the document to mount into.
+pub fn container() -> HtmlElement {
+    let element: HtmlElement = document()
+        .create_element("div")
+        .expect("div")
+        .unchecked_into();
+    document()
+        .body()
+        .expect("body")
+        .append_child(&element)
+        .expect("attached");
+    element
+}
+
+/// Lets the reactive system and the browser catch up.
+pub async fn settle() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
+            .expect("timer");
+    });
+    JsFuture::from(promise).await.expect("timer fired");
+}
+
+/// Every element under `root` matching `selector`.
+pub fn all(root: &Element, selector: &str) -> Vec<Element> {
+    let nodes = root.query_selector_all(selector).expect("selector");
+    (0..nodes.length())
+        .filter_map(|i| nodes.item(i))
+        .filter_map(|n| n.dyn_into::<Element>().ok())
+        .collect()
+}
+
+/// Visible text with whitespace collapsed.
+pub fn text(element: &Element) -> String {
+    element
+        .text_content()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
