@@ -14,7 +14,7 @@ use web_sys::{Event, HtmlElement, HtmlTextAreaElement};
 
 mod dom;
 
-use dom::{container, settle, text};
+use dom::{all, container, settle, text};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -64,10 +64,10 @@ async fn a_refusal_shows_its_reason_and_explains_pasted_trust() {
         .expect("selector")
         .expect("textarea")
         .unchecked_into();
-    let explain: HtmlElement = root
-        .query_selector(".explain-failure button")
-        .expect("selector")
-        .expect("button")
+    let explain: HtmlElement = all(&root, "button")
+        .into_iter()
+        .find(|b| text(b) == "Explain")
+        .expect("the Explain button")
         .unchecked_into();
     explain.click();
     settle().await;
@@ -78,7 +78,7 @@ async fn a_refusal_shows_its_reason_and_explains_pasted_trust() {
     explain.click();
     settle().await;
     let error = root
-        .query_selector("#explain-failure-error")
+        .query_selector("#explain-failure-trust-error")
         .expect("selector")
         .expect("the error beside the textarea");
     assert!(
@@ -88,7 +88,7 @@ async fn a_refusal_shows_its_reason_and_explains_pasted_trust() {
     );
     assert_eq!(
         area.get_attribute("aria-describedby").as_deref(),
-        Some("explain-failure-error")
+        Some("explain-failure-trust-error")
     );
 }
 

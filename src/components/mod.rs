@@ -1,6 +1,7 @@
 //! Reusable UI pieces, one component per concept.
 
 mod copy_button;
+mod explain_trust;
 mod github_webhook;
 mod lifetime_advice;
 mod list_field;
@@ -18,6 +19,7 @@ mod trigger;
 mod trust_setup;
 
 pub use copy_button::CopyButton;
+pub use explain_trust::ExplainTrust;
 pub use github_webhook::{COPY_NOW, GitHubWebhook};
 pub use lifetime_advice::LifetimeAdvice;
 pub use list_field::ListField;

@@ -3,13 +3,11 @@ use keyless_api_types::oidc_log::{FailureEvent, GrantEvent, TokenEvent};
 use keyless_api_types::stack::StackRef;
 use leptos::prelude::*;
 
-use super::VerdictView;
-use crate::api::ApiFailure;
+use super::ExplainTrust;
 use crate::components::LiveLog;
 use crate::log::oidc::{self, OidcStep};
-use crate::session::use_session;
 use crate::time::{format_duration, now_ms};
-use crate::trust_view::{Verdict, cloud_name, parse_pasted};
+use crate::trust_view::cloud_name;
 
 /// A countdown to an RFC 3339 time: "expires in 59m 12s", or "expired".
 fn countdown(until: &str, now: i64) -> String {
@@ -17,19 +15,6 @@ fn countdown(until: &str, now: i64) -> String {
         Some(left) if left > 0 => format!("expires in {}", format_duration(left)),
         Some(_) => "expired".to_owned(),
         None => String::new(),
-    }
-}
-
-/// What a failed explain call says beside the pasted configuration: the message for the
-/// field at fault (`trust` or `claims`) when there is one.
-fn explain_error(failure: &ApiFailure) -> String {
-    match failure {
-        ApiFailure::Api(error) => error
-            .message_for("trust")
-            .or_else(|| error.message_for("claims"))
-            .unwrap_or(&error.message)
-            .to_owned(),
-        ApiFailure::Network(_) => failure.to_string(),
     }
 }
 
@@ -196,96 +181,11 @@ fn FailureNote(
                     (stack, request)
                 })
             };
-            view! { <ExplainFailure explain /> }
-        })}
-    }
-}
-
-/// "Explain this failure": pasted trust configuration judged against the presented claims.
-#[component]
-fn ExplainFailure(
-    /// The request for pasted trust; `None` without a stack.
-    explain: impl Fn(serde_json::Value) -> Option<(StackRef, ExplainRequest)> + 'static,
-) -> impl IntoView {
-    let session = use_session();
-    let text = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let action = Action::new_local(move |(stack, request): &(StackRef, ExplainRequest)| {
-        let (client, stack, request) = (session.client(), stack.clone(), request.clone());
-        async move { client.explain_oidc(&stack, &request).await }
-    });
-    Effect::new(move |_| {
-        if let Some(Err(failure)) = action.value().get() {
-            error.set(Some(explain_error(&failure)));
-        }
-    });
-    let on_explain = move |_| match parse_pasted(&text.get_untracked()) {
-        Ok(Some(trust)) => {
-            error.set(None);
-            if let Some(request) = explain(trust) {
-                action.dispatch(request);
+            view! {
+                <ExplainTrust summary="Explain this failure" id="explain-failure-trust"
+                    label="Paste your trust configuration (JSON)" text=RwSignal::new(String::new())
+                    request=explain />
             }
-        }
-        Ok(None) => error.set(Some("Paste the configuration first.".to_owned())),
-        Err(reason) => error.set(Some(reason)),
-    };
-    let verdict = move || {
-        action
-            .value()
-            .get()
-            .and_then(Result::ok)
-            .and_then(|value| Verdict::from_json(&value))
-    };
-    view! {
-        <details class="pasted-trust explain-failure">
-            <summary>"Explain this failure"</summary>
-            <label for="explain-failure-trust">"Paste your trust configuration (JSON)"</label>
-            <textarea id="explain-failure-trust" rows="8" spellcheck="false"
-                aria-invalid=move || error.read().is_some().then_some("true")
-                aria-describedby=move || error.read().is_some().then_some("explain-failure-error")
-                prop:value=move || text.get()
-                on:input=move |event| {
-                    text.set(event_target_value(&event));
-                    error.set(None);
-                }></textarea>
-            {move || error.get().map(|message| view! {
-                <p class="field-error" id="explain-failure-error" role="alert">{message}</p>
-            })}
-            <button type="button" class="button" on:click=on_explain disabled=move || action.pending().get()>
-                "Explain"
-            </button>
-            {move || verdict().map(|verdict| view! { <VerdictView verdict /> })}
-        </details>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use keyless_api_types::{ApiError, ErrorDetail, ErrorType};
-
-    use super::*;
-
-    #[test]
-    fn explain_errors_name_the_field_at_fault() {
-        let mut error = ApiError {
-            code: 400,
-            message: "Bad request".into(),
-            errors: Vec::new(),
-        };
-        assert_eq!(
-            explain_error(&ApiFailure::Api(error.clone())),
-            "Bad request"
-        );
-        error.errors.push(ErrorDetail {
-            resource: "ExplainRequest".into(),
-            attribute: "trust".into(),
-            error_type: ErrorType::Invalid,
-            custom_message: "the trust policy has no Statement".into(),
-        });
-        assert_eq!(
-            explain_error(&ApiFailure::Api(error)),
-            "the trust policy has no Statement"
-        );
-        assert!(explain_error(&ApiFailure::Network("offline".into())).contains("offline"));
+        })}
     }
 }

@@ -6,7 +6,7 @@ use keyless_api_types::{
 use leptos::prelude::*;
 use serde_json::Value;
 
-use super::OperationSelect;
+use super::{ExplainTrust, OperationSelect};
 use crate::api::ApiFailure;
 use crate::load::every;
 use crate::session::use_session;
@@ -282,9 +282,6 @@ fn PastedTrustField(
     /// The pasted text.
     text: RwSignal<String>,
 ) -> impl IntoView {
-    let session = use_session();
-    let id = format!("pasted-trust-{}", cloud.as_str());
-    let error_id = format!("{id}-error");
     let hint = match cloud {
         OidcCloud::Aws => "The role's trust policy, or the output of `aws iam get-role`.",
         OidcCloud::Azure => {
@@ -294,63 +291,22 @@ fn PastedTrustField(
             r#"{ "provider": <the provider, as `gcloud … providers describe --format=json` prints it>, "policy": <the service account's IAM policy> }"#
         }
     };
-    let error = RwSignal::new(None::<String>);
-    let explain = Action::new_local(move |trust: &Value| {
+    let request = move |trust: Value| {
         let request = ExplainRequest {
             cloud,
             claims: None,
             operation: Some(operation.get_untracked()),
-            trust: trust.clone(),
+            trust,
             settings: oidc.get_untracked(),
         };
-        let client = session.client();
-        let stack = stack.get_untracked();
-        async move { client.explain_oidc(&stack, &request).await }
-    });
-    Effect::new(move |_| {
-        if let Some(Err(failure)) = explain.value().get() {
-            error.set(Some(failure_text(&failure)));
-        }
-    });
-    let on_explain = move |_| match parse_pasted(&text.get_untracked()) {
-        Ok(Some(trust)) => {
-            error.set(None);
-            explain.dispatch(trust);
-        }
-        Ok(None) => error.set(Some("Paste the configuration first.".to_owned())),
-        Err(reason) => error.set(Some(reason)),
-    };
-    let verdict = move || {
-        explain
-            .value()
-            .get()
-            .and_then(Result::ok)
-            .and_then(|value| Verdict::from_json(&value))
+        Some((stack.get_untracked(), request))
     };
     let summary = format!(
         "Paste your {} trust configuration",
         cloud_name(cloud.as_str())
     );
     view! {
-        <details class="pasted-trust">
-            <summary>{summary}</summary>
-            <label for=id.clone()>"Trust configuration (JSON)"</label>
-            <p class="field-hint">{hint}</p>
-            <textarea id=id rows="8" spellcheck="false"
-                aria-invalid=move || error.read().is_some().then_some("true")
-                aria-describedby=move || error.read().is_some().then(|| error_id.clone())
-                prop:value=move || text.get()
-                on:input=move |event| {
-                    text.set(event_target_value(&event));
-                    error.set(None);
-                }></textarea>
-            {move || error.get().map(|message| view! {
-                <p class="field-error" id=format!("pasted-trust-{}-error", cloud.as_str()) role="alert">{message}</p>
-            })}
-            <button type="button" class="button" on:click=on_explain disabled=move || explain.pending().get()>
-                "Explain"
-            </button>
-            {move || verdict().map(|verdict| view! { <VerdictView verdict /> })}
-        </details>
+        <ExplainTrust summary id=format!("pasted-trust-{}", cloud.as_str())
+            label="Trust configuration (JSON)" hint text request />
     }
 }
