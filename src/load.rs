@@ -20,26 +20,20 @@ where
     T: Send + Sync + 'static,
     Fut: Future<Output = Result<T, ApiFailure>> + 'static,
 {
-    let (state, set_state) = signal(None);
-    let latest = StoredValue::new(0_u64);
-    Effect::new(move |_| {
-        let answer = fetch();
-        let run = latest.try_get_value().unwrap_or_default() + 1;
-        latest.set_value(run);
-        set_state.set(None);
-        spawn_local(async move {
-            let result = answer.await;
-            if latest.try_get_value() == Some(run) {
-                set_state.set(Some(result));
-            }
-        });
-    });
-    state
+    load_keeping(fetch, false)
 }
 
 /// Like [`load`], but a rerun keeps the last answer on screen until the new one arrives (for
 /// lists that refresh themselves).
 pub fn load_live<T, Fut>(fetch: impl Fn() -> Fut + 'static) -> Loaded<T>
+where
+    T: Send + Sync + 'static,
+    Fut: Future<Output = Result<T, ApiFailure>> + 'static,
+{
+    load_keeping(fetch, true)
+}
+
+fn load_keeping<T, Fut>(fetch: impl Fn() -> Fut + 'static, keep_last: bool) -> Loaded<T>
 where
     T: Send + Sync + 'static,
     Fut: Future<Output = Result<T, ApiFailure>> + 'static,
@@ -50,6 +44,9 @@ where
         let answer = fetch();
         let run = latest.try_get_value().unwrap_or_default() + 1;
         latest.set_value(run);
+        if !keep_last {
+            set_state.set(None);
+        }
         spawn_local(async move {
             let result = answer.await;
             if latest.try_get_value() == Some(run) {
