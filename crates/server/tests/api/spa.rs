@@ -55,6 +55,35 @@ async fn deep_links_answer_the_console_and_api_paths_answer_json() {
 }
 
 #[tokio::test]
+async fn the_console_goes_gzipped_to_browsers_that_accept_it() {
+    let dist = tempfile::tempdir().expect("temp dist");
+    let wasm = vec![0u8; 64 * 1024];
+    std::fs::write(dist.path().join("index.html"), INDEX).expect("index.html");
+    std::fs::write(dist.path().join("console_bg.wasm"), &wasm).expect("wasm");
+    let app = spawn_app_with_dist(Some(dist.path().to_owned())).await;
+
+    let gzipped = app
+        .bare_get("/console_bg.wasm")
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    assert_eq!(gzipped.headers()["content-type"], "application/wasm");
+    let body = gzipped.bytes().await.expect("body");
+    assert_eq!(body[..2], [0x1f, 0x8b], "a gzip stream");
+    assert!(body.len() < wasm.len() / 10, "{} bytes", body.len());
+
+    let plain = app
+        .bare_get("/console_bg.wasm")
+        .send()
+        .await
+        .expect("answered");
+    assert!(!plain.headers().contains_key("content-encoding"));
+    assert_eq!(plain.bytes().await.expect("body").len(), wasm.len());
+}
+
+#[tokio::test]
 async fn without_a_console_unknown_paths_are_json_404s() {
     let app = spawn_app().await;
     for path in ["/", "/acme/website/prod/settings/deploy", "/api/nope"] {
