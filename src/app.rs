@@ -1,10 +1,11 @@
 //! The router and the shell around every page: a header with the signed-in user and a
-//! Sign out button.
+//! Sign out button. Each page is its own lazily loaded wasm module (`lazy_page!`), split off
+//! by `cargo xtask split-console` when trunk builds the console.
 
 use leptos::prelude::*;
 use leptos_router::components::{A, ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::{NavigateOptions, path};
+use leptos_router::{Lazy, LazyRoute, NavigateOptions, path};
 
 use crate::pages::deploy_settings::DeploySettingsPage;
 use crate::pages::deployment::DeploymentPage;
@@ -39,32 +40,66 @@ fn Shell() -> impl IntoView {
         <main id="main" class="main" tabindex="-1">
             <Routes fallback=|| view! { <NotFoundPage /> }>
                 <Route path=path!("/") view=Home />
-                <Route path=path!("/signin") view=SignInPage />
-                <Route path=path!("/logs/open") view=LogFilePage />
-                <Route
-                    path=path!("/stacks")
-                    view=|| view! { <RequireAuth><StacksPage /></RequireAuth> }
-                />
+                <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()} />
+                <Route path=path!("/logs/open") view={Lazy::<LogFileRoute>::new()} />
+                <Route path=path!("/stacks") view={Lazy::<StacksRoute>::new()} />
                 <Route
                     path=path!("/orgs/:org/deployments")
-                    view=|| view! { <RequireAuth><OrgDeploymentsPage /></RequireAuth> }
+                    view={Lazy::<OrgDeploymentsRoute>::new()}
                 />
-                <ParentRoute
-                    path=path!("/:org/:project/:stack")
-                    view=|| view! { <RequireAuth><StackLayout /></RequireAuth> }
-                >
-                    <Route path=path!("") view=StackOverview />
-                    <Route path=path!("deployments") view=StackDeploymentsPage />
-                    <Route path=path!("deployments/:version") view=DeploymentPage />
+                <ParentRoute path=path!("/:org/:project/:stack") view={Lazy::<StackRoute>::new()}>
+                    <Route path=path!("") view={Lazy::<StackOverviewRoute>::new()} />
+                    <Route
+                        path=path!("deployments")
+                        view={Lazy::<StackDeploymentsRoute>::new()}
+                    />
+                    <Route
+                        path=path!("deployments/:version")
+                        view={Lazy::<DeploymentRoute>::new()}
+                    />
                     <ParentRoute path=path!("settings") view=SettingsLayout>
                         <Route path=path!("") view=SettingsIndex />
-                        <Route path=path!("deploy") view=DeploySettingsPage />
+                        <Route path=path!("deploy") view={Lazy::<DeploySettingsRoute>::new()} />
                     </ParentRoute>
                 </ParentRoute>
             </Routes>
         </main>
     }
 }
+
+/// Declares a route whose page is split into the wasm module `$page`, fetched when the page
+/// is first visited: the first download holds only the shell and the page opened.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident => $($view:tt)*) => {
+        struct $route;
+
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            async fn view(_this: Self) -> AnyView {
+                $page().await
+            }
+        }
+
+        #[leptos::wasm_split::wasm_split($page, wasm_split_path = ::leptos::wasm_split)]
+        fn $page() -> AnyView {
+            view! { $($view)* }.into_any()
+        }
+    };
+}
+
+lazy_page!(SignInRoute, sign_in => <SignInPage />);
+lazy_page!(StacksRoute, stacks => <RequireAuth><StacksPage /></RequireAuth>);
+lazy_page!(OrgDeploymentsRoute, org_deployments =>
+    <RequireAuth><OrgDeploymentsPage /></RequireAuth>);
+lazy_page!(StackRoute, stack => <RequireAuth><StackLayout /></RequireAuth>);
+lazy_page!(StackOverviewRoute, stack_overview => <StackOverview />);
+lazy_page!(StackDeploymentsRoute, stack_deployments => <StackDeploymentsPage />);
+lazy_page!(DeploymentRoute, deployment => <DeploymentPage />);
+lazy_page!(LogFileRoute, log_file => <LogFilePage />);
+lazy_page!(DeploySettingsRoute, deploy_settings => <DeploySettingsPage />);
 
 /// The app's header: the product name and, when signed in, the user and Sign out.
 #[component]

@@ -6,6 +6,8 @@
 //!   and API tests, browser component tests, and end-to-end tests in headless Chromium.
 //! - `cargo xtask setup [--browser]`: only the installs (idempotent).
 //! - `cargo xtask bench logs [--lines N]`: the deployment-log benchmark (figures, no asserts).
+//! - `cargo xtask split-console`: trunk's post-build hook that splits the console's wasm into
+//!   lazily loaded pages (see `split.rs`).
 //! - `cargo xtask bench console [--lines N]`: the console's download size and its log viewer
 //!   with a million lines in headless Chromium (figures, no asserts).
 
@@ -14,6 +16,7 @@ mod bench_console;
 mod cmd;
 mod run;
 mod setup;
+mod split;
 mod test;
 
 use std::process::ExitCode;
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
         Some("test") => test::test(&args[1..]),
         Some("setup") => setup::setup(args.iter().any(|a| a == "--browser")),
         Some("bench") => bench::bench(&args[1..]),
+        Some("split-console") => split::split_console(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <run [server flags…] | test | setup [--browser] | bench <logs | console> [--lines N]>"

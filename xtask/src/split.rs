@@ -1,0 +1,126 @@
+//! `cargo xtask split-console`: trunk's `post_build` hook (see `Trunk.toml`) that splits the
+//! console's wasm at its `#[lazy_route]` pages, so the first download holds the shell and the
+//! page opened, and every other page arrives when it is first visited.
+//!
+//! Trunk cannot split wasm itself (trunk-rs/trunk#1022): the split needs the linker's
+//! relocations (`--emit-relocs` in `.cargo/config.toml`), which wasm-bindgen drops. So this
+//! hook starts again from cargo's artifact: split it with `wasm_split_cli_support`, run
+//! wasm-bindgen on the main module under the name trunk chose (its `index.html` already loads
+//! that name), optimise every module with wasm-opt, and put them all in trunk's staging dir.
+
+use std::path::{Path, PathBuf};
+
+use crate::cmd;
+
+/// The console's binary, as cargo and trunk name it.
+const BIN: &str = "keyless-console";
+
+/// wasm-opt's switches for what rustc's wasm32 target emits.
+const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--enable-sign-ext",
+];
+
+pub fn split_console() -> Result<(), String> {
+    let staging = PathBuf::from(
+        std::env::var_os("TRUNK_STAGING_DIR")
+            .ok_or("split-console runs as trunk's post_build hook (TRUNK_STAGING_DIR is unset)")?,
+    );
+    let profile = std::env::var("TRUNK_PROFILE").unwrap_or_else(|_| "debug".into());
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cmd::root().join("target"));
+    let input = target
+        .join("wasm32-unknown-unknown")
+        .join(&profile)
+        .join(format!("{BIN}.wasm"));
+    let stem = trunk_stem(&staging)?;
+    let work = target.join("wasm-split");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).map_err(|e| format!("cannot clear {work:?}: {e}"))?;
+    }
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {work:?}: {e}"))?;
+
+    let chunks = split(&input, &work, &stem)?;
+    let main = work.join("main.wasm");
+    cmd::run(
+        cmd::new(
+            "wasm-bindgen",
+            &["--target", "web", "--no-typescript", "--keep-lld-exports"],
+        )
+        .args(["--out-name", &stem, "--out-dir"])
+        .arg(&work)
+        .arg(&main),
+    )?;
+
+    let mut modules = vec![work.join(format!("{stem}_bg.wasm"))];
+    modules.extend(chunks);
+    if profile == "release" {
+        for module in &modules {
+            cmd::run(
+                cmd::new("wasm-opt", &["-Oz"])
+                    .args(WASM_FEATURES)
+                    .arg(module)
+                    .arg("-o")
+                    .arg(module),
+            )?;
+        }
+    }
+    let loader = work.join(format!("{stem}_split.js"));
+    let glue = work.join(format!("{stem}.js"));
+    for file in modules.iter().chain([&loader, &glue]) {
+        let name = file.file_name().expect("a file name");
+        std::fs::copy(file, staging.join(name))
+            .map_err(|e| format!("cannot stage {file:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The name trunk gave the console's files (`keyless-console-<hash>`), read off its glue js.
+fn trunk_stem(staging: &Path) -> Result<String, String> {
+    let entries =
+        std::fs::read_dir(staging).map_err(|e| format!("cannot read {staging:?}: {e}"))?;
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .find_map(|name| {
+            name.strip_suffix(".js")
+                .filter(|stem| stem.starts_with(BIN))
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| format!("trunk staged no {BIN}*.js in {staging:?}"))
+}
+
+/// Splits `input` into `work/main.wasm`, the lazily loaded modules and their loader
+/// (`<stem>_split.js`); returns the modules, renamed after `stem` so that a new build never
+/// meets an old chunk in a cache.
+fn split(input: &Path, work: &Path, stem: &str) -> Result<Vec<PathBuf>, String> {
+    let wasm = std::fs::read(input).map_err(|e| format!("cannot read {input:?}: {e}"))?;
+    let link_name = format!("./{stem}_split.js");
+    let main_module = format!("./{stem}.js");
+    let main = work.join("main.wasm");
+    let mut options = wasm_split_cli_support::Options::new(&wasm);
+    options.output_dir = work;
+    options.main_out_path = &main;
+    options.link_name = &link_name;
+    options.main_module = &main_module;
+    let split = wasm_split_cli_support::transform(options)
+        .map_err(|e| format!("cannot split {input:?}: {e:#}"))?;
+
+    let loader = work.join(&link_name);
+    let mut js = std::fs::read_to_string(&loader).map_err(|e| format!("{loader:?}: {e}"))?;
+    let mut renamed = Vec::new();
+    for module in split.split_modules {
+        let name = module.file_name().expect("a file name").to_string_lossy();
+        let stamped = format!("{stem}-{name}");
+        js = js.replace(&format!("\"./{name}\""), &format!("\"./{stamped}\""));
+        let target = work.join(&stamped);
+        std::fs::rename(&module, &target).map_err(|e| format!("{module:?}: {e}"))?;
+        renamed.push(target);
+    }
+    std::fs::write(&loader, js).map_err(|e| format!("{loader:?}: {e}"))?;
+    Ok(renamed)
+}
