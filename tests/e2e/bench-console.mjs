@@ -4,12 +4,12 @@
 //
 // usage: node bench-console.mjs --dist <dir> [--lines N]
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { launchBrowser } from "./harness.mjs";
+import { deployFixture, launchBrowser, startServer } from "./harness.mjs";
 
 const BUDGET_KB = 250;
 
@@ -23,19 +23,72 @@ const lines = Number(option("--lines", "1000000"));
 const kb = (bytes) => (bytes / 1024).toFixed(1);
 const ms = (value) => `${value.toFixed(1)} ms`;
 
-/** The files index.html loads at start, gzipped at level 9. */
-async function initialLoad() {
-  const index = await readFile(path.join(dist, "index.html"), "utf8");
-  const names = [...new Set([...index.matchAll(/(?:href|src)="\/?([^"]+\.(?:wasm|js|css))"/g)].map((m) => m[1]))];
+/** Sums `names` (files of dist) gzipped at level 9, printing each. */
+async function gzipped(names, indent = "  ") {
   let total = 0;
-  console.log("Initial load (gzip -9):");
   for (const name of names) {
     const raw = await readFile(path.join(dist, name));
     const gz = gzipSync(raw, { level: 9 }).length;
     total += gz;
-    console.log(`  ${name.padEnd(48)} ${kb(raw.length).padStart(8)} KB raw  ${kb(gz).padStart(7)} KB gzipped`);
+    console.log(`${indent}${name.padEnd(72)} ${kb(raw.length).padStart(8)} KB raw  ${kb(gz).padStart(7)} KB gzipped`);
   }
-  console.log(`  total ${kb(total)} KB gzipped (budget ${BUDGET_KB} KB: ${total <= BUDGET_KB * 1024 ? "within" : "OVER"})`);
+  return total;
+}
+
+const verdict = (total) => `budget ${BUDGET_KB} KB: ${total <= BUDGET_KB * 1024 ? "within" : "OVER"}`;
+
+/** The files index.html loads before the console starts: every page's shared download. */
+async function initialLoad() {
+  const index = await readFile(path.join(dist, "index.html"), "utf8");
+  const names = [...new Set([...index.matchAll(/(?:href|src)="\/?([^"]+\.(?:wasm|js|css))"/g)].map((m) => m[1]))];
+  names.push(...(await readdir(dist)).filter((name) => name.endsWith("_split.js")));
+  console.log("Initial load, what index.html loads (gzip -9):");
+  const total = await gzipped(names);
+  console.log(`  total ${kb(total)} KB gzipped (${verdict(total)})`);
+}
+
+/**
+ * A first visit to `pagePath` with an empty cache: every wasm, js and css file the browser
+ * fetched until `ready` (the shell plus the page's lazily loaded modules), gzipped.
+ */
+async function firstVisit(browser, base, pagePath, ready, token) {
+  const context = await browser.newContext();
+  if (token) await context.addInitScript((t) => localStorage.setItem("keyless.token", t), token);
+  const page = await context.newPage();
+  const fetched = new Set();
+  page.on("requestfinished", (request) => {
+    const name = new URL(request.url()).pathname.slice(1);
+    if (/\.(wasm|js|css)$/.test(name)) fetched.add(name);
+  });
+  await page.goto(base + pagePath);
+  await ready(page).waitFor({ timeout: 60_000 });
+  await context.close();
+  const modules = [...fetched].filter((name) => /-(split|chunk)_/.test(name)).length;
+  let total = 0;
+  for (const name of fetched) total += gzipSync(await readFile(path.join(dist, name)), { level: 9 }).length;
+  console.log(`  ${pagePath.padEnd(44)} ${kb(total).padStart(7)} KB gzipped, ${fetched.size} files (${modules} lazily loaded modules) (${verdict(total)})`);
+}
+
+/** First visits to the pages users open first, on the real server with a finished deployment. */
+async function firstVisits(browser) {
+  const fixture = await deployFixture();
+  const server = await startServer(fixture.serverArgs);
+  try {
+    const stack = "/api/stacks/acme/website/prod";
+    await server.api("POST", `${stack}/deployments/settings`, server.tokens.admin, { sourceContext: { git: fixture.source } });
+    const created = await server.api("POST", `${stack}/deployments`, server.tokens.member, { operation: "update", inheritSettings: true });
+    const log = `/acme/website/prod/deployments/${created.body.version}`;
+    console.log("First visit with an empty cache, everything fetched until the page is usable (gzip -9):");
+    const member = server.tokens.member;
+    await firstVisit(browser, server.baseUrl, "/signin", (page) => page.getByLabel("Access token", { exact: true }));
+    await firstVisit(browser, server.baseUrl, "/stacks", (page) => page.locator('a[href="/acme/website/prod"]'), member);
+    await firstVisit(browser, server.baseUrl, log, (page) => page.locator(".log-line").first(), member);
+    await firstVisit(browser, server.baseUrl, "/acme/website/prod/settings/deploy", (page) => page.getByRole("button", { name: "Save deployment configuration" }), server.tokens.admin);
+    await firstVisit(browser, server.baseUrl, "/logs/open", (page) => page.getByLabel("Log file"));
+  } finally {
+    await server.stop();
+    await fixture.cleanup();
+  }
 }
 
 /** Writes an N-line deployment-like log in the viewer's download format. */
@@ -88,11 +141,12 @@ async function main() {
   const dir = await mkdtemp(path.join(tmpdir(), "keyless-bench-"));
   const file = path.join(dir, "deployment.log");
   const size = await writeLog(file);
-  console.log(`\nLog: ${lines.toLocaleString("en")} lines, ${(size / 1e6).toFixed(1)} MB`);
   const server = await serveDist();
   const base = `http://127.0.0.1:${server.address().port}`;
   const browser = await launchBrowser();
   try {
+    await firstVisits(browser);
+    console.log(`\nLog: ${lines.toLocaleString("en")} lines, ${(size / 1e6).toFixed(1)} MB`);
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${base}/logs/open`);
     const input = page.getByLabel("Log file");
