@@ -1,8 +1,8 @@
-// The console's benchmark (run by `cargo xtask bench console`): the initial download, and the
-// log viewer with a large log opened through "Open a log file" in headless Chromium. Prints
-// figures; asserts nothing about time.
+// The console's benchmark (run by `cargo xtask bench console`): the initial download, first
+// visits to the main pages on the real server, and the log viewer with a large log opened
+// through "Open a log file" in headless Chromium. Prints figures; asserts nothing about time.
 //
-// usage: node bench-console.mjs --dist <dir> [--lines N]
+// usage: KEYLESS_SERVER_BIN=… KEYLESS_DIST=… node bench-console.mjs --dist <dir> [--lines N]
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { createServer } from "node:http";

@@ -1,20 +1,26 @@
-//! `cargo xtask bench console [--lines N]`: builds the console for release, then measures it in
-//! headless Chromium (`tests/e2e/bench-console.mjs`, with playwright-core): the initial download
-//! (wasm + js + css, gzipped) against its 250 KB budget, and for an N-line log (1,000,000 by
-//! default) opened through "Open a log file": data to first paint, finding and showing the last
-//! match of a search, line elements in the DOM at the end, and frame times while scrolling.
-//! It prints figures; it asserts nothing about time.
+//! `cargo xtask bench console [--lines N]`: builds the console for release and the server, then
+//! measures them in headless Chromium (`tests/e2e/bench-console.mjs`, with playwright-core):
+//! what index.html loads (wasm + js + css, gzipped) against the 250 KB budget, everything a
+//! first visit to each main page fetches on the real server, and for an N-line log
+//! (1,000,000 by default) opened through "Open a log file": data to first paint, finding and
+//! showing the last match of a search, line elements in the DOM at the end, and frame times
+//! while scrolling. It prints figures; it asserts nothing about time.
 
-use crate::cmd;
+use crate::{cmd, run};
 
 pub fn bench(args: &[String]) -> Result<(), String> {
-    cmd::run(&mut cmd::new("trunk", &["build", "--release", "--offline"]))?;
+    run::build_console()?;
+    let server = run::build_server()?;
     let root = cmd::root();
     let e2e = root.join("tests/e2e");
     if !e2e.join("node_modules/playwright-core").exists() {
         cmd::run(cmd::new("npm", &["ci", "--no-audit", "--no-fund"]).current_dir(&e2e))?;
     }
     let mut node = cmd::new("node", &["bench-console.mjs", "--dist"]);
-    node.arg(root.join("dist")).args(args).current_dir(&e2e);
+    node.arg(root.join("dist"))
+        .args(args)
+        .current_dir(&e2e)
+        .env("KEYLESS_SERVER_BIN", server)
+        .env("KEYLESS_DIST", root.join("dist"));
     cmd::run(&mut node)
 }

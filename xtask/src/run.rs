@@ -9,11 +9,7 @@ const DATA_DIR: &str = ".keyless";
 pub fn run(server_args: &[String]) -> Result<(), String> {
     setup::setup(false)?;
     build_console()?;
-    cmd::run(&mut cmd::new(
-        "cargo",
-        &["build", "--profile", "server", "-p", "keyless-server"],
-    ))?;
-    let server = cmd::root().join("target/server/keyless-server");
+    let server = build_server()?;
     let mut command = cmd::new(&server.to_string_lossy(), &["--dist", "dist"]);
     if !server_args.iter().any(|a| a.starts_with("--data-dir")) {
         command.args(["--data-dir", DATA_DIR]);
@@ -25,4 +21,13 @@ pub fn run(server_args: &[String]) -> Result<(), String> {
 /// Builds the console into `dist/` (release, offline: the tools come from setup).
 pub fn build_console() -> Result<(), String> {
     cmd::run(&mut cmd::new("trunk", &["build", "--release", "--offline"]))
+}
+
+/// Builds the server with its optimised profile; returns the binary.
+pub fn build_server() -> Result<std::path::PathBuf, String> {
+    cmd::run(&mut cmd::new(
+        "cargo",
+        &["build", "--profile", "server", "-p", "keyless-server"],
+    ))?;
+    Ok(cmd::root().join("target/server/keyless-server"))
 }
