@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod clipboard;
 pub mod components;
 pub mod deploy_form;
 pub mod load;

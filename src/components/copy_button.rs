@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen_futures::JsFuture;
+
+use crate::clipboard;
 
 /// A button that copies a text to the clipboard and announces "Copied" (or why it could not)
 /// in a polite live region beside it.
@@ -15,14 +16,12 @@ pub fn CopyButton(
 ) -> impl IntoView {
     let announced = RwSignal::new(None::<&'static str>);
     let copy = move |_| {
-        let promise = window()
-            .navigator()
-            .clipboard()
-            .write_text(&text.get_untracked());
+        let text = text.get_untracked();
         spawn_local(async move {
-            let outcome = match JsFuture::from(promise).await {
-                Ok(_) => "Copied",
-                Err(_) => "Could not copy: select the text and copy it instead.",
+            let outcome = if clipboard::copy(&text).await {
+                "Copied"
+            } else {
+                "Could not copy: select the text and copy it instead."
             };
             announced.set(Some(outcome));
         });

@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, KeyboardEvent, MouseEvent};
 
+use crate::clipboard;
 use crate::components::status_label;
 use crate::log::LogText;
 use crate::log::layout::{Item, Layout};
@@ -688,10 +689,17 @@ impl Viewer {
             let index = number as usize - 1;
             (index < log.len()).then(|| log.line(index).to_owned())
         });
-        if let Some(text) = text {
-            let _ = window().navigator().clipboard().write_text(&text);
-            self.announcement.set(format!("Line {number} copied"));
-        }
+        let Some(text) = text else {
+            return;
+        };
+        let announcement = self.announcement;
+        leptos::task::spawn_local(async move {
+            announcement.set(if clipboard::copy(&text).await {
+                format!("Line {number} copied")
+            } else {
+                format!("Line {number} could not be copied: select it and copy it instead.")
+            });
+        });
     }
 
     /// Clicks inside the rows: step headers, line numbers and Copy buttons.
@@ -829,11 +837,15 @@ pub fn LogViewer(
         if viewer.scroller.get().is_none() {
             return;
         }
-        if viewer.state.with_value(|s| s.char_px == 0.0) {
+        let first = viewer.state.with_value(|s| s.char_px == 0.0);
+        if first {
             viewer.measure_char_width();
-            viewer.read_link_from_address();
         }
         viewer.relayout();
+        // After the first layout: lines loaded before the viewer mounted are laid out by now.
+        if first {
+            viewer.read_link_from_address();
+        }
         if viewer.following.get_untracked() {
             viewer.follow();
         }

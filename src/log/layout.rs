@@ -125,7 +125,7 @@ impl Layout {
             return None;
         }
         let first = log.steps()[step].first_line as usize;
-        Some(self.header_rows[step] + 1 + self.rows_of_lines(first, line))
+        Some(self.header_rows.get(step)? + 1 + self.rows_of_lines(first, line))
     }
 }
 
