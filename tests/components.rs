@@ -12,14 +12,11 @@ use leptos::tachys::view::Mountable;
 use serde_json::{Value, json};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{
-    Element, Event, EventInit, HtmlButtonElement, HtmlElement, HtmlInputElement, KeyboardEvent,
-    KeyboardEventInit,
-};
+use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
 
 mod dom;
 
-use dom::{all, container, settle, text};
+use dom::{all, container, fire, press, settle, text};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -80,19 +77,7 @@ fn is_invalid(input: &HtmlInputElement) -> bool {
 
 fn type_into(input: &HtmlInputElement, value: &str) {
     input.set_value(value);
-    let init = EventInit::new();
-    init.set_bubbles(true);
-    let event = Event::new_with_event_init_dict("input", &init).expect("event");
-    input.dispatch_event(&event).expect("dispatched");
-}
-
-fn press(element: &Element, key: &str) {
-    let init = KeyboardEventInit::new();
-    init.set_key(key);
-    init.set_bubbles(true);
-    init.set_cancelable(true);
-    let event = KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event");
-    element.dispatch_event(&event).expect("dispatched");
+    fire(input, "input");
 }
 
 fn checked(switch: &HtmlButtonElement) -> Option<String> {

@@ -1,6 +1,7 @@
 //! The log viewer in a real browser: a large log keeps a bounded number of rows in the DOM,
-//! HTML in a line is text, search opens the collapsed step holding its match, and steps toggle
-//! from the keyboard's buttons.
+//! HTML in a line is text, search opens the collapsed step holding its match, steps toggle
+//! from the keyboard's buttons, line numbers link to lines and ranges, and the toolbar's
+//! timestamps, wrapping and download, and each line's Copy, do what they say.
 #![cfg(target_arch = "wasm32")]
 
 use keyless_api_types::{StepRun, StepStatus};
@@ -8,14 +9,65 @@ use keyless_console::components::{LiveLog, LogViewer};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{
-    Element, Event, EventInit, HtmlElement, HtmlInputElement, KeyboardEvent, KeyboardEventInit,
-};
+use web_sys::{Element, Event, HtmlElement, HtmlInputElement};
 
 mod dom;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+// What the tests cannot do from Rust alone: a Shift+click, and standing in for the browser's
+// download and clipboard so that what they are given can be read back.
+#[wasm_bindgen(inline_js = r#"
+export function shift_click(element) {
+    element.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true, shiftKey: true }));
+}
+export async function download_by(button) {
+    const create = URL.createObjectURL, click = HTMLAnchorElement.prototype.click;
+    let blob, url, name, href;
+    URL.createObjectURL = (b) => { blob = b; url = create(b); return url; };
+    HTMLAnchorElement.prototype.click = function () { name = this.download; href = this.href; };
+    try { button.click(); } finally { URL.createObjectURL = create; HTMLAnchorElement.prototype.click = click; }
+    if (!blob) return null;
+    return [name, String(href === url), blob.type, await blob.text()];
+}
+export function fake_clipboard() {
+    const written = [];
+    Object.defineProperty(navigator, "clipboard", {
+        configurable: true,
+        value: { writeText: async (text) => { written.push(text); } },
+    });
+    return written;
+}
+export function refusing_clipboard() {
+    Object.defineProperty(navigator, "clipboard", {
+        configurable: true,
+        value: { writeText: async () => { throw new DOMException("Write permission denied.", "NotAllowedError"); } },
+    });
+}
+export function no_clipboard() {
+    Object.defineProperty(navigator, "clipboard", { configurable: true, value: undefined });
+}
+export function real_clipboard() { delete navigator.clipboard; }
+"#)]
+extern "C" {
+    fn shift_click(element: &Element);
+    /// Clicks `button` and resolves with what it downloaded: `[file name, whether the link is
+    /// the blob's URL, the blob's type, its text]`, or `null` when nothing was downloaded.
+    fn download_by(button: &Element) -> js_sys::Promise;
+    /// Puts a clipboard in place that keeps what is written to it, in the returned array.
+    fn fake_clipboard() -> js_sys::Array;
+    /// A clipboard that refuses every write, as a browser denying the permission.
+    fn refusing_clipboard();
+    /// No clipboard at all, as on a page served over plain http.
+    fn no_clipboard();
+    fn real_clipboard();
+}
+
+/// 2026-11-25T17:34:00Z, in milliseconds since the Unix epoch.
+const T0: i64 = 1_795_628_040_000;
 
 /// The stylesheet rules the virtual list depends on (the console's `style/main.css`).
 const VIEWER_CSS: &str = ".log-scroll{height:400px;overflow:auto;position:relative}\
@@ -135,19 +187,8 @@ async fn search_opens_the_collapsed_step_of_its_match() {
 
     let search: HtmlInputElement = one(&root, "input[type=search]").unchecked_into();
     search.set_value("NEEDLE");
-    let init = EventInit::new();
-    init.set_bubbles(true);
-    search
-        .dispatch_event(&Event::new_with_event_init_dict("input", &init).expect("event"))
-        .expect("dispatched");
-    let key = KeyboardEventInit::new();
-    key.set_key("Enter");
-    key.set_bubbles(true);
-    search
-        .dispatch_event(
-            &KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &key).expect("event"),
-        )
-        .expect("dispatched");
+    dom::fire(&search, "input");
+    dom::press(&search, "Enter");
     settle().await;
     let current = one(&root, "mark.current");
     assert_eq!(current.text_content().as_deref(), Some("needle"));
@@ -165,22 +206,14 @@ async fn search_opens_the_collapsed_step_of_its_match() {
     // A regular expression runs in the browser's RegExp; a bad one says why.
     let regex: HtmlInputElement = one(&root, "input[type=checkbox]").unchecked_into();
     regex.set_checked(true);
-    regex
-        .dispatch_event(&Event::new_with_event_init_dict("change", &init).expect("event"))
-        .expect("dispatched");
+    dom::fire(&regex, "change");
     for (pattern, expected) in [
         ("ne+dle$", "1 of 1"),
         ("(", "Not a valid regular expression"),
     ] {
         search.set_value(pattern);
-        search
-            .dispatch_event(&Event::new_with_event_init_dict("input", &init).expect("event"))
-            .expect("dispatched");
-        search
-            .dispatch_event(
-                &KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &key).expect("event"),
-            )
-            .expect("dispatched");
+        dom::fire(&search, "input");
+        dom::press(&search, "Enter");
         settle().await;
         let status = one(&root, "#log-search-status")
             .text_content()
@@ -229,4 +262,270 @@ async fn an_unmounted_viewer_ignores_window_events() {
         0,
         "a window listener reached the unmounted viewer"
     );
+}
+
+/// A log of one step, `Build`, written from [`T0`]: each line with its milliseconds after it.
+fn timed_log(lines: &[(&str, i64)]) -> LiveLog {
+    let log = LiveLog::new();
+    log.update(|text| {
+        text.push_header("Build", Some(T0));
+        for (line, after) in lines {
+            text.push_line(line, Some(T0 + after));
+        }
+    });
+    log.complete.set(true);
+    log
+}
+
+/// The numbers of the highlighted lines on screen.
+fn selected(root: &Element) -> Vec<u32> {
+    dom::all(root, ".log-line.selected a[data-line]")
+        .iter()
+        .map(|link| dom::text(link).parse().expect("a line number"))
+        .collect()
+}
+
+fn hash() -> String {
+    window().location().hash().expect("hash")
+}
+
+/// Puts `fragment` in the address without a navigation (`""` removes it), as the viewer does.
+fn set_hash(fragment: &str) {
+    let location = window().location();
+    let url = format!(
+        "{}{}{fragment}",
+        location.pathname().expect("path"),
+        location.search().expect("query")
+    );
+    window()
+        .history()
+        .expect("history")
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+        .expect("replaced");
+}
+
+fn choose_timestamps(root: &Element, value: &str) {
+    let select = one(root, "#log-timestamps");
+    js_sys::Reflect::set(&select, &"value".into(), &value.into()).expect("set");
+    dom::fire(&select, "change");
+}
+
+/// Clicking a line number links the address to the line and highlights it; Shift+click makes
+/// the link a range from the line clicked before, highlighting every line in it.
+#[wasm_bindgen_test]
+async fn line_numbers_link_to_a_line_and_shift_extends_it_to_a_range() {
+    let root = container();
+    let _mounted = mount_viewer(&root, big_log(30), Vec::new());
+    settle().await;
+    let number = |n: u32| one(&root, &format!("a[data-line=\"{n}\"]"));
+    number(3).click();
+    settle().await;
+    assert_eq!((hash(), selected(&root)), ("#L3".into(), vec![3]));
+    // Shift extends from the line last clicked, downwards or upwards.
+    shift_click(&number(6));
+    settle().await;
+    assert_eq!(
+        (hash(), selected(&root)),
+        ("#L3-L6".into(), vec![3, 4, 5, 6])
+    );
+    shift_click(&number(1));
+    settle().await;
+    assert_eq!((hash(), selected(&root)), ("#L1-L3".into(), vec![1, 2, 3]));
+    // A plain click starts again.
+    number(20).click();
+    settle().await;
+    assert_eq!((hash(), selected(&root)), ("#L20".into(), vec![20]));
+    set_hash("");
+}
+
+/// Mounts a viewer with `#L1500-L1502` in the address over a log whose line 1500 is in a step
+/// that starts closed, the lines there before the viewer (a log file's first piece) or arriving
+/// after it (a deployment's); checks the lines are highlighted and in view.
+async fn opens_at_the_link_in_the_address(lines_first: bool) {
+    set_hash("#L1500-L1502");
+    let root = container();
+    let (log, full) = (LiveLog::new(), big_log(2_000));
+    let fill = move || {
+        log.update(|text| *text = full.with(Clone::clone));
+        log.complete.set(true);
+    };
+    if lines_first {
+        fill();
+    }
+    let steps = vec![succeeded("Setup"), succeeded("pulumi update")];
+    let _mounted = mount_viewer(&root, log, steps);
+    settle().await;
+    fill();
+    settle().await;
+    set_hash("");
+    assert_eq!(selected(&root), vec![1500, 1501, 1502]);
+    let (row, view) = (
+        one(&root, "a[data-line=\"1501\"]").get_bounding_client_rect(),
+        one(&root, ".log-scroll").get_bounding_client_rect(),
+    );
+    assert!(
+        row.top() >= view.top() && row.bottom() <= view.bottom(),
+        "line 1501 is in view"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_link_in_the_address_opens_its_closed_step_at_the_lines() {
+    opens_at_the_link_in_the_address(false).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_link_in_the_address_opens_lines_there_before_the_viewer() {
+    opens_at_the_link_in_the_address(true).await;
+}
+
+/// The timestamps control shows beside each line its time of day (UTC), its time since the
+/// log's start, or nothing; the line's text stays as it is.
+#[wasm_bindgen_test]
+async fn timestamps_show_the_time_of_day_the_time_since_the_start_or_nothing() {
+    let root = container();
+    let log = timed_log(&[("first", 250), ("a minute later", 61_500)]);
+    let _mounted = mount_viewer(&root, log, Vec::new());
+    settle().await;
+    let shown = || {
+        dom::all(&root, ".log-line")
+            .iter()
+            .map(|row| {
+                row.query_selector(".ts")
+                    .expect("selector")
+                    .map(|ts| dom::text(&ts))
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shown(), [None, None], "off at first");
+    for (choice, expected) in [
+        ("absolute", [Some("17:34:00.250"), Some("17:35:01.500")]),
+        ("relative", [Some("+0:00.250"), Some("+1:01.500")]),
+        ("off", [None, None]),
+    ] {
+        choose_timestamps(&root, choice);
+        settle().await;
+        assert_eq!(shown(), expected.map(|t| t.map(String::from)), "{choice}");
+    }
+    assert_eq!(dom::text(&one(&root, ".log-line .lt")), "first");
+}
+
+/// Wrapping gives a long line the rows it takes at the viewer's width (and marks the viewer
+/// for the stylesheet's `pre-wrap`), the next line placed below them; unwrapped, every line is
+/// one row again.
+#[wasm_bindgen_test]
+async fn wrapping_gives_a_long_line_the_rows_it_takes() {
+    let root = container();
+    let long = "word ".repeat(200);
+    let log = timed_log(&[("short", 0), (&long, 0), ("after", 0)]);
+    let _mounted = mount_viewer(&root, log, Vec::new());
+    settle().await;
+    let rows = || {
+        dom::all(&root, ".log-line")
+            .into_iter()
+            .map(|row| row.unchecked_into::<HtmlElement>())
+            .map(|row| (row.offset_top(), row.offset_height()))
+            .collect::<Vec<_>>()
+    };
+    let wraps = || one(&root, ".log-scroll").class_list().contains("wrap");
+    let top = rows()[0].0;
+    let unwrapped = vec![(top, 20), (top + 20, 20), (top + 40, 20)];
+    assert_eq!((wraps(), rows()), (false, unwrapped.clone()));
+
+    let wrap: HtmlInputElement = one(&root, ".log-options input[type=checkbox]").unchecked_into();
+    wrap.set_checked(true);
+    dom::fire(&wrap, "change");
+    settle().await;
+    let wrapped = rows();
+    assert!(wraps());
+    let long_px = wrapped[1].1;
+    assert!(long_px >= 60 && long_px % 20 == 0, "{long_px}px");
+    assert_eq!(
+        wrapped,
+        [(top, 20), (top + 20, long_px), (top + 20 + long_px, 20)]
+    );
+
+    wrap.set_checked(false);
+    dom::fire(&wrap, "change");
+    settle().await;
+    assert_eq!((wraps(), rows()), (false, unwrapped));
+}
+
+/// Download saves the raw log under the viewer's file name: every line, on screen or not,
+/// with its time, its step's `##[group]` header and its colours, as the file it was read from.
+#[wasm_bindgen_test]
+async fn download_saves_the_raw_log() {
+    let mut raw = String::from("2026-11-25T17:34:00.000Z ##[group]Build\n");
+    raw.push_str("2026-11-25T17:34:00.250Z \x1b[0;1;38;5;2mgreen\x1b[0m then plain\x1b[0m\n");
+    for n in 0..500 {
+        raw.push_str(&format!("2026-11-25T17:34:01.{:03}Z line {n}\n", n * 2));
+    }
+    raw.push_str("2026-11-25T17:35:00.000Z ##[group]Deploy\n2026-11-25T17:35:00.500Z done\n");
+    let log = LiveLog::new();
+    log.update(|text| text.push_raw(&raw));
+    log.complete.set(true);
+    let root = container();
+    let _mounted = mount_viewer(&root, log, Vec::new());
+    settle().await;
+    let download = JsFuture::from(download_by(&one(&root, ".log-options button")))
+        .await
+        .expect("downloaded");
+    assert!(!download.is_null(), "nothing was downloaded");
+    let download: Vec<String> = js_sys::Array::from(&download)
+        .iter()
+        .map(|part| part.as_string().expect("text"))
+        .collect();
+    assert_eq!(
+        download[..3],
+        ["test.log", "true", "text/plain;charset=utf-8"]
+    );
+    assert!(download[3] == raw, "downloaded:\n{}", download[3]);
+}
+
+/// A line's Copy puts the line's text on the clipboard, without its colours' escape codes or
+/// the time beside it, and says so.
+#[wasm_bindgen_test]
+async fn copy_puts_the_line_text_on_the_clipboard() {
+    let root = container();
+    let log = timed_log(&[("\x1b[1;32mgreen\x1b[0m then plain", 250), ("second", 500)]);
+    let _mounted = mount_viewer(&root, log, Vec::new());
+    settle().await;
+    choose_timestamps(&root, "absolute");
+    settle().await;
+    let written = fake_clipboard();
+    one(&root, "[data-copy=\"1\"]").click();
+    settle().await;
+    real_clipboard();
+    assert_eq!(written.to_vec(), ["green then plain"]);
+    assert_eq!(
+        dom::text(&one(&root, ".log-summary [role=status]")),
+        "Line 1 copied"
+    );
+}
+
+/// Where the browser refuses the write, or the page has no clipboard (plain http), Copy says
+/// the line was not copied, and the log's clicks keep working afterwards.
+#[wasm_bindgen_test]
+async fn copy_says_when_the_line_could_not_be_copied() {
+    let root = container();
+    let log = timed_log(&[("first", 250), ("second", 500)]);
+    let _mounted = mount_viewer(&root, log, Vec::new());
+    settle().await;
+    let status = || dom::text(&one(&root, ".log-summary [role=status]"));
+    for (without, line) in [(refusing_clipboard as fn(), 1), (no_clipboard, 2)] {
+        without();
+        one(&root, &format!("[data-copy=\"{line}\"]")).click();
+        settle().await;
+        real_clipboard();
+        assert_eq!(
+            status(),
+            format!("Line {line} could not be copied: select it and copy it instead.")
+        );
+    }
+    let written = fake_clipboard();
+    one(&root, "[data-copy=\"2\"]").click();
+    settle().await;
+    real_clipboard();
+    assert_eq!(written.to_vec(), ["second"]);
+    assert_eq!(status(), "Line 2 copied");
 }

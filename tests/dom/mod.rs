@@ -49,3 +49,22 @@ pub fn text(element: &Element) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Dispatches a bubbling `name` event (`input`, `change`…) on `target`, as the browser does.
+pub fn fire(target: &Element, name: &str) {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict(name, &init).expect("event");
+    target.dispatch_event(&event).expect("dispatched");
+}
+
+/// Presses `key` (a `keydown`, bubbling and cancelable) on `element`.
+pub fn press(element: &Element, key: &str) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event");
+    element.dispatch_event(&event).expect("dispatched");
+}
