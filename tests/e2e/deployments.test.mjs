@@ -1,8 +1,10 @@
 // Deployments and the log viewer, end to end against the real server: deploy from the console
 // and watch the log stream to the end, the OIDC card with the token's claims and the identity
 // AWS granted (read from marker lines the log hides), search into a collapsed step, a deep link,
-// and HTML in a log line shown as text.
+// HTML in a log line shown as text, cancelling a running deployment, and pausing and resuming
+// the stack's deployments.
 import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { deployFixture, launchBrowser, signInAt, startServer } from "./harness.mjs";
 
@@ -122,4 +124,78 @@ test("HTML in a log line is shown as text, never run", async () => {
   const green = page.locator(".log-rows .fg2.sb", { hasText: "green and bold" });
   await green.waitFor();
   assert.equal(await page.getByText("[1;32m").count(), 0);
+});
+
+/** The row of deployment `n` in the Deployments tab's list. */
+const deploymentRow = (page, n) => page.getByRole("row", { name: new RegExp(`#${n}\\b`) });
+
+test("a member cancels a running deployment from its page: it ends Failed, saying who cancelled it", async () => {
+  // A stand-in pulumi that waits, so that the deployment is surely running when Cancel is pressed.
+  const pulumi = fixture.serverArgs[fixture.serverArgs.indexOf("--pulumi") + 1];
+  const original = await readFile(pulumi, "utf8");
+  await writeFile(pulumi, '#!/bin/sh\necho "waiting to be cancelled"\nsleep 120\n');
+  try {
+    const page = await signInAt(browser, server, server.tokens.member, TAB);
+    await page.getByRole("button", { name: "Deploy", exact: true, disabled: false }).click();
+    await page.waitForURL(/\/acme\/website\/prod\/deployments\/\d+$/);
+    const cancelled = Number(page.url().split("/").pop());
+    const badge = page.locator(".deployment-summary .badge");
+    await page.getByText("waiting to be cancelled").waitFor({ timeout: 60_000 });
+    await badge.filter({ hasText: "Running" }).waitFor();
+
+    await page.getByRole("button", { name: "Cancel deployment" }).click();
+    await page.getByRole("status").filter({ hasText: "Cancelling the deployment…" }).waitFor();
+    await badge.filter({ hasText: "Failed" }).waitFor({ timeout: 60_000 });
+    await page.getByText(/^Deployment cancelled by \S+$/).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Cancel deployment" }).count(), 0);
+
+    // The list says so too, with nothing left to cancel.
+    await page.goto(server.baseUrl + TAB);
+    const row = deploymentRow(page, cancelled);
+    await row.waitFor();
+    assert.match(await row.innerText(), /Failed/);
+    assert.equal(await row.getByRole("button", { name: /Cancel/ }).count(), 0);
+  } finally {
+    await writeFile(pulumi, original);
+  }
+});
+
+test("pausing the stack disables Deploy with the reason and holds queued deployments; resuming runs them", async () => {
+  const page = await signInAt(browser, server, server.tokens.member, TAB);
+  const deploy = (disabled) => page.getByRole("button", { name: "Deploy", exact: true, disabled });
+  const metadata = async () => (await server.api("GET", `${STACK}/deployments/metadata`, server.tokens.member)).body;
+  await deploy(false).waitFor();
+
+  await page.getByRole("button", { name: "Pause deployments" }).click();
+  await page.getByRole("button", { name: "Resume deployments" }).waitFor();
+  await deploy(true).waitFor();
+  assert.equal(
+    await page.locator("#deploy-blocker").innerText(),
+    "Deployments of this stack are paused. Resume them to deploy.",
+  );
+  assert.equal((await metadata()).stackPaused, true);
+
+  // Deployments queued meanwhile (by the API) wait; one is cancelled from the list.
+  const queue = async () => {
+    const created = await server.api("POST", `${STACK}/deployments`, server.tokens.member, { operation: "update" });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    return created.body.version;
+  };
+  const [dropped, held] = [await queue(), await queue()];
+  await page.reload();
+  for (const n of [dropped, held]) {
+    await deploymentRow(page, n).filter({ hasText: "Queued" }).waitFor();
+  }
+  await page.getByRole("button", { name: `Cancel deployment ${dropped}` }).click();
+  await page.getByRole("status").filter({ hasText: `Deployment ${dropped} was cancelled.` }).waitFor();
+  await deploymentRow(page, dropped).filter({ hasText: "Failed" }).waitFor();
+  const waiting = await server.api("GET", `${STACK}/deployments/version/${held}`, server.tokens.member);
+  assert.equal(waiting.body.status, "not-started", "a paused stack's deployment waits");
+
+  await page.getByRole("button", { name: "Resume deployments" }).click();
+  await page.getByRole("button", { name: "Pause deployments" }).waitFor();
+  await deploy(false).waitFor();
+  assert.equal(await page.locator("#deploy-blocker").innerText(), "");
+  assert.equal((await metadata()).stackPaused, false);
+  await deploymentRow(page, held).filter({ hasText: "Succeeded" }).waitFor({ timeout: 60_000 });
 });
