@@ -2,7 +2,7 @@
 // finds it saved after a reload; a member sees the same panel read-only.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, signInAt, startServer } from "./harness.mjs";
+import { signInAt, startConsole, stopConsole } from "./harness.mjs";
 
 const STACK = "/api/stacks/acme/website/staging";
 const PANEL = "/acme/website/staging/settings/deploy";
@@ -13,15 +13,8 @@ const SUBSCRIPTION_ID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startConsole()));
+after(() => stopConsole(server, browser));
 
 test("an admin enables Azure, corrects a bad tenant id, saves, and finds it saved", async () => {
   const page = await signInAt(browser, server, server.tokens.admin, PANEL);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { deployFixture, launchBrowser, signInAt, startServer } from "./harness.mjs";
+import { deployFixture, signInAt, startConsole, stopConsole } from "./harness.mjs";
 
 const STACK = "/api/stacks/acme/website/prod";
 const TAB = "/acme/website/prod/deployments";
@@ -18,8 +18,7 @@ let version;
 
 before(async () => {
   fixture = await deployFixture();
-  server = await startServer(fixture.serverArgs);
-  browser = await launchBrowser();
+  ({ server, browser } = await startConsole(fixture.serverArgs));
   // The seeded stack deploys from GitHub; point it at the local repository.
   const saved = await server.api("POST", `${STACK}/deployments/settings`, server.tokens.admin, {
     sourceContext: { git: fixture.source },
@@ -28,8 +27,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.stop();
+  await stopConsole(server, browser);
   await fixture?.cleanup();
 });
 

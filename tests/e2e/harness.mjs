@@ -79,6 +79,18 @@ export async function startServer(extraArgs = [], { listen = "127.0.0.1:0" } = {
   };
 }
 
+/** The real server (`startServer(serverArgs, options)`) and headless Chromium: what an e2e file drives. */
+export async function startConsole(serverArgs = [], options = {}) {
+  const server = await startServer(serverArgs, options);
+  return { server, browser: await launchBrowser() };
+}
+
+/** Stops what `startConsole` started; either may be missing when starting failed. */
+export async function stopConsole(server, browser) {
+  await browser?.close();
+  await server?.stop();
+}
+
 /** Launches headless Chromium with the flags this closed network needs. */
 export function launchBrowser() {
   return chromium.launch({

@@ -4,22 +4,15 @@
 // reached from here: the expected outcome is a refusal that says so.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, signInAt, startServer } from "./harness.mjs";
+import { signInAt, startConsole, stopConsole } from "./harness.mjs";
 
 const PANEL = "/acme/website/prod/settings/deploy";
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startConsole()));
+after(() => stopConsole(server, browser));
 
 /** The text of the AWS role's trust policy as shown. */
 async function trustPolicy(page) {

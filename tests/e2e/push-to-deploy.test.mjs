@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
-import { launchBrowser, signInAt, startServer } from "./harness.mjs";
+import { signInAt, startConsole, stopConsole } from "./harness.mjs";
 
 const STACK = "/api/stacks/acme/website/prod";
 const PANEL = "/acme/website/prod/settings/deploy";
@@ -16,15 +16,8 @@ let browser;
 /** The secret the admin generated, for signing deliveries. */
 let secret;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startConsole()));
+after(() => stopConsole(server, browser));
 
 /** A `push` payload as GitHub documents it, trimmed of fields nothing reads. */
 function pushPayload(ref, files) {

@@ -7,7 +7,7 @@
 // starts, so a first server (issuer set to the second's future address) generates the trust.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { freePort, launchBrowser, signInAt, startRelyingParties, startServer } from "./harness.mjs";
+import { freePort, signInAt, startConsole, startRelyingParties, startServer, stopConsole } from "./harness.mjs";
 
 const PANEL = "/acme/website/prod/settings/deploy";
 const SETTINGS = "/api/stacks/acme/website/prod/deployments/settings";
@@ -80,16 +80,14 @@ before(async () => {
   assert.equal(generated.status, 200, JSON.stringify(generated.body));
   assert.equal(generated.body.target.issuer, issuer);
   relyingParties = await startRelyingParties(relyingPartiesTrusting(generated.body.trust));
-  server = await startServer([...relyingParties.serverArgs, "--oidc-issuer", issuer], {
+  ({ server, browser } = await startConsole([...relyingParties.serverArgs, "--oidc-issuer", issuer], {
     listen: `127.0.0.1:${port}`,
-  });
+  }));
   assert.equal(server.baseUrl, `http://127.0.0.1:${port}`);
-  browser = await launchBrowser();
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.stop();
+  await stopConsole(server, browser);
   relyingParties?.stop();
 });
 
