@@ -2,6 +2,7 @@
 //! over a [`store::Store`], with secrets sealed by [`crypto::Cipher`].
 
 pub mod config;
+mod console;
 pub mod crypto;
 pub mod deploy;
 pub mod error;
@@ -23,8 +24,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::any;
-use tower_http::compression::Compression;
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -40,9 +39,7 @@ const BODY_LIMIT: usize = 1024 * 1024;
 /// How long a request may take before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The whole server: the API, `/healthz`, and the console from `state.dist` when set (any
-/// path outside `/api` answers its `index.html`, so deep links load the app; its wasm, js and
-/// css go gzipped to browsers that accept it).
+/// The whole server: the API, `/healthz`, and the console from `state.dist` when set.
 pub fn app(state: AppState) -> Router {
     let api = http::routes()
         .into_router()
@@ -51,9 +48,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*path}", any(http::not_found))
         .method_not_allowed_fallback(http::method_not_allowed);
     let site = match &state.dist {
-        Some(dist) => api.fallback_service(Compression::new(
-            ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html"))),
-        )),
+        Some(dist) => api.fallback_service(console::service(dist)),
         None => api.fallback(http::not_found),
     };
     site.layer(DefaultBodyLimit::max(BODY_LIMIT))

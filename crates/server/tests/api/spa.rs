@@ -30,6 +30,49 @@ async fn deep_links_answer_the_console_and_api_paths_answer_json() {
         (StatusCode::OK, "console.log(1)")
     );
 
+    // Built files are named by their content, so they are cached for good; the page naming
+    // them is revalidated, so that a new build shows at once.
+    for (path, policy) in [
+        ("/assets/app.js", "public, max-age=31536000, immutable"),
+        ("/", "no-cache"),
+        ("/index.html", "no-cache"),
+        ("/acme/website/prod/deployments/3", "no-cache"),
+    ] {
+        let reply = app.bare_get(path).send().await.expect("answered");
+        assert_eq!(reply.headers()["cache-control"], policy, "{path}");
+        // Revalidated and unchanged: still the same policy.
+        let again = app
+            .bare_get(path)
+            .header(
+                "If-Modified-Since",
+                reply.headers()["last-modified"].clone(),
+            )
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(again.headers()["cache-control"], policy, "{path}");
+    }
+    let stale = app
+        .bare_get("/assets/app-old.js")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(
+        stale.headers()["cache-control"],
+        "no-cache",
+        "a missing file answers the page"
+    );
+    let api = app
+        .request(Method::GET, "/api/user", Some(&app.admin))
+        .send()
+        .await
+        .expect("answered");
+    assert!(
+        !api.headers().contains_key("cache-control"),
+        "API replies are not the console's"
+    );
+
     for path in [
         "/api/nope",
         "/api",
