@@ -1,0 +1,37 @@
+// The console arrives in pieces: index.html loads the shell, and each page's wasm module is
+// fetched the first time the page is visited, once (the build splits it per page).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startConsole, stopConsole } from "./harness.mjs";
+
+let server;
+let browser;
+
+before(async () => ({ server, browser } = await startConsole()));
+after(() => stopConsole(server, browser));
+
+test("each page's module is fetched on its first visit, and only then", async () => {
+  const context = await browser.newContext();
+  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.admin);
+  const page = await context.newPage();
+  const fetched = [];
+  page.on("requestfinished", (request) => {
+    const name = new URL(request.url()).pathname;
+    if (name.endsWith(".wasm")) fetched.push(name);
+  });
+  // Sorted: a page and its parent layout are fetched concurrently.
+  const pageModules = () => fetched.map((name) => name.match(/-split_(\w+)\.wasm$/)?.[1]).filter(Boolean).sort();
+
+  await page.goto(`${server.baseUrl}/stacks`);
+  await page.locator('a[href="/acme/website/prod"]').click();
+  await page.getByRole("link", { name: "Settings → Deploy" }).waitFor();
+  assert.deepEqual(pageModules(), ["stack", "stack_overview", "stacks"]);
+  assert.equal(fetched.filter((name) => name.endsWith("_bg.wasm")).length, 1, "one main module");
+
+  await page.getByRole("link", { name: "Settings → Deploy" }).click();
+  await page.getByRole("button", { name: "Save deployment configuration" }).waitFor();
+  await page.getByRole("link", { name: "Stacks" }).first().click();
+  await page.locator('a[href="/acme/website/prod"]').waitFor();
+  assert.deepEqual(pageModules(), ["deploy_settings", "stack", "stack_overview", "stacks"], "nothing fetched twice");
+  await context.close();
+});
