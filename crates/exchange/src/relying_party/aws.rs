@@ -3,16 +3,15 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::extract::{Extension, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use keyless_trust::explain::iam::{self, Request};
 use quick_xml::escape::escape;
 
 use super::verify::{Claims, Problem, Verifier};
-use super::{BASE64ISH, Log, Recorded, RelyingParty, UPPER_DIGITS, random, string_like, uuid};
+use super::{BASE64ISH, Recorded, RelyingParty, UPPER_DIGITS, random, string_like, uuid};
 use crate::credentials::{now, rfc3339};
 
 /// What the account trusts.
@@ -51,29 +50,22 @@ pub struct Role {
 struct Shared {
     config: AwsConfig,
     verifier: Verifier,
-    log: Log,
 }
 
 /// Starts a stand-in for AWS STS; point [`crate::Endpoints::aws_sts`] at its URL.
 pub async fn spawn(config: AwsConfig) -> std::io::Result<RelyingParty> {
-    let log = Log::default();
     let shared = Arc::new(Shared {
         config,
         verifier: Verifier::new(),
-        log: log.clone(),
     });
     let router = Router::new().route("/", post(handle)).with_state(shared);
-    RelyingParty::start(router, log).await
+    RelyingParty::start(router).await
 }
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Extension(request): Extension<Recorded>,
 ) -> Response {
-    let request = Recorded::new(&shared.log, &method, &uri, &headers, &body);
     match assume(&shared, &request).await {
         Ok(xml) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], xml).into_response(),
         Err(err) => err.into_response(),

@@ -4,15 +4,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
 
 use super::verify::{Problem, Verifier};
-use super::{BASE64ISH, Log, Recorded, RelyingParty, random, uuid};
+use super::{BASE64ISH, Recorded, RelyingParty, random, uuid};
 use crate::credentials::{now, rfc3339};
 
 /// The assertion type the token endpoint accepts for federated credentials.
@@ -45,33 +44,26 @@ pub struct FederatedCredential {
 struct Shared {
     config: AzureConfig,
     verifier: Verifier,
-    log: Log,
 }
 
 /// Starts a stand-in for Microsoft Entra ID; point [`crate::Endpoints::azure_authority_host`]
 /// at its URL.
 pub async fn spawn(config: AzureConfig) -> std::io::Result<RelyingParty> {
-    let log = Log::default();
     let shared = Arc::new(Shared {
         config,
         verifier: Verifier::new(),
-        log: log.clone(),
     });
     let router = Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(handle))
         .with_state(shared);
-    RelyingParty::start(router, log).await
+    RelyingParty::start(router).await
 }
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
     Path(tenant): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Extension(request): Extension<Recorded>,
 ) -> Response {
-    let request = Recorded::new(&shared.log, &method, &uri, &headers, &body);
     match token(&shared, &tenant, &request).await {
         Ok(access_token) => Json(json!({
             "token_type": "Bearer",

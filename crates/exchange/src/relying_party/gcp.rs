@@ -7,9 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use keyless_trust::ExplainError;
@@ -18,7 +17,7 @@ use keyless_trust::gcp::MAPPING;
 use serde_json::{Value, json};
 
 use super::verify::{Claims, Problem, Verifier};
-use super::{BASE64ISH, Log, Recorded, RelyingParty, random, string_like};
+use super::{BASE64ISH, Recorded, RelyingParty, random, string_like};
 use crate::credentials::{now, rfc3339};
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -80,7 +79,6 @@ impl GcpConfig {
 struct Shared {
     config: GcpConfig,
     verifier: Verifier,
-    log: Log,
     /// Federated access tokens issued by STS → the identity they stand for.
     federated: Mutex<HashMap<String, Federated>>,
 }
@@ -95,18 +93,16 @@ struct Federated {
 /// Starts a stand-in for both Google endpoints; point [`crate::Endpoints::gcp_sts`] and
 /// [`crate::Endpoints::gcp_iam_credentials`] at its URL.
 pub async fn spawn(config: GcpConfig) -> std::io::Result<RelyingParty> {
-    let log = Log::default();
     let shared = Arc::new(Shared {
         config,
         verifier: Verifier::new(),
-        log: log.clone(),
         federated: Mutex::default(),
     });
     let router = Router::new()
         .route("/v1/token", post(sts))
         .route("/v1/projects/{project}/serviceAccounts/{name}", post(iam))
         .with_state(shared);
-    RelyingParty::start(router, log).await
+    RelyingParty::start(router).await
 }
 
 /// A Google STS error: `{"error": "...", "error_description": "..."}`.
@@ -130,12 +126,8 @@ fn sts_error(
 
 async fn sts(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Extension(request): Extension<Recorded>,
 ) -> Response {
-    let request = Recorded::new(&shared.log, &method, &uri, &headers, &body);
     exchange(&shared, &request)
         .await
         .map_or_else(IntoResponse::into_response, IntoResponse::into_response)
@@ -287,12 +279,8 @@ fn api_error(
 async fn iam(
     State(shared): State<Arc<Shared>>,
     Path((_project, name)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Extension(request): Extension<Recorded>,
 ) -> Response {
-    let request = Recorded::new(&shared.log, &method, &uri, &headers, &body);
     generate(&shared, &name, &request)
         .map_or_else(IntoResponse::into_response, IntoResponse::into_response)
 }

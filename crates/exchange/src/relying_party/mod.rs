@@ -18,7 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 
 /// A running relying party; stops when dropped.
 #[derive(Debug)]
@@ -29,8 +33,11 @@ pub struct RelyingParty {
 }
 
 impl RelyingParty {
-    /// Serves `router` on a free loopback port; `log` is what its handlers record into.
-    async fn start(router: Router, log: Log) -> std::io::Result<Self> {
+    /// Serves `router` on a free loopback port, recording every request; handlers find it as
+    /// `Extension<Recorded>`.
+    async fn start(router: Router) -> std::io::Result<Self> {
+        let log = Log::default();
+        let router = router.layer(from_fn_with_state(log.clone(), record));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let task = tokio::spawn(async move {
@@ -63,6 +70,21 @@ impl Drop for RelyingParty {
 /// The requests a relying party received.
 type Log = Arc<Mutex<Vec<Recorded>>>;
 
+/// Records the request into `log` and hands it on, with the [`Recorded`] in its extensions.
+async fn record(State(log): State<Log>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let recorded = Recorded::new(&parts.method, &parts.uri, &parts.headers, &body);
+    log.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(recorded.clone());
+    let mut request = Request::from_parts(parts, Body::from(body));
+    request.extensions_mut().insert(recorded);
+    next.run(request).await
+}
+
 /// One request as received.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recorded {
@@ -75,14 +97,14 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    fn new(log: &Log, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Self {
+    fn new(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Self {
         let header = |name| {
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let recorded = Self {
+        Self {
             method: method.to_string(),
             path: uri
                 .path_and_query()
@@ -90,11 +112,7 @@ impl Recorded {
             content_type: header(header::CONTENT_TYPE),
             authorization: header(header::AUTHORIZATION),
             body: String::from_utf8_lossy(body).into_owned(),
-        };
-        log.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(recorded.clone());
-        recorded
+        }
     }
 
     /// Whether the content type's media type is `media_type` (parameters such as charset ignored).
