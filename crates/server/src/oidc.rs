@@ -21,6 +21,7 @@ use crate::BoxError;
 use crate::crypto::{Cipher, CryptoError};
 use crate::error::{Error, Result};
 use crate::http::AppState;
+use crate::store::StackRecord;
 
 /// The key ring's file in the data directory.
 pub const KEY_FILE: &str = "oidc-keys.json";
@@ -125,12 +126,23 @@ impl OidcIssuer {
         self.with_ring(|ring| Ok(keyless_oidc::jwks(ring, unix_now())))
     }
 
-    /// A token for `deployment`, signed by the active key, and its claims.
+    /// A token for `operation` version `version` (0 for a test) of `stack`, signed by the
+    /// active key, and its claims.
     pub fn mint(
         &self,
-        deployment: &Deployment<'_>,
+        stack: &StackRecord,
+        operation: &str,
+        version: u64,
     ) -> Result<(String, DeploymentClaims), BoxError> {
-        let claims = DeploymentClaims::new(&self.issuer, deployment, unix_now(), self.lifetime)?;
+        let deployment = Deployment {
+            org: &stack.stack.org,
+            project: &stack.stack.project,
+            stack: &stack.stack.stack,
+            stack_id: &stack.id,
+            operation,
+            version,
+        };
+        let claims = DeploymentClaims::new(&self.issuer, &deployment, unix_now(), self.lifetime)?;
         let token = self.with_ring(|ring| Ok(keyless_oidc::mint(ring, &claims)?))?;
         Ok((token, claims))
     }

@@ -16,7 +16,7 @@ use keyless_api_types::oidc_log::{
 use keyless_api_types::session_name::{self, SessionVars};
 use keyless_api_types::{OidcCloud, OidcConfig};
 use keyless_exchange::{Cloud, Credentials, ExchangeError};
-use keyless_oidc::{Deployment, DeploymentClaims};
+use keyless_oidc::DeploymentClaims;
 
 use super::{StepError, StepResult};
 use crate::deploy::job::Job;
@@ -56,19 +56,11 @@ fn wire(cloud: Cloud) -> OidcCloud {
 /// Mints the token, hands it to the deployment and logs what it says.
 async fn mint(job: &mut Job, index: i64) -> Result<(String, DeploymentClaims), StepError> {
     let record = &job.record;
-    let stack = &record.stack;
-    let deployment = Deployment {
-        org: &stack.stack.org,
-        project: &stack.stack.project,
-        stack: &stack.stack.stack,
-        stack_id: &stack.id,
-        operation: record.operation.as_str(),
-        version: u64::try_from(record.version).unwrap_or_default(),
-    };
+    let version = u64::try_from(record.version).unwrap_or_default();
     let (token, claims) = job
         .config
         .oidc
-        .mint(&deployment)
+        .mint(&record.stack, record.operation.as_str(), version)
         .map_err(|err| StepError::Failed(format!("cannot mint the OIDC token: {err}")))?;
     job.set_env("PULUMI_OIDC_TOKEN", &token, true);
     if let Some((_, signature)) = token.rsplit_once('.') {

@@ -12,7 +12,6 @@ use keyless_api_types::{
     PastedTrust,
 };
 use keyless_exchange::{Cloud, Credentials, ExchangeError};
-use keyless_oidc::Deployment;
 use keyless_trust::Claims;
 use serde_json::Value;
 
@@ -59,17 +58,9 @@ pub async fn run(
             retry_after,
         })?;
     let id = uuid::Uuid::new_v4().to_string();
-    let deployment = Deployment {
-        org: &stack.stack.org,
-        project: &stack.stack.project,
-        stack: &stack.stack.stack,
-        stack_id: &stack.id,
-        operation: request.operation.as_str(),
-        version: 0,
-    };
     let (token, minted) = state
         .oidc
-        .mint(&deployment)
+        .mint(stack, request.operation.as_str(), 0)
         .map_err(|err| Error::Internal(format!("cannot mint a test token: {err}")))?;
     let claims = serde_json::to_value(&minted)
         .map_err(|err| Error::Internal(format!("cannot serialise claims: {err}")))?;
