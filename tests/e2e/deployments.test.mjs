@@ -197,3 +197,32 @@ test("pausing the stack disables Deploy with the reason and holds queued deploym
   assert.equal((await metadata()).stackPaused, false);
   await deploymentRow(page, held).filter({ hasText: "Succeeded" }).waitFor({ timeout: 60_000 });
 });
+
+test("destroy deploys only once the stack's name is typed, and shows in the organization's list", async () => {
+  const page = await signInAt(browser, server, server.tokens.member, TAB);
+  await page.getByLabel("Operation").selectOption("destroy");
+  await page.getByRole("button", { name: "Deploy", exact: true, disabled: false }).click();
+  const confirm = page.getByRole("group", { name: "Destroy every resource of this stack?" });
+  const destroy = confirm.getByRole("button", { name: "Destroy", exact: true });
+  const name = confirm.getByLabel(/Type the stack name/);
+  await name.fill("staging");
+  assert.equal(await destroy.isDisabled(), true, "another stack's name");
+  await name.fill("prod");
+  await destroy.click();
+  await page.waitForURL(/\/acme\/website\/prod\/deployments\/\d+$/);
+  const destroyed = Number(page.url().split("/").pop());
+  const created = await server.api("GET", `${STACK}/deployments/version/${destroyed}`, server.tokens.member);
+  assert.equal(created.body.pulumiOperation, "destroy");
+
+  await page.goto(`${server.baseUrl}/orgs/acme/deployments`);
+  const row = page.getByRole("row", { name: new RegExp(`#${destroyed}\\b`) });
+  await row.waitFor();
+  assert.match(await row.innerText(), /website\/prod/);
+  assert.match(await row.innerText(), /[Dd]estroy/);
+});
+
+test("a stack without deployment settings cannot deploy, and says why", async () => {
+  const page = await signInAt(browser, server, server.tokens.member, "/acme/website/dev/deployments");
+  await page.getByRole("button", { name: "Deploy", exact: true, disabled: true }).waitFor();
+  assert.match(await page.locator("#deploy-blocker").innerText(), /no deployment settings/);
+});
