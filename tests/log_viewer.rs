@@ -1,7 +1,8 @@
 //! The log viewer in a real browser: a large log keeps a bounded number of rows in the DOM,
 //! HTML in a line is text, search opens the collapsed step holding its match, steps toggle
 //! from the keyboard's buttons, line numbers link to lines and ranges, and the toolbar's
-//! timestamps, wrapping and download, and each line's Copy, do what they say.
+//! timestamps, wrapping and download, and each line's Copy, do what they say; a live log
+//! follows its end until scrolled up, and a failed step opens by itself.
 #![cfg(target_arch = "wasm32")]
 
 use keyless_api_types::{StepRun, StepStatus};
@@ -135,9 +136,14 @@ fn big_log(lines: usize) -> LiveLog {
     log
 }
 
-fn mount_viewer(root: &HtmlElement, log: LiveLog, steps: Vec<StepRun>) -> impl Sized {
+fn mount_viewer(
+    root: &HtmlElement,
+    log: LiveLog,
+    steps: impl Into<Signal<Vec<StepRun>>>,
+) -> impl Sized {
+    let steps = steps.into();
     mount_to(root.clone(), move || {
-        view! { <LogViewer log steps=Signal::derive(move || steps.clone()) file_name="test.log" /> }
+        view! { <LogViewer log steps file_name="test.log" /> }
     })
 }
 
@@ -528,4 +534,118 @@ async fn copy_says_when_the_line_could_not_be_copied() {
     real_clipboard();
     assert_eq!(written.to_vec(), ["second"]);
     assert_eq!(status(), "Line 2 copied");
+}
+
+/// Appends `lines` lines to a live log's last step, each saying its line number.
+fn grow(log: LiveLog, lines: usize) {
+    log.update(|text| {
+        for n in text.len()..text.len() + lines {
+            text.push_line(&format!("line {}", n + 1), None);
+        }
+    });
+}
+
+/// Whether line `number`'s row is in the DOM and inside the scroller's visible area.
+fn in_view(root: &Element, number: u32) -> bool {
+    let selector = format!("a[data-line=\"{number}\"]");
+    let Some(row) = root.query_selector(&selector).expect("selector") else {
+        return false;
+    };
+    let (row, view) = (
+        row.get_bounding_client_rect(),
+        one(root, ".log-scroll").get_bounding_client_rect(),
+    );
+    row.top() >= view.top() && row.bottom() <= view.bottom()
+}
+
+/// A live log keeps its newest line in view until the user scrolls up; then new lines leave
+/// the view where it is and "Jump to latest" brings it back to the end (and goes away).
+#[wasm_bindgen_test]
+async fn a_live_log_follows_its_end_until_scrolled_up_then_jumps_to_latest() {
+    let root = container();
+    let log = LiveLog::new();
+    log.update(|text| text.push_header("Build", None));
+    grow(log, 100);
+    let _mounted = mount_viewer(&root, log, Vec::new());
+    settle().await;
+    let jump = || count(&root, "button.jump-latest");
+    assert!(in_view(&root, 100), "the newest line is in view");
+    grow(log, 100);
+    settle().await;
+    assert!(in_view(&root, 200), "the view followed the new lines");
+    assert_eq!(jump(), 0);
+
+    scroll_to_top(&root).await;
+    grow(log, 100);
+    settle().await;
+    assert!(in_view(&root, 1), "the view stayed at the top");
+    assert!(!in_view(&root, 300));
+    assert_eq!(jump(), 1, "Jump to latest is offered");
+
+    one(&root, "button.jump-latest").click();
+    settle().await;
+    assert!(in_view(&root, 300), "the view is at the newest line");
+    assert_eq!(jump(), 0);
+    // Following again: the next lines are shown as they come.
+    grow(log, 10);
+    settle().await;
+    assert!(in_view(&root, 310));
+}
+
+/// A failed step is open from the start, a succeeded one closed; a step that fails while the
+/// user has it closed opens again.
+#[wasm_bindgen_test]
+async fn a_failed_step_opens_by_itself() {
+    let root = container();
+    let log = LiveLog::new();
+    log.update(|text| {
+        for step in ["Setup", "pulumi update", "Cleanup"] {
+            text.push_header(step, None);
+            for n in 1..=2 {
+                text.push_line(&format!("{step} {n}"), None);
+            }
+        }
+    });
+    let steps = RwSignal::new(vec![
+        succeeded("Setup"),
+        StepRun {
+            status: StepStatus::Failed,
+            ..succeeded("pulumi update")
+        },
+        StepRun {
+            status: StepStatus::Running,
+            ..succeeded("Cleanup")
+        },
+    ]);
+    let _mounted = mount_viewer(&root, log, steps);
+    settle().await;
+    let expanded = || {
+        dom::all(&root, ".step-toggle")
+            .iter()
+            .map(|toggle| toggle.get_attribute("aria-expanded").as_deref() == Some("true"))
+            .collect::<Vec<_>>()
+    };
+    let lines = || {
+        dom::all(&root, ".log-line .lt")
+            .iter()
+            .map(dom::text)
+            .collect::<Vec<_>>()
+    };
+    let open = [
+        "pulumi update 1",
+        "pulumi update 2",
+        "Cleanup 1",
+        "Cleanup 2",
+    ];
+    assert_eq!(expanded(), [false, true, true]);
+    assert_eq!(lines(), open);
+    // Closed by the user while running, the step opens again when it fails.
+    one(&root, "[data-step=\"2\"]").click();
+    settle().await;
+    assert_eq!(expanded(), [false, true, false]);
+    assert_eq!(lines(), open[..2]);
+    steps.update(|runs| runs[2].status = StepStatus::Failed);
+    settle().await;
+    assert_eq!(expanded(), [false, true, true]);
+    assert_eq!(lines(), open);
 }
