@@ -6,9 +6,13 @@ use crate::cmd;
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
 
-/// Installs the build tools, and with `browser` also Chromium, chromedriver and the
-/// end-to-end test dependencies.
+/// Installs the build tools and bubblewrap (every deployment runs in its sandbox), and with
+/// `browser` also Chromium, chromedriver and the end-to-end test dependencies.
 pub fn setup(browser: bool) -> Result<(), String> {
+    let have = |path: &str| std::path::Path::new(path).exists();
+    if !have("/usr/bin/bwrap") {
+        apt_install(&["bubblewrap"])?;
+    }
     let targets = cmd::output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if !targets.lines().any(|t| t == "wasm32-unknown-unknown") {
         cmd::run(&mut cmd::new(
@@ -59,14 +63,18 @@ fn wasm_bindgen_version() -> Result<String, String> {
     Err("Cargo.lock has no wasm-bindgen package".into())
 }
 
+/// Installs Debian packages (the package lists are refreshed first).
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    cmd::run(&mut cmd::new("apt-get", &["update"]))?;
+    let mut args = vec!["install", "-y"];
+    args.extend(packages);
+    cmd::run(cmd::new("apt-get", &args).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 fn setup_browser() -> Result<(), String> {
     let have = |path: &str| std::path::Path::new(path).exists();
     if !have("/usr/bin/chromium") || !have("/usr/bin/chromedriver") {
-        cmd::run(&mut cmd::new("apt-get", &["update"]))?;
-        cmd::run(
-            cmd::new("apt-get", &["install", "-y", "chromium", "chromium-driver"])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )?;
+        apt_install(&["chromium", "chromium-driver"])?;
     }
     let e2e = cmd::root().join("tests/e2e");
     if !e2e.join("node_modules/playwright-core").exists() {

@@ -69,6 +69,28 @@ pub struct DeployConfig {
     #[arg(long, env = "KEYLESS_PULUMI")]
     pub pulumi: Option<PathBuf>,
 
+    /// Directory under which each deployment gets its own work dir (kept apart from the data
+    /// dir); defaults to `keyless-work` in the system's temporary directory.
+    #[arg(long, env = "KEYLESS_WORK_DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// Run deployments without the bubblewrap sandbox: only for a server that runs inside a
+    /// container of its own, holding nothing else. Every deployment's log says so.
+    #[arg(long, env = "KEYLESS_NO_SANDBOX")]
+    pub no_sandbox: bool,
+
+    /// How long a deployment may run before it is cancelled (a Go duration).
+    #[arg(long, env = "KEYLESS_DEPLOYMENT_TIMEOUT", default_value = DEFAULT_DEPLOYMENT_TIMEOUT)]
+    pub deployment_timeout: String,
+
+    /// The most bytes of log a deployment keeps; later output is dropped, with a line saying so.
+    #[arg(long, env = "KEYLESS_MAX_LOG_BYTES", default_value_t = DEFAULT_MAX_LOG_BYTES)]
+    pub max_log_bytes: u64,
+
+    /// How many deployments may run at once on this server, all organizations together.
+    #[arg(long, env = "KEYLESS_MAX_RUNNING_DEPLOYMENTS", default_value_t = DEFAULT_MAX_RUNNING)]
+    pub max_running_deployments: usize,
+
     /// AWS STS endpoint for AssumeRoleWithWebIdentity.
     #[arg(long, env = "KEYLESS_AWS_STS_ENDPOINT")]
     pub aws_sts_endpoint: Option<String>,
@@ -88,6 +110,9 @@ pub struct DeployConfig {
 
 const DEFAULT_TOKEN_LIFETIME: &str = "1h";
 const DEFAULT_MAX_CONCURRENT: usize = 4;
+const DEFAULT_MAX_RUNNING: usize = 8;
+const DEFAULT_DEPLOYMENT_TIMEOUT: &str = "2h";
+const DEFAULT_MAX_LOG_BYTES: u64 = 100_000_000;
 
 impl DeployConfig {
     /// The cloud endpoints: each flag, or the cloud's public URL.
@@ -113,6 +138,11 @@ impl Default for DeployConfig {
             oidc_token_lifetime: DEFAULT_TOKEN_LIFETIME.into(),
             max_concurrent_deployments: DEFAULT_MAX_CONCURRENT,
             pulumi: None,
+            work_dir: None,
+            no_sandbox: false,
+            deployment_timeout: DEFAULT_DEPLOYMENT_TIMEOUT.into(),
+            max_log_bytes: DEFAULT_MAX_LOG_BYTES,
+            max_running_deployments: DEFAULT_MAX_RUNNING,
             aws_sts_endpoint: None,
             azure_authority_host: None,
             gcp_sts_endpoint: None,
@@ -133,6 +163,29 @@ impl Config {
         }
     }
 
+    /// The same configuration with every path made absolute against the current directory,
+    /// so that nothing depends on the directory a later process starts in (deployments run
+    /// elsewhere) and the work dir defaulted.
+    pub fn absolute(&self) -> std::io::Result<Self> {
+        let mut config = self.clone();
+        config.data_dir = std::path::absolute(&self.data_dir)?;
+        config.dist = self.dist.as_deref().map(std::path::absolute).transpose()?;
+        let deploy = &mut config.deploy;
+        deploy.pulumi = self
+            .deploy
+            .pulumi
+            .as_deref()
+            .map(std::path::absolute)
+            .transpose()?;
+        let work_dir = self
+            .deploy
+            .work_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("keyless-work"));
+        deploy.work_dir = Some(std::path::absolute(work_dir)?);
+        Ok(config)
+    }
+
     /// The database URL to open.
     pub fn database_url(&self) -> String {
         self.database_url
@@ -151,6 +204,25 @@ mod tests {
     fn the_database_defaults_to_a_file_in_the_data_dir() {
         let config = Config::new(([127, 0, 0, 1], 8080).into(), PathBuf::from("state"));
         assert_eq!(config.database_url(), "sqlite://state/keyless.db");
+    }
+
+    #[test]
+    fn every_path_is_made_absolute() {
+        let config =
+            Config::try_parse_from(["keyless-server", "--dist", "dist", "--pulumi", "bin/pulumi"])
+                .expect("parses")
+                .absolute()
+                .expect("absolute");
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(config.data_dir, cwd.join(".keyless"));
+        assert_eq!(config.dist, Some(cwd.join("dist")));
+        assert_eq!(config.deploy.pulumi, Some(cwd.join("bin/pulumi")));
+        let work = config.deploy.work_dir.clone().expect("a work dir");
+        assert!(work.is_absolute() && !work.starts_with(&config.data_dir));
+        assert_eq!(
+            config.database_url(),
+            format!("sqlite://{}", cwd.join(".keyless/keyless.db").display())
+        );
     }
 
     #[test]

@@ -15,8 +15,11 @@ use crate::store::StoreError;
 pub enum Error {
     #[error("missing or invalid access token")]
     Unauthorized,
-    #[error("forbidden: {0}")]
-    Forbidden(String),
+    #[error("forbidden: {message}")]
+    Forbidden {
+        message: String,
+        errors: Vec<ErrorDetail>,
+    },
     #[error("not found: {0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -51,10 +54,18 @@ impl Error {
         }
     }
 
+    /// The 403 of an action only the organization's admins may take.
+    pub fn admins_only(org: &str) -> Self {
+        Self::Forbidden {
+            message: format!("Only admins of organization '{org}' may do this"),
+            errors: Vec::new(),
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
@@ -80,9 +91,11 @@ impl IntoResponse for Error {
                 "Unauthorized: No credentials provided or are invalid.".to_owned(),
                 Vec::new(),
             ),
-            Self::Forbidden(message) | Self::NotFound(message) => (message, Vec::new()),
+            Self::NotFound(message) => (message, Vec::new()),
             Self::MethodNotAllowed => ("Method not allowed".to_owned(), Vec::new()),
-            Self::BadRequest { message, errors } => (message, errors),
+            Self::BadRequest { message, errors } | Self::Forbidden { message, errors } => {
+                (message, errors)
+            }
             Self::PayloadTooLarge => ("Request body too large".to_owned(), Vec::new()),
             Self::TooManyRequests { message, .. } => (message, Vec::new()),
             Self::Store(StoreError::Conflict) => (

@@ -60,6 +60,77 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// How deployments run, from `config` (whose paths are absolute): the work root is created,
+/// the sandbox is tried, and `--pulumi`'s folder is checked before any deployment sees it.
+fn exec_config(
+    config: &Config,
+    cipher: Arc<crypto::Cipher>,
+    oidc: Arc<oidc::OidcIssuer>,
+    exchanger: keyless_exchange::Exchanger,
+) -> Result<deploy::ExecConfig, BoxError> {
+    let deploy = &config.deploy;
+    let work_root = deploy
+        .work_dir
+        .clone()
+        .ok_or("the configuration has no work dir")?;
+    files::create_private_dir(&work_root)
+        .map_err(|err| format!("cannot create the work dir {}: {err}", work_root.display()))?;
+    let work_root = work_root.canonicalize()?;
+    let data_dir = config.data_dir.canonicalize()?;
+    if work_root.starts_with(&data_dir) || data_dir.starts_with(&work_root) {
+        return Err(format!(
+            "--work-dir {} must be apart from the data dir {}: deployments see their work dir",
+            work_root.display(),
+            data_dir.display()
+        )
+        .into());
+    }
+    let pulumi = match &deploy.pulumi {
+        Some(cli) => {
+            let cli = cli.canonicalize().unwrap_or_else(|_| cli.clone());
+            if let Some(dir) = cli.parent().filter(|d| !d.starts_with("/usr")) {
+                deploy::sandbox::may_show(dir, &data_dir, &work_root).map_err(|why| {
+                    format!(
+                        "--pulumi {}: its folder is shown to deployments, and {why}; install the \
+                         CLI in a folder of its own",
+                        cli.display()
+                    )
+                })?;
+            }
+            Some(cli)
+        }
+        None => None,
+    };
+    let sandbox = deploy::Sandbox::detect(deploy.no_sandbox, &work_root);
+    match &sandbox {
+        deploy::Sandbox::Bubblewrap(bwrap) => {
+            tracing::info!(bwrap = %bwrap.display(), "deployments run in a bubblewrap sandbox");
+        }
+        deploy::Sandbox::Off => {
+            tracing::warn!(
+                "--no-sandbox: deployments run without a sandbox, as this server's user"
+            );
+        }
+        deploy::Sandbox::Unavailable(why) => {
+            tracing::error!("deployments will not start: {why}");
+        }
+    }
+    let timeout = keyless_api_types::duration::parse(&deploy.deployment_timeout)
+        .map_err(|err| format!("--deployment-timeout {err}"))?;
+    Ok(deploy::ExecConfig {
+        data_dir,
+        work_root,
+        sandbox,
+        timeout: Duration::from_secs(timeout.max(1)),
+        max_log_bytes: deploy.max_log_bytes,
+        cipher,
+        pulumi,
+        cancel_grace: CANCEL_GRACE,
+        oidc,
+        exchanger,
+    })
+}
+
 /// How long a cancelled deployment's processes have between SIGTERM and SIGKILL.
 const CANCEL_GRACE: Duration = Duration::from_secs(10);
 
@@ -70,6 +141,9 @@ pub async fn start(
     config: &Config,
     local_addr: SocketAddr,
 ) -> Result<(AppState, Option<DemoTokens>), BoxError> {
+    let config = &config
+        .absolute()
+        .map_err(|err| format!("cannot resolve the configured paths: {err}"))?;
     files::create_private_dir(&config.data_dir)?;
     let store = store::open(&config.database_url()).await?;
     store.migrate().await?;
@@ -90,20 +164,12 @@ pub async fn start(
         cipher.clone(),
     )?);
     let exchanger = keyless_exchange::Exchanger::new(config.deploy.endpoints())?;
-    let exec = deploy::ExecConfig {
-        data_dir: config.data_dir.clone(),
-        cipher: cipher.clone(),
-        pulumi: config.deploy.pulumi.clone(),
-        cancel_grace: CANCEL_GRACE,
-        oidc: oidc.clone(),
-        exchanger: exchanger.clone(),
+    let exec = exec_config(config, cipher.clone(), oidc.clone(), exchanger.clone())?;
+    let limits = deploy::queue::Limits {
+        per_org: config.deploy.max_concurrent_deployments,
+        total: config.deploy.max_running_deployments,
     };
-    let deployments = deploy::Engine::start(
-        store.clone(),
-        exec,
-        config.deploy.max_concurrent_deployments,
-    )
-    .await?;
+    let deployments = deploy::Engine::start(store.clone(), exec, limits).await?;
     let state = AppState {
         store,
         cipher,

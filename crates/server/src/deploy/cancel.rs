@@ -1,13 +1,40 @@
-//! Cancelling a running deployment: the request carries the name of who cancelled.
+//! Cancelling a running deployment: by a user, or by the server when it runs past the
+//! deployment timeout. The reason becomes the log's last line.
+
+use std::fmt;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
+/// Why a deployment was cancelled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// This user asked.
+    User(String),
+    /// It ran longer than the server's `--deployment-timeout`.
+    Timeout(Duration),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User(user) => write!(f, "Deployment cancelled by {user}"),
+            Self::Timeout(limit) => write!(
+                f,
+                "Deployment cancelled: it ran longer than this server allows ({}, set by \
+                 --deployment-timeout)",
+                keyless_api_types::duration::format(limit.as_secs())
+            ),
+        }
+    }
+}
+
 /// The sending side, kept by the engine for each running deployment.
-pub type Canceller = watch::Sender<Option<String>>;
+pub type Canceller = watch::Sender<Option<Reason>>;
 
 /// The receiving side, held by the deployment's steps.
 #[derive(Clone)]
-pub struct Cancel(watch::Receiver<Option<String>>);
+pub struct Cancel(watch::Receiver<Option<Reason>>);
 
 /// A new pair.
 pub fn channel() -> (Canceller, Cancel) {
@@ -16,20 +43,39 @@ pub fn channel() -> (Canceller, Cancel) {
 }
 
 impl Cancel {
-    /// Who cancelled, if anyone has.
-    pub fn by(&self) -> Option<String> {
+    /// Why it was cancelled, if it has been.
+    pub fn reason(&self) -> Option<Reason> {
         self.0.borrow().clone()
     }
 
-    /// Resolves with who cancelled, once someone has; never when the engine drops the sender.
-    pub async fn requested(&mut self) -> String {
-        let user = match self.0.wait_for(Option::is_some).await {
-            Ok(user) => user.clone(),
+    /// Resolves with the reason once the deployment is cancelled; never when the engine drops
+    /// the sender.
+    pub async fn requested(&mut self) -> Reason {
+        let reason = match self.0.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone(),
             Err(_) => None,
         };
-        match user {
-            Some(user) => user,
+        match reason {
+            Some(reason) => reason,
             None => std::future::pending().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_read_as_log_lines() {
+        assert_eq!(
+            Reason::User("alice".into()).to_string(),
+            "Deployment cancelled by alice"
+        );
+        let line = Reason::Timeout(Duration::from_secs(7200)).to_string();
+        assert!(
+            line.contains("2h0m0s") && line.contains("--deployment-timeout"),
+            "{line}"
+        );
     }
 }

@@ -7,17 +7,12 @@ use std::sync::Arc;
 use keyless_api_types::{DeploymentSettings, DeploymentStatus, StepStatus};
 
 use super::ExecConfig;
-use super::cancel::Cancel;
+use super::cancel::{Cancel, Reason};
 use super::job::Job;
 use super::logs::LogSink;
 use super::steps::{Step, StepError};
 use crate::store::{DeploymentRecord, Store, StoreError};
 use crate::timestamp;
-
-/// The line that ends a cancelled deployment's log.
-pub fn cancelled_line(user: &str) -> String {
-    format!("Deployment cancelled by {user}")
-}
 
 /// Runs `record` to its end.
 pub async fn run(
@@ -49,16 +44,16 @@ pub async fn run(
         return Ok(());
     }
     let id = record.id.clone();
-    let (sink, writer) = LogSink::start(store.clone(), id.clone());
+    let (sink, writer) = LogSink::start(store.clone(), id.clone(), config.max_log_bytes);
     let mut job = Job::new(record, settings, config, sink.clone(), cancel);
 
     let mut outcome = Ok(());
     for (index, (step, name)) in steps.iter().zip(&names).enumerate() {
         let index = index as i64;
-        if let Some(user) = job.cancel.by() {
+        if let Some(reason) = job.cancel.reason() {
             // Cancelled between steps: the line goes to the step that last ran.
-            sink.line((index - 1).max(0), &cancelled_line(&user)).await;
-            outcome = Err(StepError::Cancelled(user));
+            sink.note((index - 1).max(0), &reason.to_string()).await;
+            outcome = Err(StepError::Cancelled(reason));
             break;
         }
         store
@@ -69,11 +64,11 @@ pub async fn run(
         let status = match &result {
             Ok(()) => StepStatus::Succeeded,
             Err(StepError::Failed(message)) => {
-                sink.line(index, &format!("Error: {message}")).await;
+                sink.note(index, &format!("Error: {message}")).await;
                 StepStatus::Failed
             }
-            Err(StepError::Cancelled(user)) => {
-                sink.line(index, &cancelled_line(user)).await;
+            Err(StepError::Cancelled(reason)) => {
+                sink.note(index, &Reason::to_string(reason)).await;
                 StepStatus::Failed
             }
         };

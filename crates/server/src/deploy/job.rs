@@ -9,30 +9,20 @@ use keyless_api_types::{DeploymentSettings, SecretValue};
 use super::ExecConfig;
 use super::cancel::Cancel;
 use super::logs::LogSink;
+use super::process::Spec;
+use super::sandbox::View;
 use crate::crypto::CryptoError;
 use crate::store::DeploymentRecord;
-
-/// Environment variables passed from the server's own environment to every step; nothing else
-/// of it is.
-const INHERITED_ENV: &[&str] = &[
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "LANG",
-    "LC_ALL",
-    "TMPDIR",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-];
 
 /// A running deployment.
 pub struct Job {
     pub record: DeploymentRecord,
     pub settings: DeploymentSettings,
     pub config: Arc<ExecConfig>,
-    /// The deployment's own folder: `work` in the data dir, then the deployment id.
+    /// The deployment's own folder, named by its id in the server's work root.
     pub work_dir: PathBuf,
+    /// What of the host the deployment's sandbox shows (its work dir, read-only paths).
+    pub view: View,
     /// Where the source is checked out.
     pub checkout_dir: PathBuf,
     /// The program's directory: the checkout's `repoDir`.
@@ -51,16 +41,19 @@ impl Job {
         sink: LogSink,
         cancel: Cancel,
     ) -> Self {
-        let work_dir = config.data_dir.join("work").join(&record.id);
+        let work_dir = config.work_root.join(&record.id);
         let checkout_dir = work_dir.join("source");
-        let mut env: BTreeMap<String, String> = INHERITED_ENV
-            .iter()
-            .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
-            .collect();
+        let mut env = config.sandbox.base_env(&work_dir);
+        let mut view = View {
+            work_dir: work_dir.clone(),
+            read_only: Vec::new(),
+        };
         if let Some(dir) = config.pulumi.as_ref().and_then(|p| p.parent()) {
-            // The configured CLI comes first on PATH, for pre-run commands too.
+            // The configured CLI comes first on PATH, for pre-run commands too, and its folder
+            // (the CLI and its language plugins) is shown read-only.
             let path = env.get("PATH").map_or(String::new(), |p| format!(":{p}"));
             env.insert("PATH".into(), format!("{}{path}", dir.display()));
+            view.read_only.push(dir.to_owned());
         }
         env.insert("PULUMI_SKIP_UPDATE_CHECK".into(), "true".into());
         Self {
@@ -70,6 +63,7 @@ impl Job {
             program_dir: checkout_dir.clone(),
             checkout_dir,
             work_dir,
+            view,
             env,
             sink,
             cancel,
@@ -87,6 +81,11 @@ impl Job {
             self.sink.add_secret(value);
         }
         self.env.insert(name.to_owned(), value.to_owned());
+    }
+
+    /// `spec` as it runs in this deployment's sandbox.
+    pub fn sandboxed(&self, spec: Spec) -> Spec {
+        self.config.sandbox.wrap(spec, &self.view)
     }
 
     /// The plaintext of a secret of this deployment's settings (sealed for its stack).

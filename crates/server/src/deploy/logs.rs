@@ -1,10 +1,17 @@
-//! A deployment's log as it is written: lines are redacted, stamped when they are produced, and
-//! stored in batches by one writer task, so that readers see them while the deployment runs.
+//! A deployment's log as it is written: lines are redacted, cut at [`MAX_LINE`], stamped when
+//! they are produced, and stored in batches by one writer task, so that readers see them while
+//! the deployment runs.
+//!
+//! Nothing a deployment prints can make the server hold more than a bounded amount: a line is
+//! cut at [`MAX_LINE`] bytes, lines waiting for the writer may hold at most [`BACKLOG_BYTES`]
+//! (producers wait beyond that), and once a deployment's log reaches its byte budget, its
+//! output is dropped with one line saying so.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::redact::Redactor;
@@ -13,12 +20,28 @@ use crate::timestamp;
 
 /// How many lines may wait for the writer before producers wait too.
 const BACKLOG: usize = 16 * 1024;
+/// How many bytes of lines may wait for the writer before producers wait too.
+const BACKLOG_BYTES: usize = 8 * 1024 * 1024;
+/// The longest line stored, in bytes; longer ones are cut and marked.
+pub const MAX_LINE: usize = 16 * 1024;
+/// What ends a cut line.
+const CUT_MARKER: &str = " [… line cut: longer than 16 KiB]";
 /// The most lines stored in one transaction.
 const BATCH: usize = 8 * 1024;
 
 enum Entry {
-    Header { step: i64, name: String, at: String },
-    Line { step: i64, text: String, at: String },
+    Header {
+        step: i64,
+        name: String,
+        at: String,
+    },
+    Line {
+        step: i64,
+        text: String,
+        at: String,
+        /// Its share of the backlog, given back once it is stored.
+        backlog: OwnedSemaphorePermit,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -28,6 +51,15 @@ enum Entry {
 pub struct LogSink {
     tx: mpsc::Sender<Entry>,
     redactor: Arc<RwLock<Redactor>>,
+    backlog: Arc<Semaphore>,
+    budget: Arc<Budget>,
+}
+
+/// How many bytes of output a deployment may still store.
+struct Budget {
+    max: u64,
+    used: AtomicU64,
+    spent: AtomicBool,
 }
 
 /// The writer task of a [`LogSink`].
@@ -43,13 +75,20 @@ impl LogWriter {
 }
 
 impl LogSink {
-    /// A sink for deployment `id`, which has no lines yet.
-    pub fn start(store: Arc<dyn Store>, id: String) -> (Self, LogWriter) {
+    /// A sink for deployment `id`, which has no lines yet, keeping at most `max_bytes` of
+    /// its output.
+    pub fn start(store: Arc<dyn Store>, id: String, max_bytes: u64) -> (Self, LogWriter) {
         let (tx, rx) = mpsc::channel(BACKLOG);
         let writer = tokio::spawn(write(store, id, rx));
         let sink = Self {
             tx,
             redactor: Arc::default(),
+            backlog: Arc::new(Semaphore::new(BACKLOG_BYTES)),
+            budget: Arc::new(Budget {
+                max: max_bytes,
+                used: AtomicU64::new(0),
+                spent: AtomicBool::new(false),
+            }),
         };
         (sink, LogWriter(writer))
     }
@@ -71,18 +110,70 @@ impl LogSink {
         self.send(entry).await;
     }
 
-    /// Writes one line of step `step`'s output (a newline is added when missing).
+    /// Writes one line of step `step`'s output (a newline is added when missing), unless the
+    /// deployment's log budget is spent: then the first line refused says so, and the rest
+    /// are dropped.
     pub async fn line(&self, step: i64, text: &str) {
         let at = timestamp::now();
+        let text = self.prepare(text);
+        let budget = &self.budget;
+        let used = budget.used.fetch_add(text.len() as u64, Ordering::Relaxed);
+        if used + text.len() as u64 > budget.max {
+            if !budget.spent.swap(true, Ordering::Relaxed) {
+                let note = format!(
+                    "Log limit reached: this deployment's log is kept up to {} bytes \
+                     (--max-log-bytes); further output is not stored, and the deployment goes on",
+                    budget.max
+                );
+                self.note(step, &note).await;
+            }
+            return;
+        }
+        self.enqueue(step, text, at).await;
+    }
+
+    /// Writes a line of the server's own about step `step` (an outcome, a cancellation), which
+    /// the log budget does not hold back.
+    pub async fn note(&self, step: i64, text: &str) {
+        let at = timestamp::now();
+        let text = self.prepare(text);
+        self.enqueue(step, text, at).await;
+    }
+
+    /// `text` redacted, then cut at [`MAX_LINE`] bytes, ending with a newline. Redacting comes
+    /// first so that a secret across the cut is not left half shown.
+    fn prepare(&self, text: &str) -> String {
         let mut text = match self.redactor.read() {
             Ok(redactor) => redactor.redact(text),
             // A poisoned redactor must not let secrets through.
             Err(_) => "[line withheld: the redactor failed]".to_owned(),
         };
+        if text.trim_end_matches('\n').len() > MAX_LINE {
+            let mut end = MAX_LINE;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push_str(CUT_MARKER);
+        }
         if !text.ends_with('\n') {
             text.push('\n');
         }
-        self.send(Entry::Line { step, text, at }).await;
+        text
+    }
+
+    async fn enqueue(&self, step: i64, text: String, at: String) {
+        let bytes = text.len().min(BACKLOG_BYTES) as u32;
+        let Ok(permit) = self.backlog.clone().acquire_many_owned(bytes).await else {
+            return;
+        };
+        let entry = Entry::Line {
+            step,
+            text,
+            at,
+            backlog: permit,
+        };
+        self.send(entry).await;
     }
 
     /// Waits until every line written so far is stored.
@@ -104,6 +195,7 @@ async fn write(store: Arc<dyn Store>, id: String, mut rx: mpsc::Receiver<Entry>)
     let mut entries = Vec::with_capacity(BATCH);
     let mut rows = Vec::with_capacity(BATCH);
     let mut flushed = Vec::new();
+    let mut held = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut entries, BATCH).await > 0 {
         for entry in entries.drain(..) {
             match entry {
@@ -114,7 +206,13 @@ async fn write(store: Arc<dyn Store>, id: String, mut rx: mpsc::Receiver<Entry>)
                     header: Some(name),
                     line: None,
                 }),
-                Entry::Line { step, text, at } => {
+                Entry::Line {
+                    step,
+                    text,
+                    at,
+                    backlog,
+                } => {
+                    held.push(backlog);
                     let offset = offsets.entry(step).or_default();
                     rows.push(NewLogLine {
                         step,
@@ -133,6 +231,7 @@ async fn write(store: Arc<dyn Store>, id: String, mut rx: mpsc::Receiver<Entry>)
                 tracing::error!(%err, deployment = %id, lines = rows.len(), "cannot store log lines");
             }
             rows.clear();
+            held.clear();
         }
         for done in flushed.drain(..) {
             let _ = done.send(());

@@ -9,6 +9,7 @@ mod logs;
 mod process;
 pub mod queue;
 pub mod redact;
+pub mod sandbox;
 mod steps;
 
 use std::collections::HashMap;
@@ -25,10 +26,9 @@ use crate::crypto::Cipher;
 use crate::oidc::OidcIssuer;
 use crate::store::{DeploymentRecord, Store, StoreError};
 use crate::timestamp;
-use cancel::Canceller;
-use queue::{Busy, Pauses, Waiting};
-
-pub use executor::cancelled_line;
+use cancel::{Canceller, Reason};
+use queue::{Busy, Limits, Pauses, Waiting};
+pub use sandbox::Sandbox;
 
 /// How often the scheduler looks at the queue when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_secs(5);
@@ -39,7 +39,16 @@ pub const INTERRUPTED_LINE: &str =
 
 /// What the executor needs from the server's configuration.
 pub struct ExecConfig {
+    /// The server's data dir, which deployments must never see.
     pub data_dir: PathBuf,
+    /// Where deployments' work dirs go, one per deployment id (outside the data dir).
+    pub work_root: PathBuf,
+    /// How deployment processes are run.
+    pub sandbox: Sandbox,
+    /// How long a deployment may run before the server cancels it.
+    pub timeout: Duration,
+    /// The most log bytes a deployment keeps.
+    pub max_log_bytes: u64,
     pub cipher: Arc<Cipher>,
     /// The pulumi CLI given by `--pulumi`.
     pub pulumi: Option<PathBuf>,
@@ -71,7 +80,7 @@ struct Running {
 pub struct Engine {
     store: Arc<dyn Store>,
     config: Arc<ExecConfig>,
-    max_concurrent: usize,
+    limits: Limits,
     wake: Notify,
     running: Mutex<HashMap<String, Running>>,
     scheduler: Mutex<Option<JoinHandle<()>>>,
@@ -82,13 +91,16 @@ impl Engine {
     pub async fn start(
         store: Arc<dyn Store>,
         config: ExecConfig,
-        max_concurrent: usize,
+        limits: Limits,
     ) -> Result<Arc<Self>, StoreError> {
-        recover(store.as_ref()).await?;
+        recover(store.as_ref(), &config.work_root).await?;
         let engine = Arc::new(Self {
             store,
             config: Arc::new(config),
-            max_concurrent: max_concurrent.max(1),
+            limits: Limits {
+                per_org: limits.per_org.max(1),
+                total: limits.total.max(1),
+            },
             wake: Notify::new(),
             running: Mutex::default(),
             scheduler: Mutex::default(),
@@ -102,7 +114,7 @@ impl Engine {
 
     /// How many deployments of one organization may run at once.
     pub fn max_concurrent(&self) -> usize {
-        self.max_concurrent
+        self.limits.per_org
     }
 
     /// Asks the scheduler to look at the queue (after a deployment is queued, a pause ends…).
@@ -115,7 +127,7 @@ impl Engine {
     pub async fn cancel(&self, id: &str, user: &str) -> Result<(), CancelError> {
         // Twice: the scheduler may start it between the two looks.
         for _ in 0..2 {
-            if self.signal(id, user) {
+            if self.signal(id, Reason::User(user.to_owned())) {
                 return Ok(());
             }
             let queued = [DeploymentStatus::NotStarted, DeploymentStatus::Accepted];
@@ -125,7 +137,8 @@ impl Engine {
                 .transition(id, &queued, DeploymentStatus::Failed, &now)
                 .await?
             {
-                logs::append_note(self.store.as_ref(), id, 0, &cancelled_line(user)).await?;
+                let line = Reason::User(user.to_owned()).to_string();
+                logs::append_note(self.store.as_ref(), id, 0, &line).await?;
                 self.wake();
                 return Ok(());
             }
@@ -146,13 +159,20 @@ impl Engine {
         }
     }
 
-    fn signal(&self, id: &str, user: &str) -> bool {
+    /// Cancels running deployment `id` for `reason`; the first reason stays.
+    fn signal(&self, id: &str, reason: Reason) -> bool {
         let Ok(running) = self.running.lock() else {
             return false;
         };
         match running.get(id) {
             Some(run) => {
-                run.canceller.send_replace(Some(user.to_owned()));
+                run.canceller.send_if_modified(|current| {
+                    let first = current.is_none();
+                    if first {
+                        *current = Some(reason);
+                    }
+                    first
+                });
                 true
             }
             None => false,
@@ -185,7 +205,7 @@ impl Engine {
             Err(_) => return Ok(()),
         };
         let waiting: Vec<Waiting> = queued.iter().map(waiting).collect();
-        let plan = queue::plan(&waiting, &busy, &pauses, self.max_concurrent);
+        let plan = queue::plan(&waiting, &busy, &pauses, self.limits);
         let by_id: HashMap<&str, &DeploymentRecord> =
             queued.iter().map(|d| (d.id.as_str(), d)).collect();
         for (id, superseded_by) in &plan.skip {
@@ -222,7 +242,17 @@ impl Engine {
         let task = tokio::spawn(async move {
             let store = engine.store.clone();
             let config = engine.config.clone();
-            if let Err(err) = executor::run(store, config, record, cancel).await {
+            let timeout = config.timeout;
+            let run = executor::run(store, config, record, cancel);
+            tokio::pin!(run);
+            let result = tokio::select! {
+                result = &mut run => result,
+                () = tokio::time::sleep(timeout) => {
+                    engine.signal(&task_id, Reason::Timeout(timeout));
+                    run.await
+                }
+            };
+            if let Err(err) = result {
                 tracing::error!(deployment = %task_id, %err, "deployment stopped on a store error");
                 let now = timestamp::now();
                 let _ = engine
@@ -266,8 +296,8 @@ fn waiting(record: &DeploymentRecord) -> Waiting {
 }
 
 /// Marks every deployment left `running` by the last run failed, with a line saying why, on
-/// the step that was running.
-async fn recover(store: &dyn Store) -> Result<(), StoreError> {
+/// the step that was running, and removes its work dir.
+async fn recover(store: &dyn Store, work_root: &std::path::Path) -> Result<(), StoreError> {
     for record in store
         .deployments_with_status(&[DeploymentStatus::Running])
         .await?
@@ -295,6 +325,7 @@ async fn recover(store: &dyn Store) -> Result<(), StoreError> {
                 &now,
             )
             .await?;
+        let _ = std::fs::remove_dir_all(work_root.join(&record.id));
         tracing::warn!(deployment = %record.id, "marked failed: it was running when the server stopped");
     }
     Ok(())

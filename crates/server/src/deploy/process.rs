@@ -1,6 +1,8 @@
-//! Running one step's process: in its own process group, with a clean environment, its stdout
-//! and stderr logged line by line as they are printed. Cancelling sends the group SIGTERM, then
-//! SIGKILL after a grace period; whatever the group left behind is killed when the step ends.
+//! Running one step's process: in a session and process group of its own (so that it has no
+//! controlling terminal to type into), with a clean environment, its stdout and stderr logged
+//! line by line as they are printed, each line read into at most a bounded buffer. Cancelling
+//! sends the group SIGTERM, then SIGKILL after a grace period; whatever the group left behind
+//! is killed when the step ends (and, in the sandbox, with its PID namespace).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,12 +14,15 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 
-use super::cancel::Cancel;
-use super::logs::LogSink;
+use super::cancel::{Cancel, Reason};
+use super::logs::{LogSink, MAX_LINE};
 
 /// How long readers may drain the pipes after the group is gone (processes that left the
 /// group may still hold them).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How much of one line a reader keeps: the stored length, and room for a secret that
+/// crosses the cut to be redacted whole before the line is cut.
+const LINE_BUFFER: usize = MAX_LINE + 4 * 1024;
 
 /// A command to run.
 #[derive(Clone, Debug)]
@@ -33,8 +38,8 @@ pub struct Spec {
 #[derive(Debug)]
 pub enum Outcome {
     Exited(ExitStatus),
-    /// Cancelled by this user.
-    Cancelled(String),
+    /// Cancelled, for this reason.
+    Cancelled(Reason),
     /// It could not be started.
     NotStarted(std::io::Error),
 }
@@ -66,8 +71,15 @@ pub async fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
+    // SAFETY: setsid is async-signal-safe, and the closure touches nothing else of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(drop)
+                .map_err(std::io::Error::from)
+        });
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(err) => return Outcome::NotStarted(err),
@@ -91,13 +103,13 @@ pub async fn run(
             Ok(status) => Outcome::Exited(status),
             Err(err) => Outcome::NotStarted(err),
         },
-        user = cancel.requested() => {
+        reason = cancel.requested() => {
             let _ = killpg(group.0, Signal::SIGTERM);
             if tokio::time::timeout(grace, child.wait()).await.is_err() {
                 let _ = killpg(group.0, Signal::SIGKILL);
                 let _ = child.wait().await;
             }
-            Outcome::Cancelled(user)
+            Outcome::Cancelled(reason)
         }
     };
     drop(group);
@@ -110,16 +122,41 @@ pub async fn run(
     outcome
 }
 
-/// Logs each line read from `pipe`, splitting only at newlines.
+/// Logs each line read from `pipe`, splitting only at newlines. Of a line longer than
+/// [`LINE_BUFFER`] only that much is kept, and it is logged (and cut) as soon as it is that
+/// long; the rest, up to the next newline, is read and dropped.
 async fn forward(pipe: impl AsyncRead + Unpin, step: i64, sink: LogSink) {
-    let mut reader = BufReader::new(pipe);
-    let mut buf = Vec::new();
+    let mut reader = BufReader::with_capacity(64 * 1024, pipe);
+    let mut line: Vec<u8> = Vec::with_capacity(4 * 1024);
+    // Whether the current line was already logged (cut), so its tail is dropped.
+    let mut cut = false;
     loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => sink.line(step, &String::from_utf8_lossy(&buf)).await,
+        let available = match reader.fill_buf().await {
+            Ok([]) | Err(_) => break,
+            Ok(available) => available,
+        };
+        let newline = available.iter().position(|&b| b == b'\n');
+        let taken = newline.map_or(available.len(), |at| at + 1);
+        if !cut {
+            let room = LINE_BUFFER - line.len();
+            line.extend_from_slice(&available[..taken.min(room)]);
+            if taken > room {
+                sink.line(step, &String::from_utf8_lossy(&line)).await;
+                line.clear();
+                cut = true;
+            }
         }
+        reader.consume(taken);
+        if newline.is_some() {
+            if !cut {
+                sink.line(step, &String::from_utf8_lossy(&line)).await;
+            }
+            line.clear();
+            cut = false;
+        }
+    }
+    if !line.is_empty() && !cut {
+        sink.line(step, &String::from_utf8_lossy(&line)).await;
     }
 }
 

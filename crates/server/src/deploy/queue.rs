@@ -1,5 +1,6 @@
 //! Which queued deployments start now, and which are skipped: first in, first out; one at a
-//! time per stack; at most `limit` at a time per organization; nothing from a paused stack or
+//! time per stack; at most so many at a time per organization and on the server; nothing from a
+//! paused stack or
 //! organization; and a deployment with `skipIntermediateDeployments` supersedes the ones queued
 //! before it on its stack.
 
@@ -42,6 +43,15 @@ impl Pauses {
     }
 }
 
+/// How many deployments may run at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Of one organization.
+    pub per_org: usize,
+    /// On this server, all organizations together.
+    pub total: usize,
+}
+
 /// What to do now.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -51,7 +61,7 @@ pub struct Plan {
 }
 
 /// Decides what starts and what is skipped.
-pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limit: usize) -> Plan {
+pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limits: Limits) -> Plan {
     let mut plan = Plan::default();
     // The last deployment of each stack that skips intermediate ones.
     let mut superseding: HashMap<&str, &str> = HashMap::new();
@@ -63,6 +73,7 @@ pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limit: usize
     for b in running {
         *per_org.entry(&b.org).or_default() += 1;
     }
+    let mut total = running.len();
     let mut seen_superseding: HashSet<&str> = HashSet::new();
     for w in waiting {
         if let Some(&last) = superseding.get(w.stack_id.as_str()) {
@@ -77,10 +88,11 @@ pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limit: usize
             continue;
         }
         let count = per_org.entry(&w.org).or_default();
-        if busy.contains(w.stack_id.as_str()) || *count >= limit {
+        if busy.contains(w.stack_id.as_str()) || *count >= limits.per_org || total >= limits.total {
             continue;
         }
         *count += 1;
+        total += 1;
         busy.insert(&w.stack_id);
         plan.start.push(w.id.clone());
     }
@@ -100,6 +112,13 @@ mod tests {
         }
     }
 
+    fn per_org(per_org: usize) -> Limits {
+        Limits {
+            per_org,
+            total: 100,
+        }
+    }
+
     fn ids(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
     }
@@ -111,14 +130,14 @@ mod tests {
             waiting("2", "acme", "a", false),
             waiting("3", "acme", "b", false),
         ];
-        let p = plan(&q, &[], &Pauses::default(), 4);
+        let p = plan(&q, &[], &Pauses::default(), per_org(4));
         assert_eq!(p.start, ids(&["1", "3"]));
         let running = [Busy {
             org: "acme".into(),
             stack_id: "a".into(),
         }];
         assert_eq!(
-            plan(&q[1..], &running, &Pauses::default(), 4).start,
+            plan(&q[1..], &running, &Pauses::default(), per_org(4)).start,
             ids(&["3"])
         );
     }
@@ -135,8 +154,29 @@ mod tests {
             org: "acme".into(),
             stack_id: "z".into(),
         }];
-        let p = plan(&q, &running, &Pauses::default(), 2);
+        let p = plan(&q, &running, &Pauses::default(), per_org(2));
         assert_eq!(p.start, ids(&["1", "3"]));
+    }
+
+    #[test]
+    fn the_server_limit_counts_every_organization() {
+        let q = [
+            waiting("1", "acme", "a", false),
+            waiting("2", "globex", "b", false),
+            waiting("3", "initech", "c", false),
+        ];
+        let running = [Busy {
+            org: "umbrella".into(),
+            stack_id: "z".into(),
+        }];
+        let limits = Limits {
+            per_org: 4,
+            total: 3,
+        };
+        assert_eq!(
+            plan(&q, &running, &Pauses::default(), limits).start,
+            ids(&["1", "2"])
+        );
     }
 
     #[test]
@@ -150,7 +190,7 @@ mod tests {
             ("acme".into(), Some("a".into())),
             ("globex".into(), None),
         ]);
-        assert_eq!(plan(&q, &[], &pauses, 4).start, ids(&["2"]));
+        assert_eq!(plan(&q, &[], &pauses, per_org(4)).start, ids(&["2"]));
     }
 
     #[test]
@@ -166,7 +206,7 @@ mod tests {
             org: "acme".into(),
             stack_id: "a".into(),
         }];
-        let p = plan(&q, &running, &Pauses::default(), 4);
+        let p = plan(&q, &running, &Pauses::default(), per_org(4));
         assert_eq!(
             p.skip,
             vec![("1".into(), "3".into()), ("2".into(), "3".into())]
@@ -174,6 +214,6 @@ mod tests {
         assert_eq!(p.start, ids(&["5"]));
         // Paused stacks still skip, so that resuming runs only the latest.
         let pauses = Pauses::from_list(vec![("acme".into(), Some("a".into()))]);
-        assert_eq!(plan(&q, &[], &pauses, 4).skip.len(), 2);
+        assert_eq!(plan(&q, &[], &pauses, per_org(4)).skip.len(), 2);
     }
 }

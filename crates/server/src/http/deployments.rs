@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use keyless_api_types::{
     CreateDeploymentResponse, DeploymentConfiguration, DeploymentJob, DeploymentSettings,
-    DeploymentSource, DeploymentSourceGit, EnvValue, EnvironmentVariable, GetDeploymentResponse,
-    ListDeploymentResponseV2, ListDeploymentSnapshot, PulumiOperation,
-    StackDeploymentsMetadataResponse, StepRun, input, merge_patch, validate,
+    DeploymentSource, DeploymentSourceGit, EnvValue, EnvironmentVariable, ErrorDetail, ErrorType,
+    GetDeploymentResponse, ListDeploymentResponseV2, ListDeploymentSnapshot, OrgRole,
+    PulumiOperation, StackDeploymentsMetadataResponse, StepRun, input, merge_patch, validate,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -84,6 +84,9 @@ async fn create(
             validate::OPERATIONS.join(", ")
         ))
     })?;
+    if access.role != OrgRole::Admin {
+        members_may_only_choose_the_operation(&fields, &access.stack.stack.org)?;
+    }
     let inherit = match fields.remove("inheritSettings") {
         None | Some(Value::Null) => true,
         Some(Value::Bool(inherit)) => inherit,
@@ -142,6 +145,45 @@ async fn create(
         version: record.version,
     };
     Ok((StatusCode::ACCEPTED, Json(response)))
+}
+
+/// A member deploys the stack as its admins configured it: besides `operation` (taken out
+/// before this), only `inheritSettings: true` may be sent. Anything else would let a member
+/// choose what runs (source, pre-run commands) or which cloud identity it gets (OIDC), so it
+/// is refused naming each field.
+fn members_may_only_choose_the_operation(fields: &Map<String, Value>, org: &str) -> Result<()> {
+    let mut overridden = Vec::new();
+    for (name, value) in fields {
+        match value {
+            Value::Bool(true) | Value::Null if name == "inheritSettings" => {}
+            Value::Object(inner) if !inner.is_empty() => {
+                overridden.extend(inner.keys().map(|key| format!("{name}.{key}")));
+            }
+            _ => overridden.push(name.clone()),
+        }
+    }
+    if overridden.is_empty() {
+        return Ok(());
+    }
+    let errors = overridden
+        .iter()
+        .map(|attribute| ErrorDetail {
+            resource: "Deployment".into(),
+            attribute: attribute.clone(),
+            error_type: ErrorType::Custom,
+            custom_message: format!(
+                "Only admins of organization '{org}' may override the stack's settings"
+            ),
+        })
+        .collect();
+    Err(Error::Forbidden {
+        message: format!(
+            "Only admins of organization '{org}' may override deployment settings; members may \
+             send only the operation (overridden: {})",
+            overridden.join(", ")
+        ),
+        errors,
+    })
 }
 
 /// Where the console shows a deployment.

@@ -137,10 +137,7 @@ impl FromRequestParts<AppState> for OrgAdmin {
         if access.role == OrgRole::Admin {
             Ok(Self(access))
         } else {
-            Err(Error::Forbidden(format!(
-                "Only admins of organization '{}' may do this",
-                access.org
-            )))
+            Err(Error::admins_only(&access.org))
         }
     }
 }
@@ -160,10 +157,7 @@ impl FromRequestParts<AppState> for StackAdmin {
         if access.role == OrgRole::Admin {
             Ok(Self(access.stack))
         } else {
-            Err(Error::Forbidden(format!(
-                "Only admins of organization '{}' may do this",
-                access.stack.stack.org
-            )))
+            Err(Error::admins_only(&access.stack.stack.org))
         }
     }
 }

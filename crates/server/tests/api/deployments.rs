@@ -29,7 +29,7 @@ async fn a_deployment_runs_every_step_from_a_real_repository() {
     assert_eq!(done["status"], "succeeded", "{log}");
     assert_eq!(done["pulumiOperation"], "preview");
     assert_eq!(done["version"], 1);
-    assert_eq!(done["requestedBy"]["githubLogin"], "bob");
+    assert_eq!(done["requestedBy"]["githubLogin"], "alice");
     assert_eq!(
         steps(&done),
         [
@@ -73,9 +73,10 @@ async fn a_deployment_runs_every_step_from_a_real_repository() {
         !contains(&app.disk_bytes(), SECRET),
         "the secret is on disk"
     );
+    let work_dir = std::env::temp_dir().join("keyless-work").join(&id);
     assert!(
-        !app.data_dir.path().join("work").join(&id).exists(),
-        "the work directory is removed"
+        log.contains(&format!("Work directory: {}", work_dir.display())) && !work_dir.exists(),
+        "the work directory is the default one, and removed: {log}"
     );
 
     // Step mode: a window of one step, then its end.
@@ -183,7 +184,7 @@ async fn requests_follow_the_rules() {
         ),
     ];
     for (base, body, message) in cases {
-        let reply = app.write(Method::POST, base, &app.member, &body).await;
+        let reply = app.write(Method::POST, base, &app.admin, &body).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
         assert!(reply.error().message.contains(message), "{}", reply.text);
     }

@@ -5,12 +5,15 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use keyless_server::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 use crate::helpers::{TestApp, spawn_with};
 
@@ -28,7 +31,8 @@ echo "SECRET_TOKEN=$SECRET_TOKEN"
 
 /// A git repository with a YAML Pulumi program in `infra/`, and the fake CLI.
 pub struct Fixture {
-    pub dir: TempDir,
+    /// Holds the repository and the CLI; removed with the fixture.
+    _dir: TempDir,
     pub repo: PathBuf,
     pub pulumi: PathBuf,
 }
@@ -64,7 +68,11 @@ impl Fixture {
         std::fs::create_dir_all(pulumi.parent().expect("bin")).expect("mkdir");
         std::fs::write(&pulumi, FAKE_PULUMI).expect("writes");
         std::fs::set_permissions(&pulumi, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        Self { dir, repo, pulumi }
+        Self {
+            _dir: dir,
+            repo,
+            pulumi,
+        }
     }
 
     /// A deployment request from this repository, with these pre-run commands.
@@ -106,9 +114,10 @@ pub fn deployments(project: &str, stack: &str) -> String {
 }
 
 impl TestApp {
-    /// Queues a deployment as the member; returns its id.
+    /// Queues a deployment as the admin (a request with settings overrides is an admin's);
+    /// returns its id.
     pub async fn deploy(&self, base: &str, body: &Value) -> String {
-        let reply = self.write(Method::POST, base, &self.member, body).await;
+        let reply = self.write(Method::POST, base, &self.admin, body).await;
         assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
         reply.body["id"].as_str().expect("an id").to_owned()
     }
@@ -218,4 +227,102 @@ pub fn steps(deployment: &Value) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A loopback port a deployment's command reaches from its sandbox (which shares the network
+/// but no folder with the tests): what a command sends is kept, in order.
+pub struct Outbox {
+    port: u16,
+    received: Arc<Mutex<Vec<String>>>,
+}
+
+impl Outbox {
+    pub async fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let port = listener.local_addr().expect("address").port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let kept = received.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let mut text = String::new();
+                    if stream.read_to_string(&mut text).await.is_ok()
+                        && let Ok(mut kept) = kept.lock()
+                    {
+                        kept.push(text);
+                    }
+                });
+            }
+        });
+        Self { port, received }
+    }
+
+    /// A shell command sending the expansion of `value` (shell syntax, e.g. `"$HOME"`) here.
+    pub fn send(&self, value: &str) -> String {
+        format!("printf '%s' {value} > /dev/tcp/127.0.0.1/{}", self.port)
+    }
+
+    /// Everything sent so far; waits a little for a sender that has just finished.
+    pub async fn received(&self) -> Vec<String> {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+/// A gate on a loopback port: a deployment's command waits at it (`read` from the port) until
+/// the test opens it.
+pub struct Gate {
+    port: u16,
+    open: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Gate {
+    pub async fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let port = listener.local_addr().expect("address").port();
+        let open = Arc::new(tokio::sync::watch::channel(false).0);
+        let signal = open.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut opened = signal.subscribe();
+                tokio::spawn(async move {
+                    if opened.wait_for(|open| *open).await.is_ok() {
+                        let _ = stream.write_all(b"open\n").await;
+                    }
+                });
+            }
+        });
+        Self { port, open }
+    }
+
+    /// The shell command that waits until the gate opens.
+    pub fn wait(&self) -> String {
+        format!("read -r _ < /dev/tcp/127.0.0.1/{}", self.port)
+    }
+
+    /// Lets every waiting command, and every later one, through.
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+/// Whether a process whose whole command line is `command` (arguments joined by spaces) is
+/// alive on this machine, seen from outside any sandbox (zombies aside).
+pub fn process_alive(command: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        !zombie
+            && String::from_utf8_lossy(&cmdline)
+                .replace('\0', " ")
+                .trim_end()
+                == command
+    })
 }

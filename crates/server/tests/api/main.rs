@@ -9,6 +9,7 @@ mod oidc;
 mod oidc_assistant;
 mod openapi;
 mod queue;
+mod sandbox;
 mod secrets;
 mod seed;
 mod settings;

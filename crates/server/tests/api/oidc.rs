@@ -13,7 +13,7 @@ use keyless_server::Config;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::fixtures::{Fixture, PATIENCE, deployments, steps};
+use crate::fixtures::{Fixture, Outbox, PATIENCE, deployments, steps};
 use crate::helpers::{TestApp, spawn_app, spawn_on};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/keyless-deploy";
@@ -113,8 +113,8 @@ async fn oidc_app(
 }
 
 /// A deployment of `acme/website/dev` with all three clouds, whose pre-run command prints what
-/// it was given and saves the token to `token_path`.
-fn request(fixture: &Fixture, token_path: &std::path::Path) -> Value {
+/// it was given and sends the token to `outbox`.
+fn request(fixture: &Fixture, outbox: &Outbox) -> Value {
     let print = format!(
         "echo \"AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID\"; \
          echo \"AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY\"; \
@@ -126,8 +126,8 @@ fn request(fixture: &Fixture, token_path: &std::path::Path) -> Value {
          echo \"GOOGLE_REGION=$GOOGLE_REGION\"; \
          echo \"PULUMI_OIDC_TOKEN=$PULUMI_OIDC_TOKEN\"; \
          [ \"$(cat ../../pulumi.oidc)\" = \"$PULUMI_OIDC_TOKEN\" ] && echo 'pulumi.oidc matches'; \
-         printf '%s' \"$PULUMI_OIDC_TOKEN\" > '{}'",
-        token_path.display()
+         {}",
+        outbox.send("\"$PULUMI_OIDC_TOKEN\"")
     );
     let mut body = fixture.request("update", &[&print]);
     body["operationContext"]["oidc"] = json!({
@@ -226,8 +226,8 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
     let fixture = Fixture::new();
     let (app, clouds) = oidc_app(&fixture, "acme", None).await;
     let base = deployments("website", "dev");
-    let token_path = fixture.dir.path().join("token");
-    let id = app.deploy(&base, &request(&fixture, &token_path)).await;
+    let outbox = Outbox::new().await;
+    let id = app.deploy(&base, &request(&fixture, &outbox)).await;
     let done = app.finished(&base, &id).await;
     let log = app.log_text(&base, &id).await;
     assert_eq!(done["status"], "succeeded", "{log}");
@@ -258,7 +258,11 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
     ] {
         assert!(log.contains(needle), "no {needle:?} in:\n{log}");
     }
-    let token = std::fs::read_to_string(&token_path).expect("the pre-run command saved it");
+    let token = outbox
+        .received()
+        .await
+        .pop()
+        .expect("the pre-run command sent it");
     let signature = token.rsplit('.').next().expect("three parts");
     assert!(!log.contains(&token) && !log.contains(signature), "{log}");
     // The same events for the console: the token, then one grant per cloud, in order.
@@ -373,8 +377,8 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
         "the old key stays published, after the new one"
     );
     verify(&app, &token).await;
-    std::fs::remove_file(&token_path).expect("removes");
-    let second = app.deploy(&base, &request(&fixture, &token_path)).await;
+    let outbox = Outbox::new().await;
+    let second = app.deploy(&base, &request(&fixture, &outbox)).await;
     let done = app.finished(&base, &second).await;
     assert_eq!(
         done["status"],
@@ -382,7 +386,7 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
         "{}",
         app.log_text(&base, &second).await
     );
-    let new_token = std::fs::read_to_string(&token_path).expect("saved");
+    let new_token = outbox.received().await.pop().expect("sent");
     let new_kid = jsonwebtoken::decode_header(&new_token)
         .expect("jwt")
         .kid
@@ -394,8 +398,8 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
 /// Runs a deployment that must fail in the OIDC step; returns its log.
 async fn failing(app: &TestApp, fixture: &Fixture) -> String {
     let base = deployments("website", "dev");
-    let token_path = fixture.dir.path().join("token");
-    let id = app.deploy(&base, &request(fixture, &token_path)).await;
+    let outbox = Outbox::new().await;
+    let id = app.deploy(&base, &request(fixture, &outbox)).await;
     let done = app.finished(&base, &id).await;
     let log = app.log_text(&base, &id).await;
     assert_eq!(done["status"], "failed", "{log}");
@@ -421,7 +425,10 @@ async fn failing(app: &TestApp, fixture: &Fixture) -> String {
         )),
         "{log}"
     );
-    assert!(!token_path.exists(), "the pre-run command never ran");
+    assert!(
+        outbox.received().await.is_empty(),
+        "the pre-run command never ran"
+    );
     log
 }
 
@@ -465,7 +472,7 @@ async fn a_cloud_error_fails_fast_with_its_code() {
     let (app, clouds) = oidc_app(&fixture, "acme", None).await;
     // Another stack: its subject matches no trust rule.
     let staging = deployments("website", "staging");
-    let mut body = request(&fixture, &fixture.dir.path().join("token"));
+    let mut body = request(&fixture, &Outbox::new().await);
     body["operationContext"]["oidc"]
         .as_object_mut()
         .expect("oidc")

@@ -2,7 +2,6 @@
 //! organization's concurrency limit, skipping superseded deployments, cancelling (the whole
 //! process group ends), and recovery after a crash.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use keyless_server::Config;
@@ -11,40 +10,19 @@ use keyless_server::seed::DemoTokens;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::fixtures::{Fixture, PATIENCE, deploy_app, deployments, steps};
+use crate::fixtures::{Fixture, Gate, PATIENCE, deploy_app, deployments, process_alive, steps};
 use crate::helpers::spawn_with;
-
-/// A pre-run command that waits until `gate` exists.
-fn wait_for(gate: &Path) -> String {
-    format!("while [ ! -e '{}' ]; do sleep 0.05; done", gate.display())
-}
 
 fn status(deployment: &Value) -> &str {
     deployment["status"].as_str().unwrap_or_default()
-}
-
-/// Whether any process of process group `pgid` is still alive (zombies aside).
-fn group_alive(pgid: i32) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        // pid (comm) state ppid pgrp …; comm may hold spaces, so split after the last ')'.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            return false;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
-    })
 }
 
 #[tokio::test]
 async fn one_per_stack_in_order_and_the_organization_limit() {
     let fixture = Fixture::new();
     let app = deploy_app(&fixture, 2).await;
-    let gate = fixture.dir.path().join("gate");
-    let hold = wait_for(&gate);
+    let gate = Gate::new().await;
+    let hold = gate.wait();
     let dev = deployments("website", "dev");
     let staging = deployments("website", "staging");
     let payments = deployments("payments", "dev");
@@ -72,7 +50,7 @@ async fn one_per_stack_in_order_and_the_organization_limit() {
         .await;
     assert_eq!(meta.body["deploymentCounts"]["running"], 2);
 
-    std::fs::write(&gate, "").expect("opens the gate");
+    gate.open();
     let mut started = Vec::new();
     for (base, id) in [
         (&dev, &first),
@@ -146,20 +124,20 @@ async fn superseded_deployments_are_skipped() {
 }
 
 #[tokio::test]
-async fn cancel_ends_the_whole_process_group() {
+async fn cancel_ends_every_process_of_the_deployment() {
     let fixture = Fixture::new();
     let app = deploy_app(&fixture, 4).await;
     let dev = deployments("website", "dev");
-    let command = "echo \"pgid=$$\"; sleep 60 & sleep 60; echo after";
+    // Marked sleeps: one in the background, one in the foreground, one in a session of its own.
+    let command = "sleep 60.0101 & setsid sleep 60.0102 & echo started; sleep 60.0103; echo after";
     let id = app
         .deploy(&dev, &fixture.request("update", &[command]))
         .await;
-    let log = app.wait_for_log(&dev, &id, "\npgid=").await;
-    let pgid: i32 = log
-        .lines()
-        .find_map(|line| line.strip_prefix("pgid=")?.parse().ok())
-        .expect("the shell's pid");
-    assert!(group_alive(pgid));
+    app.wait_for_log(&dev, &id, "\nstarted\n").await;
+    let markers = ["60.0101", "60.0102", "60.0103"];
+    for marker in markers {
+        assert!(process_alive(&format!("sleep {marker}")), "{marker} runs");
+    }
 
     let reply = app
         .send(app.request(
@@ -179,12 +157,14 @@ async fn cancel_ends_the_whole_process_group() {
     assert!(log.contains("Deployment cancelled by bob"), "{log}");
     assert!(!log.contains("\nafter\n"), "{log}");
     let start = Instant::now();
-    while group_alive(pgid) {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "process group {pgid} outlived the cancel"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    for marker in markers {
+        while process_alive(&format!("sleep {marker}")) {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "sleep {marker} outlived the cancel"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     // A finished deployment cannot be cancelled again.
     let again = app
@@ -202,9 +182,9 @@ async fn a_queued_deployment_cancels_at_once() {
     let fixture = Fixture::new();
     let app = deploy_app(&fixture, 4).await;
     let dev = deployments("website", "dev");
-    let gate = fixture.dir.path().join("gate");
+    let gate = Gate::new().await;
     let running = app
-        .deploy(&dev, &fixture.request("update", &[&wait_for(&gate)]))
+        .deploy(&dev, &fixture.request("update", &[&gate.wait()]))
         .await;
     let queued = app
         .deploy(&dev, &fixture.request("update", &["echo never"]))
@@ -225,7 +205,7 @@ async fn a_queued_deployment_cancels_at_once() {
             .await
             .contains("Deployment cancelled by alice")
     );
-    std::fs::write(&gate, "").expect("opens the gate");
+    gate.open();
     assert_eq!(status(&app.finished(&dev, &running).await), "succeeded");
 }
 

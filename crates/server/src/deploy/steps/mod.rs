@@ -13,6 +13,7 @@ use std::path::Path;
 
 use keyless_api_types::DeploymentSettings;
 
+use super::cancel::Reason;
 use super::job::Job;
 use super::process::{self, Outcome, Spec};
 
@@ -33,8 +34,8 @@ pub enum Step {
 pub enum StepError {
     /// It failed; the message is logged as its last line.
     Failed(String),
-    /// Someone cancelled the deployment.
-    Cancelled(String),
+    /// The deployment was cancelled.
+    Cancelled(Reason),
 }
 
 /// A step's result.
@@ -113,12 +114,12 @@ async fn run_process_with(
     job.sink.line(index, &format!("$ {shown}")).await;
     let mut env = job.env.clone();
     env.extend(extra.iter().cloned());
-    let spec = Spec {
+    let spec = job.sandboxed(Spec {
         program: program.to_owned(),
         args: args.to_vec(),
         cwd: cwd.to_owned(),
         env,
-    };
+    });
     let grace = job.config.cancel_grace;
     match process::run(&spec, index, &job.sink, &mut job.cancel, grace).await {
         Outcome::Exited(status) if status.success() => Ok(()),
@@ -126,7 +127,7 @@ async fn run_process_with(
             "{shown}: {}",
             process::describe(status)
         ))),
-        Outcome::Cancelled(user) => Err(StepError::Cancelled(user)),
+        Outcome::Cancelled(reason) => Err(StepError::Cancelled(reason)),
         Outcome::NotStarted(err) => Err(StepError::Failed(format!(
             "cannot run {}: {err}",
             program.display()

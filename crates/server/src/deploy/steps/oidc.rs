@@ -166,7 +166,7 @@ async fn cancellable<T>(job: &Job, exchange: impl Future<Output = T>) -> Result<
     let mut cancel = job.cancel.clone();
     tokio::select! {
         result = exchange => Ok(result),
-        user = cancel.requested() => Err(StepError::Cancelled(user)),
+        reason = cancel.requested() => Err(StepError::Cancelled(reason)),
     }
 }
 

@@ -8,14 +8,31 @@ use keyless_api_types::PulumiOperation;
 
 use super::{StepError, StepResult, is_executable, on_path, run_process};
 use crate::deploy::job::Job;
+use crate::deploy::sandbox;
 
 pub async fn run(job: &mut Job, index: i64) -> StepResult {
-    let home = job.env.get("HOME").map(PathBuf::from);
+    // Looked for as the server sees the machine (its PATH and home), then shown to the
+    // sandbox: the CLI's folder alone, read-only.
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let path = std::env::var("PATH").ok();
     let cli = find_cli(
         job.config.pulumi.as_deref(),
-        job.env.get("PATH").map(String::as_str),
+        path.as_deref(),
         home.as_deref(),
     )?;
+    if let Some(dir) = cli.parent().filter(|d| !d.starts_with("/usr")) {
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+        sandbox::may_show(&dir, &job.config.data_dir, &job.config.work_root).map_err(|why| {
+            StepError::Failed(format!(
+                "the pulumi CLI at {} cannot be shown to deployments: {why}; install it in a \
+                 folder of its own",
+                cli.display()
+            ))
+        })?;
+        if !job.view.read_only.contains(&dir) {
+            job.view.read_only.push(dir);
+        }
+    }
     let delete_after_destroy = job
         .settings
         .operation_context

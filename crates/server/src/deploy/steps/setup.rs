@@ -1,12 +1,23 @@
-//! `Setup`: the work directory, and the deployment's environment variables (secrets decrypted
-//! here, and known to the redactor from here on).
+//! `Setup`: the sandbox (or the warning that there is none), the work directory, and the
+//! deployment's environment variables (secrets decrypted here, and known to the redactor from
+//! here on).
 
 use keyless_api_types::EnvValue;
 
 use super::{StepError, StepResult};
 use crate::deploy::job::Job;
+use crate::deploy::sandbox::{NO_SANDBOX_WARNING, Sandbox};
 
 pub async fn run(job: &mut Job, index: i64) -> StepResult {
+    match &job.config.sandbox {
+        Sandbox::Unavailable(why) => {
+            return Err(StepError::Failed(format!(
+                "cannot start the deployment: {why}"
+            )));
+        }
+        Sandbox::Off => job.sink.note(index, NO_SANDBOX_WARNING).await,
+        Sandbox::Bubblewrap(_) => {}
+    }
     let record = &job.record;
     let intro = format!(
         "Deployment {} (version {}): pulumi {} of {}, requested by {}",
@@ -17,16 +28,20 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         record.requested_by.github_login,
     );
     job.sink.line(index, &intro).await;
-    crate::files::create_private_dir(&job.work_dir).map_err(|err| {
+    job.config.sandbox.prepare(&job.work_dir).map_err(|err| {
         StepError::Failed(format!(
             "cannot create the work directory {}: {err}",
             job.work_dir.display()
         ))
     })?;
+    let isolation = match job.config.sandbox {
+        Sandbox::Bubblewrap(_) => "in a sandbox that shows nothing else of the server",
+        _ => "without a sandbox",
+    };
     job.sink
         .line(
             index,
-            &format!("Work directory: {}", job.work_dir.display()),
+            &format!("Work directory: {} ({isolation})", job.work_dir.display()),
         )
         .await;
 

@@ -34,10 +34,7 @@ pub async fn run(
     JsonBody(request): JsonBody<OidcTestRequest>,
 ) -> Result<Json<OidcTestRun>> {
     if access.role != OrgRole::Admin {
-        return Err(Error::Forbidden(format!(
-            "Only admins of organization '{}' may do this",
-            access.stack.stack.org
-        )));
+        return Err(Error::admins_only(&access.stack.stack.org));
     }
     let stack = &access.stack;
     let unsaved = request

@@ -1,0 +1,365 @@
+//! The sandbox every process of a deployment runs in: bubblewrap, with new user, PID, IPC,
+//! UTS and mount namespaces (the network is shared, so that deployments reach their clouds and
+//! git hosts).
+//!
+//! Inside, the system is read-only (`/usr`, and from `/etc` only what resolving names, TLS and
+//! the dynamic linker need), `/proc` shows the sandbox's own processes, `/tmp` is private, and
+//! the deployment's work dir, bound at its own path, is the only writable place; `HOME` is a
+//! fresh folder in it. Nothing else of the host is there: not the data dir (the key that seals
+//! every secret, the OIDC signing keys, the database), not the operator's home, not the
+//! server's environment, not other deployments. The process runs as an unprivileged uid, and
+//! when the sandbox's first process ends, or the server dies, the PID namespace ends with
+//! every process in it, including ones that called `setsid`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::process::Spec;
+
+/// The user id a deployment's processes have inside the sandbox.
+const UID: u32 = 1000;
+/// The user name that id has, in the sandbox's own `/etc/passwd`.
+const USER: &str = "deployer";
+/// `PATH` inside the sandbox: only the system's directories (and, prepended by the job, the
+/// pulumi CLI's).
+pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// What of the host's `/etc` a deployment sees, read-only: name resolution, TLS roots, the
+/// dynamic linker's cache, time zone, and Debian's alternatives (symlinks into `/usr`).
+const ETC: &[&str] = &[
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/host.conf",
+    "/etc/gai.conf",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/pki",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/alternatives",
+    "/etc/ssh/ssh_config",
+    "/etc/ssh/ssh_config.d",
+];
+/// Top-level directories that are symlinks into `/usr` on merged-/usr systems (and bound
+/// read-only where they are real directories).
+const USR_LINKS: &[&str] = &["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+/// The folder in a work dir holding the sandbox's `/etc/passwd` and `/etc/group`.
+const ETC_DIR: &str = ".sandbox";
+
+/// How this server runs deployment processes.
+#[derive(Clone, Debug)]
+pub enum Sandbox {
+    /// In bubblewrap, at this path, checked to work on this machine at start.
+    Bubblewrap(PathBuf),
+    /// Without a sandbox (`--no-sandbox`).
+    Off,
+    /// bubblewrap is missing or does not work here: deployments refuse to start, saying this.
+    Unavailable(String),
+}
+
+/// What one deployment's sandbox shows besides the system.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    /// The deployment's work dir, the only writable place.
+    pub work_dir: PathBuf,
+    /// Host paths shown read-only at the same path (the pulumi CLI's folder, a local
+    /// repository's git dir).
+    pub read_only: Vec<PathBuf>,
+}
+
+/// The line that opens every deployment's log on a server started with `--no-sandbox`.
+pub const NO_SANDBOX_WARNING: &str = "Warning: this server runs deployments without a sandbox \
+    (--no-sandbox): this deployment's commands run as the server's own user and can read \
+    whatever it can";
+
+impl Sandbox {
+    /// The sandbox of a server started with `no_sandbox` or not: bubblewrap found on `PATH` (or
+    /// in `/usr/bin`) and tried once, in a scratch folder under `work_root`.
+    pub fn detect(no_sandbox: bool, work_root: &Path) -> Self {
+        if no_sandbox {
+            return Self::Off;
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let found = std::env::split_paths(&path)
+            .chain([PathBuf::from("/usr/bin")])
+            .map(|dir| dir.join("bwrap"))
+            .find(|candidate| candidate.is_file());
+        let Some(bwrap) = found else {
+            return Self::Unavailable(
+                "deployments run in a bubblewrap sandbox, and bubblewrap (bwrap) is not installed \
+                 on this server: install it (Debian and Ubuntu: apt-get install bubblewrap; \
+                 Fedora: dnf install bubblewrap), or start the server with --no-sandbox if it \
+                 runs in a container of its own"
+                    .into(),
+            );
+        };
+        let sandbox = Self::Bubblewrap(bwrap);
+        match sandbox.probe(work_root) {
+            Ok(()) => sandbox,
+            Err(why) => Self::Unavailable(format!(
+                "deployments run in a bubblewrap sandbox, and bubblewrap does not work on this \
+                 machine ({why}); it needs unprivileged user namespaces (sysctl \
+                 kernel.unprivileged_userns_clone=1, or on Ubuntu an AppArmor profile for bwrap), \
+                 or start the server with --no-sandbox if it runs in a container of its own"
+            )),
+        }
+    }
+
+    /// Runs `true` in a sandbox like a deployment's.
+    fn probe(&self, work_root: &Path) -> Result<(), String> {
+        let scratch = work_root.join(format!(".probe-{}", uuid::Uuid::new_v4()));
+        self.prepare(&scratch)
+            .map_err(|err| format!("cannot create {}: {err}", scratch.display()))?;
+        let spec = self.wrap(
+            Spec {
+                program: PathBuf::from("/bin/sh"),
+                args: vec!["-c".into(), "true".into()],
+                cwd: scratch.clone(),
+                env: BTreeMap::new(),
+            },
+            &View {
+                work_dir: scratch.clone(),
+                read_only: Vec::new(),
+            },
+        );
+        let output = std::process::Command::new(&spec.program)
+            .args(&spec.args)
+            .env_clear()
+            .output();
+        let _ = std::fs::remove_dir_all(&scratch);
+        match output {
+            Ok(output) if output.status.success() => Ok(()),
+            Ok(output) => Err(String::from_utf8_lossy(&output.stderr).trim().to_owned()),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    /// Creates `work_dir` with what the sandbox needs in it: the fresh `HOME`, and the
+    /// `/etc/passwd` and `/etc/group` naming the sandbox's user (ssh and others look the user
+    /// up).
+    pub fn prepare(&self, work_dir: &Path) -> std::io::Result<()> {
+        crate::files::create_private_dir(work_dir)?;
+        std::fs::create_dir_all(home(work_dir))?;
+        if matches!(self, Self::Bubblewrap(_)) {
+            let etc = work_dir.join(ETC_DIR);
+            std::fs::create_dir_all(&etc)?;
+            let home = home(work_dir);
+            let passwd = format!(
+                "root:x:0:0:root:/root:/usr/sbin/nologin\n\
+                 {USER}:x:{UID}:{UID}:Keyless deployment:{}:/bin/sh\n\
+                 nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+                home.display()
+            );
+            let group = format!("root:x:0:\n{USER}:x:{UID}:\nnogroup:x:65534:\n");
+            std::fs::write(etc.join("passwd"), passwd)?;
+            std::fs::write(etc.join("group"), group)?;
+        }
+        Ok(())
+    }
+
+    /// The environment every process of a deployment with `work_dir` starts from: a fresh
+    /// `HOME`, and a `PATH` of the system's folders (in the sandbox) or the server's.
+    pub fn base_env(&self, work_dir: &Path) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        let inherit = |env: &mut BTreeMap<String, String>, name: &str| {
+            if let Ok(value) = std::env::var(name) {
+                env.insert(name.to_owned(), value);
+            }
+        };
+        for name in ["LANG", "LC_ALL"] {
+            inherit(&mut env, name);
+        }
+        env.insert("HOME".into(), home(work_dir).display().to_string());
+        match self {
+            Self::Off => {
+                for name in [
+                    "PATH",
+                    "USER",
+                    "LOGNAME",
+                    "TMPDIR",
+                    "SSL_CERT_FILE",
+                    "SSL_CERT_DIR",
+                ] {
+                    inherit(&mut env, name);
+                }
+            }
+            Self::Bubblewrap(_) | Self::Unavailable(_) => {
+                env.insert("PATH".into(), PATH.into());
+                env.insert("USER".into(), USER.into());
+                env.insert("LOGNAME".into(), USER.into());
+                env.insert("TMPDIR".into(), "/tmp".into());
+            }
+        }
+        env
+    }
+
+    /// `spec` as it runs in this sandbox, showing `view`.
+    pub fn wrap(&self, spec: Spec, view: &View) -> Spec {
+        let Self::Bubblewrap(bwrap) = self else {
+            return spec;
+        };
+        let mut args: Vec<String> = [
+            "--unshare-all",
+            "--share-net",
+            "--unshare-user",
+            "--die-with-parent",
+            "--hostname",
+            "keyless-deployment",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(["--uid".into(), UID.to_string()]);
+        args.extend(["--gid".into(), UID.to_string()]);
+        args.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"].map(String::from));
+        let mut bind = |flag: &str, from: &Path, to: &Path| {
+            args.extend([
+                flag.to_owned(),
+                from.display().to_string(),
+                to.display().to_string(),
+            ]);
+        };
+        bind("--ro-bind", Path::new("/usr"), Path::new("/usr"));
+        for dir in USR_LINKS.iter().map(Path::new) {
+            match std::fs::read_link(dir) {
+                Ok(target) => bind("--symlink", &target, dir),
+                Err(_) => bind("--ro-bind-try", dir, dir),
+            }
+        }
+        for path in ETC.iter().map(Path::new) {
+            bind("--ro-bind-try", path, path);
+        }
+        let etc = view.work_dir.join(ETC_DIR);
+        bind("--ro-bind", &etc.join("passwd"), Path::new("/etc/passwd"));
+        bind("--ro-bind", &etc.join("group"), Path::new("/etc/group"));
+        bind("--bind", &view.work_dir, &view.work_dir);
+        for path in &view.read_only {
+            bind("--ro-bind", path, path);
+        }
+        args.extend([
+            "--chdir".into(),
+            spec.cwd.display().to_string(),
+            "--".into(),
+        ]);
+        args.push(spec.program.display().to_string());
+        args.extend(spec.args);
+        Spec {
+            program: bwrap.clone(),
+            args,
+            // bubblewrap itself runs in the work dir; the process gets `--chdir`.
+            cwd: view.work_dir.clone(),
+            env: spec.env,
+        }
+    }
+}
+
+/// The deployment's `HOME`, inside its work dir.
+pub fn home(work_dir: &Path) -> PathBuf {
+    work_dir.join("home")
+}
+
+/// Whether the host folder `path` (absolute, symlinks resolved) may be shown to deployments
+/// read-only. Not the root, nor a folder that holds or is inside the data dir (the key that
+/// seals every secret, the signing keys, the database) or the work root (other deployments),
+/// nor one that holds the server user's home (`~/.ssh`, `~/.aws`, `~/.pulumi`).
+pub fn may_show(path: &Path, data_dir: &Path, work_root: &Path) -> Result<(), String> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let overlaps = |guarded: &Path| guarded.starts_with(path) || path.starts_with(guarded);
+    if path.parent().is_none() || !path.is_absolute() {
+        Err(format!(
+            "{} would show the whole filesystem",
+            path.display()
+        ))
+    } else if overlaps(data_dir) {
+        Err(format!("{} overlaps the server's data dir", path.display()))
+    } else if overlaps(work_root) {
+        Err(format!(
+            "{} overlaps the work dirs of deployments",
+            path.display()
+        ))
+    } else if home.is_some_and(|home| home.starts_with(path)) {
+        Err(format!("{} holds the server user's home", path.display()))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_around_the_data_dir_the_work_root_or_home_is_shown() {
+        let data = Path::new("/srv/keyless/data");
+        let work = Path::new("/var/tmp/keyless-work");
+        assert!(may_show(Path::new("/srv/repos/infra/.git"), data, work).is_ok());
+        for refused in [
+            "/",
+            "/srv",
+            "/srv/keyless",
+            "/srv/keyless/data",
+            "/srv/keyless/data/x",
+            "/var/tmp",
+            "/var/tmp/keyless-work/other-deployment",
+        ] {
+            assert!(
+                may_show(Path::new(refused), data, work).is_err(),
+                "{refused}"
+            );
+        }
+        if let Some(home) = std::env::var_os("HOME").map(PathBuf::from)
+            && home.parent().is_some()
+        {
+            assert!(may_show(&home, data, work).is_err());
+            assert!(may_show(home.parent().unwrap_or(&home), data, work).is_err());
+        }
+    }
+
+    #[test]
+    fn without_bubblewrap_a_spec_runs_as_it_is() {
+        let spec = Spec {
+            program: PathBuf::from("/bin/true"),
+            args: vec!["x".into()],
+            cwd: PathBuf::from("/w"),
+            env: BTreeMap::new(),
+        };
+        let wrapped = Sandbox::Off.wrap(spec.clone(), &View::default());
+        assert_eq!((wrapped.program, wrapped.args), (spec.program, spec.args));
+    }
+
+    #[test]
+    fn bubblewrap_shows_the_work_dir_writable_and_the_rest_read_only() {
+        let spec = Spec {
+            program: PathBuf::from("/usr/bin/git"),
+            args: vec!["clone".into()],
+            cwd: PathBuf::from("/w/d/source"),
+            env: BTreeMap::new(),
+        };
+        let view = View {
+            work_dir: PathBuf::from("/w/d"),
+            read_only: vec![PathBuf::from("/opt/pulumi")],
+        };
+        let wrapped = Sandbox::Bubblewrap(PathBuf::from("/usr/bin/bwrap")).wrap(spec, &view);
+        let args = wrapped.args.join(" ");
+        for expected in [
+            "--unshare-all --share-net --unshare-user --die-with-parent",
+            "--uid 1000 --gid 1000",
+            "--ro-bind /usr /usr",
+            "--bind /w/d /w/d",
+            "--ro-bind /opt/pulumi /opt/pulumi",
+            "--ro-bind /w/d/.sandbox/passwd /etc/passwd",
+            "--proc /proc",
+            "--tmpfs /tmp",
+            "--chdir /w/d/source -- /usr/bin/git clone",
+        ] {
+            assert!(args.contains(expected), "{expected:?} not in {args}");
+        }
+        assert_eq!(wrapped.program, PathBuf::from("/usr/bin/bwrap"));
+        assert_eq!(
+            args.matches("--bind ").count(),
+            1,
+            "one writable place: {args}"
+        );
+    }
+}

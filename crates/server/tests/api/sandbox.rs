@@ -1,0 +1,376 @@
+//! Deployments run apart from the root of trust: members cannot change what runs, code that a
+//! deployment runs sees nothing of the server (data dir, environment, the operator's home,
+//! other processes) and leaves nothing behind, and nothing it prints can grow the server's
+//! memory or the log without bound. Every test here goes through the real server and the real
+//! bubblewrap sandbox.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use keyless_server::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::fixtures::{Fixture, deployments, process_alive, steps};
+use crate::helpers::{TestApp, spawn_with};
+
+/// A seeded server whose deployments run the fake pulumi, configured further by `configure`.
+async fn app_with(fixture: &Fixture, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
+    config.deploy.pulumi = Some(fixture.pulumi.clone());
+    configure(&mut config);
+    let (app, tokens) = spawn_with(config, data_dir).await;
+    app.signed_in(tokens.expect("seeded"))
+}
+
+#[tokio::test]
+async fn members_deploy_only_what_admins_configured() {
+    let fixture = Fixture::new();
+    let app = app_with(&fixture, |_| {}).await;
+    let prod = deployments("website", "prod");
+    let overrides = [
+        (
+            json!({"operationContext": {"preRunCommands": ["cat /etc/passwd"]}}),
+            vec!["operationContext.preRunCommands"],
+        ),
+        (
+            json!({"sourceContext": {"git": {"repoUrl": "https://example.com/mine.git"}}}),
+            vec!["sourceContext.git"],
+        ),
+        (
+            json!({"operationContext": {"oidc": null}}),
+            vec!["operationContext.oidc"],
+        ),
+        (json!({"inheritSettings": false}), vec!["inheritSettings"]),
+        (
+            json!({"executorContext": {"executorImage": "evil"}, "tag": "x"}),
+            vec!["executorContext.executorImage", "tag"],
+        ),
+    ];
+    for (fields, named) in overrides {
+        let mut body = fields.clone();
+        body["operation"] = json!("update");
+        let reply = app.write(Method::POST, &prod, &app.member, &body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{body}: {}",
+            reply.text
+        );
+        assert_eq!(reply.error().code, 403);
+        assert_eq!(reply.error_attributes(), named, "{}", reply.text);
+        assert!(
+            reply.error().message.contains("Only admins"),
+            "{}",
+            reply.text
+        );
+    }
+    let listed = app.get(&prod, &app.member).await;
+    assert_eq!(listed.body["deployments"], json!([]), "nothing was queued");
+
+    // The operation alone, or with inheritSettings: true, is a member's to choose.
+    for body in [
+        json!({"operation": "preview"}),
+        json!({"operation": "preview", "inheritSettings": true}),
+    ] {
+        app.send(app.request(Method::POST, &format!("{prod}/pause"), Some(&app.admin)))
+            .await;
+        let reply = app.write(Method::POST, &prod, &app.member, &body).await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{body}: {}", reply.text);
+    }
+
+    // An admin's override runs.
+    let dev = deployments("website", "dev");
+    let id = app
+        .deploy(
+            &dev,
+            &fixture.request("update", &["echo admin override ran"]),
+        )
+        .await;
+    let done = app.finished(&dev, &id).await;
+    let log = app.log_text(&dev, &id).await;
+    assert_eq!(done["status"], "succeeded", "{log}");
+    assert!(log.contains("\nadmin override ran\n"), "{log}");
+}
+
+/// A command that prints `blocked: <what>` when `attempt` fails and `ESCAPED: <what>` when it
+/// succeeds.
+fn attempt(what: &str, attempt: &str) -> String {
+    format!("if {attempt}; then echo 'ESCAPED: {what}'; else echo 'blocked: {what}'; fi")
+}
+
+#[tokio::test]
+async fn a_deployment_sees_nothing_of_the_server_and_leaves_nothing_behind() {
+    let fixture = Fixture::new();
+    let app = app_with(&fixture, |_| {}).await;
+    let data = app.data_dir.path().canonicalize().expect("data dir");
+    let data = data.display();
+    let server_pid = std::process::id();
+    let operator_home = std::env::var("HOME").expect("the server has a HOME");
+    let secret_key = format!("{data}/secret.key");
+    let signing_keys = format!("{data}/oidc-keys.json");
+    // From the program dir (work/<id>/source/infra), enough `..` to reach `/`, then the data dir.
+    let upward = format!("../../../../../../../../../../../..{data}/secret.key");
+    let commands = [
+        attempt(
+            "key by path",
+            &format!("cat '{secret_key}' >/dev/null 2>&1"),
+        ),
+        attempt(
+            "signing keys by path",
+            &format!("cat '{signing_keys}' >/dev/null 2>&1"),
+        ),
+        attempt("database by path", &format!("test -e '{data}/keyless.db'")),
+        attempt("key by ..", &format!("cat '{upward}' >/dev/null 2>&1")),
+        attempt(
+            "key anywhere",
+            "find / -name secret.key 2>/dev/null | grep -q .",
+        ),
+        attempt(
+            "server environ",
+            &format!("cat /proc/{server_pid}/environ 2>/dev/null | grep -qa PATH"),
+        ),
+        attempt(
+            "server process",
+            &format!("test -e /proc/{server_pid}/cmdline"),
+        ),
+        attempt(
+            "operator home",
+            &format!("ls -A '{operator_home}' 2>/dev/null | grep -q ."),
+        ),
+        attempt(
+            "operator ssh",
+            &format!("ls '{operator_home}/.ssh' >/dev/null 2>&1"),
+        ),
+        attempt(
+            "write data dir",
+            &format!("touch '{data}/pwned' 2>/dev/null"),
+        ),
+        attempt(
+            "write operator home",
+            &format!("touch '{operator_home}/keyless-pwned' 2>/dev/null"),
+        ),
+        attempt("write /usr", "touch /usr/keyless-pwned 2>/dev/null"),
+        attempt("root", "test \"$(id -u)\" = 0"),
+        "echo \"home is $HOME\"".to_owned(),
+        "setsid sleep 600.0201 </dev/null >/dev/null 2>&1 & sleep 600.0202 & echo left behind"
+            .to_owned(),
+    ];
+    let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+    let dev = deployments("website", "dev");
+    let id = app
+        .deploy(&dev, &fixture.request("update", &commands))
+        .await;
+    let done = app.finished(&dev, &id).await;
+    let log = app.log_text(&dev, &id).await;
+    assert_eq!(done["status"], "succeeded", "{log}");
+    assert!(!log.contains("\nESCAPED"), "{log}");
+    for what in [
+        "key by path",
+        "signing keys by path",
+        "database by path",
+        "key by ..",
+        "key anywhere",
+        "server environ",
+        "server process",
+        "operator home",
+        "operator ssh",
+        "write data dir",
+        "write operator home",
+        "write /usr",
+        "root",
+    ] {
+        assert!(
+            log.contains(&format!("\nblocked: {what}\n")),
+            "{what}: {log}"
+        );
+    }
+    assert!(log.contains("\nleft behind\n"), "{log}");
+    assert!(log.contains("in a sandbox"), "{log}");
+    assert!(!Path::new(&format!("{data}/pwned")).exists());
+    assert!(!Path::new(&format!("{operator_home}/keyless-pwned")).exists());
+    // The fresh HOME is the deployment's own, inside its work dir (not the data dir).
+    let home = log
+        .lines()
+        .find_map(|l| l.strip_prefix("home is "))
+        .expect("home printed");
+    assert!(home.ends_with(&format!("{id}/home")), "{home}");
+    assert!(!home.starts_with(&data.to_string()), "{home}");
+    assert!(!Path::new(home).exists(), "the work dir is removed");
+    // Nothing it started outlives it, not even a process in a session of its own.
+    for command in ["sleep 600.0201", "sleep 600.0202"] {
+        assert!(!process_alive(command), "{command} outlived the deployment");
+    }
+}
+
+#[tokio::test]
+async fn long_lines_are_cut_and_the_log_stops_at_its_budget() {
+    let fixture = Fixture::new();
+    let app = app_with(&fixture, |config| {
+        config.deploy.max_log_bytes = 2_000_000;
+    })
+    .await;
+    let dev = deployments("website", "dev");
+    // 64 MiB without a newline, then a short line.
+    let long = "head -c 67108864 /dev/zero | tr '\\0' x; echo; echo after the long line";
+    let id = app.deploy(&dev, &fixture.request("update", &[long])).await;
+    let done = app.finished(&dev, &id).await;
+    let lines = app.log_lines(&dev, &id).await;
+    let text: Vec<&str> = lines.iter().filter_map(|l| l["line"].as_str()).collect();
+    assert_eq!(done["status"], "succeeded");
+    let cut = text
+        .iter()
+        .find(|l| l.starts_with("xxxx"))
+        .expect("the long line, cut");
+    assert!(cut.len() < 17 * 1024, "{} bytes", cut.len());
+    assert!(cut.contains("line cut"), "{}", &cut[cut.len() - 60..]);
+    assert!(text.contains(&"after the long line\n"));
+
+    // 200 MB of lines: the log keeps its budget, says so once, and the deployment goes on.
+    let flood = "yes 'a line of a deployment that prints far too much' | head -c 200000000; \
+                 echo flood done";
+    let id = app
+        .deploy(&dev, &fixture.request("update", &[flood, "echo next step"]))
+        .await;
+    let done = app.finished(&dev, &id).await;
+    let lines = app.log_lines(&dev, &id).await;
+    let stored: usize = lines
+        .iter()
+        .filter_map(|l| l["line"].as_str())
+        .map(str::len)
+        .sum();
+    let log = app.log_text(&dev, &id).await;
+    assert_eq!(done["status"], "succeeded", "{}", &log[log.len() - 2000..]);
+    assert!(stored < 2_100_000, "{stored} bytes stored");
+    assert_eq!(log.matches("Log limit reached").count(), 1);
+    assert!(!log.contains("\nflood done\n") && !log.contains("\nnext step\n"));
+    assert_eq!(steps(&done).last().map(|s| s.1.as_str()), Some("succeeded"));
+}
+
+#[tokio::test]
+async fn a_deployment_that_runs_too_long_is_cancelled_saying_why() {
+    let fixture = Fixture::new();
+    let app = app_with(&fixture, |config| {
+        config.deploy.deployment_timeout = "2s".into();
+    })
+    .await;
+    let dev = deployments("website", "dev");
+    let id = app
+        .deploy(
+            &dev,
+            &fixture.request("update", &["echo waiting; sleep 600.0301"]),
+        )
+        .await;
+    let done = app.finished(&dev, &id).await;
+    let log = app.log_text(&dev, &id).await;
+    assert_eq!(done["status"], "failed", "{log}");
+    assert!(
+        log.contains("Deployment cancelled: it ran longer than this server allows (2s"),
+        "{log}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!process_alive("sleep 600.0301"));
+}
+
+#[tokio::test]
+async fn without_the_sandbox_every_log_opens_with_a_warning() {
+    let fixture = Fixture::new();
+    let app = app_with(&fixture, |config| config.deploy.no_sandbox = true).await;
+    let dev = deployments("website", "dev");
+    let id = app
+        .deploy(&dev, &fixture.request("update", &["echo ran"]))
+        .await;
+    let done = app.finished(&dev, &id).await;
+    let lines = app.log_lines(&dev, &id).await;
+    assert_eq!(done["status"], "succeeded");
+    let first = lines.iter().find_map(|l| l["line"].as_str());
+    assert!(
+        first.is_some_and(
+            |l| l.starts_with("Warning: this server runs deployments without a sandbox")
+        ),
+        "{lines:?}"
+    );
+}
+
+/// `path` relative to the current directory, through `..` up to `/`.
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().expect("cwd");
+    let ups = cwd.components().count() - 1;
+    let mut relative = PathBuf::new();
+    for _ in 0..ups {
+        relative.push("..");
+    }
+    relative.join(path.strip_prefix("/").expect("absolute"))
+}
+
+#[tokio::test]
+async fn relative_data_and_work_dirs_deploy() {
+    let fixture = Fixture::new();
+    let work = tempfile::tempdir().expect("work root");
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let mut config = Config::new(([127, 0, 0, 1], 0).into(), relative_to_cwd(data_dir.path()));
+    config.deploy.work_dir = Some(relative_to_cwd(work.path()));
+    config.deploy.pulumi = Some(relative_to_cwd(&fixture.pulumi));
+    let (app, tokens) = spawn_with(config, data_dir).await;
+    let app = app.signed_in(tokens.expect("seeded"));
+    let dev = deployments("website", "dev");
+    // The repository by a relative path and as a file:// URL.
+    let mut by_path = fixture.request("update", &["echo ran"]);
+    by_path["sourceContext"]["git"]["repoUrl"] =
+        json!(relative_to_cwd(&fixture.repo).display().to_string());
+    let mut by_url = fixture.request("update", &["echo ran"]);
+    by_url["sourceContext"]["git"]["repoUrl"] = json!(format!("file://{}", fixture.repo.display()));
+    for body in [by_path, by_url] {
+        let id = app.deploy(&dev, &body).await;
+        let done = app.finished(&dev, &id).await;
+        let log = app.log_text(&dev, &id).await;
+        assert_eq!(done["status"], "succeeded", "{log}");
+        assert!(
+            log.contains("Checked out ") && log.contains("fake pulumi: up"),
+            "{log}"
+        );
+        let work_dir = log
+            .lines()
+            .find_map(|l| l.strip_prefix("Work directory: "))
+            .expect("work dir logged");
+        let canonical = work.path().canonicalize().expect("canonical");
+        assert!(
+            work_dir.starts_with(&canonical.display().to_string()),
+            "{work_dir}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_local_path_that_is_no_repository_or_holds_the_data_dir_is_refused() {
+    let fixture = Fixture::new();
+    let app = app_with(&fixture, |_| {}).await;
+    let dev = deployments("website", "dev");
+    let data = app.data_dir.path().canonicalize().expect("data dir");
+    let parent = data.parent().expect("parent").display().to_string();
+    for (url, why) in [
+        ("/".to_owned(), "not a git repository"),
+        (parent, "not a git repository"),
+        (data.display().to_string(), "not a git repository"),
+    ] {
+        let mut body: Value = fixture.request("update", &[]);
+        body["sourceContext"]["git"]["repoUrl"] = json!(url);
+        let id = app.deploy(&dev, &body).await;
+        let done = app.finished(&dev, &id).await;
+        let log = app.log_text(&dev, &id).await;
+        assert_eq!(done["status"], "failed", "{log}");
+        assert!(log.contains(why), "{url}: {log}");
+    }
+    // A git repository made inside the data dir is still never shown.
+    let inside = data.join("repo");
+    std::fs::create_dir_all(inside.join(".git/objects")).expect("mkdir");
+    std::fs::write(inside.join(".git/HEAD"), "ref: refs/heads/main\n").expect("writes");
+    let mut body: Value = fixture.request("update", &[]);
+    body["sourceContext"]["git"]["repoUrl"] = json!(inside.display().to_string());
+    let id = app.deploy(&dev, &body).await;
+    let done = app.finished(&dev, &id).await;
+    let log = app.log_text(&dev, &id).await;
+    assert_eq!(done["status"], "failed", "{log}");
+    assert!(log.contains("overlaps the server's data dir"), "{log}");
+}
