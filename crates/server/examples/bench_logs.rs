@@ -3,7 +3,10 @@
 //! with the time it was printed), follows it through the logs API with continuation tokens the
 //! way a client does, then pages through the whole log again; finally it measures the raw
 //! batched-insert rate of the same SQLite database through the same store code, for comparison.
-//! It prints figures and asserts nothing about time.
+//! Then it floods: one deployment prints 64 MiB without a newline, another 200 MB of lines,
+//! and it samples the server's resident memory meanwhile (the limits keep it flat: lines are
+//! cut at 16 KiB, the log stops at its budget). It prints figures and asserts nothing about
+//! time.
 //!
 //! `bench_logs --server <keyless-server binary> [--lines N]`
 
@@ -125,13 +128,134 @@ async fn main() -> Result<(), BoxError> {
     }
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let result = run(&url, &data_dir, &repo, lines).await;
+    let flood = match &result {
+        Ok(_) => Some(flood(&url, &data_dir, &repo, child.id()).await),
+        Err(_) => None,
+    };
     // SIGTERM: the server shuts down gracefully.
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();
     let (deployment_id, stats) = result?;
     let raw = raw_insert_rate(&data_dir, &deployment_id, lines).await?;
     stats.print(lines, raw);
+    if let Some(flood) = flood {
+        flood?.print();
+    }
     Ok(())
+}
+
+/// The server's memory around the floods, in KiB.
+struct Flood {
+    before: u64,
+    peak: u64,
+    after: u64,
+    outcomes: Vec<(String, String, usize)>,
+}
+
+impl Flood {
+    fn print(&self) {
+        println!();
+        println!("Flood: 64 MiB without a newline, then 200 MB of lines (log budget 100 MB)");
+        for (what, status, stored) in &self.outcomes {
+            println!("  {what:<32} {status}, {stored} bytes of log stored");
+        }
+        println!(
+            "  server RSS before / peak / after {:.1} / {:.1} / {:.1} MiB",
+            self.before as f64 / 1024.0,
+            self.peak as f64 / 1024.0,
+            self.after as f64 / 1024.0
+        );
+    }
+}
+
+/// `VmRSS` of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+async fn flood(url: &str, data_dir: &Path, repo: &Path, server: u32) -> Result<Flood, BoxError> {
+    let tokens: Value = serde_json::from_slice(&std::fs::read(data_dir.join("demo-tokens.json"))?)?;
+    let token = tokens["admin"].as_str().ok_or("no admin token")?;
+    let client = reqwest::Client::new();
+    let base = format!("{url}/api/stacks/acme/website/staging/deployments");
+    let before = rss_kib(server);
+    let mut peak = before;
+    let mut outcomes = Vec::new();
+    for (what, command) in [
+        (
+            "64 MiB without a newline",
+            "head -c 67108864 /dev/zero | tr '\\0' x",
+        ),
+        (
+            "200 MB of lines",
+            "yes 'a line of a deployment that prints far too much' | head -c 200000000",
+        ),
+    ] {
+        let body = json!({
+            "operation": "update",
+            "sourceContext": {"git": {"repoUrl": repo.display().to_string(), "branch": "main"}},
+            "operationContext": {
+                "preRunCommands": [command],
+                "options": {"skipInstallDependencies": true}
+            }
+        });
+        let created: Value = client
+            .post(&base)
+            .header("Authorization", format!("token {token}"))
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let id = created["id"].as_str().ok_or("no deployment id")?.to_owned();
+        let status = loop {
+            peak = peak.max(rss_kib(server));
+            let deployment: Value = client
+                .get(format!("{base}/{id}"))
+                .header("Authorization", format!("token {token}"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let status = deployment["status"].as_str().unwrap_or_default().to_owned();
+            if ["succeeded", "failed"].contains(&status.as_str()) {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let logs = format!("{base}/{id}/logs");
+        let mut stored = 0;
+        let mut next: Option<String> = None;
+        loop {
+            let page = get(&client, token, &logs, next.as_deref()).await?;
+            let lines = page["lines"].as_array().cloned().unwrap_or_default();
+            stored += lines
+                .iter()
+                .filter_map(|l| l["line"].as_str())
+                .map(str::len)
+                .sum::<usize>();
+            match page["nextToken"].as_str() {
+                Some(token) if !token.is_empty() && !lines.is_empty() => {
+                    next = Some(token.to_owned())
+                }
+                _ => break,
+            }
+        }
+        outcomes.push((what.to_owned(), status, stored));
+    }
+    Ok(Flood {
+        before,
+        peak,
+        after: rss_kib(server),
+        outcomes,
+    })
 }
 
 struct Stats {

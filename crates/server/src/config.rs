@@ -79,6 +79,10 @@ pub struct DeployConfig {
     #[arg(long, env = "KEYLESS_NO_SANDBOX")]
     pub no_sandbox: bool,
 
+    /// The bubblewrap binary deployments run in; by default `bwrap` on PATH.
+    #[arg(long, env = "KEYLESS_BWRAP")]
+    pub bwrap: Option<PathBuf>,
+
     /// How long a deployment may run before it is cancelled (a Go duration).
     #[arg(long, env = "KEYLESS_DEPLOYMENT_TIMEOUT", default_value = DEFAULT_DEPLOYMENT_TIMEOUT)]
     pub deployment_timeout: String,
@@ -140,6 +144,7 @@ impl Default for DeployConfig {
             pulumi: None,
             work_dir: None,
             no_sandbox: false,
+            bwrap: None,
             deployment_timeout: DEFAULT_DEPLOYMENT_TIMEOUT.into(),
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
             max_running_deployments: DEFAULT_MAX_RUNNING,

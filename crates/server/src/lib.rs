@@ -101,7 +101,7 @@ fn exec_config(
         }
         None => None,
     };
-    let sandbox = deploy::Sandbox::detect(deploy.no_sandbox, &work_root);
+    let sandbox = deploy::Sandbox::detect(deploy.no_sandbox, deploy.bwrap.as_deref(), &work_root);
     match &sandbox {
         deploy::Sandbox::Bubblewrap(bwrap) => {
             tracing::info!(bwrap = %bwrap.display(), "deployments run in a bubblewrap sandbox");

@@ -75,17 +75,21 @@ pub const NO_SANDBOX_WARNING: &str = "Warning: this server runs deployments with
     whatever it can";
 
 impl Sandbox {
-    /// The sandbox of a server started with `no_sandbox` or not: bubblewrap found on `PATH` (or
-    /// in `/usr/bin`) and tried once, in a scratch folder under `work_root`.
-    pub fn detect(no_sandbox: bool, work_root: &Path) -> Self {
+    /// The sandbox of a server started with `no_sandbox` or not: bubblewrap at `bwrap` when
+    /// given, else found on `PATH` (or in `/usr/bin`), and tried once, in a scratch folder
+    /// under `work_root`.
+    pub fn detect(no_sandbox: bool, bwrap: Option<&Path>, work_root: &Path) -> Self {
         if no_sandbox {
             return Self::Off;
         }
         let path = std::env::var_os("PATH").unwrap_or_default();
-        let found = std::env::split_paths(&path)
-            .chain([PathBuf::from("/usr/bin")])
-            .map(|dir| dir.join("bwrap"))
-            .find(|candidate| candidate.is_file());
+        let found = match bwrap {
+            Some(bwrap) => Some(bwrap.to_owned()).filter(|b| b.is_file()),
+            None => std::env::split_paths(&path)
+                .chain([PathBuf::from("/usr/bin")])
+                .map(|dir| dir.join("bwrap"))
+                .find(|candidate| candidate.is_file()),
+        };
         let Some(bwrap) = found else {
             return Self::Unavailable(
                 "deployments run in a bubblewrap sandbox, and bubblewrap (bwrap) is not installed \

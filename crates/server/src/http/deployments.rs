@@ -1,6 +1,7 @@
 //! A stack's deployments: create (`POST S/deployments`), list, read by id or version, cancel,
 //! pause and resume the stack's queue, and its metadata. `S` is
-//! `/api/stacks/{org}/{project}/{stack}`. Members may do all of it.
+//! `/api/stacks/{org}/{project}/{stack}`. Members may do all of it, but create a deployment
+//! only as the stack's admins configured it (no settings overrides).
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;

@@ -293,6 +293,30 @@ async fn without_the_sandbox_every_log_opens_with_a_warning() {
     );
 }
 
+#[tokio::test]
+async fn without_bubblewrap_deployments_refuse_to_start_and_say_how_to_install_it() {
+    let fixture = Fixture::new();
+    let app = app_with(&fixture, |config| {
+        config.deploy.bwrap = Some(PathBuf::from("/nonexistent/bwrap"));
+    })
+    .await;
+    let dev = deployments("website", "dev");
+    let id = app
+        .deploy(&dev, &fixture.request("update", &["echo never"]))
+        .await;
+    let done = app.finished(&dev, &id).await;
+    let log = app.log_text(&dev, &id).await;
+    assert_eq!(done["status"], "failed", "{log}");
+    assert_eq!(steps(&done)[0], ("Setup".to_owned(), "failed".to_owned()));
+    assert!(
+        log.contains("bubblewrap (bwrap) is not installed")
+            && log.contains("apt-get install bubblewrap")
+            && log.contains("--no-sandbox"),
+        "{log}"
+    );
+    assert!(!log.contains("\nnever\n"), "{log}");
+}
+
 /// `path` relative to the current directory, through `..` up to `/`.
 fn relative_to_cwd(path: &Path) -> PathBuf {
     let cwd = std::env::current_dir().expect("cwd");
