@@ -112,7 +112,7 @@ fn required(value: &str) -> Result<(), String> {
 fn check_git(git: &SourceContextGit, errors: &mut Errors) {
     errors.check(
         "sourceContext.git.repoUrl",
-        required(git.repo_url.as_deref().unwrap_or("")),
+        repo_url(git.repo_url.as_deref().unwrap_or("")),
     );
     if git.branch.as_deref().is_some_and(|b| !b.is_empty())
         && git.commit.as_deref().is_some_and(|c| !c.is_empty())
@@ -131,6 +131,28 @@ fn check_git(git: &SourceContextGit, errors: &mut Errors) {
             );
         }
     }
+}
+
+/// A repository URL: required, and holding no credentials. Settings are readable by every
+/// member, and an `https://user:token@host/…` URL would hand them the token; credentials go in
+/// `gitAuth`, which is sealed. `ssh://git@host/…` names a user, not a secret, and is fine.
+pub fn repo_url(url: &str) -> Result<(), String> {
+    required(url)?;
+    let Some((scheme, rest)) = url.trim().split_once("://") else {
+        return Ok(());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return Ok(());
+    };
+    if scheme.eq_ignore_ascii_case("ssh") && !userinfo.contains(':') {
+        return Ok(());
+    }
+    Err(
+        "must not hold credentials (user:token@); put them in gitAuth (an access token, \
+         basic auth or an SSH key), which is stored encrypted"
+            .into(),
+    )
 }
 
 fn check_github(github: &GitHubSettings, errors: &mut Errors) {
@@ -461,6 +483,30 @@ pub fn gcp_region(value: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::settings::{OidcConfig, OperationContext};
+
+    #[test]
+    fn repository_urls_hold_no_credentials() {
+        for ok in [
+            "https://github.com/acme/infra.git",
+            "git@github.com:acme/infra.git",
+            "ssh://git@github.com/acme/infra.git",
+            "/srv/repos/infra",
+            "file:///srv/repos/infra",
+            "https://github.com/acme/infra?ref=a@b",
+        ] {
+            assert_eq!(repo_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "https://bob:ghp_token@github.com/acme/infra.git",
+            "https://ghp_token@github.com/acme/infra.git",
+            "HTTP://x:y@host/repo",
+            "ssh://git:password@github.com/acme/infra.git",
+        ] {
+            let message = repo_url(bad).expect_err(bad);
+            assert!(message.contains("gitAuth"), "{message}");
+        }
+        assert_eq!(repo_url(" "), Err(REQUIRED.into()));
+    }
 
     #[test]
     fn role_arns() {

@@ -99,7 +99,9 @@ async fn main() -> Result<(), BoxError> {
     git(&repo, &["add", "."])?;
     git(&repo, &["commit", "--quiet", "-m", "bench"])?;
     // The deployment's last step needs a pulumi CLI; the bench measures logs, not pulumi.
-    let pulumi = scratch.path().join("pulumi");
+    // In a folder of its own: deployments are shown that folder, read-only.
+    let pulumi = scratch.path().join("bin/pulumi");
+    std::fs::create_dir_all(scratch.path().join("bin"))?;
     std::fs::write(&pulumi, "#!/bin/sh\necho \"pulumi $*\"\n")?;
     std::fs::set_permissions(&pulumi, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
 

@@ -98,6 +98,46 @@ async fn a_deployment_runs_every_step_from_a_real_repository() {
 }
 
 #[tokio::test]
+async fn a_secret_printed_encoded_or_coloured_stays_out_of_the_log() {
+    let fixture = Fixture::new();
+    let app = deploy_app(&fixture, 4).await;
+    let base = deployments("website", "dev");
+    let commands = [
+        "echo \"b64: $(printf '%s' \"$SECRET_TOKEN\" | base64 -w0)\"",
+        "echo \"b64 inside: $(printf 'user:%s' \"$SECRET_TOKEN\" | base64 -w0)\"",
+        "echo \"url: $(python3 -c 'import os, urllib.parse; print(urllib.parse.quote(os.environ[\"SPECIAL\"], safe=\"\"))')\"",
+        "python3 -c 'import os, json; print(\"json:\", json.dumps({\"token\": os.environ[\"SPECIAL\"]}))'",
+        "printf 'coloured: %s\\033[31m%s\\033[0m\\n' \"${SECRET_TOKEN%%-*}\" \"-${SECRET_TOKEN#*-}\"",
+    ];
+    // Characters that URL and JSON encodings change.
+    let special = "p@ss/w0rd+\"quoted\" \u{e9}t\u{e9}&more";
+    let mut body = fixture.request("preview", &commands);
+    body["operationContext"]["environmentVariables"]["SPECIAL"] = json!({"secret": special});
+    let id = app.deploy(&base, &body).await;
+    let done = app.finished(&base, &id).await;
+    let log = app.log_text(&base, &id).await;
+    assert_eq!(done["status"], "succeeded", "{log}");
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(SECRET);
+    for (label, leaked) in [
+        ("b64: ", b64.trim_end_matches('=')),
+        ("b64 inside: ", &SECRET[4..]),
+        ("url: ", "w0rd"),
+        ("json: ", "w0rd"),
+        ("coloured: ", &SECRET[6..]),
+    ] {
+        let line = log
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in:\n{log}"));
+        assert!(line.contains("[secret]"), "{line}");
+        assert!(!line.contains(leaked), "{line}");
+    }
+    let b64_inside = base64::engine::general_purpose::STANDARD.encode(format!("user:{SECRET}"));
+    assert!(!log.contains(&b64_inside[8..20]), "{log}");
+}
+
+#[tokio::test]
 async fn without_a_pulumi_cli_the_step_says_how_to_get_one() {
     if std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .any(|dir| dir.join("pulumi").exists())
