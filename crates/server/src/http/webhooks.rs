@@ -1,16 +1,23 @@
 //! GitHub push-to-deploy over HTTP:
 //!
 //! - `POST /api/webhooks/github/{org}`: GitHub's deliveries (`push`, `pull_request`, `ping`),
-//!   verified by `X-Hub-Signature-256` under the organization's secret. No token: the
-//!   signature is the credential.
-//! - `POST /api/orgs/{org}/webhooks/github/secret` (admins): makes a new secret, replacing any
-//!   old one, and shows it this once with the payload URL.
+//!   verified by `X-Hub-Signature-256` under the repository's secret when its admin made one,
+//!   else the organization's. No token: the signature is the credential.
+//! - `POST /api/orgs/{org}/webhooks/github/secret` (admins): makes a new organization secret,
+//!   replacing any old one, and shows it this once with the payload URL.
+//! - `POST`/`DELETE /api/orgs/{org}/webhooks/github/repositories/{owner}/{repo}/secret`
+//!   (admins): the same for one repository's own secret; deleting it brings the repository's
+//!   deliveries back under the organization's.
 //! - `GET /api/orgs/{org}/webhooks/github/deliveries` (admins): the payload URL, when the
 //!   secret was made, and the newest deliveries with what became of each.
 //!
-//! Every delivery is logged, rejected ones too (never their body). A verified delivery id is
-//! handled once; a repeat answers 200 and starts nothing. Deployments a delivery starts are
-//! requested by the admin who made the secret.
+//! A verified delivery is handled once: neither its id nor its body (the signature covers the
+//! body alone, so a captured body could come back under a new id) starts anything again.
+//! Refused deliveries (rejected, or repeats) are logged apart, a few a second at most, so that
+//! no flood of them pushes handled ones out of the log; bodies are never kept. Deployments a
+//! delivery starts are requested by the admin who made the secret it verified under.
+
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,56 +27,121 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keyless_api_types::{
     ApiError, DeliveryOutcome, DeploymentSettings, GitHubWebhookDeliveries, GitHubWebhookReply,
-    GitHubWebhookSecret, merge_patch,
+    GitHubWebhookSecret, SecretValue, SourceContextGit, merge_patch,
 };
 use serde_json::{Value, json};
 
 use super::extract::OrgAdmin;
 use super::{AppState, Routes};
 use crate::error::{Error, Result};
-use crate::store::{NewDelivery, NewDeployment, StackRecord, StoreError, WebhookSecret};
+use crate::store::{Claim, NewDelivery, NewDeployment, StackRecord, StoreError, WebhookSecret};
 use crate::timestamp;
 use crate::webhook::matching::{Event, Start};
-use crate::webhook::signature;
+use crate::webhook::reachability::{self, Remote};
+use crate::webhook::{secrets, signature};
 
 const RECEIVE: &str = "/api/webhooks/github/{org}";
 const SECRET: &str = "/api/orgs/{org}/webhooks/github/secret";
+const REPOSITORY_SECRET: &str =
+    "/api/orgs/{org}/webhooks/github/repositories/{owner}/{repo}/secret";
 const DELIVERIES: &str = "/api/orgs/{org}/webhooks/github/deliveries";
 
-/// How many deliveries the log shows.
+/// How many handled deliveries the log shows (and as many refused ones).
 const SHOWN_DELIVERIES: u32 = 100;
+/// How many refused deliveries an organization logs a second; later ones are answered but not
+/// logged.
+const REFUSED_PER_SECOND: u32 = 5;
+/// How much of a header value a delivery's log keeps: the sender chooses them.
+const HEADER_CHARS: usize = 200;
 
 pub fn router() -> Routes {
     Routes::default()
         .post(RECEIVE, receive)
         .post(SECRET, new_secret)
+        .post(REPOSITORY_SECRET, new_repository_secret)
+        .delete(REPOSITORY_SECRET, delete_repository_secret)
         .get(DELIVERIES, deliveries)
-}
-
-/// What a secret is sealed for: it opens for its organization only.
-fn secret_context(org: &str) -> String {
-    format!("github-webhook:{org}")
 }
 
 fn payload_url(state: &AppState, org: &str) -> String {
     format!("{}/api/webhooks/github/{org}", state.public_url)
 }
 
+/// A fresh secret, sealed for `org` (and `repository`), made by `user_id`.
+fn make_secret(
+    state: &AppState,
+    org: &str,
+    repository: Option<&str>,
+    user_id: &str,
+) -> Result<(String, WebhookSecret)> {
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    let stored = WebhookSecret {
+        ciphertext: state
+            .cipher
+            .seal(&secret, &secrets::context(org, repository))?,
+        created_by: user_id.to_owned(),
+        created: timestamp::now(),
+    };
+    Ok((secret, stored))
+}
+
 async fn new_secret(
     State(state): State<AppState>,
     OrgAdmin(access): OrgAdmin,
 ) -> Result<Json<GitHubWebhookSecret>> {
-    let secret = hex::encode(rand::random::<[u8; 32]>());
-    let stored = WebhookSecret {
-        ciphertext: state.cipher.seal(&secret, &secret_context(&access.org))?,
-        created_by: access.user_id,
-        created: timestamp::now(),
-    };
+    let (secret, stored) = make_secret(&state, &access.org, None, &access.user_id)?;
     state.store.set_webhook_secret(&access.org, &stored).await?;
     Ok(Json(GitHubWebhookSecret {
         secret,
         url: payload_url(&state, &access.org),
     }))
+}
+
+/// The `owner/repo` of a repository-secret path.
+fn repository_param(params: &[(String, String)]) -> Result<String> {
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str())
+    };
+    secrets::repository_name(param("owner"), param("repo")).map_err(Error::bad_request)
+}
+
+async fn new_repository_secret(
+    State(state): State<AppState>,
+    OrgAdmin(access): OrgAdmin,
+    Path(params): Path<Vec<(String, String)>>,
+) -> Result<Json<GitHubWebhookSecret>> {
+    let repository = repository_param(&params)?;
+    let (secret, stored) = make_secret(&state, &access.org, Some(&repository), &access.user_id)?;
+    state
+        .store
+        .set_repository_secret(&access.org, &repository, &stored)
+        .await?;
+    Ok(Json(GitHubWebhookSecret {
+        secret,
+        url: payload_url(&state, &access.org),
+    }))
+}
+
+async fn delete_repository_secret(
+    State(state): State<AppState>,
+    OrgAdmin(access): OrgAdmin,
+    Path(params): Path<Vec<(String, String)>>,
+) -> Result<Json<bool>> {
+    let repository = repository_param(&params)?;
+    if state
+        .store
+        .delete_repository_secret(&access.org, &repository)
+        .await?
+    {
+        Ok(Json(true))
+    } else {
+        Err(Error::NotFound(format!(
+            "Repository {repository} has no webhook secret of its own"
+        )))
+    }
 }
 
 async fn deliveries(
@@ -87,7 +159,7 @@ async fn deliveries(
     }))
 }
 
-/// One delivery's headers and arrival, for the log.
+/// One delivery's headers (cut to [`HEADER_CHARS`]) and arrival, for the log.
 struct Delivery {
     org: String,
     id: String,
@@ -102,7 +174,9 @@ impl Delivery {
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
-                .to_owned()
+                .chars()
+                .take(HEADER_CHARS)
+                .collect()
         };
         Self {
             org,
@@ -123,17 +197,30 @@ impl Delivery {
         }
     }
 
-    /// Logs the delivery as rejected (unless its organization does not exist) and answers.
-    async fn reject(&self, state: &AppState, status: StatusCode, reason: &str) -> Result<Response> {
-        let message = format!("rejected: {reason}");
+    /// Logs a refused delivery, unless [`REFUSED_PER_SECOND`] were logged in the last second
+    /// or its organization does not exist.
+    async fn log_refused(
+        &self,
+        state: &AppState,
+        outcome: DeliveryOutcome,
+        message: &str,
+    ) -> Result<()> {
+        let since = timestamp::format(time::OffsetDateTime::now_utc() - time::Duration::SECOND);
         match state
             .store
-            .add_delivery(self.log(DeliveryOutcome::Rejected, &message))
+            .add_refused_delivery(self.log(outcome, message), &since, REFUSED_PER_SECOND)
             .await
         {
-            Ok(_) | Err(StoreError::Missing) => {}
-            Err(err) => return Err(err.into()),
+            Ok(_) | Err(StoreError::Missing) => Ok(()),
+            Err(err) => Err(err.into()),
         }
+    }
+
+    /// Logs the delivery as rejected and answers.
+    async fn reject(&self, state: &AppState, status: StatusCode, reason: &str) -> Result<Response> {
+        let message = format!("rejected: {reason}");
+        self.log_refused(state, DeliveryOutcome::Rejected, &message)
+            .await?;
         let body = ApiError {
             code: status.as_u16(),
             message,
@@ -152,7 +239,7 @@ fn reply(outcome: DeliveryOutcome, message: String, deployment_ids: Vec<String>)
     .into_response()
 }
 
-/// Verifies a delivery, claims its id, and starts what it asks for.
+/// Verifies a delivery, claims its id and body, and starts what it asks for.
 async fn receive(
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -160,12 +247,6 @@ async fn receive(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let delivery = Delivery::new(org, &headers);
-    let Some(secret) = state.store.webhook_secret(&delivery.org).await? else {
-        let reason = "no GitHub webhook secret is set for this organization";
-        return delivery
-            .reject(&state, StatusCode::UNAUTHORIZED, reason)
-            .await;
-    };
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -181,14 +262,37 @@ async fn receive(
                 .await;
         }
     };
-    let key = state
-        .cipher
-        .open(&secret.ciphertext, &secret_context(&delivery.org))?;
+    let repository = secrets::repository_of(&body);
+    let own = match &repository {
+        Some(name) => state
+            .store
+            .repository_secret(&delivery.org, name)
+            .await?
+            .map(|secret| (secret, Some(name.as_str()))),
+        None => None,
+    };
+    let (secret, verified_for) = match own {
+        Some(found) => found,
+        None => match state.store.webhook_secret(&delivery.org).await? {
+            Some(secret) => (secret, None),
+            None => {
+                let reason = "no GitHub webhook secret is set for this organization";
+                return delivery
+                    .reject(&state, StatusCode::UNAUTHORIZED, reason)
+                    .await;
+            }
+        },
+    };
+    let context = secrets::context(&delivery.org, verified_for);
+    let key = state.cipher.open(&secret.ciphertext, &context)?;
     let header = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
     if let Err(err) = signature::verify(key.as_bytes(), &body, header) {
-        let reason = format!("bad signature: {err}");
+        let reason = match verified_for {
+            Some(name) => format!("bad signature for repository {name}: {err}"),
+            None => format!("bad signature: {err}"),
+        };
         return delivery
             .reject(&state, StatusCode::UNAUTHORIZED, &reason)
             .await;
@@ -200,21 +304,41 @@ async fn receive(
             .await;
     }
     let pending = delivery.log(DeliveryOutcome::Pending, "being handled");
-    let row = match state.store.add_delivery(pending).await {
-        Ok(row) => row,
-        Err(StoreError::Conflict) => {
-            let message = format!(
-                "ignored because delivery {} was already received; nothing started again",
-                delivery.id
-            );
-            let duplicate = delivery.log(DeliveryOutcome::Duplicate, &message);
-            state.store.add_delivery(duplicate).await?;
-            return Ok(reply(DeliveryOutcome::Duplicate, message, Vec::new()));
+    let seen = match state
+        .store
+        .claim_delivery(pending, &signature::digest(&body))
+        .await?
+    {
+        Claim::New(row) => {
+            // Handled to the end even if GitHub stops waiting (after 10 seconds) and the
+            // request is dropped: a claimed delivery never stays pending.
+            let requested_by = secret.created_by;
+            let task = tokio::spawn(async move {
+                handle_and_finish(&state, &delivery, row, &body, &requested_by).await
+            });
+            return task
+                .await
+                .map_err(|err| Error::Internal(format!("the delivery's task failed: {err}")))?;
         }
-        Err(err) => return Err(err.into()),
+        Claim::SeenId => format!("delivery {} was already received", delivery.id),
+        Claim::SeenBody => "its body was already received in another delivery".to_owned(),
     };
-    let result = handle(&state, &delivery, &body, &secret.created_by).await;
-    let (outcome, message, ids) = match result {
+    let message = format!("ignored because {seen}; nothing started again");
+    delivery
+        .log_refused(&state, DeliveryOutcome::Duplicate, &message)
+        .await?;
+    Ok(reply(DeliveryOutcome::Duplicate, message, Vec::new()))
+}
+
+/// Handles a claimed delivery and records how it ended in its log row.
+async fn handle_and_finish(
+    state: &AppState,
+    delivery: &Delivery,
+    row: i64,
+    body: &[u8],
+    requested_by: &str,
+) -> Result<Response> {
+    let (outcome, message, ids) = match handle(state, delivery, body, requested_by).await {
         Ok(handled) => handled,
         Err(err) => {
             let message = "failed: an internal error (see the server log); nothing more starts \
@@ -266,6 +390,7 @@ async fn handle(
         return ignored(reason);
     }
     let (mut started, mut skipped, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    let mut asked = Asked::new();
     for (stack, stored) in state.store.stacks_with_settings(&delivery.org).await? {
         let Ok(settings) = serde_json::from_value::<DeploymentSettings>(stored.document.clone())
         else {
@@ -291,6 +416,16 @@ async fn handle(
                 continue;
             }
         };
+        let git = settings
+            .source_context
+            .as_ref()
+            .and_then(|s| s.git.as_ref());
+        if let (Event::Push(_), Some(git)) = (&event, git)
+            && let Err(reason) = confirm_push(state, &stack, git, &start, &mut asked).await
+        {
+            skipped.push(format!("{}: {reason}", stack.stack));
+            continue;
+        }
         match queue(state, &stack, stored.document, &start, requested_by).await {
             Ok(id) => {
                 started.push(format!("{} ({})", stack.stack, start.operation.as_str()));
@@ -322,6 +457,33 @@ async fn handle(
         message.push_str(&format!("; not {}", skipped.join("; ")));
     }
     Ok((DeliveryOutcome::Started, message, ids))
+}
+
+/// What repositories answered during one delivery, by repository and ref.
+type Asked = HashMap<(String, String), std::result::Result<(), String>>;
+
+/// Checks with the stack's repository, with its git credentials, that the pushed commit is on
+/// the pushed branch or tag; stacks that share the repository and ref ask once.
+async fn confirm_push(
+    state: &AppState,
+    stack: &StackRecord,
+    git: &SourceContextGit,
+    start: &Start,
+    asked: &mut Asked,
+) -> std::result::Result<(), String> {
+    let open = |secret: &SecretValue| {
+        let ciphertext = secret.ciphertext.as_deref()?;
+        state.cipher.open(ciphertext, &stack.id).ok()
+    };
+    let remote = Remote::new(git, open)?;
+    let trigger = &start.trigger;
+    let key = (remote.url().to_owned(), trigger.git_ref.clone());
+    if let Some(answer) = asked.get(&key) {
+        return answer.clone();
+    }
+    let answer = reachability::verify(&remote, &trigger.git_ref, &trigger.commit).await;
+    asked.insert(key, answer.clone());
+    answer
 }
 
 /// Queues `start` on `stack` with its stored settings at the event's commit; a 400 says why

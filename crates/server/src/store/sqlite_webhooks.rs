@@ -4,11 +4,18 @@ use async_trait::async_trait;
 use keyless_api_types::{DeliveryOutcome, GitHubDelivery, StackRef};
 
 use super::sqlite::{SqliteStore, backend};
-use super::webhooks::{NewDelivery, WebhookSecret, WebhookStore};
+use super::webhooks::{Claim, NewDelivery, WebhookSecret, WebhookStore};
 use super::{StackRecord, StoreError, StoredSettings};
+use crate::timestamp;
 
-/// How many deliveries an organization's log keeps.
+/// How many handled deliveries an organization's log keeps.
 const KEPT_DELIVERIES: i64 = 1000;
+/// How many refused deliveries an organization's log keeps.
+const KEPT_REFUSED: i64 = 100;
+/// Claims are kept while among an organization's newest this many…
+const KEPT_CLAIMS: i64 = 10_000;
+/// …or younger than this.
+const CLAIMS_KEPT_FOR: time::Duration = time::Duration::days(30);
 
 fn outcome_name(outcome: DeliveryOutcome) -> &'static str {
     match outcome {
@@ -72,8 +79,114 @@ impl WebhookStore for SqliteStore {
         }))
     }
 
-    async fn add_delivery(&self, new: NewDelivery<'_>) -> Result<i64, StoreError> {
+    async fn set_repository_secret(
+        &self,
+        org: &str,
+        repository: &str,
+        secret: &WebhookSecret,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO github_webhook_repository_secrets
+                 (organization, repository, ciphertext, created_by, created)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (organization, repository) DO UPDATE SET
+                 ciphertext = excluded.ciphertext, created_by = excluded.created_by,
+                 created = excluded.created",
+        )
+        .bind(org)
+        .bind(repository)
+        .bind(&secret.ciphertext)
+        .bind(&secret.created_by)
+        .bind(&secret.created)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn repository_secret(
+        &self,
+        org: &str,
+        repository: &str,
+    ) -> Result<Option<WebhookSecret>, StoreError> {
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT ciphertext, created_by, created FROM github_webhook_repository_secrets
+             WHERE organization = ? AND repository = ?",
+        )
+        .bind(org)
+        .bind(repository)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(ciphertext, created_by, created)| WebhookSecret {
+            ciphertext,
+            created_by,
+            created,
+        }))
+    }
+
+    async fn delete_repository_secret(
+        &self,
+        org: &str,
+        repository: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM github_webhook_repository_secrets
+             WHERE organization = ? AND repository = ?",
+        )
+        .bind(org)
+        .bind(repository)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn claim_delivery(
+        &self,
+        new: NewDelivery<'_>,
+        body_sha256: &str,
+    ) -> Result<Claim, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "INSERT INTO github_delivery_claims (organization, delivery_id, body_sha256, received)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(new.org)
+        .bind(new.delivery_id)
+        .bind(body_sha256)
+        .bind(new.received)
+        .execute(&mut *tx)
+        .await;
+        match claimed.map_err(StoreError::from) {
+            Ok(_) => {}
+            Err(StoreError::Conflict) => {
+                drop(tx);
+                let (same_id,): (bool,) = sqlx::query_as(
+                    "SELECT EXISTS (SELECT 1 FROM github_delivery_claims
+                                    WHERE organization = ? AND delivery_id = ?)",
+                )
+                .bind(new.org)
+                .bind(new.delivery_id)
+                .fetch_one(&self.pool)
+                .await?;
+                return Ok(if same_id {
+                    Claim::SeenId
+                } else {
+                    Claim::SeenBody
+                });
+            }
+            Err(err) => return Err(err),
+        }
+        let old = timestamp::format(time::OffsetDateTime::now_utc() - CLAIMS_KEPT_FOR);
+        sqlx::query(
+            "DELETE FROM github_delivery_claims
+             WHERE organization = ?1 AND received < ?2 AND seq <= (
+                 SELECT seq FROM github_delivery_claims WHERE organization = ?1
+                 ORDER BY seq DESC LIMIT 1 OFFSET ?3)",
+        )
+        .bind(new.org)
+        .bind(old)
+        .bind(KEPT_CLAIMS)
+        .execute(&mut *tx)
+        .await?;
         let (row,): (i64,) = sqlx::query_as(
             "INSERT INTO github_deliveries (organization, delivery_id, event, received, outcome,
                                             message)
@@ -87,14 +200,60 @@ impl WebhookStore for SqliteStore {
         .bind(new.message)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM github_deliveries WHERE organization = ? AND seq <= ? - ?")
+        sqlx::query(
+            "DELETE FROM github_deliveries WHERE organization = ?1 AND seq <= (
+                 SELECT seq FROM github_deliveries WHERE organization = ?1
+                 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+        )
+        .bind(new.org)
+        .bind(KEPT_DELIVERIES)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Claim::New(row))
+    }
+
+    async fn add_refused_delivery(
+        &self,
+        new: NewDelivery<'_>,
+        since: &str,
+        max_since: u32,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // One statement, so that concurrent deliveries cannot all pass the count.
+        let added = sqlx::query(
+            "INSERT INTO github_refused_deliveries (organization, delivery_id, event, received,
+                                                    outcome, message)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6
+             WHERE (SELECT count(*) FROM (
+                 SELECT received FROM github_refused_deliveries WHERE organization = ?1
+                 ORDER BY seq DESC LIMIT ?8) WHERE received >= ?7) < ?8",
+        )
+        .bind(new.org)
+        .bind(new.delivery_id)
+        .bind(new.event)
+        .bind(new.received)
+        .bind(outcome_name(new.outcome))
+        .bind(new.message)
+        .bind(since)
+        .bind(max_since)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if added {
+            sqlx::query(
+                "DELETE FROM github_refused_deliveries WHERE organization = ?1 AND seq <= (
+                     SELECT seq FROM github_refused_deliveries WHERE organization = ?1
+                     ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+            )
             .bind(new.org)
-            .bind(row)
-            .bind(KEPT_DELIVERIES)
+            .bind(KEPT_REFUSED)
             .execute(&mut *tx)
             .await?;
+        }
         tx.commit().await?;
-        Ok(row)
+        Ok(added)
     }
 
     async fn finish_delivery(
@@ -120,8 +279,16 @@ impl WebhookStore for SqliteStore {
 
     async fn deliveries(&self, org: &str, limit: u32) -> Result<Vec<GitHubDelivery>, StoreError> {
         let rows: Vec<DeliveryRow> = sqlx::query_as(
-            "SELECT delivery_id, event, received, outcome, message, deployment_ids
-             FROM github_deliveries WHERE organization = ? ORDER BY seq DESC LIMIT ?",
+            "SELECT delivery_id, event, received, outcome, message, deployment_ids FROM (
+                 SELECT * FROM (
+                     SELECT delivery_id, event, received, outcome, message, deployment_ids
+                     FROM github_deliveries WHERE organization = ?1 ORDER BY seq DESC LIMIT ?2)
+                 UNION ALL
+                 SELECT * FROM (
+                     SELECT delivery_id, event, received, outcome, message, '[]'
+                     FROM github_refused_deliveries WHERE organization = ?1
+                     ORDER BY seq DESC LIMIT ?2))
+             ORDER BY received DESC",
         )
         .bind(org)
         .bind(limit)

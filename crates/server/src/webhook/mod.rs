@@ -1,5 +1,9 @@
-//! GitHub push-to-deploy: verifying deliveries ([`signature`]) and deciding which stacks a
-//! push or pull request deploys ([`matching`]). The HTTP side is `http::webhooks`.
+//! GitHub push-to-deploy: verifying deliveries ([`signature`], under the secret [`secrets`]
+//! picks), deciding which stacks a push or pull request deploys ([`matching`]), and checking
+//! with the repository that a pushed commit is on its branch ([`reachability`]). The HTTP side
+//! is `http::webhooks`.
 
 pub mod matching;
+pub mod reachability;
+pub mod secrets;
 pub mod signature;

@@ -1,8 +1,9 @@
 //! `X-Hub-Signature-256`: `sha256=<hex>` of the HMAC-SHA256 of the raw body under the
-//! webhook secret, compared in constant time.
+//! webhook secret, compared in constant time; and the body's digest, by which a signed body
+//! is handled once whatever delivery id (which the signature does not cover) comes with it.
 
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 /// Why a delivery's signature was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -11,7 +12,7 @@ pub enum SignatureError {
     Missing,
     #[error("X-Hub-Signature-256 is not sha256=<64 hex digits>")]
     Malformed,
-    #[error("X-Hub-Signature-256 does not match the body and the organization's secret")]
+    #[error("X-Hub-Signature-256 does not match the body and the webhook secret")]
     Mismatch,
 }
 
@@ -30,6 +31,11 @@ pub fn verify(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), Si
     mac.update(body);
     mac.verify_slice(&digest)
         .map_err(|_| SignatureError::Mismatch)
+}
+
+/// The SHA-256 of a body, hex.
+pub fn digest(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! GitHub push-to-deploy: signed deliveries shaped like GitHub's documented payloads start
-//! exactly the deployments they should, once, at the event's commit; everything else starts
-//! nothing and says why in the deliveries log.
+//! exactly the deployments they should, once, at the event's commit, when the repository
+//! confirms the commit is on the pushed branch; everything else starts nothing and says why in
+//! the deliveries log.
 
 use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
@@ -10,6 +11,7 @@ use sha2::Sha256;
 use crate::fixtures::{Fixture, deploy_app, deployments};
 use crate::helpers::{Reply, TestApp, spawn_app};
 
+/// A commit no repository here has.
 const SHA: &str = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c";
 const BEFORE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
 const PR_HEAD: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
@@ -138,10 +140,10 @@ impl TestApp {
     }
 }
 
-fn git_settings(branch: &str, github: Value) -> Value {
+fn git_settings(repo: &std::path::Path, branch: &str, github: Value) -> Value {
     json!({
         "sourceContext": {"git": {
-            "repoUrl": "https://github.com/acme/website",
+            "repoUrl": repo.display().to_string(),
             "branch": branch,
             "repoDir": "infra"
         }},
@@ -151,8 +153,28 @@ fn git_settings(branch: &str, github: Value) -> Value {
 
 /// An app whose `acme` queue is paused (deployments stay queued), with a secret, and with
 /// `website/dev` (main, infra paths), `website/staging` (tags `v*`), `payments/dev` (another
-/// repository) set up for push-to-deploy.
-async fn configured() -> (TestApp, String) {
+/// repository) set up for push-to-deploy from a local repository.
+struct Hooked {
+    app: TestApp,
+    secret: String,
+    /// `main`, `staging` and the tag `v1.4.0` are at `head`; `feature` is a commit past it.
+    repo: Fixture,
+    head: String,
+    feature: String,
+}
+
+async fn configured() -> Hooked {
+    let repo = Fixture::new();
+    let head = git(&repo.repo, &["rev-parse", "HEAD"]);
+    git(&repo.repo, &["branch", "staging"]);
+    git(&repo.repo, &["tag", "-a", "-m", "Release 1.4.0", "v1.4.0"]);
+    git(&repo.repo, &["checkout", "--quiet", "-b", "feature"]);
+    git(
+        &repo.repo,
+        &["commit", "--quiet", "--allow-empty", "-m", "Not on main"],
+    );
+    let feature = git(&repo.repo, &["rev-parse", "HEAD"]);
+    git(&repo.repo, &["checkout", "--quiet", "main"]);
     let app = spawn_app().await;
     let pause = app
         .write(
@@ -167,6 +189,7 @@ async fn configured() -> (TestApp, String) {
         "website",
         "dev",
         git_settings(
+            &repo.repo,
             "refs/heads/main",
             json!({"repository": "acme/website", "paths": ["infra/**", "!infra/**/*.md"]}),
         ),
@@ -176,6 +199,7 @@ async fn configured() -> (TestApp, String) {
         "website",
         "staging",
         git_settings(
+            &repo.repo,
             "staging",
             json!({"repository": "acme/website", "deployTags": true, "tagFilters": ["v*"],
                    "previewPullRequests": false}),
@@ -185,17 +209,29 @@ async fn configured() -> (TestApp, String) {
     app.configure(
         "payments",
         "dev",
-        git_settings("main", json!({"repository": "acme/payments"})),
+        git_settings(&repo.repo, "main", json!({"repository": "acme/payments"})),
     )
     .await;
     let secret = app.webhook_secret("acme").await;
-    (app, secret)
+    Hooked {
+        app,
+        secret,
+        repo,
+        head,
+        feature,
+    }
 }
 
 #[tokio::test]
 async fn a_push_to_a_stacks_branch_updates_it_once_at_the_pushed_commit() {
-    let (app, secret) = configured().await;
-    let body = push("refs/heads/main", SHA, &["infra/index.ts", "README.md"]);
+    let Hooked {
+        app,
+        secret,
+        repo,
+        head,
+        ..
+    } = configured().await;
+    let body = push("refs/heads/main", &head, &["infra/index.ts", "README.md"]);
     let reply = app.deliver("push", "d-1", &body, Some(&secret)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.body["outcome"], "started");
@@ -215,7 +251,7 @@ async fn a_push_to_a_stacks_branch_updates_it_once_at_the_pushed_commit() {
     assert_eq!(
         deployment["trigger"],
         json!({
-            "repository": "Acme/Website", "ref": "refs/heads/main", "commit": SHA,
+            "repository": "Acme/Website", "ref": "refs/heads/main", "commit": head,
             "message": "Update the bucket policy", "author": "Mona Octocat", "deliveryId": "d-1"
         })
     );
@@ -227,10 +263,10 @@ async fn a_push_to_a_stacks_branch_updates_it_once_at_the_pushed_commit() {
             &app.admin,
         )
         .await;
-    assert_eq!(one.body["trigger"]["commit"], SHA);
+    assert_eq!(one.body["trigger"]["commit"], head);
     assert_eq!(
         one.body["configuration"]["source"]["git"],
-        json!({"repoURL": "https://github.com/acme/website", "repoDir": "infra", "commit": SHA})
+        json!({"repoURL": repo.repo.display().to_string(), "repoDir": "infra", "commit": head})
     );
 
     // GitHub redelivers: nothing starts twice.
@@ -251,7 +287,12 @@ async fn a_push_to_a_stacks_branch_updates_it_once_at_the_pushed_commit() {
 
 #[tokio::test]
 async fn pushes_that_concern_no_stack_start_nothing_and_say_why() {
-    let (app, secret) = configured().await;
+    let Hooked {
+        app,
+        secret,
+        repo: _repo,
+        ..
+    } = configured().await;
     let cases = [
         (
             push(
@@ -305,12 +346,18 @@ async fn pushes_that_concern_no_stack_start_nothing_and_say_why() {
 
 #[tokio::test]
 async fn tags_and_pull_requests_start_what_the_stacks_ask_for() {
-    let (app, secret) = configured().await;
+    let Hooked {
+        app,
+        secret,
+        repo: _repo,
+        head,
+        ..
+    } = configured().await;
     let tag = app
         .deliver(
             "push",
             "t-1",
-            &push("refs/tags/v1.4.0", SHA, &[]),
+            &push("refs/tags/v1.4.0", &head, &[]),
             Some(&secret),
         )
         .await;
@@ -352,7 +399,7 @@ async fn tags_and_pull_requests_start_what_the_stacks_ask_for() {
         summary,
         [
             ("dev", "preview", "github-pull-request", PR_HEAD),
-            ("staging", "update", "github-push", SHA),
+            ("staging", "update", "github-push", head.as_str()),
         ]
     );
     assert_eq!(listed[0]["trigger"]["pullRequest"], 42);
@@ -363,8 +410,14 @@ async fn tags_and_pull_requests_start_what_the_stacks_ask_for() {
 
 #[tokio::test]
 async fn unsigned_forged_and_oversized_deliveries_are_refused() {
-    let (app, secret) = configured().await;
-    let body = push("refs/heads/main", SHA, &["infra/index.ts"]);
+    let Hooked {
+        app,
+        secret,
+        repo: _repo,
+        head,
+        ..
+    } = configured().await;
+    let body = push("refs/heads/main", &head, &["infra/index.ts"]);
     let missing = app.deliver("push", "f-1", &body, None).await;
     assert_eq!(missing.status, StatusCode::UNAUTHORIZED, "{}", missing.text);
     let forged = app
@@ -395,7 +448,7 @@ async fn unsigned_forged_and_oversized_deliveries_are_refused() {
             (
                 "rejected",
                 "rejected: bad signature: X-Hub-Signature-256 does not match the body and the \
-                 organization's secret"
+                 webhook secret"
             ),
             (
                 "rejected",
@@ -413,6 +466,262 @@ async fn unsigned_forged_and_oversized_deliveries_are_refused() {
     assert_ne!(rotated, secret);
     let stale = app.deliver("push", "f-4", &body, Some(&secret)).await;
     assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_replayed_body_under_a_fresh_delivery_id_starts_nothing() {
+    let Hooked {
+        app,
+        secret,
+        repo: _repo,
+        head,
+        ..
+    } = configured().await;
+    let body = push("refs/heads/main", &head, &["infra/index.ts"]);
+    let first = app.deliver("push", "once-1", &body, Some(&secret)).await;
+    assert_eq!(first.body["outcome"], "started", "{}", first.text);
+    // The signature covers the body, not X-GitHub-Delivery: a captured delivery comes back
+    // under a new id, still correctly signed.
+    let replay = app.deliver("push", "once-2", &body, Some(&secret)).await;
+    assert_eq!(replay.status, StatusCode::OK, "{}", replay.text);
+    assert_eq!(replay.body["outcome"], "duplicate");
+    assert_eq!(
+        replay.body["message"],
+        "ignored because its body was already received in another delivery; nothing started \
+         again"
+    );
+    assert_eq!(app.org_deployments().await.len(), 1);
+    let log = app.delivery_log().await;
+    assert_eq!(log["deliveries"][0]["id"], "once-2");
+    assert_eq!(log["deliveries"][0]["outcome"], "duplicate");
+    assert_eq!(log["deliveries"][1]["outcome"], "started");
+}
+
+#[tokio::test]
+async fn a_flood_of_unsigned_deliveries_cannot_make_room_for_a_replay() {
+    let Hooked {
+        app,
+        secret,
+        repo: _repo,
+        head,
+        ..
+    } = configured().await;
+    let body = push("refs/heads/main", &head, &["infra/index.ts"]);
+    let accepted = app.deliver("push", "kept-1", &body, Some(&secret)).await;
+    assert_eq!(accepted.body["outcome"], "started", "{}", accepted.text);
+
+    let long_id = "x".repeat(5000);
+    let bytes = serde_json::to_vec(&body).expect("serialises");
+    for batch in 0..100 {
+        let mut flood = tokio::task::JoinSet::new();
+        for i in 0..50 {
+            let request = app
+                .bare_post("/api/webhooks/github/acme")
+                .header("X-GitHub-Event", "push")
+                .header("X-GitHub-Delivery", format!("{long_id}-{batch}-{i}"))
+                .header("Content-Type", "application/json")
+                .body(bytes.clone());
+            flood.spawn(async move { request.send().await.map(|r| r.status()) });
+        }
+        while let Some(status) = flood.join_next().await {
+            let status = status.expect("joins").expect("answered");
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+    }
+
+    for id in ["kept-1", "kept-2"] {
+        let replay = app.deliver("push", id, &body, Some(&secret)).await;
+        assert_eq!(replay.status, StatusCode::OK, "{}", replay.text);
+        assert_eq!(replay.body["outcome"], "duplicate", "{}", replay.text);
+    }
+    assert_eq!(app.org_deployments().await.len(), 1);
+
+    let log = app.delivery_log().await;
+    let entries = log["deliveries"].as_array().expect("deliveries");
+    let kept = entries
+        .iter()
+        .find(|d| d["id"] == "kept-1" && d["outcome"] == "started")
+        .expect("the accepted delivery is still listed");
+    assert_eq!(kept["deploymentIds"].as_array().map(Vec::len), Some(1));
+    let rejected: Vec<_> = entries
+        .iter()
+        .filter(|d| d["outcome"] == "rejected")
+        .collect();
+    // Only a few a second are logged, and of those only the newest hundred are kept.
+    assert!(
+        !rejected.is_empty() && rejected.len() <= 100,
+        "{}",
+        rejected.len()
+    );
+    assert!(
+        rejected
+            .iter()
+            .all(|d| d["id"].as_str().is_some_and(|id| id.chars().count() <= 200))
+    );
+}
+
+#[tokio::test]
+async fn a_push_of_a_commit_that_is_not_on_the_branch_starts_nothing() {
+    let Hooked {
+        app,
+        secret,
+        repo,
+        feature,
+        ..
+    } = configured().await;
+    // Signed, but claiming that a commit of `feature` was pushed to `main`.
+    let body = push("refs/heads/main", &feature, &["infra/index.ts"]);
+    let reply = app.deliver("push", "b-1", &body, Some(&secret)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["outcome"], "ignored");
+    assert_eq!(
+        reply.body["message"],
+        format!(
+            "ignored because acme/website/dev: commit {feature} is not on branch main; \
+             acme/website/staging: it deploys branch staging, not main"
+        )
+    );
+    let tag = app
+        .deliver(
+            "push",
+            "b-2",
+            &push("refs/tags/v1.4.0", &feature, &[]),
+            Some(&secret),
+        )
+        .await;
+    assert_eq!(tag.body["outcome"], "ignored", "{}", tag.text);
+    assert!(
+        tag.text
+            .contains(&format!("commit {feature} is not on tag v1.4.0")),
+        "{}",
+        tag.text
+    );
+
+    // When the repository cannot be asked, nothing starts either.
+    let gone = repo.repo.with_file_name("gone");
+    app.configure(
+        "payments",
+        "dev",
+        git_settings(&gone, "main", json!({"repository": "acme/payments"})),
+    )
+    .await;
+    let mut elsewhere = push("refs/heads/main", &feature, &[]);
+    elsewhere["repository"]["full_name"] = json!("acme/payments");
+    let unreachable = app.deliver("push", "b-3", &elsewhere, Some(&secret)).await;
+    assert_eq!(
+        unreachable.body["outcome"], "ignored",
+        "{}",
+        unreachable.text
+    );
+    let message = unreachable.body["message"].as_str().expect("a message");
+    assert!(
+        message.starts_with(&format!(
+            "ignored because acme/payments/dev: cannot tell whether commit {feature} is on \
+             branch main: git ls-remote failed:"
+        )),
+        "{message}"
+    );
+    assert!(app.org_deployments().await.is_empty());
+    let log = app.delivery_log().await;
+    assert_eq!(log["deliveries"][2]["id"], "b-1");
+    assert_eq!(log["deliveries"][2]["message"], reply.body["message"]);
+}
+
+impl TestApp {
+    /// Makes `owner/repo`'s own webhook secret as the admin.
+    async fn repository_secret(&self, owner: &str, repo: &str) -> String {
+        let path = format!("/api/orgs/acme/webhooks/github/repositories/{owner}/{repo}/secret");
+        let reply = self
+            .write(Method::POST, &path, &self.admin, &json!({}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(
+            reply.body["url"],
+            format!("{}/api/webhooks/github/acme", self.base_url)
+        );
+        reply.body["secret"].as_str().expect("a secret").to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_repositorys_own_secret_replaces_the_organizations_for_it() {
+    let Hooked {
+        app,
+        secret: org_secret,
+        repo: _repo,
+        head,
+        ..
+    } = configured().await;
+    let repo_secret = app.repository_secret("Acme", "Website").await;
+    assert_ne!(repo_secret, org_secret);
+
+    let body = push("refs/heads/main", &head, &["infra/index.ts"]);
+    let old = app.deliver("push", "r-1", &body, Some(&org_secret)).await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED, "{}", old.text);
+    assert_eq!(
+        old.body["message"],
+        "rejected: bad signature for repository acme/website: X-Hub-Signature-256 does not \
+         match the body and the webhook secret"
+    );
+    let new = app.deliver("push", "r-2", &body, Some(&repo_secret)).await;
+    assert_eq!(new.body["outcome"], "started", "{}", new.text);
+    let listed = app.org_deployments().await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["requestedBy"]["githubLogin"], "alice");
+
+    // Other repositories keep the organization's secret, and only it.
+    let mut payments = push("refs/heads/main", &head, &[]);
+    payments["repository"]["full_name"] = json!("acme/payments");
+    let wrong = app
+        .deliver("push", "r-3", &payments, Some(&repo_secret))
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.text);
+    let right = app
+        .deliver("push", "r-4", &payments, Some(&org_secret))
+        .await;
+    assert_eq!(right.body["outcome"], "started", "{}", right.text);
+
+    // Rotating it retires the old one; removing it brings back the organization's.
+    let rotated = app.repository_secret("acme", "website").await;
+    let tag = push("refs/tags/v1.4.0", &head, &[]);
+    let stale = app.deliver("push", "r-5", &tag, Some(&repo_secret)).await;
+    assert_eq!(stale.status, StatusCode::UNAUTHORIZED, "{}", stale.text);
+    let path = "/api/orgs/acme/webhooks/github/repositories/acme/website/secret";
+    let member = app
+        .send(app.request(Method::DELETE, path, Some(&app.member)))
+        .await;
+    assert_eq!(member.status, StatusCode::FORBIDDEN);
+    let removed = app
+        .send(app.request(Method::DELETE, path, Some(&app.admin)))
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.text);
+    let again = app
+        .send(app.request(Method::DELETE, path, Some(&app.admin)))
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let unrotated = app.deliver("push", "r-6", &tag, Some(&rotated)).await;
+    assert_eq!(unrotated.status, StatusCode::UNAUTHORIZED);
+    let back = app.deliver("push", "r-7", &tag, Some(&org_secret)).await;
+    assert_eq!(back.body["outcome"], "started", "{}", back.text);
+
+    let bad = app
+        .write(
+            Method::POST,
+            "/api/orgs/acme/webhooks/github/repositories/acme/..%2Fx/secret",
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let member = app
+        .write(
+            Method::POST,
+            "/api/orgs/acme/webhooks/github/repositories/acme/website/secret",
+            &app.member,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(member.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
