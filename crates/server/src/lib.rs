@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod deploy;
 pub mod error;
 mod files;
+mod git_auth;
 pub mod http;
 pub mod oidc;
 pub mod rate_limit;

@@ -6,19 +6,19 @@
 //! server: an empty environment but `PATH`, a fresh `HOME` in a private temporary folder, no
 //! system or global configuration (so no credential helper, `.netrc` or SSH key of the
 //! operator's), no prompts, only the file, git, http(s) and ssh transports, and a time limit.
-//! The stack's own git credentials are passed as `source.rs` passes them to a deployment.
+//! The stack's own git credentials are passed as a deployment's are ([`crate::git_auth`]).
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use keyless_api_types::{GitAuthConfig, SecretValue, SourceContextGit};
+use keyless_api_types::{SecretValue, SourceContextGit};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::process::Command;
+
+use crate::git_auth::{self, GitCredentials, Opened, url_password};
 
 /// How long one git command may take. GitHub gives up on a delivery after 10 seconds, but the
 /// delivery is handled to the end all the same.
@@ -27,15 +27,7 @@ const GIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Where a stack's source is fetched from, and with what credentials.
 pub struct Remote {
     url: String,
-    auth: Auth,
-}
-
-enum Auth {
-    None,
-    /// A basic-auth `Authorization` header value.
-    Header(String),
-    /// An SSH private key.
-    SshKey(String),
+    auth: Opened,
 }
 
 impl Remote {
@@ -50,38 +42,13 @@ impl Remote {
             .clone()
             .filter(|u| !u.trim().is_empty())
             .ok_or("it has no sourceContext.git.repoUrl")?;
-        let auth = match &git.git_auth {
-            Some(auth) => credentials(auth, open)?,
-            None => Auth::None,
-        };
+        let auth = git_auth::open(git.git_auth.as_ref(), open)?;
         Ok(Self { url, auth })
     }
 
     pub fn url(&self) -> &str {
         &self.url
     }
-}
-
-fn credentials(
-    auth: &GitAuthConfig,
-    open: impl Fn(&SecretValue) -> Option<String>,
-) -> Result<Auth, String> {
-    let open = |secret, what: &str| open(secret).ok_or(format!("cannot decrypt the git {what}"));
-    if let Some(ssh) = &auth.ssh_auth {
-        return Ok(Auth::SshKey(open(&ssh.ssh_private_key, "SSH key")?));
-    }
-    let basic = if let Some(token) = &auth.access_token {
-        format!("x-access-token:{}", open(token, "access token")?)
-    } else if let Some(basic) = &auth.basic_auth {
-        let user = open(&basic.user_name, "user name")?;
-        format!("{user}:{}", open(&basic.password, "password")?)
-    } else {
-        return Ok(Auth::None);
-    };
-    Ok(Auth::Header(format!(
-        "Authorization: Basic {}",
-        STANDARD.encode(basic)
-    )))
 }
 
 /// Checks that `commit` is `git_ref` (`refs/heads/<b>` or `refs/tags/<t>`) or an ancestor of
@@ -200,18 +167,14 @@ impl Git {
             ),
         ];
         let mut secrets: Vec<String> = url_password(&remote.url).into_iter().collect();
+        secrets.extend(remote.auth.secrets.iter().cloned());
         // ssh reads the user's own files whatever HOME says: name every file it may use.
         let known_hosts = scratch.path().join("known_hosts").display().to_string();
-        let identity = match &remote.auth {
-            Auth::SshKey(key) => {
+        let identity = match &remote.auth.credentials {
+            GitCredentials::SshKey(key) => {
                 let path = scratch.path().join("ssh-key");
-                let mut text = key.clone();
-                if !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                std::fs::write(&path, text)?;
+                std::fs::write(&path, key)?;
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-                secrets.push(key.clone());
                 format!("'{}'", path.display())
             }
             _ => "none".to_owned(),
@@ -224,7 +187,7 @@ impl Git {
                  -o UserKnownHostsFile='{known_hosts}'"
             ),
         ));
-        if let Auth::Header(header) = &remote.auth {
+        if let GitCredentials::Header(header) = &remote.auth.credentials {
             secrets.push(header.clone());
             env.extend([
                 ("GIT_CONFIG_COUNT".to_owned(), "1".to_owned()),
@@ -282,15 +245,6 @@ impl Git {
         }
         Err(format!("git {} failed: {last}", args[0]))
     }
-}
-
-/// The password in `https://user:password@host/…`, if any.
-fn url_password(url: &str) -> Option<String> {
-    let (_, rest) = url.split_once("://")?;
-    let authority = rest.split('/').next()?;
-    let (userinfo, _) = authority.rsplit_once('@')?;
-    let (_, password) = userinfo.split_once(':')?;
-    Some(password.to_owned()).filter(|p| !p.is_empty())
 }
 
 #[cfg(test)]

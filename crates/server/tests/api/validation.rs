@@ -35,6 +35,11 @@ async fn invalid_settings_name_the_field_and_change_nothing() {
     let oidc = "operationContext.oidc";
     let cases: Vec<(&str, Value, String)> = vec![
         (
+            "repository URL with a token in it",
+            json!({"sourceContext": {"git": {"repoUrl": "https://x-access-token:ghp_abc@github.com/acme/infra"}}}),
+            "sourceContext.git.repoUrl".to_owned(),
+        ),
+        (
             "role ARN with a short account",
             aws("roleArn", "arn:aws:iam::1234:role/deploy"),
             format!("{oidc}.aws.roleArn"),

@@ -7,13 +7,12 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use keyless_api_types::{GitAuthConfig, SourceContextGit};
 
 use super::{StepError, StepResult, on_path, run_process_with};
 use crate::deploy::job::Job;
 use crate::deploy::sandbox;
+use crate::git_auth::{self, GitCredentials, url_password};
 
 /// The SSH key's file name inside the work directory (outside the checkout).
 const SSH_KEY_FILE: &str = "git-ssh-key";
@@ -167,64 +166,33 @@ type GitEnv = Vec<(String, String)>;
 
 /// The environment that gives git the credentials, and the key file to delete afterwards.
 fn credentials(job: &Job, auth: &GitAuthConfig) -> Result<(GitEnv, Option<PathBuf>), StepError> {
-    let open = |secret, what: &str| {
-        job.open_secret(secret)
-            .map_err(|_| StepError::Failed(format!("cannot decrypt the git {what}")))
-    };
-    if let Some(ssh) = &auth.ssh_auth {
-        if ssh.password.is_some() {
-            return Err(StepError::Failed(
-                "passphrase-protected SSH keys are not supported; use a key without a passphrase"
-                    .into(),
-            ));
-        }
-        let key = open(&ssh.ssh_private_key, "SSH key")?;
-        job.sink.add_secret(&key);
-        let path = job.work_dir.join(SSH_KEY_FILE);
-        let mut text = key;
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        crate::files::write_private(&path, text.as_bytes(), false)
-            .map_err(|err| StepError::Failed(format!("cannot write the SSH key file: {err}")))?;
-        let command = format!(
-            "ssh -i '{}' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
-            path.display()
-        );
-        return Ok((vec![("GIT_SSH_COMMAND".into(), command)], Some(path)));
+    let opened = git_auth::open(Some(auth), |secret| job.open_secret(secret).ok())
+        .map_err(StepError::Failed)?;
+    for secret in &opened.secrets {
+        job.sink.add_secret(secret);
     }
-    let basic = if let Some(token) = &auth.access_token {
-        let token = open(token, "access token")?;
-        job.sink.add_secret(&token);
-        format!("x-access-token:{token}")
-    } else if let Some(basic) = &auth.basic_auth {
-        let user = open(&basic.user_name, "user name")?;
-        let password = open(&basic.password, "password")?;
-        job.sink.add_secret(&password);
-        format!("{user}:{password}")
-    } else {
-        return Ok((Vec::new(), None));
-    };
-    let encoded = STANDARD.encode(basic);
-    job.sink.add_secret(&encoded);
-    let env = vec![
-        ("GIT_CONFIG_COUNT".into(), "1".into()),
-        ("GIT_CONFIG_KEY_0".into(), "http.extraHeader".into()),
-        (
-            "GIT_CONFIG_VALUE_0".into(),
-            format!("Authorization: Basic {encoded}"),
-        ),
-    ];
-    Ok((env, None))
-}
-
-/// The password in `https://user:password@host/…`, if any.
-fn url_password(url: &str) -> Option<String> {
-    let (_, rest) = url.split_once("://")?;
-    let authority = rest.split('/').next()?;
-    let (userinfo, _) = authority.rsplit_once('@')?;
-    let (_, password) = userinfo.split_once(':')?;
-    Some(password.to_owned()).filter(|p| !p.is_empty())
+    match opened.credentials {
+        GitCredentials::None => Ok((Vec::new(), None)),
+        GitCredentials::SshKey(key) => {
+            let path = job.work_dir.join(SSH_KEY_FILE);
+            crate::files::write_private(&path, key.as_bytes(), false).map_err(|err| {
+                StepError::Failed(format!("cannot write the SSH key file: {err}"))
+            })?;
+            let command = format!(
+                "ssh -i '{}' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+                path.display()
+            );
+            Ok((vec![("GIT_SSH_COMMAND".into(), command)], Some(path)))
+        }
+        GitCredentials::Header(header) => {
+            let env = vec![
+                ("GIT_CONFIG_COUNT".into(), "1".into()),
+                ("GIT_CONFIG_KEY_0".into(), "http.extraHeader".into()),
+                ("GIT_CONFIG_VALUE_0".into(), header),
+            ];
+            Ok((env, None))
+        }
+    }
 }
 
 /// The URL as it may be shown: without `user:password@`.
@@ -273,13 +241,11 @@ mod tests {
     #[test]
     fn urls_lose_their_credentials_when_shown() {
         let url = "https://bob:s3cret@git.example.com/acme/infra.git";
-        assert_eq!(url_password(url).as_deref(), Some("s3cret"));
         assert_eq!(
             without_userinfo(url),
             "https://git.example.com/acme/infra.git"
         );
         assert_eq!(without_userinfo("/tmp/repo"), "/tmp/repo");
-        assert_eq!(url_password("git@github.com:acme/infra.git"), None);
     }
 
     #[test]
