@@ -1,3 +1,5 @@
+//! A copy button that says whether the text reached the clipboard.
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 

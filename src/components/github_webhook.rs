@@ -1,3 +1,6 @@
+//! The organization's GitHub webhook for admins: payload URL, secret (shown once), recent
+//! deliveries with their outcomes and the deployments they started.
+
 use std::collections::BTreeMap;
 
 use keyless_api_types::{DeliveryOutcome, GitHubDelivery, GitHubWebhookDeliveries};

@@ -1,3 +1,5 @@
+//! The lifetime advisor's warnings beside the Deploy panel's session lifetimes.
+
 use keyless_api_types::PulumiOperation;
 use keyless_api_types::stack::StackRef;
 use leptos::prelude::*;

@@ -1,3 +1,5 @@
+//! An editable list of text values, one labelled input per row.
+
 use leptos::prelude::*;
 
 use super::focus_by_id;

@@ -1,3 +1,5 @@
+//! The OIDC setup assistant under the Deploy panel's OpenID Connect section.
+
 use keyless_api_types::stack::StackRef;
 use keyless_api_types::{OidcConfig, PulumiOperation};
 use leptos::prelude::*;

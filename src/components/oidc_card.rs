@@ -1,3 +1,5 @@
+//! The card that makes the "Fetch credentials via OIDC" step stand out in a deployment's log.
+
 use keyless_api_types::ExplainRequest;
 use keyless_api_types::oidc_log::{FailureEvent, GrantEvent, TokenEvent};
 use keyless_api_types::stack::StackRef;

@@ -1,3 +1,5 @@
+//! "Test OIDC": a token minted with a deployment's real claims, exchanged with each cloud.
+
 use keyless_api_types::stack::StackRef;
 use keyless_api_types::{
     CloudResult, ExplainRequest, OidcCloud, OidcConfig, OidcTestRequest, OidcTestRun, PastedTrust,

@@ -1,3 +1,5 @@
+//! Choosing a pulumi operation.
+
 use keyless_api_types::PulumiOperation;
 use leptos::prelude::*;
 

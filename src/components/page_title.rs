@@ -1,3 +1,5 @@
+//! The document title of the page on screen.
+
 use leptos::prelude::*;
 
 /// Sets the document title to `text` followed by the app's name, for as long as it is mounted.

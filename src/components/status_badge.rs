@@ -1,3 +1,5 @@
+//! Statuses of deployments, jobs and steps, as words and badges.
+
 use leptos::prelude::*;
 
 /// The word shown for a deployment's, job's or step's wire status.

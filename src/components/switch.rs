@@ -1,3 +1,5 @@
+//! An accessible on/off switch (the per-cloud OIDC toggles).
+
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
 

@@ -1,3 +1,5 @@
+//! Navigation tabs between the pages of one stack.
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 

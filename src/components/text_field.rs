@@ -1,3 +1,5 @@
+//! A labelled, accessible text input with its hint, note and error.
+
 use leptos::prelude::*;
 
 /// A labelled text input with an optional hint, a live note and an error message, each linked

@@ -1,3 +1,5 @@
+//! How a deployment started: who asked from where, or which push or pull request.
+
 use keyless_api_types::{DeploymentTrigger, UserInfo};
 use leptos::prelude::*;
 

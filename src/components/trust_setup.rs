@@ -1,3 +1,5 @@
+//! "Set up trust": what each enabled cloud must trust, generated from the form as it is.
+
 use std::time::Duration;
 
 use keyless_api_types::stack::StackRef;

@@ -1,3 +1,6 @@
+//! Settings → Deploy: the stack's deployment settings, OpenID Connect per cloud, push to
+//! deploy; editable by admins, read-only for members.
+
 use std::collections::BTreeSet;
 
 use keyless_api_types::stack::StackRef;

@@ -1,3 +1,5 @@
+//! Signing in with an access token.
+
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};

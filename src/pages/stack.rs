@@ -1,3 +1,5 @@
+//! One stack: its name, tabs, and the route parameters that name it.
+
 use keyless_api_types::{Stack, stack::StackRef};
 use leptos::Params;
 use leptos::prelude::*;

@@ -1,3 +1,5 @@
+//! The stacks the user can see, grouped by organization and project.
+
 use std::collections::BTreeMap;
 
 use keyless_api_types::StackSummary;
