@@ -3,21 +3,48 @@
 // once; a push signed with that secret, as GitHub sends it, shows in "Recent deliveries" with the
 // deployment it started; a member sees the settings read-only and no webhook controls.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, test } from "node:test";
 import { signInAt, startConsole, stopConsole } from "./harness.mjs";
 
 const STACK = "/api/stacks/acme/website/prod";
 const PANEL = "/acme/website/prod/settings/deploy";
-const SHA = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c";
-
 let server;
 let browser;
 /** The secret the admin generated, for signing deliveries. */
 let secret;
+/** A local repository standing in for acme/website, and the commit at the tip of `release`. */
+let repo;
+let SHA;
 
-before(async () => ({ server, browser } = await startConsole()));
-after(() => stopConsole(server, browser));
+/** A repository with one commit on `release`: the server deploys a pushed commit only if it is
+ * on the configured branch, and asks the repository itself. */
+async function releaseRepository() {
+  const dir = await mkdtemp(path.join(tmpdir(), "keyless-e2e-push-"));
+  const git = (...args) =>
+    execFileSync("git", args, {
+      cwd: dir,
+      env: { ...process.env, GIT_AUTHOR_NAME: "Mona", GIT_AUTHOR_EMAIL: "mona@example.com", GIT_COMMITTER_NAME: "Mona", GIT_COMMITTER_EMAIL: "mona@example.com" },
+    }).toString().trim();
+  git("init", "--quiet", "--initial-branch=release");
+  await writeFile(path.join(dir, "Pulumi.yaml"), "name: website\nruntime: yaml\n");
+  git("add", ".");
+  git("commit", "--quiet", "-m", "Tighten the bucket policy");
+  return { dir, sha: git("rev-parse", "HEAD") };
+}
+
+before(async () => {
+  ({ server, browser } = await startConsole());
+  ({ dir: repo, sha: SHA } = await releaseRepository());
+});
+after(async () => {
+  await stopConsole(server, browser);
+  await rm(repo, { recursive: true, force: true });
+});
 
 /** A `push` payload as GitHub documents it, trimmed of fields nothing reads. */
 function pushPayload(ref, files) {
@@ -111,6 +138,10 @@ test("an admin generates the webhook secret, sees it once, and a signed push sho
   await page.getByText("Copy it now: it will not be shown again.").waitFor();
   await page.getByRole("button", { name: "Rotate webhook secret" }).waitFor();
 
+  // The stack deploys from a repository the server can ask whether the commit is on `release`.
+  const source = { sourceContext: { git: { repoUrl: repo } } };
+  const patched = await server.api("POST", `${STACK}/deployments/settings`, server.tokens.admin, source);
+  assert.equal(patched.status, 200);
   const pushed = await deliver("push", pushPayload("refs/heads/release", ["infra/index.ts"]), secret);
   assert.equal(pushed.status, 200);
   assert.equal(pushed.body.outcome, "started");
@@ -138,12 +169,12 @@ test("an admin generates the webhook secret, sees it once, and a signed push sho
   await page.getByText(/A secret exists, made/).waitFor();
 
   // The deployment tells which push started it, in the list and on its own page.
-  const startedBy = "Push to release · 0d1a26e Tighten the bucket policy by Mona Octocat";
+  const startedBy = `Push to release · ${SHA.slice(0, 7)} Tighten the bucket policy by Mona Octocat`;
   await page.goto(`${server.baseUrl}/acme/website/prod/deployments`);
   await page.getByRole("cell", { name: startedBy }).waitFor();
   await page.goto(`${server.baseUrl}/acme/website/prod/deployments/1`);
   await page.getByText(startedBy).waitFor();
-  const commit = page.getByRole("link", { name: "0d1a26e" });
+  const commit = page.getByRole("link", { name: SHA.slice(0, 7) });
   assert.equal(await commit.getAttribute("href"), `https://github.com/acme/website/commit/${SHA}`);
   await page.context().close();
 });

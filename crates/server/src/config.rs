@@ -45,6 +45,20 @@ pub struct Config {
     #[arg(long, env = "KEYLESS_DIST")]
     pub dist: Option<PathBuf>,
 
+    /// PEM file of the certificate chain to serve HTTPS with (needs `--tls-key`).
+    #[arg(long, env = "KEYLESS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file of the certificate's private key (needs `--tls-cert`).
+    #[arg(long, env = "KEYLESS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// The URL browsers and clouds reach this server at, e.g. `https://keyless.example.com`
+    /// behind a proxy that terminates TLS: the base of the OIDC issuer, console links and
+    /// webhook URLs. Defaults to `https://<listen address>` with `--tls-cert`, else `http://…`.
+    #[arg(long, env = "KEYLESS_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
     #[command(flatten)]
     pub deploy: DeployConfig,
 }
@@ -53,7 +67,7 @@ pub struct Config {
 #[derive(Clone, Debug, clap::Args)]
 pub struct DeployConfig {
     /// The OIDC issuer URL in deployment tokens; its discovery document and keys are served
-    /// under its path. Defaults to `http://<listen address>/oidc`.
+    /// under its path. Defaults to `<public URL>/oidc`.
     #[arg(long, env = "KEYLESS_OIDC_ISSUER")]
     pub oidc_issuer: Option<String>,
 
@@ -112,6 +126,22 @@ pub struct DeployConfig {
     pub gcp_iam_credentials_endpoint: Option<String>,
 }
 
+/// `--public-url`: a scheme and a host only, since the console is served at the root; a trailing
+/// slash is dropped, so that paths can be appended.
+fn parse_public_url(value: &str) -> Result<String, String> {
+    let url = value.trim_end_matches('/');
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("must start with https:// or http://")?;
+    if host.is_empty() || host.contains(['/', '?', '#']) {
+        return Err(
+            "must be a scheme and a host (and port) only, e.g. https://keyless.example.com".into(),
+        );
+    }
+    Ok(url.to_owned())
+}
+
 const DEFAULT_TOKEN_LIFETIME: &str = "1h";
 const DEFAULT_MAX_CONCURRENT: usize = 4;
 const DEFAULT_MAX_RUNNING: usize = 8;
@@ -164,8 +194,27 @@ impl Config {
             data_dir,
             database_url: None,
             dist: None,
+            tls_cert: None,
+            tls_key: None,
+            public_url: None,
             deploy: DeployConfig::default(),
         }
+    }
+
+    /// `https` when this server serves TLS itself, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// Where this server is reached: `--public-url`, or what it serves on `local_addr`.
+    pub fn public_url(&self, local_addr: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("{}://{local_addr}", self.scheme()))
     }
 
     /// The same configuration with every path made absolute against the current directory,
@@ -257,6 +306,44 @@ mod tests {
             config.deploy.endpoints().gcp_sts,
             "https://sts.googleapis.com"
         );
+    }
+
+    #[test]
+    fn the_public_url_defaults_to_the_listen_address_with_the_scheme_served() {
+        let addr = ([127, 0, 0, 1], 8443).into();
+        let plain = Config::try_parse_from(["keyless-server"]).expect("parses");
+        assert_eq!(plain.public_url(addr), "http://127.0.0.1:8443");
+        let tls = Config::try_parse_from([
+            "keyless-server",
+            "--tls-cert",
+            "cert.pem",
+            "--tls-key",
+            "key.pem",
+        ])
+        .expect("parses");
+        assert_eq!(tls.public_url(addr), "https://127.0.0.1:8443");
+        let proxied =
+            Config::try_parse_from(["keyless-server", "--public-url", "https://k.example.com/"])
+                .expect("parses");
+        assert_eq!(proxied.public_url(addr), "https://k.example.com");
+    }
+
+    #[test]
+    fn the_public_url_is_a_scheme_and_a_host_and_tls_needs_both_files() {
+        for bad in [
+            "k.example.com",
+            "ftp://k.example.com",
+            "https://",
+            "https://k.example.com/keyless",
+            "https://k.example.com?x",
+        ] {
+            assert!(
+                Config::try_parse_from(["keyless-server", "--public-url", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Config::try_parse_from(["keyless-server", "--tls-cert", "cert.pem"]).is_err());
+        assert!(Config::try_parse_from(["keyless-server", "--tls-key", "key.pem"]).is_err());
     }
 
     #[test]

@@ -22,9 +22,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn};
+use axum::response::Response;
 use axum::routing::any;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::server::TlsStream;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -39,6 +49,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const BODY_LIMIT: usize = 1024 * 1024;
 /// How long a request may take before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The policy of every response but the console's (which sets its own, see `console.rs`):
+/// JSON and text load nothing and are framed nowhere.
+const API_CONTENT_SECURITY_POLICY: HeaderValue =
+    HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'");
 
 /// The whole server: the API, `/healthz`, and the console from `state.dist` when set.
 pub fn app(state: AppState) -> Router {
@@ -57,8 +72,145 @@ pub fn app(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(from_fn(no_store_api))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            API_CONTENT_SECURITY_POLICY,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// API replies (errors included) hold an organization's data for one token: no cache, shared
+/// or private, keeps them.
+async fn no_store_api(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let api = path == "/api" || path.starts_with("/api/");
+    let mut response = next.run(request).await;
+    if api {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// The TLS configuration from `--tls-cert` and `--tls-key`, or `None` to serve plain HTTP.
+pub fn tls_config(config: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, BoxError> {
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+        return Ok(None);
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|err| format!("--tls-cert {}: {err}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!("--tls-cert {}: no certificate in it", cert.display()).into());
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|err| format!("--tls-key {}: {err}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|err| format!("--tls-cert and --tls-key: {err}"))?;
+    Ok(Some(Arc::new(tls)))
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves, over TLS when `tls` is given (see
+/// [`tls_config`]); connections still open then are finished first.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state);
+    match tls {
+        Some(tls) => {
+            let listener = TlsListener::new(listener, tls)?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
+}
+
+/// How long a client has to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A TCP listener whose connections are handed over once their TLS handshake is done. Each
+/// handshake runs in a task of its own, so that a slow or silent client holds up no other.
+struct TlsListener {
+    local_addr: SocketAddr,
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    accepting: JoinHandle<()>,
+}
+
+impl TlsListener {
+    fn new(listener: TcpListener, tls: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        let (sender, ready) = mpsc::channel(64);
+        let accepting = tokio::spawn(async move {
+            let mut listener = listener;
+            loop {
+                // axum's own accept: it logs and retries on errors.
+                let (stream, peer) = axum::serve::Listener::accept(&mut listener).await;
+                let (acceptor, sender) = (acceptor.clone(), sender.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            let _ = sender.send((stream, peer)).await;
+                        }
+                        Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(Self {
+            local_addr,
+            ready,
+            accepting,
+        })
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(connection) => connection,
+            // The accepting task, which holds a sender, is gone: nothing more will connect.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.local_addr)
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
 }
 
 /// How deployments run, from `config` (whose paths are absolute): the work root is created,
@@ -150,7 +302,7 @@ pub async fn start(
     store.migrate().await?;
     let cipher = Arc::new(crypto::Cipher::load_or_create(&config.data_dir)?);
     let tokens = seed::seed_if_empty(store.as_ref(), &cipher, &config.data_dir).await?;
-    let public_url = format!("http://{local_addr}");
+    let public_url = config.public_url(local_addr);
     let issuer_url = config
         .deploy
         .oidc_issuer

@@ -4,7 +4,7 @@
 
 use clap::Parser;
 use keyless_server::config::{Cli, Command};
-use keyless_server::{BoxError, app, oidc, seed};
+use keyless_server::{BoxError, oidc, seed};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -26,12 +26,16 @@ async fn main() -> Result<(), BoxError> {
         return Ok(());
     }
     let config = cli.config;
+    let tls = keyless_server::tls_config(&config)?;
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
     let (state, demo_tokens) = keyless_server::start(&config, local_addr).await?;
-    let url = format!("http://{local_addr}");
+    let url = state.public_url.clone();
     let deployments = state.deployments.clone();
-    println!("Keyless listening on {url}");
+    println!("Keyless listening on {}://{local_addr}", config.scheme());
+    if config.public_url.is_some() {
+        println!("Public URL: {url}");
+    }
     if config.dist.is_none() {
         println!("Serving the API only; pass --dist <dir> to serve the built console too.");
     }
@@ -46,9 +50,7 @@ async fn main() -> Result<(), BoxError> {
         }
         None => {}
     }
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    keyless_server::serve(listener, tls, state, shutdown_signal()).await?;
     // Running deployments end with the server; the next start marks them failed.
     deployments.shutdown();
     Ok(())

@@ -7,7 +7,7 @@ use keyless_api_types::{ApiError, OrgRole, StackRef};
 use keyless_server::deploy::Engine;
 use keyless_server::seed::DemoTokens;
 use keyless_server::store::{NewAccount, Store, StoreError, StoredSettings};
-use keyless_server::{Config, app, tokens};
+use keyless_server::{Config, tokens};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -59,22 +59,38 @@ pub async fn spawn_on(
     config: Config,
     data_dir: TempDir,
 ) -> (TestApp, Option<DemoTokens>) {
+    spawn_with_client(listener, config, data_dir, reqwest::Client::new()).await
+}
+
+/// [`spawn_on`], talked to with `client` (e.g. one that trusts the server's certificate).
+pub async fn spawn_with_client(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    data_dir: TempDir,
+    client: reqwest::Client,
+) -> (TestApp, Option<DemoTokens>) {
     let local_addr = listener.local_addr().expect("local address");
+    let tls = keyless_server::tls_config(&config).expect("TLS files load");
     let (state, tokens) = keyless_server::start(&config, local_addr)
         .await
         .expect("server starts");
     let store = state.store.clone();
     let engine = state.deployments.clone();
-    let server = tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    let server = tokio::spawn(keyless_server::serve(
+        listener,
+        tls,
+        state,
+        std::future::pending(),
+    ));
     let app = TestApp {
-        base_url: format!("http://{local_addr}"),
+        base_url: format!("{}://{local_addr}", config.scheme()),
         admin: String::new(),
         member: String::new(),
         store,
         engine,
         server,
         data_dir,
-        client: reqwest::Client::new(),
+        client,
     };
     (app, tokens)
 }

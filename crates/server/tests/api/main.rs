@@ -4,6 +4,7 @@
 mod access;
 mod deployments;
 mod fixtures;
+mod headers;
 mod helpers;
 mod oidc;
 mod oidc_assistant;
@@ -15,6 +16,7 @@ mod seed;
 mod settings;
 mod spa;
 mod stacks;
+mod tls;
 mod user;
 mod validation;
 mod webhooks;

@@ -68,8 +68,9 @@ async fn deep_links_answer_the_console_and_api_paths_answer_json() {
         .send()
         .await
         .expect("answered");
-    assert!(
-        !api.headers().contains_key("cache-control"),
+    assert_eq!(
+        api.headers()["cache-control"],
+        "no-store",
         "API replies are not the console's"
     );
 
