@@ -12,9 +12,23 @@
 /// The most alternatives one pattern's braces may expand to.
 const MAX_ALTERNATIVES: usize = 256;
 
-/// Checks a pattern's syntax: not empty, `!` only as its first character, brackets and braces
-/// balanced, no empty `[]`, no trailing `\`, and at most [`MAX_ALTERNATIVES`] alternatives.
+/// The longest pattern: far beyond any real path or tag filter, and short enough that checking
+/// and matching one stay cheap.
+pub const MAX_CHARS: usize = 1024;
+
+/// How deeply braces may nest, which bounds how deeply [`expand`] recurses.
+pub const MAX_DEPTH: usize = 64;
+
+/// Checks a pattern's syntax: at most [`MAX_CHARS`] long, not empty, `!` only as its first
+/// character, brackets and braces balanced, braces nested at most [`MAX_DEPTH`] deep, no
+/// empty `[]`, no trailing `\`, and at most [`MAX_ALTERNATIVES`] alternatives.
 pub fn check(pattern: &str) -> Result<(), String> {
+    let length = pattern.chars().count();
+    if length > MAX_CHARS {
+        return Err(format!(
+            "is {length} characters long; a pattern may have at most {MAX_CHARS}"
+        ));
+    }
     let body = pattern.strip_prefix('!').unwrap_or(pattern);
     if body.is_empty() {
         return Err("is an empty pattern".into());
@@ -29,6 +43,9 @@ pub fn check(pattern: &str) -> Result<(), String> {
             '!' => return Err("may have ! only as its first character (an exclusion)".into()),
             '[' => i = class_end(&chars, i).ok_or("has a [ without its ]")?,
             ']' => return Err("has a ] without its [".into()),
+            '{' if depth == MAX_DEPTH => {
+                return Err(format!("nests braces more than {MAX_DEPTH} deep"));
+            }
             '{' => depth += 1,
             '}' if depth == 0 => return Err("has a } without its {".into()),
             '}' => depth -= 1,
@@ -55,10 +72,9 @@ pub fn matches(pattern: &str, text: &str) -> bool {
     }
     let chars: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
-    expand(&chars).iter().any(|alternative| {
-        let tokens = tokens(alternative);
-        Matcher::new(&tokens, &text).matches(0, 0)
-    })
+    expand(&chars)
+        .iter()
+        .any(|alternative| matches_tokens(&tokens(alternative), &text))
 }
 
 /// Whether `text` passes a filter list: it matches some pattern without `!` (or the list has
@@ -93,44 +109,51 @@ fn class_end(chars: &[char], start: usize) -> Option<usize> {
     None
 }
 
-/// Every brace-free alternative of a checked pattern, with escapes and classes kept as written.
+/// Every brace-free alternative of a checked pattern, with escapes and classes kept as
+/// written. Past [`MAX_ALTERNATIVES`] it stops early with a partial list (one more, so that
+/// [`check`] sees there are too many). It recurses only into a group's options, so no deeper
+/// than braces nest.
 fn expand(chars: &[char]) -> Vec<Vec<char>> {
+    let mut out = vec![Vec::new()];
     let mut i = 0;
-    let mut prefix = Vec::new();
-    while i < chars.len() {
-        match chars[i] {
-            '\\' => {
-                prefix.extend(&chars[i..(i + 2).min(chars.len())]);
-                i += 2;
-            }
-            '[' => {
-                let end = class_end(chars, i).unwrap_or(chars.len() - 1);
-                prefix.extend(&chars[i..=end]);
-                i = end + 1;
-            }
+    while i < chars.len() && out.len() <= MAX_ALTERNATIVES {
+        let end = match chars[i] {
+            '\\' => (i + 2).min(chars.len()),
+            '[' => class_end(chars, i).map_or(chars.len(), |end| end + 1),
             '{' => {
                 let (options, end) = brace_options(chars, i);
-                let rest = expand(&chars[end + 1..]);
-                let mut out = Vec::new();
-                for option in options {
-                    for head in expand(option) {
-                        for tail in &rest {
-                            if out.len() > MAX_ALTERNATIVES {
-                                return out;
-                            }
-                            out.push([prefix.as_slice(), &head, tail].concat());
-                        }
-                    }
-                }
-                return out;
+                let tails: Vec<Vec<char>> = options
+                    .into_iter()
+                    .flat_map(expand)
+                    .take(MAX_ALTERNATIVES + 1)
+                    .collect();
+                out = append(out, &tails);
+                i = end + 1;
+                continue;
             }
-            c => {
-                prefix.push(c);
-                i += 1;
-            }
-        }
+            _ => i + 1,
+        };
+        out.iter_mut().for_each(|head| head.extend(&chars[i..end]));
+        i = end;
     }
-    vec![prefix]
+    out
+}
+
+/// Each of `heads` followed by each of `tails`, at most one more than [`MAX_ALTERNATIVES`].
+fn append(mut heads: Vec<Vec<char>>, tails: &[Vec<char>]) -> Vec<Vec<char>> {
+    if let [tail] = tails {
+        heads.iter_mut().for_each(|head| head.extend(tail));
+        return heads;
+    }
+    heads
+        .iter()
+        .flat_map(|head| {
+            tails
+                .iter()
+                .map(move |tail| [head.as_slice(), tail].concat())
+        })
+        .take(MAX_ALTERNATIVES + 1)
+        .collect()
 }
 
 /// The comma-separated options of the brace group opened at `start`, and the index of its `}`.
@@ -247,59 +270,43 @@ fn class(inner: &[char]) -> Token {
     Token::Class { negated, ranges }
 }
 
-/// Matching by memoised recursion over (token, character) positions: linear in their product.
-struct Matcher<'a> {
-    tokens: &'a [Token],
-    text: &'a [char],
-    seen: Vec<Option<bool>>,
-}
-
-impl<'a> Matcher<'a> {
-    fn new(tokens: &'a [Token], text: &'a [char]) -> Self {
-        let seen = vec![None; (tokens.len() + 1) * (text.len() + 1)];
-        Self { tokens, text, seen }
-    }
-
-    fn matches(&mut self, t: usize, i: usize) -> bool {
-        let key = t * (self.text.len() + 1) + i;
-        if let Some(known) = self.seen[key] {
-            return known;
-        }
-        let result = self.step(t, i);
-        self.seen[key] = Some(result);
-        result
-    }
-
-    fn step(&mut self, t: usize, i: usize) -> bool {
-        let Some(token) = self.tokens.get(t) else {
-            return i == self.text.len();
-        };
-        let here = self.text.get(i).copied();
-        match token {
-            Token::Literal(c) => here == Some(*c) && self.matches(t + 1, i + 1),
-            Token::One => here.is_some_and(|c| c != '/') && self.matches(t + 1, i + 1),
-            Token::Class { negated, ranges } => {
-                let hit = here.is_some_and(|c| {
+/// Whether `tokens` match all of `text`, by dynamic programming from the ends of both: time
+/// linear in the product of their lengths, memory in the text's, and no recursion, so that a
+/// long path cannot exhaust the stack.
+fn matches_tokens(tokens: &[Token], text: &[char]) -> bool {
+    let n = text.len();
+    // `rest[i]`: whether the tokens after the current one match `text[i..]`.
+    let mut rest: Vec<bool> = (0..=n).map(|i| i == n).collect();
+    for token in tokens.iter().rev() {
+        let mut row = vec![false; n + 1];
+        // For `**/`: whether some `/` at or after `i` is followed by a match of the rest.
+        let mut slash_then_rest = false;
+        for i in (0..=n).rev() {
+            let here = text.get(i).copied();
+            let one = |ok: bool| ok && rest[i + 1];
+            row[i] = match token {
+                Token::Literal(c) => one(here == Some(*c)),
+                Token::One => one(here.is_some_and(|c| c != '/')),
+                Token::Class { negated, ranges } => one(here.is_some_and(|c| {
                     c != '/' && ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated
-                });
-                hit && self.matches(t + 1, i + 1)
-            }
-            Token::Star => {
-                self.matches(t + 1, i) || (here.is_some_and(|c| c != '/') && self.matches(t, i + 1))
-            }
-            Token::Any => self.matches(t + 1, i) || (here.is_some() && self.matches(t, i + 1)),
-            Token::Dirs => {
-                // Nothing, or any run ending in `/`.
-                self.matches(t + 1, i)
-                    || (i..self.text.len())
-                        .any(|j| self.text[j] == '/' && self.matches(t + 1, j + 1))
-            }
+                })),
+                Token::Star => rest[i] || (here.is_some_and(|c| c != '/') && row[i + 1]),
+                Token::Any => rest[i] || (here.is_some() && row[i + 1]),
+                Token::Dirs => {
+                    slash_then_rest |= here == Some('/') && rest[i + 1];
+                    rest[i] || slash_then_rest
+                }
+            };
         }
+        rest = row;
     }
+    rest[0]
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -408,5 +415,60 @@ mod tests {
         let only_exclusions = vec!["!docs/**".to_owned()];
         assert!(filter_matches(&only_exclusions, "src/lib.rs"));
         assert!(!filter_matches(&only_exclusions, "docs/a.md"));
+    }
+
+    #[test]
+    fn long_and_deep_patterns_are_refused() {
+        let long = "a".repeat(MAX_CHARS + 1);
+        assert_eq!(
+            check(&long),
+            Err("is 1025 characters long; a pattern may have at most 1024".into())
+        );
+        assert!(!matches(&long, &long));
+        let deepest = format!("{}a{}", "{".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
+        assert_eq!(check(&deepest), Ok(()));
+        assert!(matches(&deepest, "a"));
+        let deeper = format!("{{{deepest}}}");
+        assert_eq!(check(&deeper), Err("nests braces more than 64 deep".into()));
+    }
+
+    #[test]
+    fn long_texts_and_wide_expansions_stay_cheap() {
+        let path = format!("{}/README.md", "d/".repeat(20_000));
+        assert!(matches("**/*.md", &path) && !matches("**/*.rs", &path));
+        assert!(matches("{c,d}**[!x]?*", &path));
+        // 256 alternatives, each then joined with hundreds more groups.
+        let wide = format!("{}{}", "{a,b}".repeat(8), "{c}".repeat(320));
+        assert_eq!(check(&wide), Ok(()));
+        assert!(matches(&wide, &format!("abababab{}", "c".repeat(320))));
+        let wider = format!("{{a,b}}{wide}");
+        assert!(
+            check(&wider)
+                .expect_err("too many")
+                .contains("alternatives")
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_pattern_is_checked_and_matched(
+            pattern in r"[*?{},!\\\[\]^a-c/-]{0,80}",
+            text in "[a-c/]{0,40}",
+        ) {
+            let _ = check(&pattern);
+            let _ = matches(&pattern, &text);
+        }
+
+        #[test]
+        fn any_text_is_checked(pattern in "\\PC{0,200}") {
+            let _ = check(&pattern);
+        }
+
+        #[test]
+        fn nesting_past_the_cap_is_an_error(depth in (MAX_DEPTH + 1)..50_000) {
+            let pattern = format!("{}a{}", "{".repeat(depth), "}".repeat(depth));
+            prop_assert!(check(&pattern).is_err());
+            prop_assert!(!matches(&pattern, "a"));
+        }
     }
 }

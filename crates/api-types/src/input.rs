@@ -96,6 +96,8 @@ const FIELDS: &[&str] = &[
 const MAPS: &[&str] = &["environmentVariables"];
 
 /// Rewrites every known key to the spec's casing, recursively; user-named map keys are kept.
+/// Request bodies are parsed by serde_json, which refuses 128 levels of nesting or more, so the
+/// recursion is bounded.
 pub fn canonicalize_keys(value: &mut Value) {
     match value {
         Value::Object(fields) => {
@@ -142,6 +144,7 @@ pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, FieldError> {
 mod tests {
     use super::*;
     use crate::settings::DeploymentSettings;
+    use proptest::prelude::*;
     use serde_json::json;
 
     #[test]
@@ -188,5 +191,36 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn the_deepest_parsed_bodies_are_canonicalized_and_refused() {
+        let (open, close) = (r#"{"gitHub":["#.repeat(63), "]}".repeat(63));
+        assert!(serde_json::from_str::<Value>(&format!("{open}[[]]{close}")).is_err());
+        let deepest = format!("{open}{{}}{close}");
+        let mut body: Value = serde_json::from_str(&deepest).expect("127 levels parse");
+        canonicalize_keys(&mut body);
+        let err = decode::<DeploymentSettings>(body).expect_err("not settings");
+        assert_eq!(err.attribute, "gitHub[0]");
+    }
+
+    proptest! {
+        #[test]
+        fn any_body_is_decoded_or_named(body in "\\PC{0,200}") {
+            if let Ok(mut value) = serde_json::from_str::<Value>(&body) {
+                canonicalize_keys(&mut value);
+                let _ = decode::<DeploymentSettings>(value);
+            }
+        }
+
+        #[test]
+        fn settings_like_bodies_are_decoded_or_named(
+            body in r#"[{}\[\],:"a-zA-Z0-9 ]{0,300}"#,
+        ) {
+            if let Ok(mut value) = serde_json::from_str::<Value>(&body) {
+                canonicalize_keys(&mut value);
+                let _ = decode::<DeploymentSettings>(value);
+            }
+        }
     }
 }

@@ -1,5 +1,9 @@
 //! JSON merge patch (RFC 7396): how `POST …/deployments/settings` changes stored settings.
 //! Objects merge recursively, `null` removes, everything else replaces.
+//!
+//! The functions here recurse once per level of nesting. Their values come from serde_json's
+//! parser (request bodies, stored documents), which refuses input nested 128 levels deep or more,
+//! and merging never nests deeper than its inputs, so the recursion is bounded.
 
 use serde_json::{Map, Value};
 
@@ -72,6 +76,7 @@ fn without_nulls(value: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     /// The examples of RFC 7396, appendix A.
@@ -126,5 +131,51 @@ mod tests {
         apply(&mut applied, &patch);
         assert_eq!(applied, new);
         assert_eq!(diff(&new, &new), None);
+    }
+
+    /// JSON objects nested `depth` levels deep, around an empty list.
+    fn nested(depth: usize) -> String {
+        let (open, close) = (r#"{"a":"#.repeat(depth - 1), "}".repeat(depth - 1));
+        format!("{open}[]{close}")
+    }
+
+    #[test]
+    fn the_deepest_parsed_values_merge_and_diff() {
+        assert!(serde_json::from_str::<Value>(&nested(128)).is_err());
+        let deepest: Value = serde_json::from_str(&nested(127)).expect("127 levels parse");
+        let mut target = json!({"b": 1});
+        apply(&mut target, &deepest);
+        assert!(target["a"]["a"]["a"].is_object());
+        let patch = diff(&json!({"b": 1}), &deepest).expect("they differ");
+        let mut applied = json!({"b": 1});
+        apply(&mut applied, &patch);
+        assert_eq!(applied, deepest);
+    }
+
+    /// JSON without nulls, which a merge patch cannot set.
+    fn values() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<bool>().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            "[a-c]{0,3}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 48, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
+                prop::collection::btree_map("[a-c]", inner, 0..4)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn applying_a_diff_gives_the_new_value(from in values(), to in values()) {
+            let mut applied = from.clone();
+            if let Some(patch) = diff(&from, &to) {
+                apply(&mut applied, &patch);
+            }
+            prop_assert_eq!(applied, to);
+        }
     }
 }

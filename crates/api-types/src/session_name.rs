@@ -5,6 +5,10 @@
 /// The longest `RoleSessionName` AWS STS accepts.
 pub const MAX_LEN: usize = 64;
 
+/// The longest template: room for every placeholder and more text than fits in [`MAX_LEN`],
+/// while expanding one stays cheap.
+pub const MAX_TEMPLATE_CHARS: usize = 256;
+
 /// The placeholders a session name may use.
 pub const PLACEHOLDERS: &[&str] = &[
     "organization.name",
@@ -86,6 +90,13 @@ pub fn expand(template: &str, vars: &SessionVars) -> Result<String, String> {
     if template.trim().is_empty() {
         return Err("is required".into());
     }
+    let length = template.chars().count();
+    if length > MAX_TEMPLATE_CHARS {
+        return Err(format!(
+            "is {length} characters long; a session name template may have at most \
+             {MAX_TEMPLATE_CHARS}"
+        ));
+    }
     let parts = parse(template)?;
     let mut values: [String; 6] = [
         vars.org.clone(),
@@ -135,6 +146,8 @@ pub fn expand(template: &str, vars: &SessionVars) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn vars() -> SessionVars {
@@ -193,5 +206,33 @@ mod tests {
                 .unwrap_err()
                 .contains("AWS allows 64")
         );
+    }
+
+    #[test]
+    fn long_templates_are_refused() {
+        let long = "${stack.name}".repeat(80_000);
+        assert_eq!(
+            expand(&long, &vars()),
+            Err("is 1040000 characters long; a session name template may have at most 256".into())
+        );
+        let longest = format!("x{}", "${organization.name}".repeat(12));
+        assert!(longest.len() < MAX_TEMPLATE_CHARS);
+        assert!(expand(&longest, &vars()).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn any_template_expands_or_is_refused(
+            template in r"(\$\{|\}|[a-z.]|organization\.name|stack\.name|deployment\.id){0,200}",
+        ) {
+            if let Ok(name) = expand(&template, &vars()) {
+                prop_assert!((2..=MAX_LEN).contains(&name.chars().count()), "{name}");
+            }
+        }
+
+        #[test]
+        fn any_text_expands_or_is_refused(template in "\\PC{0,400}") {
+            let _ = expand(&template, &vars());
+        }
     }
 }

@@ -292,6 +292,8 @@ pub fn explain(
     provider: &WorkloadIdentityProvider,
     policy: &IamPolicy,
 ) -> Result<Verdict, ExplainError> {
+    // Google stores no such provider, so it is refused before anything else is judged.
+    cel::check_length(&provider.attribute_condition)?;
     let expected = format!("{}/providers/{}", pool_path(settings), settings.provider_id);
     if !provider.name.is_empty() && provider.name != expected {
         return Ok(Verdict::rejected(

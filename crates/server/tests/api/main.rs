@@ -6,6 +6,7 @@ mod deployments;
 mod fixtures;
 mod headers;
 mod helpers;
+mod input_bombs;
 mod oidc;
 mod oidc_assistant;
 mod openapi;

@@ -15,6 +15,14 @@ const SUBSET: &str = "the explainer evaluates only ==, !=, &&, ||, !, `in [...]`
     .startsWith()/.endsWith()/.contains() over assertion.<claim>, attribute.<name>, \
     google.subject and string literals";
 
+/// Google refuses a longer attribute condition ("The maximum length of the attribute condition
+/// expression is 4096 characters", `WorkloadIdentityPoolProvider.attributeCondition`).
+pub const MAX_CONDITION_CHARS: usize = 4096;
+
+/// How deeply `!` and parentheses may nest: far beyond any real condition, and shallow enough
+/// that parsing, evaluating and dropping a condition cannot exhaust a thread's stack.
+pub const MAX_DEPTH: usize = 64;
+
 /// A value the condition reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Path {
@@ -61,12 +69,8 @@ pub enum Value {
 
 impl Condition {
     pub fn parse(source: &str) -> Result<Self, ExplainError> {
-        let tokens = tokenize(source)?;
-        let mut parser = Parser {
-            source,
-            tokens,
-            at: 0,
-        };
+        check_length(source)?;
+        let mut parser = Parser::new(source)?;
         let expr = parser.or()?;
         match parser.tokens.get(parser.at) {
             None => Ok(Self(expr)),
@@ -79,14 +83,24 @@ impl Condition {
     }
 }
 
+/// Refuses a condition longer than Google accepts ([`MAX_CONDITION_CHARS`]).
+pub fn check_length(source: &str) -> Result<(), ExplainError> {
+    let length = source.chars().count();
+    if length <= MAX_CONDITION_CHARS {
+        return Ok(());
+    }
+    Err(ExplainError::malformed(
+        INPUT,
+        format!(
+            "is {length} characters long, and Google Cloud accepts at most {MAX_CONDITION_CHARS}"
+        ),
+    ))
+}
+
 /// Parses an attribute mapping's expression, which the subset allows to be one path only
 /// (`assertion.sub`).
 pub fn path(source: &str) -> Result<Path, ExplainError> {
-    let mut parser = Parser {
-        source,
-        tokens: tokenize(source)?,
-        at: 0,
-    };
+    let mut parser = Parser::new(source)?;
     match parser.operand()? {
         (Operand::Path(path), None) if parser.at == parser.tokens.len() => Ok(path),
         _ => Err(ExplainError::unsupported(
@@ -320,9 +334,20 @@ struct Parser<'a> {
     source: &'a str,
     tokens: Vec<Token>,
     at: usize,
+    /// How many `!` and `(` enclose the token at `at`.
+    depth: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(source: &'a str) -> Result<Self, ExplainError> {
+        Ok(Self {
+            source,
+            tokens: tokenize(source)?,
+            at: 0,
+            depth: 0,
+        })
+    }
+
     fn unsupported(&self, at: usize) -> ExplainError {
         unsupported_at(self.source, at)
     }
@@ -399,10 +424,10 @@ impl Parser<'_> {
 
     fn unary(&mut self) -> Result<Expr, ExplainError> {
         if self.eat("!") {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            return Ok(Expr::Not(Box::new(self.nested(Self::unary)?)));
         }
         if self.eat("(") {
-            let inner = self.or()?;
+            let inner = self.nested(Self::or)?;
             self.expect(")")?;
             return Ok(inner);
         }
@@ -414,6 +439,27 @@ impl Parser<'_> {
             }
             _ => self.comparison(),
         }
+    }
+
+    /// Parses what a `!` or `(` just read encloses, one level deeper; refuses to go deeper
+    /// than [`MAX_DEPTH`], so that no input recurses without bound.
+    fn nested(
+        &mut self,
+        parse: fn(&mut Self) -> Result<Expr, ExplainError>,
+    ) -> Result<Expr, ExplainError> {
+        if self.depth == MAX_DEPTH {
+            return Err(ExplainError::unsupported(
+                INPUT,
+                format!(
+                    "it nests `!` and parentheses more than {MAX_DEPTH} deep (at {})",
+                    self.position()
+                ),
+            ));
+        }
+        self.depth += 1;
+        let expr = parse(self);
+        self.depth -= 1;
+        expr
     }
 
     fn comparison(&mut self) -> Result<Expr, ExplainError> {
@@ -515,20 +561,24 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
-    /// Evaluates `source` against a token with org `Acme`, stack `prod`, sub `p:x`.
+    /// A token with org `Acme`, stack `prod`, sub `p:x`.
+    fn lookup(path: &Path) -> Result<Option<String>, ExplainError> {
+        Ok(match path {
+            Path::Assertion(c) | Path::Attribute(c) => match c.as_str() {
+                "org" => Some("Acme".into()),
+                "stack" => Some("prod".into()),
+                _ => None,
+            },
+            Path::GoogleSubject => Some("p:x".into()),
+        })
+    }
+
+    /// Evaluates `source` against [`lookup`]'s token.
     fn eval(source: &str) -> Outcome {
-        let lookup = |path: &Path| -> Result<Option<String>, ExplainError> {
-            Ok(match path {
-                Path::Assertion(c) | Path::Attribute(c) => match c.as_str() {
-                    "org" => Some("Acme".into()),
-                    "stack" => Some("prod".into()),
-                    _ => None,
-                },
-                Path::GoogleSubject => Some("p:x".into()),
-            })
-        };
         Condition::parse(source)
             .and_then(|c| c.evaluate(&lookup))
             .unwrap_or_else(|e| panic!("{source}: {e}"))
@@ -625,5 +675,102 @@ mod tests {
         assert_eq!(path("assertion.sub"), Ok(Path::Assertion("sub".into())));
         assert!(path("assertion.sub + 'x'").is_err());
         assert!(path("'literal'").is_err());
+    }
+
+    #[test]
+    fn conditions_longer_than_googles_limit_are_refused() {
+        let long = format!("{}true", "!".repeat(100_000));
+        assert_eq!(
+            Condition::parse(&long).map(drop).map_err(|e| e.to_string()),
+            Err(
+                "the attribute condition is 100004 characters long, and Google Cloud accepts \
+                 at most 4096"
+                    .into()
+            )
+        );
+        let longest = format!("{}true", " ".repeat(MAX_CONDITION_CHARS - 4));
+        assert_eq!(value(&longest), Value::True);
+    }
+
+    #[test]
+    fn nesting_is_capped() {
+        let deepest = format!("{}true{}", "!(".repeat(32), ")".repeat(32));
+        assert_eq!(value(&deepest), Value::True);
+        for deeper in [
+            format!("{}true", "!".repeat(MAX_DEPTH + 1)),
+            format!("{}true{}", "(".repeat(2_000), ")".repeat(2_000)),
+            format!("!{deepest}"),
+        ] {
+            let err = Condition::parse(&deeper).expect_err(&deeper);
+            assert!(
+                err.to_string()
+                    .contains("nests `!` and parentheses more than 64 deep"),
+                "{err}"
+            );
+        }
+    }
+
+    /// `!` or `(` nested `depth` times around `true`.
+    fn nested(depth: usize, open: bool) -> String {
+        if open {
+            format!("{}true{}", "(".repeat(depth), ")".repeat(depth))
+        } else {
+            format!("{}true", "!".repeat(depth))
+        }
+    }
+
+    /// Conditions of the subset, nested up to 8 levels.
+    fn conditions() -> impl Strategy<Value = String> {
+        let leaf = prop::sample::select(vec![
+            "true",
+            "assertion.org == 'Acme'",
+            "assertion.team in ['x', 'y']",
+            "attribute.stack.startsWith('p')",
+            "google.subject != 'p:y'",
+        ])
+        .prop_map(str::to_owned);
+        leaf.prop_recursive(8, 64, 2, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|c| format!("!{c}")),
+                inner.clone().prop_map(|c| format!("({c})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a} && {b}")),
+                (inner.clone(), inner).prop_map(|(a, b)| format!("{a} || {b}")),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_subset_always_evaluates(source in conditions()) {
+            let condition = Condition::parse(&source).map_err(|e| e.to_string());
+            prop_assert!(condition.as_ref().is_ok_and(|c| c.evaluate(&lookup).is_ok()), "{source}");
+        }
+
+        #[test]
+        fn any_text_is_parsed_or_refused(source in "\\PC{0,400}") {
+            if let Ok(condition) = Condition::parse(&source) {
+                let _ = condition.evaluate(&lookup);
+            }
+        }
+
+        #[test]
+        fn condition_like_text_is_parsed_or_refused(
+            source in "[!()&|=' \\[\\],.a-z\"]{0,3000}",
+        ) {
+            if let Ok(condition) = Condition::parse(&source) {
+                let _ = condition.evaluate(&lookup);
+            }
+        }
+
+        /// The depth cap holds on its own, below the length cap and past it.
+        #[test]
+        fn deep_nesting_is_an_error_not_an_overflow(
+            depth in (MAX_DEPTH + 1)..100_000,
+            open in any::<bool>(),
+        ) {
+            let source = nested(depth, open);
+            prop_assert!(Parser::new(&source).and_then(|mut p| p.or()).is_err());
+            prop_assert!(Condition::parse(&source).is_err());
+        }
     }
 }

@@ -20,6 +20,12 @@ pub const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 
 const INPUT: &str = "trust policy";
 
+/// The longest trust policy read, in characters other than white space, which IAM does not
+/// count. A role's trust policy holds 2,048 characters unless its quota is raised, and 10,240
+/// is the most a role's inline policies may hold together ("IAM and AWS STS quotas" in the IAM
+/// User Guide): no policy pasted from a real role is longer.
+pub const MAX_POLICY_CHARS: usize = 10_240;
+
 /// Who is asking: the token and the provider it comes through.
 pub struct Request<'a> {
     /// The issuer without its scheme, e.g. `keyless.example.com/oidc`.
@@ -31,6 +37,7 @@ pub struct Request<'a> {
 
 /// Evaluates `policy`, a trust policy document, for `request`.
 pub fn evaluate(policy: &Value, request: &Request<'_>) -> Result<Verdict, ExplainError> {
+    check_length(policy)?;
     let statements = match policy.get("Statement") {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(item @ Value::Object(_)) => vec![item],
@@ -77,6 +84,26 @@ pub fn evaluate(policy: &Value, request: &Request<'_>) -> Result<Verdict, Explai
             "Add an Allow statement for the provider, like the generated policy's",
         ),
     })
+}
+
+/// Refuses a policy longer than [`MAX_POLICY_CHARS`]. The policy was parsed by serde_json,
+/// which refuses 128 levels of nesting or more: serialising it recurses no deeper.
+fn check_length(policy: &Value) -> Result<(), ExplainError> {
+    let length = policy
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count();
+    if length <= MAX_POLICY_CHARS {
+        return Ok(());
+    }
+    Err(ExplainError::malformed(
+        INPUT,
+        format!(
+            "is {length} characters long without white space; a role trust policy holds 2,048 \
+             unless its quota is raised, and the explainer reads at most {MAX_POLICY_CHARS}"
+        ),
+    ))
 }
 
 /// Why a statement does not match, and how far it got (principal 0, action 1, then one per
@@ -616,6 +643,7 @@ pub(crate) fn string_like(pattern: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use keyless_api_types::{PulumiOperation, StackRef};
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
@@ -706,6 +734,85 @@ mod tests {
                 verdict(condition),
                 Err(ExplainError::Unsupported { .. })
             ));
+        }
+    }
+
+    #[test]
+    fn policies_longer_than_iam_allows_are_refused() {
+        let sub = format!("{PROVIDER}:sub");
+        let long = json!({"StringLike": {&sub: "*".repeat(MAX_POLICY_CHARS)}});
+        let err = verdict(long).expect_err("too long");
+        assert!(
+            matches!(&err, ExplainError::Malformed { .. })
+                && err
+                    .to_string()
+                    .contains("the explainer reads at most 10240"),
+            "{err}"
+        );
+        let spaced = json!({"StringLike": {&sub: format!("*{}", " ".repeat(MAX_POLICY_CHARS))}});
+        assert!(verdict(spaced).is_ok());
+    }
+
+    /// Policy-shaped JSON: statements whose parts are drawn from what IAM reads, and anything.
+    fn policies() -> impl Strategy<Value = Value> {
+        let text = prop_oneof![
+            prop::sample::select(vec![
+                "Allow",
+                "Deny",
+                "*",
+                ACTION,
+                "sts:*",
+                "StringLike",
+                "ForAllValues:StringEqualsIfExists",
+                "Null",
+                "arn:aws:iam::123456789012:oidc-provider/keyless.example.com/oidc",
+                "keyless.example.com/oidc:sub",
+                "keyless.example.com/oidc:aud",
+            ])
+            .prop_map(str::to_owned),
+            "[a-z*?:/.]{0,40}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            text.clone().prop_map(Value::from),
+        ];
+        let keys = prop_oneof![
+            prop::sample::select(vec![
+                "Statement",
+                "Effect",
+                "Principal",
+                "Federated",
+                "Action",
+                "NotAction",
+                "Condition",
+                "Sid",
+            ])
+            .prop_map(str::to_owned),
+            text,
+        ];
+        leaf.prop_recursive(6, 96, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(keys.clone(), inner, 0..6)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_policy_is_judged_or_refused(policy in policies()) {
+            let claims = claims();
+            let request = Request { provider: PROVIDER, account: None, claims: &claims };
+            let _ = evaluate(&policy, &request);
+        }
+
+        #[test]
+        fn string_like_answers_for_any_pattern(pattern in "[*?ab]{0,200}", value in "[ab]{0,200}") {
+            prop_assert!(string_like("*", &value));
+            let _ = string_like(&pattern, &value);
         }
     }
 }
