@@ -4,6 +4,9 @@
 //! parser (`serde_json::Value` first, then the type): a general HTTP client crate cost the
 //! console about a tenth of its download.
 
+use keyless_api_types::tokens::{
+    CreateAccessTokenRequest, CreateAccessTokenResponse, ListAccessTokensResponse,
+};
 use keyless_api_types::{
     ApiError, CreateDeploymentRequest, CreateDeploymentResponse, DeploymentLogs,
     GetDeploymentResponse, ListDeploymentResponseV2, ListStacksResponse, PulumiOperation, Stack,
@@ -149,6 +152,26 @@ impl Client {
     /// `GET /api/user/stacks`: the stacks the user can see.
     pub async fn stacks(&self) -> Result<ListStacksResponse, ApiFailure> {
         self.get("/api/user/stacks").await
+    }
+
+    /// `GET /api/user/tokens`: the user's live access tokens, newest first, without values.
+    pub async fn access_tokens(&self) -> Result<ListAccessTokensResponse, ApiFailure> {
+        self.get("/api/user/tokens").await
+    }
+
+    /// `POST /api/user/tokens`: a new token; the answer is the only time its value is shown.
+    pub async fn create_access_token(
+        &self,
+        request: &CreateAccessTokenRequest,
+    ) -> Result<CreateAccessTokenResponse, ApiFailure> {
+        self.post("/api/user/tokens", &to_json(request)?).await
+    }
+
+    /// `DELETE /api/user/tokens/{id}`: the token stops working at once.
+    pub async fn delete_access_token(&self, id: &str) -> Result<(), ApiFailure> {
+        self.send("DELETE", &format!("/api/user/tokens/{id}"), None)
+            .await
+            .map(drop)
     }
 
     /// `GET /api/stacks/{org}/{project}/{stack}`.

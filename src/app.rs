@@ -15,6 +15,7 @@ use crate::pages::not_found::NotFoundPage;
 use crate::pages::sign_in::SignInPage;
 use crate::pages::stack::{SettingsIndex, SettingsLayout, StackLayout, StackOverview};
 use crate::pages::stacks::StacksPage;
+use crate::pages::tokens::TokensPage;
 use crate::session::{SIGN_IN, SessionProvider, sign_in_path, use_session};
 use crate::unsaved::{UnsavedChanges, provide_unsaved_changes};
 
@@ -43,6 +44,7 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()} />
                 <Route path=path!("/logs/open") view={Lazy::<LogFileRoute>::new()} />
                 <Route path=path!("/stacks") view={Lazy::<StacksRoute>::new()} />
+                <Route path=path!("/tokens") view={Lazy::<TokensRoute>::new()} />
                 <Route
                     path=path!("/orgs/:org/deployments")
                     view={Lazy::<OrgDeploymentsRoute>::new()}
@@ -92,6 +94,7 @@ macro_rules! lazy_page {
 
 lazy_page!(SignInRoute, sign_in => <SignInPage />);
 lazy_page!(StacksRoute, stacks => <RequireAuth><StacksPage /></RequireAuth>);
+lazy_page!(TokensRoute, tokens => <RequireAuth><TokensPage /></RequireAuth>);
 lazy_page!(OrgDeploymentsRoute, org_deployments =>
     <RequireAuth><OrgDeploymentsPage /></RequireAuth>);
 lazy_page!(StackRoute, stack => <RequireAuth><StackLayout /></RequireAuth>);
@@ -140,6 +143,7 @@ fn Header() -> impl IntoView {
                 <A href="/stacks">"Stacks"</A>
                 {move || deployments_href().map(|href| view! { <A href=href>"Deployments"</A> })}
                 <A href="/logs/open">"Open a log file"</A>
+                <A href="/tokens">"Access tokens"</A>
             </nav>
             <div class="account" class:hidden=move || user_name().is_none()>
                 <span class="user">

@@ -8,3 +8,4 @@ pub mod not_found;
 pub mod sign_in;
 pub mod stack;
 pub mod stacks;
+pub mod tokens;

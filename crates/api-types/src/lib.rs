@@ -16,6 +16,7 @@ pub mod secret;
 pub mod session_name;
 pub mod settings;
 pub mod stack;
+pub mod tokens;
 pub mod user;
 pub mod validate;
 pub mod webhook;

@@ -22,7 +22,7 @@ pub enum DeliveryOutcome {
     Started,
     /// Verified, but concerned no stack (or only stacks that opted out).
     Ignored,
-    /// A delivery id already handled: nothing started again.
+    /// A delivery id, or a signed body, already handled: nothing started again.
     Duplicate,
     /// Not verified (no secret, no or wrong signature, too large): nothing read.
     Rejected,

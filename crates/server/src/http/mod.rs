@@ -9,6 +9,7 @@ mod openapi;
 mod org_deployments;
 mod settings;
 mod stacks;
+mod tokens;
 mod user;
 mod webhooks;
 
@@ -101,6 +102,7 @@ pub fn routes() -> Routes {
     health::router()
         .merge(openapi::router())
         .merge(user::router())
+        .merge(tokens::router())
         .merge(stacks::router())
         .merge(settings::router())
         .merge(deployments::router())

@@ -7,7 +7,9 @@ pub mod oidc_tests;
 mod sqlite;
 mod sqlite_deployments;
 mod sqlite_oidc_tests;
+mod sqlite_tokens;
 mod sqlite_webhooks;
+pub mod tokens;
 pub mod webhooks;
 
 use std::collections::BTreeMap;
@@ -20,6 +22,7 @@ use serde_json::Value;
 pub use deployments::*;
 pub use oidc_tests::*;
 pub use sqlite::SqliteStore;
+pub use tokens::*;
 pub use webhooks::*;
 
 /// Why a store operation failed.
@@ -90,7 +93,7 @@ pub struct StoredSettings {
 
 /// Everything the server keeps.
 #[async_trait]
-pub trait Store: DeploymentStore + WebhookStore + OidcTestStore + Send + Sync {
+pub trait Store: DeploymentStore + WebhookStore + OidcTestStore + TokenStore + Send + Sync {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Whether nothing has been created yet (no organization).
@@ -99,21 +102,46 @@ pub trait Store: DeploymentStore + WebhookStore + OidcTestStore + Send + Sync {
     async fn create_organization(&self, name: &str, display_name: &str) -> Result<(), StoreError>;
     async fn create_account(&self, account: NewAccount<'_>) -> Result<Account, StoreError>;
     async fn add_member(&self, org: &str, user_id: &str, role: OrgRole) -> Result<(), StoreError>;
-    /// Records an access token by its SHA-256 hex hash.
+    /// Records an access token that never expires (the demo tokens) by its SHA-256 hex hash.
     async fn add_token(
         &self,
         user_id: &str,
         token_hash: &str,
         description: &str,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let token = NewToken {
+            user_id,
+            token_hash,
+            description,
+            expires: None,
+        };
+        self.create_token(token).await.map(drop)
+    }
     async fn create_stack(
         &self,
         stack: &StackRef,
         tags: &BTreeMap<String, String>,
     ) -> Result<StackRecord, StoreError>;
 
-    /// The account owning the token with this SHA-256 hex hash.
-    async fn account_by_token(&self, token_hash: &str) -> Result<Option<Account>, StoreError>;
+    /// The account owning the token with this SHA-256 hex hash; `None` once the token is
+    /// deleted or expired. Records the use, at most once per
+    /// [`crate::tokens::LAST_USED_GRANULARITY`].
+    async fn account_by_token(&self, token_hash: &str) -> Result<Option<Account>, StoreError> {
+        let now = crate::tokens::unix_now();
+        let Some((account, token)) = self.token_by_hash(token_hash).await? else {
+            return Ok(None);
+        };
+        if !crate::tokens::is_live(token.expires, now) {
+            return Ok(None);
+        }
+        if crate::tokens::use_is_news(token.last_used, now)
+            && let Err(err) = self.record_token_use(&token.id, now).await
+        {
+            // Bookkeeping: a busy database must not refuse a valid token.
+            tracing::warn!(error = %err, "could not record an access token's use");
+        }
+        Ok(Some(account))
+    }
     /// The user's organizations, by name.
     async fn memberships(&self, user_id: &str) -> Result<Vec<Membership>, StoreError>;
     async fn stack(&self, stack: &StackRef) -> Result<Option<StackRecord>, StoreError>;

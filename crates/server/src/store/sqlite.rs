@@ -131,23 +131,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn add_token(
-        &self,
-        user_id: &str,
-        token_hash: &str,
-        description: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO access_tokens (token_hash, user_id, description) VALUES (?, ?, ?)",
-        )
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(description)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     async fn create_stack(
         &self,
         stack: &StackRef,
@@ -175,24 +158,6 @@ impl Store for SqliteStore {
             id,
             stack: stack.clone(),
         })
-    }
-
-    async fn account_by_token(&self, token_hash: &str) -> Result<Option<Account>, StoreError> {
-        let row: Option<(String, String, String, String, String)> = sqlx::query_as(
-            "SELECT u.id, u.login, u.name, u.email, u.avatar_url
-             FROM access_tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.token_hash = ?",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(id, login, name, email, avatar_url)| Account {
-            id,
-            login,
-            name,
-            email,
-            avatar_url,
-        }))
     }
 
     async fn memberships(&self, user_id: &str) -> Result<Vec<Membership>, StoreError> {

@@ -18,6 +18,7 @@ mod settings;
 mod spa;
 mod stacks;
 mod tls;
+mod tokens;
 mod user;
 mod validation;
 mod webhooks;

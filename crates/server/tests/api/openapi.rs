@@ -76,10 +76,16 @@ async fn every_documented_operation_is_served() {
     let app = spawn_app().await;
     let doc = app.send(app.bare_get("/api/openapi.json")).await.body;
     let stack = "/api/stacks/acme/website/prod/deployments";
-    // Writes last, and the delete after them, so each call finds what it needs.
+    // Writes last, and deletes after them, so each call finds what it needs; the settings'
+    // delete goes last of all, as every probe queues a deployment with them.
     let order = ["GET", "POST", "PUT", "DELETE"];
     let mut operations: Vec<_> = documented(&doc).into_iter().collect();
-    operations.sort_by_key(|(method, _)| order.iter().position(|m| m == method));
+    operations.sort_by_key(|(method, path)| {
+        (
+            order.iter().position(|m| m == method),
+            path.ends_with("/deployments/settings"),
+        )
+    });
     for (method, path) in operations {
         // A deployment to address, kept queued by pausing its stack.
         let queued = queued_deployment(&app, stack).await;
@@ -103,12 +109,17 @@ async fn every_documented_operation_is_served() {
         };
         let reply = app.send(request).await;
         // The webhook receiver takes no token: unsigned, it is refused (webhooks.rs covers it).
-        // The OIDC test and explainer refuse the probe body (oidc_assistant.rs covers them).
-        let probed = concrete.ends_with("/oidc/test") || concrete.ends_with("/oidc/explain");
+        // The OIDC test and explainer refuse the probe body (oidc_assistant.rs covers them),
+        // and so does token creation; the probe's id names no token (tokens.rs covers both).
+        let probed = concrete.ends_with("/oidc/test")
+            || concrete.ends_with("/oidc/explain")
+            || (method == Method::POST && concrete == "/api/user/tokens");
         let expected = if creates {
             StatusCode::ACCEPTED
         } else if concrete.starts_with("/api/webhooks/") {
             StatusCode::UNAUTHORIZED
+        } else if concrete.starts_with("/api/user/tokens/") {
+            StatusCode::NOT_FOUND
         } else if probed {
             StatusCode::BAD_REQUEST
         } else {
