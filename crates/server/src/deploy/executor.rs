@@ -81,9 +81,7 @@ pub async fn run(
             break;
         }
     }
-    if let Err(err) = std::fs::remove_dir_all(&job.work_dir)
-        && err.kind() != std::io::ErrorKind::NotFound
-    {
+    if let Err(err) = super::sandbox::remove(&job.work_dir) {
         tracing::warn!(deployment = %id, %err, "cannot remove the work directory");
     }
     drop(job);

@@ -325,7 +325,7 @@ async fn recover(store: &dyn Store, work_root: &std::path::Path) -> Result<(), S
                 &now,
             )
             .await?;
-        let _ = std::fs::remove_dir_all(work_root.join(&record.id));
+        let _ = sandbox::remove(&work_root.join(&record.id));
         tracing::warn!(deployment = %record.id, "marked failed: it was running when the server stopped");
     }
     Ok(())

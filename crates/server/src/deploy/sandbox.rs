@@ -7,7 +7,8 @@
 //! the deployment's work dir, bound at its own path, is the only writable place; `HOME` is a
 //! fresh folder in it. Nothing else of the host is there: not the data dir (the key that seals
 //! every secret, the OIDC signing keys, the database), not the operator's home, not the
-//! server's environment, not other deployments. The process runs as an unprivileged uid, and
+//! server's environment, not other deployments. The kernel's settings in `/proc` are read-only,
+//! and no user namespace can be made inside. The process runs as an unprivileged uid, and
 //! when the sandbox's first process ends, or the server dies, the PID namespace ends with
 //! every process in it, including ones that called `setsid`.
 
@@ -45,8 +46,10 @@ const ETC: &[&str] = &[
 /// Top-level directories that are symlinks into `/usr` on merged-/usr systems (and bound
 /// read-only where they are real directories).
 const USR_LINKS: &[&str] = &["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
-/// The folder in a work dir holding the sandbox's `/etc/passwd` and `/etc/group`.
-const ETC_DIR: &str = ".sandbox";
+/// What of the sandbox's `/proc` is read-only besides what bubblewrap makes so: the kernel's
+/// settings and triggers. A server running as root maps the sandbox's user to root, which may
+/// write them (`kernel.core_pattern` runs a program as real root).
+const PROC_READ_ONLY: &[&str] = &["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"];
 
 /// How this server runs deployment processes.
 #[derive(Clone, Debug)]
@@ -132,7 +135,7 @@ impl Sandbox {
             .args(&spec.args)
             .env_clear()
             .output();
-        let _ = std::fs::remove_dir_all(&scratch);
+        let _ = remove(&scratch);
         match output {
             Ok(output) if output.status.success() => Ok(()),
             Ok(output) => Err(String::from_utf8_lossy(&output.stderr).trim().to_owned()),
@@ -140,15 +143,14 @@ impl Sandbox {
         }
     }
 
-    /// Creates `work_dir` with what the sandbox needs in it: the fresh `HOME`, and the
-    /// `/etc/passwd` and `/etc/group` naming the sandbox's user (ssh and others look the user
-    /// up).
+    /// Creates `work_dir` with the fresh `HOME` in it and, beside it, the `/etc/passwd` and
+    /// `/etc/group` naming the sandbox's user (ssh and others look the user up).
     pub fn prepare(&self, work_dir: &Path) -> std::io::Result<()> {
         crate::files::create_private_dir(work_dir)?;
         std::fs::create_dir_all(home(work_dir))?;
         if matches!(self, Self::Bubblewrap(_)) {
-            let etc = work_dir.join(ETC_DIR);
-            std::fs::create_dir_all(&etc)?;
+            let etc = etc_dir(work_dir);
+            crate::files::create_private_dir(&etc)?;
             let home = home(work_dir);
             let passwd = format!(
                 "root:x:0:0:root:/root:/usr/sbin/nologin\n\
@@ -217,6 +219,8 @@ impl Sandbox {
         args.extend(["--uid".into(), UID.to_string()]);
         args.extend(["--gid".into(), UID.to_string()]);
         args.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"].map(String::from));
+        // No user namespaces inside: they would give its processes every capability there.
+        args.push("--disable-userns".into());
         let mut bind = |flag: &str, from: &Path, to: &Path| {
             args.extend([
                 flag.to_owned(),
@@ -231,14 +235,20 @@ impl Sandbox {
                 Err(_) => bind("--ro-bind-try", dir, dir),
             }
         }
-        for path in ETC.iter().map(Path::new) {
+        for path in ETC.iter().chain(PROC_READ_ONLY).map(Path::new) {
             bind("--ro-bind-try", path, path);
         }
-        let etc = view.work_dir.join(ETC_DIR);
+        let etc = etc_dir(&view.work_dir);
         bind("--ro-bind", &etc.join("passwd"), Path::new("/etc/passwd"));
         bind("--ro-bind", &etc.join("group"), Path::new("/etc/group"));
         bind("--bind", &view.work_dir, &view.work_dir);
-        for path in &view.read_only {
+        // Never a source the sandbox can write: bubblewrap follows links in bind sources, as the
+        // server, at every start.
+        for path in view
+            .read_only
+            .iter()
+            .filter(|p| !p.starts_with(&view.work_dir))
+        {
             bind("--ro-bind", path, path);
         }
         args.extend([
@@ -256,6 +266,25 @@ impl Sandbox {
             env: spec.env,
         }
     }
+}
+
+/// Removes a deployment's work dir and the sandbox's files beside it.
+pub fn remove(work_dir: &Path) -> std::io::Result<()> {
+    let removed = std::fs::remove_dir_all(work_dir);
+    let _ = std::fs::remove_dir_all(etc_dir(work_dir));
+    match removed {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Where the sandbox's `/etc/passwd` and `/etc/group` are kept: beside the work dir, never in
+/// it, so that nothing a deployment runs can replace them (with a link to the data dir, say)
+/// before its next process starts.
+fn etc_dir(work_dir: &Path) -> PathBuf {
+    let mut name = work_dir.file_name().unwrap_or_default().to_owned();
+    name.push(".etc");
+    work_dir.with_file_name(name)
 }
 
 /// The deployment's `HOME`, inside its work dir.
@@ -352,7 +381,9 @@ mod tests {
             "--ro-bind /usr /usr",
             "--bind /w/d /w/d",
             "--ro-bind /opt/pulumi /opt/pulumi",
-            "--ro-bind /w/d/.sandbox/passwd /etc/passwd",
+            "--ro-bind /w/d.etc/passwd /etc/passwd",
+            "--ro-bind-try /proc/sys /proc/sys",
+            "--disable-userns",
             "--proc /proc",
             "--tmpfs /tmp",
             "--chdir /w/d/source -- /usr/bin/git clone",

@@ -205,6 +205,55 @@ async fn a_deployment_sees_nothing_of_the_server_and_leaves_nothing_behind() {
 }
 
 #[tokio::test]
+async fn one_step_cannot_plant_links_that_the_next_sandbox_follows_or_change_the_kernel() {
+    let fixture = Fixture::new();
+    let app = app_with(&fixture, |_| {}).await;
+    let data = app.data_dir.path().canonicalize().expect("data dir");
+    let key = data.join("secret.key");
+    let key = key.display();
+    // Step 1 plants links where the sandbox's /etc/passwd and /etc/group could come from: in
+    // its work dir (where they once were) and beside it.
+    let plant = format!(
+        "W=$(dirname \"$HOME\"); for d in \"$W/.sandbox\" \"$W.etc\"; do \
+         mkdir -p \"$d\" 2>/dev/null; rm -f \"$d/passwd\" \"$d/group\" 2>/dev/null; \
+         ln -s '{key}' \"$d/passwd\" 2>/dev/null; ln -s / \"$d/group\" 2>/dev/null; done; echo planted"
+    );
+    let commands = [
+        plant,
+        "grep '^deployer:' /etc/passwd".to_owned(),
+        attempt("group is the host", "test -d /etc/group"),
+        attempt(
+            "kernel setting",
+            "v=$(cat /proc/sys/vm/swappiness) && echo \"$v\" > /proc/sys/vm/swappiness 2>/dev/null",
+        ),
+        attempt("sysrq", "echo h > /proc/sysrq-trigger 2>/dev/null"),
+        attempt("user namespace", "unshare -Ur true 2>/dev/null"),
+    ];
+    let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+    let dev = deployments("website", "dev");
+    let id = app
+        .deploy(&dev, &fixture.request("update", &commands))
+        .await;
+    let done = app.finished(&dev, &id).await;
+    let log = app.log_text(&dev, &id).await;
+    assert_eq!(done["status"], "succeeded", "{log}");
+    assert!(log.contains("\nplanted\n"), "{log}");
+    assert!(log.contains("\ndeployer:x:1000:1000:"), "{log}");
+    assert!(!log.contains("\nESCAPED"), "{log}");
+    for what in [
+        "group is the host",
+        "kernel setting",
+        "sysrq",
+        "user namespace",
+    ] {
+        assert!(
+            log.contains(&format!("\nblocked: {what}\n")),
+            "{what}: {log}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn long_lines_are_cut_and_the_log_stops_at_its_budget() {
     let fixture = Fixture::new();
     let app = app_with(&fixture, |config| {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{StepError, StepResult, on_path, run_process};
+use super::{StepError, StepResult, checked_out_file, on_path, run_process};
 use crate::deploy::job::Job;
 
 /// The virtualenv a python program's dependencies go into, inside the program directory.
@@ -12,7 +12,9 @@ const VENV: &str = "venv";
 
 pub async fn run(job: &mut Job, index: i64) -> StepResult {
     let dir = job.program_dir.clone();
-    let runtime = read_runtime(&dir)?;
+    let root = job.checkout_dir.clone();
+    let has = |name: &str| checked_out_file(&root, &dir, name).is_some();
+    let runtime = read_runtime(&root, &dir)?;
     let say = |text: String| {
         let sink = job.sink.clone();
         async move { sink.line(index, &text).await }
@@ -20,12 +22,12 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
     match runtime.as_str() {
         "yaml" => say("Runtime yaml: YAML programs have no dependencies to install".into()).await,
         "nodejs" => {
-            let (tool, args, why) = node_installer(&dir);
+            let (tool, args, why) = node_installer(has);
             say(format!("Runtime nodejs: {why}")).await;
             command(job, index, &dir, tool, &args).await?;
         }
         "python" => {
-            if !dir.join("requirements.txt").is_file() {
+            if !has("requirements.txt") {
                 say("Runtime python: no requirements.txt, nothing to install".into()).await;
                 return Ok(());
             }
@@ -76,20 +78,20 @@ async fn command(job: &mut Job, index: i64, dir: &Path, tool: &str, args: &[&str
 }
 
 /// The package manager a node program uses, by its lock file.
-fn node_installer(dir: &Path) -> (&'static str, Vec<&'static str>, &'static str) {
-    if dir.join("yarn.lock").is_file() {
+fn node_installer(has: impl Fn(&str) -> bool) -> (&'static str, Vec<&'static str>, &'static str) {
+    if has("yarn.lock") {
         (
             "yarn",
             vec!["install", "--frozen-lockfile"],
             "yarn.lock found, installing with yarn",
         )
-    } else if dir.join("pnpm-lock.yaml").is_file() {
+    } else if has("pnpm-lock.yaml") {
         (
             "pnpm",
             vec!["install", "--frozen-lockfile"],
             "pnpm-lock.yaml found, installing with pnpm",
         )
-    } else if dir.join("package-lock.json").is_file() {
+    } else if has("package-lock.json") {
         (
             "npm",
             vec!["ci"],
@@ -105,11 +107,11 @@ fn node_installer(dir: &Path) -> (&'static str, Vec<&'static str>, &'static str)
 }
 
 /// The runtime `Pulumi.yaml` names: `runtime: nodejs`, or `runtime:` with a nested `name:`.
-fn read_runtime(dir: &Path) -> Result<String, StepError> {
+/// The runtime named by the program's `Pulumi.yaml` (inside the checkout).
+fn read_runtime(root: &Path, dir: &Path) -> Result<String, StepError> {
     let file = ["Pulumi.yaml", "Pulumi.yml"]
         .iter()
-        .map(|name| dir.join(name))
-        .find(|path| path.is_file())
+        .find_map(|name| checked_out_file(root, dir, name))
         .ok_or_else(|| {
             StepError::Failed(format!(
                 "no Pulumi.yaml in {}; set repoDir to the program's directory",
@@ -170,10 +172,28 @@ mod tests {
     #[test]
     fn node_installer_follows_the_lock_file() {
         let dir = tempfile::tempdir().expect("temp dir");
-        assert_eq!(node_installer(dir.path()).1, ["install"]);
+        let has = |name: &str| checked_out_file(dir.path(), dir.path(), name).is_some();
+        assert_eq!(node_installer(has).1, ["install"]);
         std::fs::write(dir.path().join("package-lock.json"), "{}").expect("writes");
-        assert_eq!(node_installer(dir.path()).1, ["ci"]);
+        assert_eq!(node_installer(has).1, ["ci"]);
         std::fs::write(dir.path().join("yarn.lock"), "").expect("writes");
-        assert_eq!(node_installer(dir.path()).0, "yarn");
+        assert_eq!(node_installer(has).0, "yarn");
+    }
+
+    #[test]
+    fn files_linked_out_of_the_checkout_are_not_read() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let outside = tempfile::tempdir().expect("temp dir");
+        let checkout = root.path().join("source");
+        std::fs::create_dir_all(checkout.join("infra")).expect("mkdir");
+        let secret = outside.path().join("secret.yaml");
+        std::fs::write(&secret, "runtime: the-server's-secret\n").expect("writes");
+        std::os::unix::fs::symlink(&secret, checkout.join("infra/Pulumi.yaml")).expect("links");
+        let dir = checkout.join("infra");
+        assert!(read_runtime(&checkout, &dir).is_err());
+        std::fs::write(checkout.join("Pulumi.yaml"), "runtime: yaml\n").expect("writes");
+        std::fs::remove_file(dir.join("Pulumi.yaml")).expect("unlinks");
+        std::os::unix::fs::symlink("../Pulumi.yaml", dir.join("Pulumi.yaml")).expect("links");
+        assert_eq!(read_runtime(&checkout, &dir).ok().as_deref(), Some("yaml"));
     }
 }

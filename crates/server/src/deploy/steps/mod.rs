@@ -135,6 +135,15 @@ async fn run_process_with(
     }
 }
 
+/// `dir/name` when it is a file inside `root` once symlinks are resolved. The server reads files
+/// a deployment's source checked out, and must never follow a link out of the checkout (to the
+/// data dir, say).
+fn checked_out_file(root: &Path, dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    let root = root.canonicalize().ok()?;
+    let file = dir.join(name).canonicalize().ok()?;
+    (file.starts_with(&root) && file.is_file()).then_some(file)
+}
+
 /// Looks for an executable named `name` in the `PATH` of `env`.
 fn on_path(name: &str, path: Option<&str>) -> Option<std::path::PathBuf> {
     std::env::split_paths(path?)

@@ -67,7 +67,8 @@ async fn mint(job: &mut Job, index: i64) -> Result<(String, DeploymentClaims), S
         job.sink.add_secret(signature);
     }
     let file = job.work_dir.join(TOKEN_FILE);
-    crate::files::write_private(&file, token.as_bytes(), false)
+    // A new file: never one a deployment's process placed (a link would be followed).
+    crate::files::write_private(&file, token.as_bytes(), true)
         .map_err(|err| StepError::Failed(format!("cannot write {TOKEN_FILE}: {err}")))?;
     job.sink
         .line(

@@ -225,7 +225,12 @@ fn program_dir(checkout: &Path, repo_dir: Option<&str>) -> Result<PathBuf, StepE
         )));
     }
     let path = checkout.join(relative);
-    if path.is_dir() {
+    // A symlink in the repository must not take the program out of the checkout.
+    let inside = match (path.canonicalize(), checkout.canonicalize()) {
+        (Ok(path), Ok(checkout)) => path.starts_with(checkout),
+        _ => false,
+    };
+    if inside && path.is_dir() {
         Ok(path)
     } else {
         Err(StepError::Failed(format!(
@@ -307,5 +312,7 @@ mod tests {
         assert!(program_dir(root.path(), Some("/etc")).is_err());
         assert!(program_dir(root.path(), Some("missing")).is_err());
         assert_eq!(program_dir(root.path(), None).expect("root"), root.path());
+        std::os::unix::fs::symlink("/etc", root.path().join("out")).expect("links");
+        assert!(program_dir(root.path(), Some("out")).is_err());
     }
 }
