@@ -93,6 +93,12 @@ pub struct DeployConfig {
     #[arg(long, env = "KEYLESS_NO_SANDBOX")]
     pub no_sandbox: bool,
 
+    /// Only local repositories (paths and file:// URLs) inside this folder may be deployed;
+    /// by default any that is not, nor holds, the data dir, the work dir or the server
+    /// user's home. Set it on a server shared by organizations.
+    #[arg(long, env = "KEYLESS_LOCAL_REPOS")]
+    pub local_repos: Option<PathBuf>,
+
     /// The bubblewrap binary deployments run in; by default `bwrap` on PATH.
     #[arg(long, env = "KEYLESS_BWRAP")]
     pub bwrap: Option<PathBuf>,
@@ -175,6 +181,7 @@ impl Default for DeployConfig {
             work_dir: None,
             no_sandbox: false,
             bwrap: None,
+            local_repos: None,
             deployment_timeout: DEFAULT_DEPLOYMENT_TIMEOUT.into(),
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
             max_running_deployments: DEFAULT_MAX_RUNNING,
@@ -224,13 +231,12 @@ impl Config {
         let mut config = self.clone();
         config.data_dir = std::path::absolute(&self.data_dir)?;
         config.dist = self.dist.as_deref().map(std::path::absolute).transpose()?;
+        let absolute =
+            |path: &Option<PathBuf>| path.as_deref().map(std::path::absolute).transpose();
         let deploy = &mut config.deploy;
-        deploy.pulumi = self
-            .deploy
-            .pulumi
-            .as_deref()
-            .map(std::path::absolute)
-            .transpose()?;
+        deploy.pulumi = absolute(&self.deploy.pulumi)?;
+        deploy.bwrap = absolute(&self.deploy.bwrap)?;
+        deploy.local_repos = absolute(&self.deploy.local_repos)?;
         let work_dir = self
             .deploy
             .work_dir

@@ -254,6 +254,13 @@ fn exec_config(
         }
         None => None,
     };
+    let local_repos = match &deploy.local_repos {
+        Some(dir) => Some(
+            dir.canonicalize()
+                .map_err(|err| format!("--local-repos {}: {err}", dir.display()))?,
+        ),
+        None => None,
+    };
     let sandbox = deploy::Sandbox::detect(deploy.no_sandbox, deploy.bwrap.as_deref(), &work_root);
     match &sandbox {
         deploy::Sandbox::Bubblewrap(bwrap) => {
@@ -278,6 +285,7 @@ fn exec_config(
         max_log_bytes: deploy.max_log_bytes,
         cipher,
         pulumi,
+        local_repos,
         cancel_grace: CANCEL_GRACE,
         oidc,
         exchanger,

@@ -52,6 +52,8 @@ pub struct ExecConfig {
     pub cipher: Arc<Cipher>,
     /// The pulumi CLI given by `--pulumi`.
     pub pulumi: Option<PathBuf>,
+    /// The folder local repositories must be in (`--local-repos`), symlinks resolved.
+    pub local_repos: Option<PathBuf>,
     /// How long a cancelled process group has between SIGTERM and SIGKILL.
     pub cancel_grace: Duration,
     /// Mints each deployment's token.

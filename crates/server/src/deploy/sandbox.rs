@@ -297,7 +297,17 @@ pub fn home(work_dir: &Path) -> PathBuf {
 /// seals every secret, the signing keys, the database) or the work root (other deployments),
 /// nor one that holds the server user's home (`~/.ssh`, `~/.aws`, `~/.pulumi`).
 pub fn may_show(path: &Path, data_dir: &Path, work_root: &Path) -> Result<(), String> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    // The home as the system knows it too: `HOME` may be unset (a service) or a link.
+    let account_home = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()
+        .map(|user| user.dir);
+    let homes: Vec<PathBuf> = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(account_home)
+        .map(|home| home.canonicalize().unwrap_or(home))
+        .collect();
     let overlaps = |guarded: &Path| guarded.starts_with(path) || path.starts_with(guarded);
     if path.parent().is_none() || !path.is_absolute() {
         Err(format!(
@@ -311,7 +321,7 @@ pub fn may_show(path: &Path, data_dir: &Path, work_root: &Path) -> Result<(), St
             "{} overlaps the work dirs of deployments",
             path.display()
         ))
-    } else if home.is_some_and(|home| home.starts_with(path)) {
+    } else if homes.iter().any(|home| home.starts_with(path)) {
         Err(format!("{} holds the server user's home", path.display()))
     } else {
         Ok(())

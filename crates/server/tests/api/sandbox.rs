@@ -366,6 +366,44 @@ async fn without_bubblewrap_deployments_refuse_to_start_and_say_how_to_install_i
     assert!(!log.contains("\nnever\n"), "{log}");
 }
 
+#[tokio::test]
+async fn local_repositories_come_only_from_the_configured_folder() {
+    let fixture = Fixture::new();
+    let elsewhere = tempfile::tempdir().expect("another folder");
+    let app = app_with(&fixture, |config| {
+        config.deploy.local_repos = Some(elsewhere.path().to_owned());
+    })
+    .await;
+    let dev = deployments("website", "dev");
+    let id = app
+        .deploy(&dev, &fixture.request("update", &["echo never"]))
+        .await;
+    let done = app.finished(&dev, &id).await;
+    let log = app.log_text(&dev, &id).await;
+    assert_eq!(done["status"], "failed", "{log}");
+    assert!(
+        log.contains("deploys local repositories only from") && log.contains("--local-repos"),
+        "{log}"
+    );
+
+    let parent = fixture
+        .repo
+        .parent()
+        .expect("the fixture's folder")
+        .to_owned();
+    let app = app_with(&fixture, |config| config.deploy.local_repos = Some(parent)).await;
+    let id = app
+        .deploy(&dev, &fixture.request("update", &["echo ran"]))
+        .await;
+    let done = app.finished(&dev, &id).await;
+    assert_eq!(
+        done["status"],
+        "succeeded",
+        "{}",
+        app.log_text(&dev, &id).await
+    );
+}
+
 /// `path` relative to the current directory, through `..` up to `/`.
 fn relative_to_cwd(path: &Path) -> PathBuf {
     let cwd = std::env::current_dir().expect("cwd");

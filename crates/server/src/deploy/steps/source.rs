@@ -31,9 +31,16 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         .ok_or_else(|| StepError::Failed("sourceContext.git.repoUrl is empty".into()))?;
     if let Some(path) = local_path(&url) {
         let git_dir = local_git_dir(&path)?;
-        sandbox::may_show(&git_dir, &job.config.data_dir, &job.config.work_root).map_err(
-            |why| StepError::Failed(format!("the repository {url} cannot be deployed: {why}")),
-        )?;
+        let allowed = match &job.config.local_repos {
+            Some(root) if !git_dir.starts_with(root) => Err(format!(
+                "this server deploys local repositories only from {} (--local-repos)",
+                root.display()
+            )),
+            _ => sandbox::may_show(&git_dir, &job.config.data_dir, &job.config.work_root),
+        };
+        allowed.map_err(|why| {
+            StepError::Failed(format!("the repository {url} cannot be deployed: {why}"))
+        })?;
         // Owned by another user as seen from the sandbox; git refuses such a repository
         // unless the deployment's own (fresh) global configuration says it is safe.
         let gitconfig = format!("[safe]\n\tdirectory = {}\n", git_dir.display());
