@@ -22,11 +22,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::connect_info::Connected;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn};
 use axum::response::Response;
 use axum::routing::any;
+use axum::serve::IncomingStream;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -133,7 +135,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(state);
+    let app = app(state).into_make_service_with_connect_info::<ClientAddr>();
     match tls {
         Some(tls) => {
             let listener = TlsListener::new(listener, tls)?;
@@ -146,6 +148,23 @@ pub async fn serve(
                 .with_graceful_shutdown(shutdown)
                 .await
         }
+    }
+}
+
+/// The address a request's connection comes from (a proxy's, behind one), for limits per
+/// source.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, TcpListener>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        Self(*stream.remote_addr())
     }
 }
 
@@ -339,6 +358,10 @@ pub async fn start(
         deployments,
         oidc,
         exchanger,
+        refused_deliveries: Arc::new(rate_limit::RateLimiter::new(
+            http::REFUSED_DELIVERIES_PER_MINUTE,
+            Duration::from_secs(60),
+        )),
         oidc_tests: Arc::new(rate_limit::RateLimiter::new(
             http::OIDC_TESTS_PER_MINUTE,
             Duration::from_secs(60),

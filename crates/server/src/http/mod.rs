@@ -31,6 +31,7 @@ use crate::store::Store;
 
 pub use oidc_assistant::OIDC_TESTS_PER_MINUTE;
 pub(crate) use settings::prepare as prepare_settings;
+pub use webhooks::REFUSED_DELIVERIES_PER_MINUTE;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -47,6 +48,8 @@ pub struct AppState {
     pub exchanger: Exchanger,
     /// Limits "Test OIDC" runs per stack.
     pub oidc_tests: Arc<RateLimiter>,
+    /// Limits how many refused webhook deliveries each source gets logged.
+    pub refused_deliveries: Arc<RateLimiter>,
 }
 
 /// A router that remembers the method and path of each route it holds, so that tests can hold

@@ -18,11 +18,13 @@
 //! delivery starts are requested by the admin who made the secret it verified under.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keyless_api_types::{
@@ -33,6 +35,7 @@ use serde_json::{Value, json};
 
 use super::extract::OrgAdmin;
 use super::{AppState, Routes};
+use crate::ClientAddr;
 use crate::error::{Error, Result};
 use crate::store::{Claim, NewDelivery, NewDeployment, StackRecord, StoreError, WebhookSecret};
 use crate::timestamp;
@@ -51,6 +54,9 @@ const SHOWN_DELIVERIES: u32 = 100;
 /// How many refused deliveries an organization logs a second; later ones are answered but not
 /// logged.
 const REFUSED_PER_SECOND: u32 = 5;
+/// How many refused deliveries one source (an IP address) gets logged a minute, across
+/// organizations: one sender cannot fill every organization's log.
+pub const REFUSED_DELIVERIES_PER_MINUTE: usize = 30;
 /// How much of a header value a delivery's log keeps: the sender chooses them.
 const HEADER_CHARS: usize = 200;
 
@@ -165,10 +171,12 @@ struct Delivery {
     id: String,
     event: String,
     received: String,
+    /// The IP address it came from, when the server knows it.
+    source: Option<IpAddr>,
 }
 
 impl Delivery {
-    fn new(org: String, headers: &HeaderMap) -> Self {
+    fn new(org: String, headers: &HeaderMap, source: Option<IpAddr>) -> Self {
         let header = |name: &str| {
             headers
                 .get(name)
@@ -183,6 +191,7 @@ impl Delivery {
             id: header("x-github-delivery"),
             event: header("x-github-event"),
             received: timestamp::now(),
+            source,
         }
     }
 
@@ -197,14 +206,20 @@ impl Delivery {
         }
     }
 
-    /// Logs a refused delivery, unless [`REFUSED_PER_SECOND`] were logged in the last second
-    /// or its organization does not exist.
+    /// Logs a refused delivery, unless its source had [`REFUSED_DELIVERIES_PER_MINUTE`] logged
+    /// in the last minute, its organization [`REFUSED_PER_SECOND`] in the last second, or its
+    /// organization does not exist.
     async fn log_refused(
         &self,
         state: &AppState,
         outcome: DeliveryOutcome,
         message: &str,
     ) -> Result<()> {
+        if let Some(source) = self.source
+            && state.refused_deliveries.hit(&source.to_string()).is_err()
+        {
+            return Ok(());
+        }
         let since = timestamp::format(time::OffsetDateTime::now_utc() - time::Duration::SECOND);
         match state
             .store
@@ -243,10 +258,12 @@ fn reply(outcome: DeliveryOutcome, message: String, deployment_ids: Vec<String>)
 async fn receive(
     State(state): State<AppState>,
     Path(org): Path<String>,
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
-    let delivery = Delivery::new(org, &headers);
+    let source = client.map(|Extension(ConnectInfo(ClientAddr(addr)))| addr.ip());
+    let delivery = Delivery::new(org, &headers, source);
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
