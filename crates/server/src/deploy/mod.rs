@@ -5,6 +5,7 @@
 mod cancel;
 mod executor;
 mod job;
+mod local_repo;
 mod logs;
 mod process;
 pub mod queue;
@@ -117,6 +118,12 @@ impl Engine {
     /// How many deployments of one organization may run at once.
     pub fn max_concurrent(&self) -> usize {
         self.limits.per_org
+    }
+
+    /// The git dir of `url` when it names a local repository this server allows deployments
+    /// (and the webhook's checks) to use; `None` when it is not local; why not, when refused.
+    pub fn local_repository(&self, url: &str) -> Result<Option<PathBuf>, String> {
+        local_repo::resolve(url, &self.config)
     }
 
     /// Asks the scheduler to look at the queue (after a deployment is queued, a pause ends…).

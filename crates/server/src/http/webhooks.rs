@@ -493,6 +493,8 @@ async fn confirm_push(
         state.cipher.open(ciphertext, &stack.id).ok()
     };
     let remote = Remote::new(git, open)?;
+    // A local repository is asked only where a deployment could be shown it.
+    state.deployments.local_repository(remote.url())?;
     let trigger = &start.trigger;
     let key = (remote.url().to_owned(), trigger.git_ref.clone());
     if let Some(answer) = asked.get(&key) {

@@ -5,8 +5,9 @@ use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, spawn_app};
 
-const ACME_STACKS: [&str; 6] = [
+const ACME_STACKS: [&str; 7] = [
     "acme/data-platform/dev",
+    "acme/demo/dev",
     "acme/payments/dev",
     "acme/payments/prod",
     "acme/website/dev",
@@ -122,8 +123,8 @@ async fn pages_follow_continuation_tokens_to_the_end() {
     }
     assert_eq!(pages, 2);
     assert_eq!(seen, ACME_STACKS);
-    let exact = list(&app, "?maxResults=6", &app.admin).await;
-    assert_eq!(exact.stacks.len(), 6);
+    let exact = list(&app, "?maxResults=7", &app.admin).await;
+    assert_eq!(exact.stacks.len(), 7);
     assert_eq!(
         exact.continuation_token, None,
         "no token when nothing follows"

@@ -11,7 +11,7 @@ use keyless_api_types::{GitAuthConfig, SourceContextGit};
 
 use super::{StepError, StepResult, on_path, run_process_with};
 use crate::deploy::job::Job;
-use crate::deploy::sandbox;
+use crate::deploy::{local_repo, sandbox};
 use crate::git_auth::{self, GitCredentials, url_password};
 
 /// The SSH key's file name inside the work directory (outside the checkout).
@@ -29,18 +29,9 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         .clone()
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| StepError::Failed("sourceContext.git.repoUrl is empty".into()))?;
-    if let Some(path) = local_path(&url) {
-        let git_dir = local_git_dir(&path)?;
-        let allowed = match &job.config.local_repos {
-            Some(root) if !git_dir.starts_with(root) => Err(format!(
-                "this server deploys local repositories only from {} (--local-repos)",
-                root.display()
-            )),
-            _ => sandbox::may_show(&git_dir, &job.config.data_dir, &job.config.work_root),
-        };
-        allowed.map_err(|why| {
-            StepError::Failed(format!("the repository {url} cannot be deployed: {why}"))
-        })?;
+    if let Some(git_dir) = local_repo::resolve(&url, &job.config).map_err(|why| {
+        StepError::Failed(format!("the repository {url} cannot be deployed: {why}"))
+    })? {
         // Owned by another user as seen from the sandbox; git refuses such a repository
         // unless the deployment's own (fresh) global configuration says it is safe.
         let gitconfig = format!("[safe]\n\tdirectory = {}\n", git_dir.display());
@@ -114,47 +105,6 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         )
         .await;
     Ok(())
-}
-
-/// The path of a local repository: `file://` URLs and paths (not `host:path`, nor any other
-/// URL).
-fn local_path(url: &str) -> Option<PathBuf> {
-    if let Some(path) = url.strip_prefix("file://") {
-        return Some(PathBuf::from(path));
-    }
-    if url.contains("://") {
-        return None;
-    }
-    // `user@host:path` and `host:path` are SSH; a path with a colon needs `./` or `/`.
-    let colon = url.find(':');
-    let slash = url.find('/');
-    match (colon, slash) {
-        (Some(colon), Some(slash)) if colon < slash => None,
-        (Some(_), None) => None,
-        _ => Some(PathBuf::from(url)),
-    }
-}
-
-/// The git dir of the local repository at `path`: the folder itself when it is a bare
-/// repository or a `.git` folder, else its `.git`. Symlinks are resolved, so that what is
-/// shown is what was checked.
-fn local_git_dir(path: &Path) -> Result<PathBuf, StepError> {
-    let not_a_repository = || {
-        StepError::Failed(format!(
-            "{} is not a git repository on this server",
-            path.display()
-        ))
-    };
-    let path = path.canonicalize().map_err(|_| not_a_repository())?;
-    let is_git_dir = |dir: &Path| dir.join("HEAD").is_file() && dir.join("objects").is_dir();
-    if is_git_dir(&path) {
-        return Ok(path);
-    }
-    let dot_git = path.join(".git");
-    if dot_git.is_dir() && is_git_dir(&dot_git) {
-        return Ok(dot_git);
-    }
-    Err(not_a_repository())
 }
 
 /// `refs/heads/main` → `main`; a tag when no branch is given.
@@ -258,39 +208,6 @@ mod tests {
             "https://git.example.com/acme/infra.git"
         );
         assert_eq!(without_userinfo("/tmp/repo"), "/tmp/repo");
-    }
-
-    #[test]
-    fn local_repositories_are_paths_and_file_urls() {
-        assert_eq!(local_path("/srv/repo"), Some(PathBuf::from("/srv/repo")));
-        assert_eq!(
-            local_path("file:///srv/repo"),
-            Some(PathBuf::from("/srv/repo"))
-        );
-        assert_eq!(local_path("./a:b"), Some(PathBuf::from("./a:b")));
-        assert_eq!(local_path("git@github.com:acme/infra.git"), None);
-        assert_eq!(local_path("host:infra"), None);
-        assert_eq!(local_path("https://github.com/acme/infra"), None);
-        assert_eq!(local_path("ssh://git@host/infra"), None);
-    }
-
-    #[test]
-    fn a_local_repository_shows_only_its_git_dir() {
-        let root = tempfile::tempdir().expect("temp dir");
-        let work = root.path().join("work");
-        std::fs::create_dir_all(work.join(".git/objects")).expect("mkdir");
-        std::fs::write(work.join(".git/HEAD"), "ref: refs/heads/main\n").expect("writes");
-        let canonical = work.canonicalize().expect("canonical");
-        assert_eq!(
-            local_git_dir(&work).expect("a repository"),
-            canonical.join(".git")
-        );
-        assert_eq!(
-            local_git_dir(&work.join(".git")).expect("a git dir"),
-            canonical.join(".git")
-        );
-        assert!(local_git_dir(root.path()).is_err());
-        assert!(local_git_dir(&root.path().join("missing")).is_err());
     }
 
     #[test]
