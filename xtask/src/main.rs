@@ -1,7 +1,8 @@
 //! `cargo xtask …`: the project's commands, the ones the README names.
 //!
 //! - `cargo xtask run`: install what is missing, build the console and the server, and run
-//!   the server on the embedded database, seeded with demo data on first start.
+//!   the server on the embedded database, seeded with demo data on first start, with local
+//!   stand-ins for the clouds' token endpoints that the demo stack `acme/demo/dev` deploys with.
 //! - `cargo xtask test`: install what is missing, then fmt, clippy and every test: native unit
 //!   and API tests, browser component tests, and end-to-end tests in headless Chromium.
 //! - `cargo xtask setup [--browser]`: only the installs (idempotent).

@@ -1,10 +1,29 @@
 //! `cargo xtask run`: build the console and the server, then run the server on the embedded
 //! database with the built console. Extra arguments go to the server (`--listen`, …).
+//!
+//! Unless the server is given cloud endpoints of its own, it also starts the exchange crate's
+//! local stand-ins for AWS STS, Entra ID and Google STS + IAM, trusting the seeded demo stack
+//! `acme/demo/dev`, so that its deployments get OIDC credentials with no cloud account.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
 
 use crate::{cmd, setup};
 
 /// Where the server keeps its database, keys and demo tokens unless told otherwise.
 const DATA_DIR: &str = ".keyless";
+
+/// The server's flags (and their environment variables) that choose where tokens are
+/// exchanged: given any, the user picked their clouds and no stand-in starts.
+const ENDPOINTS: [(&str, &str); 4] = [
+    ("--aws-sts-endpoint", "KEYLESS_AWS_STS_ENDPOINT"),
+    ("--azure-authority-host", "KEYLESS_AZURE_AUTHORITY_HOST"),
+    ("--gcp-sts-endpoint", "KEYLESS_GCP_STS_ENDPOINT"),
+    (
+        "--gcp-iam-credentials-endpoint",
+        "KEYLESS_GCP_IAM_CREDENTIALS_ENDPOINT",
+    ),
+];
 
 pub fn run(server_args: &[String]) -> Result<(), String> {
     setup::setup(false)?;
@@ -14,6 +33,32 @@ pub fn run(server_args: &[String]) -> Result<(), String> {
     if !server_args.iter().any(|a| a.starts_with("--data-dir")) {
         command.args(["--data-dir", DATA_DIR]);
     }
+    // Kept until the server exits; dropping it stops the stand-ins.
+    let _clouds = if ENDPOINTS
+        .iter()
+        .any(|(flag, env)| setting(server_args, flag, env).is_some())
+    {
+        None
+    } else {
+        let clouds = LocalClouds::start(&issuer(server_args))?;
+        println!(
+            "Local stand-ins for AWS STS ({}), Entra ID ({}) and Google STS + IAM ({}) — not the \
+             real clouds: they trust only the demo stack acme/demo/dev. Pass --aws-sts-endpoint \
+             and the other endpoint flags to use real clouds.",
+            clouds.aws, clouds.azure, clouds.gcp
+        );
+        command.args([
+            "--aws-sts-endpoint",
+            &clouds.aws,
+            "--azure-authority-host",
+            &clouds.azure,
+            "--gcp-sts-endpoint",
+            &clouds.gcp,
+            "--gcp-iam-credentials-endpoint",
+            &clouds.gcp,
+        ]);
+        Some(clouds)
+    };
     command.args(server_args);
     cmd::run(&mut command)
 }
@@ -30,4 +75,151 @@ pub fn build_server() -> Result<std::path::PathBuf, String> {
         &["build", "--profile", "server", "-p", "keyless-server"],
     ))?;
     Ok(cmd::root().join("target/server/keyless-server"))
+}
+
+/// A server setting: `--flag value` or `--flag=value` among `args`, else the environment
+/// variable the server would read.
+fn setting(args: &[String], flag: &str, env: &str) -> Option<String> {
+    let given = args.iter().enumerate().find_map(|(i, arg)| {
+        if arg == flag {
+            args.get(i + 1).cloned()
+        } else {
+            arg.strip_prefix(flag)?.strip_prefix('=').map(str::to_owned)
+        }
+    });
+    given.or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty()))
+}
+
+/// The issuer the server will put in its tokens, worked out as the server does:
+/// `--oidc-issuer`, else `<public URL>/oidc`, the public URL defaulting to the listen address.
+fn issuer(args: &[String]) -> String {
+    if let Some(issuer) = setting(args, "--oidc-issuer", "KEYLESS_OIDC_ISSUER") {
+        return issuer;
+    }
+    let public_url = setting(args, "--public-url", "KEYLESS_PUBLIC_URL").unwrap_or_else(|| {
+        let scheme = match setting(args, "--tls-cert", "KEYLESS_TLS_CERT") {
+            Some(_) => "https",
+            None => "http",
+        };
+        let listen = setting(args, "--listen", "KEYLESS_LISTEN")
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        format!("{scheme}://{listen}")
+    });
+    format!("{}/oidc", public_url.trim_end_matches('/'))
+}
+
+/// The relying parties' process (`crates/exchange/examples/relying_parties.rs`) and its URLs;
+/// killed when dropped. On Ctrl-C the terminal signals it with the server.
+struct LocalClouds {
+    child: Child,
+    aws: String,
+    azure: String,
+    gcp: String,
+}
+
+impl LocalClouds {
+    fn start(issuer: &str) -> Result<Self, String> {
+        cmd::run(&mut cmd::new(
+            "cargo",
+            &[
+                "build",
+                "-p",
+                "keyless-exchange",
+                "--example",
+                "relying_parties",
+                "--features",
+                "relying-parties",
+            ],
+        ))?;
+        let program = cmd::root().join("target/debug/examples/relying_parties");
+        let mut child = std::process::Command::new(&program)
+            .args(["--json", &demo_trust(issuer)])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("could not start {}: {e}", program.display()))?;
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = BufReader::new(stdout).read_line(&mut line);
+        }
+        let url = |cloud: &str| {
+            let start = line.find(&format!("\"{cloud}\":\""))? + cloud.len() + 4;
+            let len = line[start..].find('"')?;
+            Some(line[start..start + len].to_owned())
+        };
+        match (url("aws"), url("azure"), url("gcp")) {
+            (Some(aws), Some(azure), Some(gcp)) => Ok(Self {
+                child,
+                aws,
+                azure,
+                gcp,
+            }),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!(
+                    "the local relying parties did not print their URLs: {line:?}"
+                ))
+            }
+        }
+    }
+}
+
+impl Drop for LocalClouds {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The stand-ins' configuration (see the example's doc): trust for exactly the OIDC settings
+/// `crates/server/src/seed.rs` gives `acme/demo/dev` (its `DEMO_*` constants), as "Set up trust"
+/// would generate it for that stack. The audience is the organization's name.
+fn demo_trust(issuer: &str) -> String {
+    const ROLE: &str = "arn:aws:iam::123456789012:role/keyless-demo";
+    const ACCOUNT: &str = "123456789012";
+    const TENANT: &str = "8f5c1c7e-3c4b-4d1a-9a7e-2b6f0c9d1e23";
+    const CLIENT: &str = "5e0a7c3d-2b1f-4e8a-9c6d-7f3b2a1e0d94";
+    const PROJECT_NUMBER: &str = "123456789012";
+    const POOL: &str = "keyless-demo-pool";
+    const PROVIDER: &str = "keyless-demo-provider";
+    const SERVICE_ACCOUNT: &str = "deploy@acme-demo.iam.gserviceaccount.com";
+    const SUBJECT: &str = "pulumi:deploy:org:acme:project:demo:stack:dev";
+    const OPERATIONS: [&str; 6] = [
+        "update",
+        "preview",
+        "destroy",
+        "refresh",
+        "detect-drift",
+        "remediate-drift",
+    ];
+    let quoted = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
+    let iss = quoted(issuer);
+    let host_path = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow",
+        "Principal":{{"Federated":{provider}}},"Action":"sts:AssumeRoleWithWebIdentity",
+        "Condition":{{"StringEquals":{{{aud}:"acme"}},"StringLike":{{{sub}:"{SUBJECT}:*"}}}}}}]}}"#,
+        provider = quoted(&format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{host_path}")),
+        aud = quoted(&format!("{host_path}:aud")),
+        sub = quoted(&format!("{host_path}:sub")),
+    );
+    // Entra ID matches subjects exactly: one federated credential per operation.
+    let credentials: Vec<String> = OPERATIONS
+        .iter()
+        .map(|op| {
+            format!(
+                r#"{{"issuer":{iss},"subject":"{SUBJECT}:operation:{op}:scope:write","audiences":["acme"]}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"aws":{{"providers":[{{"url":{iss},"clientIds":["acme"]}}],"roles":{{"{ROLE}":{policy}}}}},
+        "azure":{{"tenantId":"{TENANT}","apps":{{"{CLIENT}":[{credentials}]}}}},
+        "gcp":{{"projectNumber":"{PROJECT_NUMBER}","poolId":"{POOL}","providerId":"{PROVIDER}",
+        "provider":{{"oidc":{{"issuerUri":{iss},"allowedAudiences":["acme"]}}}},
+        "serviceAccounts":{{"{SERVICE_ACCOUNT}":{{"bindings":[{{"role":"roles/iam.workloadIdentityUser",
+        "members":["principalSet://iam.googleapis.com/projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{POOL}/*"]}}]}}}}}}}}"#,
+        credentials = credentials.join(","),
+    )
 }
