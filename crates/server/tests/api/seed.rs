@@ -207,6 +207,9 @@ async fn the_demo_stack_deploys_its_local_repository_with_credentials_from_local
         "Azure: obtained",
         &format!("Google Cloud: obtained {}", seed::DEMO_GCP_SERVICE_ACCOUNT),
         "found Pulumi.yaml",
+        // A file backend's one organization is `organization`, and its stack is made first.
+        "fake pulumi: stack select --create --non-interactive organization/demo/dev",
+        "fake pulumi: up --yes --skip-preview --non-interactive --stack organization/demo/dev",
     ] {
         assert!(log.contains(needle), "no {needle:?} in:\n{log}");
     }

@@ -40,13 +40,26 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         .and_then(|c| c.options.as_ref())
         .and_then(|o| o.delete_after_destroy)
         .unwrap_or(false);
-    let args = arguments(
-        job.record.operation,
-        &job.stack_name(),
-        delete_after_destroy,
-    );
-    let shown = format!("pulumi {}", args.join(" "));
     let dir = job.program_dir.clone();
+    let stack = match job.env.get("PULUMI_BACKEND_URL") {
+        Some(url) if url.starts_with("file://") => {
+            // A file backend has one organization, named `organization`, and keeps stacks
+            // only once made: select the stack, making it on the first deployment.
+            let s = &job.record.stack.stack;
+            let stack = format!("organization/{}/{}", s.project, s.stack);
+            let select: Vec<String> = ["stack", "select", "--create", "--non-interactive"]
+                .into_iter()
+                .map(String::from)
+                .chain([stack.clone()])
+                .collect();
+            let shown = format!("pulumi {}", select.join(" "));
+            run_process(job, index, &cli, &select, &dir, &shown).await?;
+            stack
+        }
+        _ => job.stack_name(),
+    };
+    let args = arguments(job.record.operation, &stack, delete_after_destroy);
+    let shown = format!("pulumi {}", args.join(" "));
     run_process(job, index, &cli, &args, &dir, &shown).await
 }
 
