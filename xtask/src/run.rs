@@ -77,6 +77,24 @@ pub fn build_server() -> Result<std::path::PathBuf, String> {
     Ok(cmd::root().join("target/server/keyless-server"))
 }
 
+/// Builds the exchange crate's local relying parties (stand-ins for the clouds' token
+/// endpoints); returns the binary.
+pub fn build_relying_parties() -> Result<std::path::PathBuf, String> {
+    cmd::run(&mut cmd::new(
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "keyless-exchange",
+            "--example",
+            "relying_parties",
+            "--features",
+            "relying-parties",
+        ],
+    ))?;
+    Ok(cmd::root().join("target/debug/examples/relying_parties"))
+}
+
 /// A server setting: `--flag value` or `--flag=value` among `args`, else the environment
 /// variable the server would read.
 fn setting(args: &[String], flag: &str, env: &str) -> Option<String> {
@@ -119,19 +137,7 @@ struct LocalClouds {
 
 impl LocalClouds {
     fn start(issuer: &str) -> Result<Self, String> {
-        cmd::run(&mut cmd::new(
-            "cargo",
-            &[
-                "build",
-                "-p",
-                "keyless-exchange",
-                "--example",
-                "relying_parties",
-                "--features",
-                "relying-parties",
-            ],
-        ))?;
-        let program = cmd::root().join("target/debug/examples/relying_parties");
+        let program = build_relying_parties()?;
         let mut child = std::process::Command::new(&program)
             .args(["--json", &demo_trust(issuer)])
             .stdin(Stdio::null())

@@ -46,18 +46,7 @@ pub fn test(_args: &[String]) -> Result<(), String> {
     run::build_console()?;
     cmd::run(&mut cmd::new("cargo", &["build", "-p", "keyless-server"]))?;
     // The local AWS, Azure and Google relying parties "Test OIDC" runs against.
-    cmd::run(&mut cmd::new(
-        "cargo",
-        &[
-            "build",
-            "-p",
-            "keyless-exchange",
-            "--example",
-            "relying_parties",
-            "--features",
-            "relying-parties",
-        ],
-    ))?;
+    let relying_parties = run::build_relying_parties()?;
     let root = cmd::root();
     cmd::run(
         cmd::new("npm", &["test"])
@@ -67,9 +56,6 @@ pub fn test(_args: &[String]) -> Result<(), String> {
                 root.join("target/debug/keyless-server"),
             )
             .env("KEYLESS_DIST", root.join("dist"))
-            .env(
-                "KEYLESS_RELYING_PARTIES_BIN",
-                root.join("target/debug/examples/relying_parties"),
-            ),
+            .env("KEYLESS_RELYING_PARTIES_BIN", relying_parties),
     )
 }

@@ -199,24 +199,7 @@ async fn flood(url: &str, data_dir: &Path, repo: &Path, server: u32) -> Result<F
             "yes 'a line of a deployment that prints far too much' | head -c 200000000",
         ),
     ] {
-        let body = json!({
-            "operation": "update",
-            "sourceContext": {"git": {"repoUrl": repo.display().to_string(), "branch": "main"}},
-            "operationContext": {
-                "preRunCommands": [command],
-                "options": {"skipInstallDependencies": true}
-            }
-        });
-        let created: Value = client
-            .post(&base)
-            .header("Authorization", format!("token {token}"))
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let id = created["id"].as_str().ok_or("no deployment id")?.to_owned();
+        let id = queue(&client, token, &base, repo, command).await?;
         let status = loop {
             peak = peak.max(rss_kib(server));
             let deployment: Value = client
@@ -316,24 +299,7 @@ async fn run(
     let printer = format!(
         "python3 -c 'import sys, time\nfor i in range(1, {lines} + 1):\n    sys.stdout.write(\"%d %.6f\\n\" % (i, time.time())); sys.stdout.flush()'"
     );
-    let body = json!({
-        "operation": "update",
-        "sourceContext": {"git": {"repoUrl": repo.display().to_string(), "branch": "main"}},
-        "operationContext": {
-            "preRunCommands": [printer],
-            "options": {"skipInstallDependencies": true}
-        }
-    });
-    let created: Value = client
-        .post(&base)
-        .header("Authorization", format!("token {token}"))
-        .json(&body)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = created["id"].as_str().ok_or("no deployment id")?.to_owned();
+    let id = queue(&client, token, &base, repo, &printer).await?;
     let logs = format!("{base}/{id}/logs");
 
     // Follow it while it runs.
@@ -404,6 +370,34 @@ async fn run(
             total_lines,
         },
     ))
+}
+
+/// Queues an update of `repo` whose only pre-run command is `command`; returns its id.
+async fn queue(
+    client: &reqwest::Client,
+    token: &str,
+    base: &str,
+    repo: &Path,
+    command: &str,
+) -> Result<String, BoxError> {
+    let body = json!({
+        "operation": "update",
+        "sourceContext": {"git": {"repoUrl": repo.display().to_string(), "branch": "main"}},
+        "operationContext": {
+            "preRunCommands": [command],
+            "options": {"skipInstallDependencies": true}
+        }
+    });
+    let created: Value = client
+        .post(base)
+        .header("Authorization", format!("token {token}"))
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(created["id"].as_str().ok_or("no deployment id")?.to_owned())
 }
 
 async fn get(
