@@ -96,9 +96,69 @@ pub fn format_offset(ms: i64) -> String {
 
 /// An RFC 3339 UTC time with milliseconds, `2026-11-25T17:34:00.123Z`.
 pub fn format_rfc3339_ms(ms: i64) -> String {
-    let date = crate::pages::stacks::format_utc(ms.div_euclid(1_000));
-    // `format_utc` gives `YYYY-MM-DD HH:MM UTC`; seconds and millis come from here.
-    format!("{}T{}Z", &date[..10], format_clock(ms))
+    format!("{}T{}Z", format_date(ms), format_clock(ms))
+}
+
+/// The calendar date of `ms` (shifted beforehand for local dates), `2026-11-25`.
+fn format_date(ms: i64) -> String {
+    // Howard Hinnant's civil-from-days.
+    let z = ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The exact time `ms` where the reader is (`offset_minutes` east of UTC), to the second:
+/// `2026-11-25 18:34:00 UTC+01:00`. Shown on hover beside [`format_relative`].
+pub fn format_local(ms: i64, offset_minutes: i64) -> String {
+    let local = ms + offset_minutes * 60_000;
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let offset = offset_minutes.abs();
+    format!(
+        "{} {} UTC{sign}{:02}:{:02}",
+        format_date(local),
+        &format_clock(local)[..8],
+        offset / 60,
+        offset % 60
+    )
+}
+
+/// `at` as people say it at `now`: `just now`, `3 min ago`, `2 h ago`, `yesterday`,
+/// `5 days ago` (and `in 3 min` … `tomorrow` … `in 5 days` ahead), then the reader's date
+/// (`offset_minutes` east of UTC) once it is a week or more away. The one format of times
+/// in the console, so a list reads at a glance; the exact time goes beside it on hover.
+pub fn format_relative(at: i64, now: i64, offset_minutes: i64) -> String {
+    let ago = now - at;
+    let (minutes, hours, days) = (
+        ago.abs() / 60_000,
+        ago.abs() / 3_600_000,
+        ago.abs() / 86_400_000,
+    );
+    let (amount, unit) = match (minutes, hours, days) {
+        (0, _, _) => return "just now".to_owned(),
+        (_, 0, _) => (minutes, "min"),
+        (_, _, 0) => (hours, "h"),
+        (_, _, 1) if ago > 0 => return "yesterday".to_owned(),
+        (_, _, 1) => return "tomorrow".to_owned(),
+        (_, _, 2..7) => (days, "days"),
+        _ => return format_date(at + offset_minutes * 60_000),
+    };
+    if ago > 0 {
+        format!("{amount} {unit} ago")
+    } else {
+        format!("in {amount} {unit}")
+    }
+}
+
+/// Minutes east of UTC of the browser's time zone at `ms` (daylight saving included).
+pub fn local_offset_minutes(ms: i64) -> i64 {
+    -(js_sys::Date::new(&(ms as f64).into()).get_timezone_offset() as i64)
 }
 
 /// Now, in milliseconds since the Unix epoch.
@@ -150,5 +210,61 @@ mod tests {
             format_rfc3339_ms(1_795_628_040_123),
             "2026-11-25T17:34:00.123Z"
         );
+        assert_eq!(
+            format_rfc3339_ms(951_827_696_000),
+            "2000-02-29T12:34:56.000Z"
+        );
+        assert_eq!(format_rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    /// 2026-11-25T17:34:00Z.
+    const NOW: i64 = 1_795_628_040_000;
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+
+    #[test]
+    fn relative_times_read_like_speech() {
+        let ago = |ms: i64| format_relative(NOW - ms, NOW, 0);
+        assert_eq!(ago(0), "just now");
+        assert_eq!(ago(59_999), "just now");
+        assert_eq!(
+            ago(-30_000),
+            "just now",
+            "a clock a little behind the server's"
+        );
+        assert_eq!(ago(MINUTE), "1 min ago");
+        assert_eq!(ago(3 * MINUTE + 59_000), "3 min ago");
+        assert_eq!(ago(59 * MINUTE), "59 min ago");
+        assert_eq!(ago(2 * HOUR + 5 * MINUTE), "2 h ago");
+        assert_eq!(ago(23 * HOUR), "23 h ago");
+        assert_eq!(ago(DAY + HOUR), "yesterday");
+        assert_eq!(ago(2 * DAY), "2 days ago");
+        assert_eq!(ago(6 * DAY + 23 * HOUR), "6 days ago");
+        assert_eq!(ago(7 * DAY), "2026-11-18");
+        assert_eq!(ago(400 * DAY), "2025-10-21");
+    }
+
+    #[test]
+    fn relative_times_ahead_and_dates_where_the_reader_is() {
+        let ahead = |ms: i64| format_relative(NOW + ms, NOW, 0);
+        assert_eq!(ahead(5 * MINUTE), "in 5 min");
+        assert_eq!(ahead(3 * HOUR), "in 3 h");
+        assert_eq!(ahead(DAY + HOUR), "tomorrow");
+        assert_eq!(ahead(30 * DAY), "2026-12-25");
+        // 2026-11-18T17:34Z is already the 19th in Auckland (UTC+13:00), still the 18th in Hawaii.
+        assert_eq!(format_relative(NOW - 7 * DAY, NOW, 13 * 60), "2026-11-19");
+        assert_eq!(format_relative(NOW - 7 * DAY, NOW, -10 * 60), "2026-11-18");
+    }
+
+    #[test]
+    fn exact_local_times_name_their_offset() {
+        assert_eq!(format_local(NOW + 123, 0), "2026-11-25 17:34:00 UTC+00:00");
+        assert_eq!(format_local(NOW, 60), "2026-11-25 18:34:00 UTC+01:00");
+        assert_eq!(
+            format_local(NOW, -(9 * 60 + 30)),
+            "2026-11-25 08:04:00 UTC-09:30"
+        );
+        assert_eq!(format_local(NOW, 7 * 60), "2026-11-26 00:34:00 UTC+07:00");
     }
 }

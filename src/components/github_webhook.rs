@@ -8,10 +8,9 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::PageRequest;
+use crate::components::api_time;
 use crate::load::load_live;
-use crate::pages::stacks::format_utc;
 use crate::session::use_session;
-use crate::time::parse_rfc3339_ms;
 
 /// Shown beside a secret that was just made.
 pub const COPY_NOW: &str = "Copy it now: it will not be shown again.";
@@ -134,12 +133,8 @@ pub fn GitHubWebhook(
     let settings = move |webhook: &GitHubWebhookDeliveries| {
         let has_secret = webhook.secret_created.is_some();
         let made = webhook.secret_created.as_deref().map_or_else(
-            || "No secret yet: GitHub's deliveries are rejected until you generate one.".to_owned(),
-            |created| {
-                let when = parse_rfc3339_ms(created)
-                    .map_or_else(|| created.to_owned(), |ms| format_utc(ms.div_euclid(1_000)));
-                format!("A secret exists, made {when}.")
-            },
+            || "No secret yet: GitHub's deliveries are rejected until you generate one.".into_any(),
+            |created| view! { "A secret exists, made " {api_time(created)} "." }.into_any(),
         );
         let label = if has_secret {
             "Rotate webhook secret"
@@ -173,10 +168,6 @@ pub fn GitHubWebhook(
 
     let delivery_view = move |delivery: GitHubDelivery,
                               links: &BTreeMap<String, DeploymentLink>| {
-        let when = parse_rfc3339_ms(&delivery.received).map_or_else(
-            || delivery.received.clone(),
-            |ms| format_utc(ms.div_euclid(1_000)),
-        );
         let started: Vec<_> = delivery
             .deployment_ids
             .iter()
@@ -192,7 +183,7 @@ pub fn GitHubWebhook(
                 <div class="delivery-head">
                     <span class="delivery-outcome">{outcome_label(delivery.outcome)}</span>
                     <strong class="delivery-event">{event}</strong>
-                    <time datetime=delivery.received.clone()>{when}</time>
+                    {api_time(&delivery.received)}
                 </div>
                 <p class="delivery-message">{delivery.message}</p>
                 {(!started.is_empty()).then(|| view! {

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::ExplainTrust;
 use crate::components::LiveLog;
 use crate::log::oidc::{self, OidcStep};
-use crate::time::{format_duration, now_ms};
+use crate::time::{format_duration, format_local, local_offset_minutes, now_ms, parse_rfc3339_ms};
 use crate::trust_view::cloud_name;
 
 /// A countdown to an RFC 3339 time: "expires in 59m 12s", or "expired".
@@ -18,6 +18,11 @@ fn countdown(until: &str, now: i64) -> String {
         Some(_) => "expired".to_owned(),
         None => String::new(),
     }
+}
+
+/// The exact local time of an RFC 3339 time: a countdown's hover, as [`super::RelativeTime`]'s.
+fn exact(at: &str) -> Option<String> {
+    parse_rfc3339_ms(at).map(|ms| format_local(ms, local_offset_minutes(ms)))
 }
 
 /// The "Fetch credentials via OIDC" step at a glance: the clouds, the identity each granted and
@@ -76,7 +81,11 @@ fn TokenNote(
             <dt>"Audience"</dt><dd><code>{audience}</code></dd>
             <dt>"Issuer"</dt><dd><code>{issuer}</code></dd>
             <dt>"Token expiry"</dt>
-            <dd>{expires_at}" · "{move || countdown(&until, now.get())}</dd>
+            <dd>
+                <time datetime=expires_at.clone() title=exact(&expires_at)>
+                    {move || countdown(&until, now.get())}
+                </time>
+            </dd>
         </dl>
         <table class="claims">
             <caption>"Decoded claims (the signature is never shown)"</caption>
@@ -122,7 +131,13 @@ fn GrantNote(
                 <dt>"Identity"</dt>
                 <dd><code>{identity}</code></dd>
                 <dt>"Session"</dt>
-                <dd>"valid until "{expires_at}" · "<strong>{move || countdown(&until, now.get())}</strong></dd>
+                <dd>
+                    <strong>
+                        <time datetime=expires_at.clone() title=exact(&expires_at)>
+                            {move || countdown(&until, now.get())}
+                        </time>
+                    </strong>
+                </dd>
                 <dt>"Variables set"</dt>
                 <dd>{variables.join(", ")}</dd>
                 {details.into_iter().map(|(name, value)| view! { <dt>{name}</dt><dd><code>{value}</code></dd> }).collect_view()}

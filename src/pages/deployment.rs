@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api::ApiFailure;
-use crate::components::{LiveLog, LogViewer, OidcCard, PageTitle, StatusBadge, Trigger};
+use crate::components::{LiveLog, LogViewer, OidcCard, PageTitle, StatusBadge, Trigger, api_time};
 use crate::load::{every, load_live};
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;
@@ -193,7 +193,7 @@ fn DeploymentSummary(
                     />
                 </dd>
                 <dt>"Created"</dt>
-                <dd><time datetime=deployment.created.clone()>{deployment.created.clone()}</time></dd>
+                <dd>{api_time(&deployment.created)}</dd>
                 <dt>"Duration"</dt>
                 <dd>{move || duration().unwrap_or_else(|| "not started".into())}</dd>
             </dl>

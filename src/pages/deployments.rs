@@ -12,7 +12,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use serde_json::Value;
 
 use crate::api::{ApiFailure, PageRequest};
-use crate::components::{PageTitle, StatusBadge, Trigger};
+use crate::components::{PageTitle, StatusBadge, Trigger, api_time};
 use crate::load::{every, load, load_live};
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;
@@ -209,11 +209,6 @@ fn DeploymentList(
             move || deployment_duration(&deployment, now.get()).unwrap_or_else(|| "—".into())
         };
         let operation = deployment.pulumi_operation.as_str();
-        let when = deployment
-            .created
-            .get(..16)
-            .unwrap_or(&deployment.created)
-            .replace('T', " ");
         let cancel_stack = stack.clone();
         view! {
             <tr>
@@ -228,7 +223,7 @@ fn DeploymentList(
                         trigger=deployment.trigger.clone()
                     />
                 </td>
-                <td><time datetime=deployment.created.clone()>{when}" UTC"</time></td>
+                <td>{api_time(&deployment.created)}</td>
                 <td>{duration}</td>
                 <td>
                     {cancellable.then(|| view! {
@@ -260,21 +255,23 @@ fn DeploymentList(
             Some(Ok(list)) => {
                 let (label, has_previous, has_next) = page_info(page.get_untracked(), list.total, PAGE_SIZE);
                 view! {
-                    <table class="deployments">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Status"</th>
-                                {show_stack.then(|| view! { <th scope="col">"Stack"</th> })}
-                                <th scope="col">"Operation"</th>
-                                <th scope="col">"Version"</th>
-                                <th scope="col">"Started by"</th>
-                                <th scope="col">"Created"</th>
-                                <th scope="col">"Duration"</th>
-                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                            </tr>
-                        </thead>
-                        <tbody>{list.deployments.into_iter().map(row).collect_view()}</tbody>
-                    </table>
+                    <div class="table-scroll">
+                        <table class="deployments">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Status"</th>
+                                    {show_stack.then(|| view! { <th scope="col">"Stack"</th> })}
+                                    <th scope="col">"Operation"</th>
+                                    <th scope="col">"Version"</th>
+                                    <th scope="col">"Started by"</th>
+                                    <th scope="col">"Created"</th>
+                                    <th scope="col">"Duration"</th>
+                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                </tr>
+                            </thead>
+                            <tbody>{list.deployments.into_iter().map(row).collect_view()}</tbody>
+                        </table>
+                    </div>
                     <nav class="pagination" aria-label="Pages">
                         <button
                             type="button"

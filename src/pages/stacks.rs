@@ -6,7 +6,7 @@ use keyless_api_types::StackSummary;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::components::PageTitle;
+use crate::components::{PageTitle, RelativeTime};
 use crate::load::load;
 use crate::session::use_session;
 
@@ -36,37 +36,18 @@ pub fn group_stacks(stacks: &[StackSummary]) -> Vec<(String, Vec<ProjectStacks>)
         .collect()
 }
 
-/// Unix seconds as a UTC date and time, e.g. `2026-11-25 17:34 UTC`.
-pub fn format_utc(unix_seconds: i64) -> String {
-    let days = unix_seconds.div_euclid(86_400);
-    let seconds = unix_seconds.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        seconds / 3_600,
-        seconds / 60 % 60
-    )
-}
-
-fn stack_meta(stack: &StackSummary) -> String {
-    let update = stack.last_update.map_or_else(
-        || "Never updated".to_owned(),
-        |t| format!("Updated {}", format_utc(t)),
-    );
-    match stack.resource_count {
-        Some(1) => format!("{update} · 1 resource"),
-        Some(n) => format!("{update} · {n} resources"),
-        None => update,
-    }
+/// When the stack was last updated, and how many resources it has.
+fn stack_meta(stack: &StackSummary) -> impl IntoView + use<> {
+    let update = match stack.last_update {
+        Some(seconds) => view! { "Updated " <RelativeTime ms=seconds * 1_000 /> }.into_any(),
+        None => "Never updated".into_any(),
+    };
+    let resources = match stack.resource_count {
+        Some(1) => " · 1 resource".to_owned(),
+        Some(n) => format!(" · {n} resources"),
+        None => String::new(),
+    };
+    view! { {update}{resources} }
 }
 
 /// The signed-in user's stacks, grouped by organization and project.
@@ -188,12 +169,5 @@ mod tests {
             rendered,
             ["acme: api[staging] web[dev,prod]", "zeta: api[prod]"]
         );
-    }
-
-    #[test]
-    fn formats_unix_time_in_utc() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_utc(951_827_696), "2000-02-29 12:34 UTC");
-        assert_eq!(format_utc(1_795_628_040), "2026-11-25 17:34 UTC");
     }
 }

@@ -4,11 +4,10 @@
 use keyless_api_types::tokens::{self as rules, AccessToken, CreateAccessTokenRequest};
 use leptos::prelude::*;
 
-use crate::components::{COPY_NOW, CopyButton, PageTitle, TextField};
+use crate::components::{COPY_NOW, CopyButton, PageTitle, RelativeTime, TextField, api_time};
 use crate::load::load_live;
-use crate::pages::stacks::format_utc;
 use crate::session::use_session;
-use crate::time::{now_ms, parse_rfc3339_ms};
+use crate::time::now_ms;
 
 /// The lifetimes offered for a new token, in days (`None`: never expires), with their labels.
 pub const LIFETIMES: &[(Option<i64>, &str)] = &[
@@ -24,17 +23,12 @@ pub fn expires_at(days: Option<i64>, now: i64) -> i64 {
 }
 
 /// A Unix time from the API (0: none) as the console shows it.
-pub fn unix_label(seconds: i64, none: &str) -> String {
+fn unix_time(seconds: i64, none: &'static str) -> AnyView {
     if seconds == 0 {
-        none.to_owned()
+        none.into_any()
     } else {
-        format_utc(seconds)
+        view! { <RelativeTime ms=seconds * 1_000 /> }.into_any()
     }
-}
-
-fn created_label(created: &str) -> String {
-    parse_rfc3339_ms(created)
-        .map_or_else(|| created.to_owned(), |ms| format_utc(ms.div_euclid(1_000)))
 }
 
 /// A token just made: what it is for and its value.
@@ -136,9 +130,9 @@ pub fn TokensPage() -> impl IntoView {
         view! {
             <tr>
                 <td class="token-description">{token.description.clone()}</td>
-                <td><time datetime=token.created.clone()>{created_label(&token.created)}</time></td>
-                <td>{unix_label(token.last_used, "never")}</td>
-                <td>{unix_label(token.expires, "never")}</td>
+                <td>{api_time(&token.created)}</td>
+                <td>{unix_time(token.last_used, "never")}</td>
+                <td>{unix_time(token.expires, "never")}</td>
                 <td class="token-actions">
                     <Show
                         when=asking
@@ -280,18 +274,20 @@ pub fn TokensPage() -> impl IntoView {
                     view! { <p class="muted">"No tokens yet."</p> }.into_any()
                 }
                 Some(Ok(list)) => view! {
-                    <table class="deployments tokens" aria-labelledby="tokens-heading">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Description"</th>
-                                <th scope="col">"Created"</th>
-                                <th scope="col">"Last used"</th>
-                                <th scope="col">"Expires"</th>
-                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                            </tr>
-                        </thead>
-                        <tbody>{list.tokens.into_iter().map(row).collect_view()}</tbody>
-                    </table>
+                    <div class="table-scroll">
+                        <table class="deployments tokens" aria-labelledby="tokens-heading">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Description"</th>
+                                    <th scope="col">"Created"</th>
+                                    <th scope="col">"Last used"</th>
+                                    <th scope="col">"Expires"</th>
+                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                </tr>
+                            </thead>
+                            <tbody>{list.tokens.into_iter().map(row).collect_view()}</tbody>
+                        </table>
+                    </div>
                 }
                 .into_any(),
             }}
@@ -309,11 +305,5 @@ mod tests {
         assert_eq!(expires_at(Some(30), 1_000), 1_000 + 30 * 86_400);
         let days: Vec<_> = LIFETIMES.iter().map(|(days, _)| *days).collect();
         assert_eq!(days, [Some(30), Some(90), Some(365), None]);
-    }
-
-    #[test]
-    fn zero_reads_as_never() {
-        assert_eq!(unix_label(0, "never"), "never");
-        assert_eq!(unix_label(1_800_000_000, "never"), "2027-01-15 08:00 UTC");
     }
 }
