@@ -122,6 +122,14 @@ impl TestApp {
         reply.body["id"].as_str().expect("an id").to_owned()
     }
 
+    /// Queues a deployment as the admin and waits for its end; returns it and its log.
+    pub async fn run(&self, base: &str, body: &Value) -> (Value, String) {
+        let id = self.deploy(base, body).await;
+        let done = self.finished(base, &id).await;
+        let log = self.log_text(base, &id).await;
+        (done, log)
+    }
+
     /// The deployment, as `GET …/deployments/{id}` returns it.
     pub async fn deployment(&self, base: &str, id: &str) -> Value {
         let reply = self.get(&format!("{base}/{id}"), &self.member).await;

@@ -82,14 +82,12 @@ async fn members_deploy_only_what_admins_configured() {
 
     // An admin's override runs.
     let dev = deployments("website", "dev");
-    let id = app
-        .deploy(
+    let (done, log) = app
+        .run(
             &dev,
             &fixture.request("update", &["echo admin override ran"]),
         )
         .await;
-    let done = app.finished(&dev, &id).await;
-    let log = app.log_text(&dev, &id).await;
     assert_eq!(done["status"], "succeeded", "{log}");
     assert!(log.contains("\nadmin override ran\n"), "{log}");
 }
@@ -159,11 +157,7 @@ async fn a_deployment_sees_nothing_of_the_server_and_leaves_nothing_behind() {
     ];
     let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
     let dev = deployments("website", "dev");
-    let id = app
-        .deploy(&dev, &fixture.request("update", &commands))
-        .await;
-    let done = app.finished(&dev, &id).await;
-    let log = app.log_text(&dev, &id).await;
+    let (done, log) = app.run(&dev, &fixture.request("update", &commands)).await;
     assert_eq!(done["status"], "succeeded", "{log}");
     assert!(!log.contains("\nESCAPED"), "{log}");
     for what in [
@@ -195,7 +189,13 @@ async fn a_deployment_sees_nothing_of_the_server_and_leaves_nothing_behind() {
         .lines()
         .find_map(|l| l.strip_prefix("home is "))
         .expect("home printed");
-    assert!(home.ends_with(&format!("{id}/home")), "{home}");
+    let work_dir = home
+        .strip_suffix("/home")
+        .expect("HOME is the work dir's home");
+    assert!(
+        log.contains(&format!("Work directory: {work_dir} (")),
+        "{log}"
+    );
     assert!(!home.starts_with(&data.to_string()), "{home}");
     assert!(!Path::new(home).exists(), "the work dir is removed");
     // Nothing it started outlives it, not even a process in a session of its own.
@@ -231,11 +231,7 @@ async fn one_step_cannot_plant_links_that_the_next_sandbox_follows_or_change_the
     ];
     let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
     let dev = deployments("website", "dev");
-    let id = app
-        .deploy(&dev, &fixture.request("update", &commands))
-        .await;
-    let done = app.finished(&dev, &id).await;
-    let log = app.log_text(&dev, &id).await;
+    let (done, log) = app.run(&dev, &fixture.request("update", &commands)).await;
     assert_eq!(done["status"], "succeeded", "{log}");
     assert!(log.contains("\nplanted\n"), "{log}");
     assert!(log.contains("\ndeployer:x:1000:1000:"), "{log}");
@@ -350,11 +346,9 @@ async fn without_bubblewrap_deployments_refuse_to_start_and_say_how_to_install_i
     })
     .await;
     let dev = deployments("website", "dev");
-    let id = app
-        .deploy(&dev, &fixture.request("update", &["echo never"]))
+    let (done, log) = app
+        .run(&dev, &fixture.request("update", &["echo never"]))
         .await;
-    let done = app.finished(&dev, &id).await;
-    let log = app.log_text(&dev, &id).await;
     assert_eq!(done["status"], "failed", "{log}");
     assert_eq!(steps(&done)[0], ("Setup".to_owned(), "failed".to_owned()));
     assert!(
@@ -375,11 +369,9 @@ async fn local_repositories_come_only_from_the_configured_folder() {
     })
     .await;
     let dev = deployments("website", "dev");
-    let id = app
-        .deploy(&dev, &fixture.request("update", &["echo never"]))
+    let (done, log) = app
+        .run(&dev, &fixture.request("update", &["echo never"]))
         .await;
-    let done = app.finished(&dev, &id).await;
-    let log = app.log_text(&dev, &id).await;
     assert_eq!(done["status"], "failed", "{log}");
     assert!(
         log.contains("deploys local repositories only from") && log.contains("--local-repos"),
@@ -433,9 +425,7 @@ async fn relative_data_and_work_dirs_deploy() {
     let mut by_url = fixture.request("update", &["echo ran"]);
     by_url["sourceContext"]["git"]["repoUrl"] = json!(format!("file://{}", fixture.repo.display()));
     for body in [by_path, by_url] {
-        let id = app.deploy(&dev, &body).await;
-        let done = app.finished(&dev, &id).await;
-        let log = app.log_text(&dev, &id).await;
+        let (done, log) = app.run(&dev, &body).await;
         assert_eq!(done["status"], "succeeded", "{log}");
         assert!(
             log.contains("Checked out ") && log.contains("fake pulumi: up"),
@@ -467,9 +457,7 @@ async fn a_local_path_that_is_no_repository_or_holds_the_data_dir_is_refused() {
     ] {
         let mut body: Value = fixture.request("update", &[]);
         body["sourceContext"]["git"]["repoUrl"] = json!(url);
-        let id = app.deploy(&dev, &body).await;
-        let done = app.finished(&dev, &id).await;
-        let log = app.log_text(&dev, &id).await;
+        let (done, log) = app.run(&dev, &body).await;
         assert_eq!(done["status"], "failed", "{log}");
         assert!(log.contains(why), "{url}: {log}");
     }
@@ -479,9 +467,7 @@ async fn a_local_path_that_is_no_repository_or_holds_the_data_dir_is_refused() {
     std::fs::write(inside.join(".git/HEAD"), "ref: refs/heads/main\n").expect("writes");
     let mut body: Value = fixture.request("update", &[]);
     body["sourceContext"]["git"]["repoUrl"] = json!(inside.display().to_string());
-    let id = app.deploy(&dev, &body).await;
-    let done = app.finished(&dev, &id).await;
-    let log = app.log_text(&dev, &id).await;
+    let (done, log) = app.run(&dev, &body).await;
     assert_eq!(done["status"], "failed", "{log}");
     assert!(log.contains("overlaps the server's data dir"), "{log}");
 }
