@@ -72,11 +72,7 @@ impl WebhookStore for SqliteStore {
         .bind(org)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(ciphertext, created_by, created)| WebhookSecret {
-            ciphertext,
-            created_by,
-            created,
-        }))
+        Ok(row.map(secret))
     }
 
     async fn set_repository_secret(
@@ -116,11 +112,7 @@ impl WebhookStore for SqliteStore {
         .bind(repository)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(ciphertext, created_by, created)| WebhookSecret {
-            ciphertext,
-            created_by,
-            created,
-        }))
+        Ok(row.map(secret))
     }
 
     async fn delete_repository_secret(
@@ -334,5 +326,14 @@ impl WebhookStore for SqliteStore {
                 Ok((record, settings))
             })
             .collect()
+    }
+}
+
+/// A secret from its `ciphertext, created_by, created` columns.
+fn secret((ciphertext, created_by, created): (String, String, String)) -> WebhookSecret {
+    WebhookSecret {
+        ciphertext,
+        created_by,
+        created,
     }
 }

@@ -626,6 +626,32 @@ async fn a_push_of_a_commit_that_is_not_on_the_branch_starts_nothing() {
     let log = app.delivery_log().await;
     assert_eq!(log["deliveries"][2]["id"], "b-1");
     assert_eq!(log["deliveries"][2]["message"], reply.body["message"]);
+
+    // A repository inside the data dir is never asked about, even a real one: the check runs
+    // git on the host, beside the key that seals every secret.
+    let inside = app.data_dir.path().join("repo");
+    let init = std::process::Command::new("git")
+        .args(["init", "--quiet", "--initial-branch=main"])
+        .arg(&inside)
+        .status()
+        .expect("git runs");
+    assert!(init.success());
+    app.configure(
+        "payments",
+        "dev",
+        git_settings(&inside, "main", json!({"repository": "acme/payments"})),
+    )
+    .await;
+    // Another body: the one above was claimed, and a replay starts nothing anyway.
+    elsewhere["compare"] = json!("the same push, delivered again with a new body");
+    let refused = app.deliver("push", "b-4", &elsewhere, Some(&secret)).await;
+    assert_eq!(refused.body["outcome"], "ignored", "{}", refused.text);
+    assert!(
+        refused.text.contains("overlaps the server's data dir"),
+        "{}",
+        refused.text
+    );
+    assert!(app.org_deployments().await.is_empty());
 }
 
 impl TestApp {
