@@ -7,6 +7,8 @@
 //!   and API tests, browser component tests, and end-to-end tests in headless Chromium.
 //! - `cargo xtask setup [--browser]`: only the installs (idempotent).
 //! - `cargo xtask bench logs [--lines N]`: the deployment-log benchmark (figures, no asserts).
+//! - `cargo xtask build-console`: only the console's release build into `dist/` (one at a
+//!   time per checkout; see `run::build_console`).
 //! - `cargo xtask split-console`: trunk's post-build hook that splits the console's wasm into
 //!   lazily loaded pages (see `split.rs`).
 //! - `cargo xtask bench console [--lines N]`: the console's download size and its log viewer
@@ -29,10 +31,11 @@ fn main() -> ExitCode {
         Some("test") => test::test(&args[1..]),
         Some("setup") => setup::setup(args.iter().any(|a| a == "--browser")),
         Some("bench") => bench::bench(&args[1..]),
+        Some("build-console") => run::build_console(),
         Some("split-console") => split::split_console(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [server flags…] | test | setup [--browser] | bench <logs | console> [--lines N]>"
+                "usage: cargo xtask <run [server flags…] | test | setup [--browser] | build-console | bench <logs | console> [--lines N]>"
             );
             return ExitCode::from(2);
         }

@@ -64,7 +64,16 @@ pub fn run(server_args: &[String]) -> Result<(), String> {
 }
 
 /// Builds the console into `dist/` (release, offline: the tools come from setup).
+///
+/// Holds an exclusive lock on `target/trunk.lock` meanwhile: two trunk builds in one checkout
+/// would share the split hook's folder (`target/wasm-split`) and the staging dir.
 pub fn build_console() -> Result<(), String> {
+    let target = cmd::root().join("target");
+    std::fs::create_dir_all(&target).map_err(|e| format!("cannot create {target:?}: {e}"))?;
+    let lock = std::fs::File::create(target.join("trunk.lock"))
+        .map_err(|e| format!("cannot create the trunk lock: {e}"))?;
+    lock.lock()
+        .map_err(|e| format!("cannot take the trunk lock: {e}"))?;
     cmd::run(&mut cmd::new("trunk", &["build", "--release", "--offline"]))
 }
 
@@ -178,54 +187,20 @@ impl Drop for LocalClouds {
     }
 }
 
-/// The stand-ins' configuration (see the example's doc): trust for exactly the OIDC settings
+/// What the stand-ins trust (see the example's doc): exactly the OIDC settings
 /// `crates/server/src/seed.rs` gives `acme/demo/dev` (its `DEMO_*` constants), as "Set up trust"
-/// would generate it for that stack. The audience is the organization's name.
+/// would generate them for that stack; the audience is the organization's name. `<issuer>` and
+/// `<issuer-host-path>` stand for the server's issuer. A file, so that the end-to-end test that
+/// starts the server as this command does (`tests/e2e/newcomer.test.mjs`) reads the same trust.
+const DEMO_CLOUDS: &str = include_str!("../demo-clouds.json");
+
+/// [`DEMO_CLOUDS`] for `issuer`.
 fn demo_trust(issuer: &str) -> String {
-    const ROLE: &str = "arn:aws:iam::123456789012:role/keyless-demo";
-    const ACCOUNT: &str = "123456789012";
-    const TENANT: &str = "8f5c1c7e-3c4b-4d1a-9a7e-2b6f0c9d1e23";
-    const CLIENT: &str = "5e0a7c3d-2b1f-4e8a-9c6d-7f3b2a1e0d94";
-    const PROJECT_NUMBER: &str = "123456789012";
-    const POOL: &str = "keyless-demo-pool";
-    const PROVIDER: &str = "keyless-demo-provider";
-    const SERVICE_ACCOUNT: &str = "deploy@acme-demo.iam.gserviceaccount.com";
-    const SUBJECT: &str = "pulumi:deploy:org:acme:project:demo:stack:dev";
-    const OPERATIONS: [&str; 6] = [
-        "update",
-        "preview",
-        "destroy",
-        "refresh",
-        "detect-drift",
-        "remediate-drift",
-    ];
-    let quoted = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
-    let iss = quoted(issuer);
-    let host_path = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
-    let policy = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow",
-        "Principal":{{"Federated":{provider}}},"Action":"sts:AssumeRoleWithWebIdentity",
-        "Condition":{{"StringEquals":{{{aud}:"acme"}},"StringLike":{{{sub}:"{SUBJECT}:*"}}}}}}]}}"#,
-        provider = quoted(&format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{host_path}")),
-        aud = quoted(&format!("{host_path}:aud")),
-        sub = quoted(&format!("{host_path}:sub")),
-    );
-    // Entra ID matches subjects exactly: one federated credential per operation.
-    let credentials: Vec<String> = OPERATIONS
-        .iter()
-        .map(|op| {
-            format!(
-                r#"{{"issuer":{iss},"subject":"{SUBJECT}:operation:{op}:scope:write","audiences":["acme"]}}"#
-            )
-        })
-        .collect();
-    format!(
-        r#"{{"aws":{{"providers":[{{"url":{iss},"clientIds":["acme"]}}],"roles":{{"{ROLE}":{policy}}}}},
-        "azure":{{"tenantId":"{TENANT}","apps":{{"{CLIENT}":[{credentials}]}}}},
-        "gcp":{{"projectNumber":"{PROJECT_NUMBER}","poolId":"{POOL}","providerId":"{PROVIDER}",
-        "provider":{{"oidc":{{"issuerUri":{iss},"allowedAudiences":["acme"]}}}},
-        "serviceAccounts":{{"{SERVICE_ACCOUNT}":{{"bindings":[{{"role":"roles/iam.workloadIdentityUser",
-        "members":["principalSet://iam.googleapis.com/projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{POOL}/*"]}}]}}}}}}}}"#,
-        credentials = credentials.join(","),
-    )
+    let escaped = issuer.replace('\\', "\\\\").replace('"', "\\\"");
+    let host_path = escaped
+        .split_once("://")
+        .map_or(escaped.as_str(), |(_, rest)| rest);
+    DEMO_CLOUDS
+        .replace("<issuer-host-path>", host_path)
+        .replace("<issuer>", &escaped)
 }

@@ -1,7 +1,8 @@
 //! The log benchmark that `cargo xtask bench logs` runs: starts the real server binary on a
 //! temporary data directory, queues a deployment whose pre-run command prints N lines (each
 //! with the time it was printed), follows it through the logs API with continuation tokens the
-//! way a client does, then pages through the whole log again; finally it measures the raw
+//! way a client does, then pages through the whole log again, and reads it whole through
+//! `logs/raw` (gzip, decompressed as it arrives, and plain); finally it measures the raw
 //! batched-insert rate of the same SQLite database through the same store code, for comparison.
 //! Then it floods: one deployment prints 64 MiB without a newline, another 200 MB of lines,
 //! and it samples the server's resident memory meanwhile (the limits keep it flat: lines are
@@ -10,7 +11,7 @@
 //!
 //! `bench_logs --server <keyless-server binary> [--lines N]`
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -129,7 +130,7 @@ async fn main() -> Result<(), BoxError> {
         return Err("the server did not say where it listens".into());
     }
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let result = run(&url, &data_dir, &repo, lines).await;
+    let result = run(&url, &data_dir, &repo, lines, child.id()).await;
     let flood = match &result {
         Ok(_) => Some(flood(&url, &data_dir, &repo, child.id()).await),
         Err(_) => None,
@@ -250,6 +251,31 @@ struct Stats {
     page_secs: f64,
     pages: u64,
     total_lines: u64,
+    raw_gzip: RawRead,
+    raw_plain: RawRead,
+}
+
+/// One whole read through `logs/raw`.
+struct RawRead {
+    secs: f64,
+    lines: u64,
+    text_bytes: u64,
+    received_bytes: u64,
+    /// The server's peak resident memory meanwhile, in KiB.
+    peak_rss: u64,
+}
+
+impl RawRead {
+    fn print(&self, what: &str) {
+        println!(
+            "  {what:<32} {:>12.2} s ({} lines, {:.1} MB of text, {:.1} MB received, server RSS peak {:.1} MiB)",
+            self.secs,
+            self.lines,
+            self.text_bytes as f64 / 1e6,
+            self.received_bytes as f64 / 1e6,
+            self.peak_rss as f64 / 1024.0
+        );
+    }
 }
 
 impl Stats {
@@ -276,6 +302,12 @@ impl Stats {
             self.pages,
             self.total_lines as f64 / self.page_secs
         );
+        self.raw_gzip.print("logs/raw, gzip (decompressed)");
+        self.raw_plain.print("logs/raw, uncompressed");
+        println!(
+            "  paging / logs/raw gzip           {:>12.1}x faster",
+            self.page_secs / self.raw_gzip.secs
+        );
         println!(
             "  raw batched insert, same DB      {raw:>12.0} lines/s ({BATCH} per transaction)"
         );
@@ -291,6 +323,7 @@ async fn run(
     data_dir: &Path,
     repo: &Path,
     lines: u64,
+    server: u32,
 ) -> Result<(String, Stats), BoxError> {
     let tokens: Value = serde_json::from_slice(&std::fs::read(data_dir.join("demo-tokens.json"))?)?;
     let token = tokens["admin"].as_str().ok_or("no admin token")?;
@@ -342,18 +375,31 @@ async fn run(
 
     // Page through the whole finished log.
     let start = Instant::now();
-    let (mut pages, mut total_lines) = (0u64, 0u64);
+    let (mut pages, mut total_lines, mut text_lines) = (0u64, 0u64, 0u64);
     let mut next: Option<String> = None;
     loop {
         let page = get(&client, token, &logs, next.as_deref()).await?;
         pages += 1;
-        total_lines += page["lines"].as_array().map_or(0, |l| l.len() as u64);
+        let entries = page["lines"].as_array().cloned().unwrap_or_default();
+        total_lines += entries.len() as u64;
+        text_lines += entries.iter().map(text_line_count).sum::<u64>();
         match page["nextToken"].as_str() {
             Some(token) if !token.is_empty() => next = Some(token.to_owned()),
             _ => break,
         }
     }
     let page_secs = start.elapsed().as_secs_f64();
+    let raw_gzip = read_raw(&client, token, &logs, true, server).await?;
+    let raw_plain = read_raw(&client, token, &logs, false, server).await?;
+    for read in [&raw_gzip, &raw_plain] {
+        if read.lines != text_lines {
+            return Err(format!(
+                "logs/raw gave {} lines of text, the JSON pages {text_lines}",
+                read.lines
+            )
+            .into());
+        }
+    }
     lags.sort_by(f64::total_cmp);
     let span = match (first, last) {
         (Some(a), Some(b)) if b > a => b - a,
@@ -368,8 +414,91 @@ async fn run(
             page_secs,
             pages,
             total_lines,
+            raw_gzip,
+            raw_plain,
         },
     ))
+}
+
+/// How many lines of text `logs/raw` writes for one JSON log entry: its header's, and its
+/// line's (whose inner newlines it keeps, and which it ends with one).
+fn text_line_count(entry: &Value) -> u64 {
+    let header = u64::from(entry["header"].is_string());
+    let line = entry["line"].as_str().map_or(0, |text| {
+        text.matches('\n').count() as u64 + u64::from(!text.ends_with('\n'))
+    });
+    header + line
+}
+
+/// Counts what is written to it: bytes and lines.
+#[derive(Default)]
+struct LineCounter {
+    lines: u64,
+    bytes: u64,
+}
+
+impl Write for LineCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes += buf.len() as u64;
+        self.lines += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads the finished log whole through `logs/raw`, gzip-compressed when `gzip` (decompressed
+/// as it arrives, as a browser does), counting its lines, while sampling the server's memory.
+async fn read_raw(
+    client: &reqwest::Client,
+    token: &str,
+    logs: &str,
+    gzip: bool,
+    server: u32,
+) -> Result<RawRead, BoxError> {
+    let start = Instant::now();
+    let mut request = client
+        .get(format!("{logs}/raw"))
+        .header("Authorization", format!("token {token}"));
+    if gzip {
+        request = request.header("Accept-Encoding", "gzip");
+    }
+    let mut response = request.send().await?.error_for_status()?;
+    let encoding = response.headers().get("content-encoding").cloned();
+    if gzip != (encoding.as_ref().is_some_and(|e| e == "gzip")) {
+        return Err(format!("logs/raw answered with Content-Encoding {encoding:?}").into());
+    }
+    let (mut plain, mut gunzip) = (
+        LineCounter::default(),
+        flate2::write::GzDecoder::new(LineCounter::default()),
+    );
+    let (mut received_bytes, mut peak_rss) = (0, rss_kib(server));
+    let mut sampled = Instant::now();
+    while let Some(chunk) = response.chunk().await? {
+        received_bytes += chunk.len() as u64;
+        // Every 10 ms: reading /proc costs more than a chunk.
+        if sampled.elapsed() > Duration::from_millis(10) {
+            peak_rss = peak_rss.max(rss_kib(server));
+            sampled = Instant::now();
+        }
+        if gzip {
+            gunzip.write_all(&chunk)?;
+        } else {
+            plain.write_all(&chunk)?;
+        }
+    }
+    if gzip {
+        plain = gunzip.finish()?;
+    }
+    Ok(RawRead {
+        secs: start.elapsed().as_secs_f64(),
+        lines: plain.lines,
+        text_bytes: plain.bytes,
+        received_bytes,
+        peak_rss,
+    })
 }
 
 /// Queues an update of `repo` whose only pre-run command is `command`; returns its id.

@@ -158,7 +158,7 @@ fn website_prod_settings() -> serde_json::Value {
 /// The stack that deploys out of the box: its source is [`demo_repo`], and `cargo xtask run`
 /// starts local stand-ins for the three clouds that trust exactly its OIDC settings below.
 pub const DEMO_STACK: (&str, &str, &str) = ("acme", "demo", "dev");
-/// The demo's AWS role (mirrored by `xtask/src/run.rs`, which configures the stand-ins).
+/// The demo's AWS role (mirrored by `xtask/demo-clouds.json`, what the stand-ins trust).
 pub const DEMO_AWS_ROLE: &str = "arn:aws:iam::123456789012:role/keyless-demo";
 /// The demo's Entra ID tenant, app (client id) and subscription.
 pub const DEMO_AZURE_TENANT: &str = "8f5c1c7e-3c4b-4d1a-9a7e-2b6f0c9d1e23";

@@ -147,11 +147,11 @@ async fn step_logs(
 }
 
 /// The opaque continuation token: the id of the last line returned.
-fn encode_token(last: i64) -> String {
+pub(super) fn encode_token(last: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("line:{last}"))
 }
 
-fn decode_token(token: &str) -> Result<i64> {
+pub(super) fn decode_token(token: &str) -> Result<i64> {
     let invalid = || Error::bad_request("Invalid continuation token");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;

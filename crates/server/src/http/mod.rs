@@ -7,6 +7,7 @@ mod logs;
 mod oidc_assistant;
 mod openapi;
 mod org_deployments;
+mod raw_logs;
 mod settings;
 mod stacks;
 mod tokens;
@@ -110,6 +111,7 @@ pub fn routes() -> Routes {
         .merge(settings::router())
         .merge(deployments::router())
         .merge(logs::router())
+        .merge(raw_logs::router())
         .merge(org_deployments::router())
         .merge(webhooks::router())
         .merge(oidc_assistant::router())

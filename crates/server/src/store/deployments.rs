@@ -147,6 +147,9 @@ pub trait DeploymentStore: Send + Sync {
         after: i64,
         limit: u32,
     ) -> Result<Vec<LogRecord>, StoreError>;
+    /// The id of the deployment's last stored line (headers included), if it has any: where a
+    /// read that must not outrun the writer stops.
+    async fn last_log_id(&self, id: &str) -> Result<Option<i64>, StoreError>;
     /// Up to `limit` of step `step`'s lines (no header), from its `offset`-th.
     async fn step_logs(
         &self,

@@ -367,6 +367,15 @@ impl DeploymentStore for SqliteStore {
         Ok(log_records(rows))
     }
 
+    async fn last_log_id(&self, id: &str) -> Result<Option<i64>, StoreError> {
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM deployment_logs WHERE deployment_id = ?")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(last)
+    }
+
     async fn step_logs(
         &self,
         id: &str,

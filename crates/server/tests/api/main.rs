@@ -11,6 +11,7 @@ mod oidc;
 mod oidc_assistant;
 mod openapi;
 mod queue;
+mod raw_logs;
 mod sandbox;
 mod secrets;
 mod seed;
