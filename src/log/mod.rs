@@ -18,14 +18,11 @@ pub mod oidc;
 pub mod search;
 pub mod window;
 
-use keyless_api_types::DeploymentLogLine;
 use keyless_api_types::oidc_log::{OidcLogEvent, parse_marker};
+use keyless_api_types::{DeploymentLogLine, GROUP_MARKER};
 
 use self::ansi::Style;
 use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
-
-/// The marker of a step header in a downloaded log (the convention GitHub Actions uses).
-pub const GROUP_MARKER: &str = "##[group]";
 
 /// One step of the log: its header and the lines after it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -190,8 +190,8 @@ impl Drop for LocalClouds {
 /// What the stand-ins trust (see the example's doc): exactly the OIDC settings
 /// `crates/server/src/seed.rs` gives `acme/demo/dev` (its `DEMO_*` constants), as "Set up trust"
 /// would generate them for that stack; the audience is the organization's name. `<issuer>` and
-/// `<issuer-host-path>` stand for the server's issuer. A file, so that the end-to-end test that
-/// starts the server as this command does (`tests/e2e/newcomer.test.mjs`) reads the same trust.
+/// `<issuer-host-path>` stand for the server's issuer. Data, not code: a test that starts the
+/// stand-ins as this command does can read the same trust.
 const DEMO_CLOUDS: &str = include_str!("../demo-clouds.json");
 
 /// [`DEMO_CLOUDS`] for `issuer`.

@@ -296,6 +296,11 @@ pub struct ListDeploymentResponseV2 {
     pub total: i64,
 }
 
+/// How a step's header line starts in a log as a text file (`<time> ##[group]<step>`): the
+/// server's `logs/raw` writes it and the console reads and downloads it. The convention is
+/// GitHub Actions', so their logs open as steps too.
+pub const GROUP_MARKER: &str = "##[group]";
+
 /// A line of the whole deployment's log; a line with `header` starts a step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

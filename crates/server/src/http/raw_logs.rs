@@ -16,6 +16,7 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing;
 use futures_util::{Stream, stream};
+use keyless_api_types::GROUP_MARKER;
 use serde::Deserialize;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
@@ -32,9 +33,6 @@ const BATCH: u32 = 10_000;
 
 /// The continuation token for the lines after the ones sent; absent when everything was sent.
 const NEXT_TOKEN: HeaderName = HeaderName::from_static("x-keyless-next-token");
-
-/// The console's marker of a step's header line (`LogText::push_raw`).
-const GROUP_MARKER: &str = "##[group]";
 
 pub fn router() -> Routes {
     // The fastest level: it still shrinks logs about tenfold, and keeps compression from
@@ -60,14 +58,14 @@ async fn get_raw_logs(
     params: Result<Query<RawParams>, QueryRejection>,
 ) -> Result<Response> {
     let Query(params) = params.map_err(|r| Error::bad_request(r.body_text()))?;
+    // The status before the last id: the executor stores every line before it finishes.
+    let record = find(&state, &access.stack, &id).await?;
     let after = params
         .continuation_token
         .as_deref()
         .map(decode_token)
         .transpose()?
         .unwrap_or(0);
-    // The status before the last id: the executor stores every line before it finishes.
-    let record = find(&state, &access.stack, &id).await?;
     let last = state.store.last_log_id(&record.id).await?;
     let until = last.unwrap_or(0).max(after);
     let text = log_text(state.store.clone(), record.id, after, until);
@@ -132,42 +130,5 @@ fn write_row(out: &mut String, row: &LogRecord) {
         if !line.ends_with('\n') {
             out.push('\n');
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(header: Option<&str>, line: Option<&str>) -> LogRecord {
-        LogRecord {
-            id: 1,
-            step: 0,
-            timestamp: "2026-12-01T09:30:00.123456Z".into(),
-            header: header.map(Into::into),
-            line: line.map(Into::into),
-        }
-    }
-
-    #[test]
-    fn rows_are_written_as_the_console_reads_them() {
-        let mut out = String::new();
-        for r in [
-            row(Some("Setup"), None),
-            row(None, Some("done\n")),
-            row(None, Some("no newline")),
-            row(None, Some("two\nlines\n")),
-            row(Some("Step"), Some("both")),
-        ] {
-            write_row(&mut out, &r);
-        }
-        let t = "2026-12-01T09:30:00.123456Z";
-        assert_eq!(
-            out,
-            format!(
-                "{t} ##[group]Setup\n{t} done\n{t} no newline\n{t} two\nlines\n\
-                 {t} ##[group]Step\n{t} both\n"
-            )
-        );
     }
 }

@@ -92,6 +92,23 @@ async fn finished_log(app: &TestApp, fixture: &Fixture, count: u32) -> String {
     format!("{base}/{}/logs", done["id"].as_str().expect("an id"))
 }
 
+/// A preview of `acme/website/prod` held in its queue (deployments paused), so that its log
+/// stays empty until a test writes it; returns the stack's deployments path and the id.
+async fn held_preview(app: &TestApp) -> (String, String) {
+    let base = deployments("website", "prod");
+    let pause = app
+        .write(
+            Method::POST,
+            &format!("{base}/pause"),
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(pause.status, StatusCode::OK, "{}", pause.text);
+    let id = app.deploy(&base, &json!({"operation": "preview"})).await;
+    (base, id)
+}
+
 #[tokio::test]
 async fn a_finished_log_reads_whole_as_the_json_pages_say() {
     let fixture = Fixture::new();
@@ -188,18 +205,8 @@ async fn a_running_log_gives_a_token_from_which_the_json_api_continues() {
 #[tokio::test]
 async fn rows_are_written_as_the_console_reads_them() {
     let app = spawn_app().await;
-    let base = deployments("website", "prod");
     // Held in its queue, so that only the rows below are its log.
-    let pause = app
-        .write(
-            Method::POST,
-            &format!("{base}/pause"),
-            &app.admin,
-            &json!({}),
-        )
-        .await;
-    assert_eq!(pause.status, StatusCode::OK, "{}", pause.text);
-    let id = app.deploy(&base, &json!({"operation": "preview"})).await;
+    let (base, id) = held_preview(&app).await;
     let at = "2026-12-01T09:30:00.123456Z";
     let row = |header: Option<&str>, line: Option<&str>| NewLogLine {
         step: 0,
@@ -238,17 +245,7 @@ async fn rows_are_written_as_the_console_reads_them() {
 #[tokio::test]
 async fn others_unknown_ids_and_bad_tokens_are_refused_as_by_the_json_api() {
     let app = spawn_app().await;
-    let base = deployments("website", "prod");
-    let pause = app
-        .write(
-            Method::POST,
-            &format!("{base}/pause"),
-            &app.admin,
-            &json!({}),
-        )
-        .await;
-    assert_eq!(pause.status, StatusCode::OK, "{}", pause.text);
-    let id = app.deploy(&base, &json!({"operation": "preview"})).await;
+    let (base, id) = held_preview(&app).await;
     let path = format!("{base}/{id}/logs/raw");
     let outsider = app.create_user("globex", OrgRole::Admin).await;
 
@@ -272,6 +269,12 @@ async fn others_unknown_ids_and_bad_tokens_are_refused_as_by_the_json_api() {
             format!("{path}?continuationToken=not-a-token"),
             Some(&app.member),
             StatusCode::BAD_REQUEST,
+        ),
+        // Whether the deployment exists is settled before the token is read.
+        (
+            format!("{base}/no-such-deployment/logs/raw?continuationToken=not-a-token"),
+            Some(&app.member),
+            StatusCode::NOT_FOUND,
         ),
         (path.clone(), None, StatusCode::UNAUTHORIZED),
     ];
