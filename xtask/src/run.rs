@@ -10,9 +10,6 @@ use std::process::{Child, Stdio};
 
 use crate::{cmd, setup};
 
-/// Where the server keeps its database, keys and demo tokens unless told otherwise.
-const DATA_DIR: &str = ".keyless";
-
 /// The server's flags (and their environment variables) that choose where tokens are
 /// exchanged: given any, the user picked their clouds and no stand-in starts.
 const ENDPOINTS: [(&str, &str); 4] = [
@@ -29,10 +26,9 @@ pub fn run(server_args: &[String]) -> Result<(), String> {
     setup::setup(false)?;
     build_console()?;
     let server = build_server()?;
+    // The data dir is the server's default (`.keyless`, from the workspace root) unless
+    // `--data-dir` or `KEYLESS_DATA_DIR` says otherwise.
     let mut command = cmd::new(&server.to_string_lossy(), &["--dist", "dist"]);
-    if !server_args.iter().any(|a| a.starts_with("--data-dir")) {
-        command.args(["--data-dir", DATA_DIR]);
-    }
     // Kept until the server exits; dropping it stops the stand-ins.
     let _clouds = if ENDPOINTS
         .iter()

@@ -55,6 +55,13 @@ impl Endpoints {
         url.trim_end_matches('/')
     }
 
+    /// The base URL of `endpoint` when it is not the cloud's own (a proxy, a private endpoint
+    /// or a local stand-in): deployment logs say so, since what answers there is not the cloud.
+    pub fn configured(&self, endpoint: Endpoint) -> Option<&str> {
+        let base = self.base(endpoint);
+        (base != endpoint.default_url()).then_some(base)
+    }
+
     fn base_mut(&mut self, endpoint: Endpoint) -> &mut String {
         match endpoint {
             Endpoint::AwsSts => &mut self.aws_sts,

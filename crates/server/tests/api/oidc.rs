@@ -287,6 +287,23 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
         (OidcCloud::Aws, OidcCloud::Azure, OidcCloud::Gcp)
     );
     assert!(aws.identity.ends_with("/pulumi-dev-update-1"), "{aws:?}");
+    // The stand-ins are not the clouds, and the log and the card say so.
+    for (grant, flag) in [
+        (aws, "--aws-sts-endpoint"),
+        (azure, "--azure-authority-host"),
+        (gcp, "--gcp-sts-endpoint"),
+    ] {
+        let note = format!("(set by {flag}; not the cloud's own endpoint)");
+        assert!(
+            log.contains(", at http://127.0.0.1:") && log.contains(&note),
+            "{log}"
+        );
+        let endpoint = grant.details.get("Endpoint");
+        assert!(
+            endpoint.is_some_and(|url| url.ends_with(&note)),
+            "{grant:?}"
+        );
+    }
     assert_eq!(
         aws.variables,
         [

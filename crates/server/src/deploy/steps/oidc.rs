@@ -15,7 +15,7 @@ use keyless_api_types::oidc_log::{
 };
 use keyless_api_types::session_name::{self, SessionVars};
 use keyless_api_types::{OidcCloud, OidcConfig};
-use keyless_exchange::{Cloud, Credentials, ExchangeError};
+use keyless_exchange::{Cloud, Credentials, Endpoint, ExchangeError};
 use keyless_oidc::DeploymentClaims;
 
 use super::{StepError, StepResult};
@@ -141,7 +141,8 @@ async fn exchange_all(
             aws.role_arn
         );
         let result = cancellable(job, exchanger.aws(aws, &session, token)).await?;
-        apply(job, index, &intro, presented, result).await?;
+        let endpoint = configured(&exchanger, Endpoint::AwsSts);
+        apply(job, index, &intro, endpoint, presented, result).await?;
     }
     if let Some(azure) = &oidc.azure {
         let intro = format!(
@@ -149,7 +150,8 @@ async fn exchange_all(
             azure.client_id, azure.tenant_id
         );
         let result = cancellable(job, exchanger.azure(azure, token)).await?;
-        apply(job, index, &intro, presented, result).await?;
+        let endpoint = configured(&exchanger, Endpoint::AzureToken);
+        apply(job, index, &intro, endpoint, presented, result).await?;
     }
     if let Some(gcp) = &oidc.gcp {
         let intro = format!(
@@ -157,9 +159,21 @@ async fn exchange_all(
             gcp.workload_pool_id, gcp.provider_id, gcp.project_id, gcp.service_account
         );
         let result = cancellable(job, exchanger.gcp(gcp, token)).await?;
-        apply(job, index, &intro, presented, result).await?;
+        let endpoint = configured(&exchanger, Endpoint::GcpSts);
+        apply(job, index, &intro, endpoint, presented, result).await?;
     }
     Ok(())
+}
+
+/// Where `endpoint` points when it is not the cloud's own, as one log sentence: an exchange
+/// with a proxy or a local stand-in must not read as a grant from the cloud itself.
+fn configured(exchanger: &keyless_exchange::Exchanger, endpoint: Endpoint) -> Option<String> {
+    exchanger.endpoints().configured(endpoint).map(|url| {
+        format!(
+            "{url} (set by {}; not the cloud's own endpoint)",
+            endpoint.flag()
+        )
+    })
 }
 
 /// Waits for `exchange` unless the deployment is cancelled first.
@@ -171,15 +185,24 @@ async fn cancellable<T>(job: &Job, exchange: impl Future<Output = T>) -> Result<
     }
 }
 
-/// Logs an exchange's outcome and sets its variables; a failure ends the step.
+/// Logs an exchange's outcome and sets its variables; a failure ends the step. `endpoint`
+/// names where the exchange happened when that was not the cloud's own endpoint.
 async fn apply(
     job: &mut Job,
     index: i64,
     intro: &str,
+    endpoint: Option<String>,
     presented: &Presented,
     result: Result<Credentials, ExchangeError>,
 ) -> StepResult {
-    job.sink.line(index, intro).await;
+    match &endpoint {
+        Some(endpoint) => {
+            job.sink
+                .line(index, &format!("{intro}, at {endpoint}"))
+                .await
+        }
+        None => job.sink.line(index, intro).await,
+    }
     match result {
         Ok(credentials) => {
             for (name, value) in &credentials.env {
@@ -209,7 +232,12 @@ async fn apply(
                 identity: credentials.identity.clone(),
                 expires_at: credentials.expires_at_rfc3339(),
                 variables: names.iter().map(|&n| n.to_owned()).collect(),
-                details: credentials.details.iter().cloned().collect(),
+                details: credentials
+                    .details
+                    .iter()
+                    .cloned()
+                    .chain(endpoint.map(|url| ("Endpoint".to_owned(), url)))
+                    .collect(),
             };
             mark(job, index, OidcLogEvent::Grant(event)).await;
             Ok(())
