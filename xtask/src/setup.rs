@@ -1,13 +1,19 @@
 //! Idempotent installs of what building and testing need (see the toolchain notes in the
 //! README): each tool is installed only when the right version is not already there.
 
+use std::path::PathBuf;
+
 use crate::cmd;
 
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
+/// The virtualenv schemathesis is installed in, under the workspace root.
+const SCHEMATHESIS_VENV: &str = "target/schemathesis";
 
 /// Installs the build tools and bubblewrap (every deployment runs in its sandbox), and with
-/// `browser` also Chromium, chromedriver and the end-to-end test dependencies.
+/// `browser` also what the tests need beyond them: Chromium, chromedriver, the end-to-end test
+/// dependencies and schemathesis.
 pub fn setup(browser: bool) -> Result<(), String> {
     let have = |path: &str| std::path::Path::new(path).exists();
     if !have("/usr/bin/bwrap") {
@@ -44,8 +50,34 @@ pub fn setup(browser: bool) -> Result<(), String> {
     }
     if browser {
         setup_browser()?;
+        schemathesis()?;
     }
     Ok(())
+}
+
+/// schemathesis (from PyPI, in its own virtualenv) at [`SCHEMATHESIS_VERSION`], installed when
+/// it is not there; returns the program.
+pub fn schemathesis() -> Result<PathBuf, String> {
+    let venv = cmd::root().join(SCHEMATHESIS_VENV);
+    let program = venv.join("bin/schemathesis");
+    let installed = cmd::output(&program.to_string_lossy(), &["--version"]).unwrap_or_default();
+    if installed.ends_with(SCHEMATHESIS_VERSION) {
+        return Ok(program);
+    }
+    let venv_arg = venv.to_string_lossy();
+    let create = || cmd::run(&mut cmd::new("python3", &["-m", "venv", &venv_arg]));
+    if create().is_err() {
+        // Debian's python3 keeps venv in a package of its own.
+        apt_install(&["python3-venv"])?;
+        create()?;
+    }
+    let pip = venv.join("bin/pip");
+    let package = format!("schemathesis=={SCHEMATHESIS_VERSION}");
+    cmd::run(&mut cmd::new(
+        &pip.to_string_lossy(),
+        &["install", "--quiet", &package],
+    ))?;
+    Ok(program)
 }
 
 /// The exact wasm-bindgen version in Cargo.lock, which the CLI must match.

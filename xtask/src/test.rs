@@ -1,5 +1,9 @@
 //! `cargo xtask test`: every check CI runs, in order from cheapest to slowest.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+
 use crate::{cmd, run, setup};
 
 const WASM: &str = "wasm32-unknown-unknown";
@@ -34,6 +38,7 @@ pub fn test(_args: &[String]) -> Result<(), String> {
     ))?;
     // Native: shared types and validators, the server's API tests, the console's form logic.
     cmd::run(&mut cmd::new("cargo", &["test", "--workspace"]))?;
+    api_fuzz()?;
     // The console's components in headless Chromium.
     cmd::run(
         cmd::new(
@@ -58,4 +63,135 @@ pub fn test(_args: &[String]) -> Result<(), String> {
             .env("KEYLESS_DIST", root.join("dist"))
             .env("KEYLESS_RELYING_PARTIES_BIN", relying_parties),
     )
+}
+
+/// The API fuzz's scratch folder, relative to the workspace root: schemathesis works in it
+/// (Hypothesis keeps its files there), the server's data dir is `data` in it (the demo seed puts
+/// its repository beside that), and it is removed before and after.
+const FUZZ_DIR: &str = "target/api-fuzz";
+const FUZZ_DATA_DIR: &str = "target/api-fuzz/data";
+/// schemathesis's configuration: what it checks and the path parameters it pins.
+const FUZZ_CONFIG: &str = "crates/server/tests/schemathesis.toml";
+
+/// The API against its own document: schemathesis fuzzes every operation of the served
+/// `/api/openapi.json` on the real server, started on a fresh seeded data dir and stopped after,
+/// and fails on a server error, or a status, content type, header or body the document does
+/// not describe.
+fn api_fuzz() -> Result<(), String> {
+    let schemathesis = setup::schemathesis()?;
+    cmd::run(&mut cmd::new("cargo", &["build", "-p", "keyless-server"]))?;
+    let root = cmd::root();
+    let scratch = root.join(FUZZ_DIR);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let server = FuzzServer::start()?;
+    // A deployment for `{deploymentId}` to name: a preview of the seeded acme/website/prod.
+    let deployment = server.create_deployment()?;
+    let document = format!("{}/api/openapi.json", server.url);
+    let config = root.join(FUZZ_CONFIG);
+    let result = cmd::run(
+        cmd::new(
+            &schemathesis.to_string_lossy(),
+            &["--config-file", &config.to_string_lossy()],
+        )
+        .args(["run", &document, "--no-color"])
+        .current_dir(&scratch)
+        .env("KEYLESS_FUZZ_TOKEN", &server.admin_token)
+        .env("KEYLESS_FUZZ_DEPLOYMENT", deployment),
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+/// The debug server on [`FUZZ_DATA_DIR`] and a free port; killed when dropped (its sandboxes die
+/// with it).
+struct FuzzServer {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    url: String,
+    /// The seeded admin's access token.
+    admin_token: String,
+}
+
+impl FuzzServer {
+    fn start() -> Result<Self, String> {
+        let program = cmd::root().join("target/debug/keyless-server");
+        let mut child = cmd::new(
+            &program.to_string_lossy(),
+            &["--listen", "127.0.0.1:0", "--data-dir", FUZZ_DATA_DIR],
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", program.display()))?;
+        // The first line says where it listens; the rest is drained, as a closed pipe would
+        // fail the server's next print.
+        let mut lines = child.stdout.take().map(|out| BufReader::new(out).lines());
+        let line = lines
+            .as_mut()
+            .and_then(|lines| lines.next())
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        if let Some(lines) = lines {
+            std::thread::spawn(move || lines.for_each(drop));
+        }
+        let url = line
+            .trim()
+            .strip_prefix("Keyless listening on ")
+            .map(str::to_owned);
+        let tokens =
+            std::fs::read_to_string(cmd::root().join(FUZZ_DATA_DIR).join("demo-tokens.json"))
+                .unwrap_or_default();
+        match (url, json_string(&tokens, "admin")) {
+            (Some(url), Some(admin_token)) => Ok(Self {
+                child,
+                url,
+                admin_token,
+            }),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!(
+                    "the server did not start on a seeded data dir: {line:?}"
+                ))
+            }
+        }
+    }
+
+    /// Queues a preview of acme/website/prod; returns its id.
+    fn create_deployment(&self) -> Result<String, String> {
+        let address = self.url.trim_start_matches("http://");
+        let body = r#"{"operation":"preview"}"#;
+        let request = format!(
+            "POST /api/stacks/acme/website/prod/deployments HTTP/1.1\r\nHost: {address}\r\n\
+             Authorization: token {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.admin_token,
+            body.len()
+        );
+        let mut response = String::new();
+        TcpStream::connect(address)
+            .and_then(|mut stream| {
+                stream.write_all(request.as_bytes())?;
+                stream.read_to_string(&mut response)
+            })
+            .map_err(|e| format!("cannot queue a deployment at {address}: {e}"))?;
+        json_string(&response, "id")
+            .ok_or_else(|| format!("queueing a deployment answered {response:?}"))
+    }
+}
+
+impl Drop for FuzzServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The string value of `"key":"…"` in compact JSON (the server's own output), without escapes.
+fn json_string(json: &str, key: &str) -> Option<String> {
+    let start = json.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let len = json[start..].find('"')?;
+    Some(json[start..start + len].to_owned())
 }

@@ -58,6 +58,16 @@ pub enum DeploymentStatus {
 }
 
 impl DeploymentStatus {
+    /// Every status, in the spec's order.
+    pub const ALL: [Self; 6] = [
+        Self::NotStarted,
+        Self::Accepted,
+        Self::Running,
+        Self::Failed,
+        Self::Succeeded,
+        Self::Skipped,
+    ];
+
     /// The wire name, e.g. `not-started`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -72,16 +82,7 @@ impl DeploymentStatus {
 
     /// The status a wire name names.
     pub fn parse(name: &str) -> Option<Self> {
-        [
-            Self::NotStarted,
-            Self::Accepted,
-            Self::Running,
-            Self::Failed,
-            Self::Succeeded,
-            Self::Skipped,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == name)
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
     /// Whether the deployment is over: it will not change again.
@@ -294,6 +295,17 @@ pub struct ListDeploymentResponseV2 {
     pub deployments: Vec<ListDeploymentSnapshot>,
     pub items_per_page: i64,
     pub total: i64,
+}
+
+/// A Pulumi update a deployment made, as `GET …/deployments/{id}/updates` lists them (the CLI's
+/// `GetDeploymentUpdatesUpdateInfo`). Keyless hosts no Pulumi state, so the list is empty.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentUpdateInfo {
+    #[serde(rename = "updateID")]
+    pub update_id: String,
+    pub version: i64,
+    pub latest_version: i64,
 }
 
 /// How a step's header line starts in a log as a text file (`<time> ##[group]<step>`): the

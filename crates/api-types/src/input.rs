@@ -42,6 +42,7 @@ const FIELDS: &[&str] = &[
     "inheritSettings",
     "installationId",
     "isDefault",
+    "isSecret",
     "name",
     "oidc",
     "operation",
@@ -87,6 +88,7 @@ const FIELDS: &[&str] = &[
     "tokenLifetime",
     "userName",
     "username",
+    "value",
     "vcs",
     "version",
     "workloadPoolId",
@@ -124,6 +126,15 @@ pub fn canonicalize_keys(value: &mut Value) {
 
 fn canonical(key: &str) -> Option<&'static str> {
     FIELDS.iter().copied().find(|f| f.eq_ignore_ascii_case(key))
+}
+
+/// Reads an optional string, taking `""` as absent: Go clients send the zero value of a field
+/// they leave unset (the CLI's `operationContext.operation: ""`, `gcp.tokenLifetime: ""`).
+pub fn empty_as_none<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let value = <Option<String> as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.is_empty()))
 }
 
 /// Decodes `value` into `T`, naming the first field that does not fit.

@@ -24,7 +24,7 @@ pub mod webhook;
 pub use deployment::*;
 pub use error::{ApiError, ErrorDetail, ErrorType};
 pub use oidc_assistant::*;
-pub use secret::{EnvValue, SecretValue};
+pub use secret::{EncryptedSecret, EnvValue, SecretValue};
 pub use settings::*;
 pub use stack::{ListStacksResponse, Stack, StackRef, StackSummary};
 pub use user::{OrgRole, OrganizationSummaryWithRole, User};

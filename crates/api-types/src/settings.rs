@@ -55,13 +55,31 @@ pub struct SourceContext {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceContextGit {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// May be left out when a `gitHub` block names the repository (see
+    /// [`DeploymentSettings::git_source`]).
+    #[serde(
+        default,
+        deserialize_with = "crate::input::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub repo_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::input::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub branch: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::input::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub repo_dir: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::input::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
@@ -134,7 +152,11 @@ pub struct OperationContext {
     pub oidc: Option<OidcConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_run_commands: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::input::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub operation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment_variables: Option<BTreeMap<String, EnvValue>>,
@@ -167,7 +189,11 @@ impl OidcConfig {
 #[serde(rename_all = "camelCase")]
 pub struct AwsOidc {
     /// Session length as a Go duration, 15m–12h; AWS's default (1h) when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::input::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub duration: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_arns: Option<Vec<String>>,
@@ -178,15 +204,16 @@ pub struct AwsOidc {
     pub session_name: String,
 }
 
-/// Azure: a federated workload identity.
+/// Azure: a federated workload identity. Pulumi's schema makes no field required, so each is
+/// checked only when given (empty: absent, and left out of the output).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AzureOidc {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub client_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub tenant_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub subscription_id: String,
 }
 
@@ -197,7 +224,11 @@ pub struct GcpOidc {
     /// The numeric project number (not the project id).
     #[serde(default)]
     pub project_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::input::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub region: Option<String>,
     #[serde(default)]
     pub workload_pool_id: String,
@@ -205,7 +236,11 @@ pub struct GcpOidc {
     pub provider_id: String,
     #[serde(default)]
     pub service_account: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::input::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub token_lifetime: Option<String>,
 }
 
@@ -217,7 +252,11 @@ pub struct OperationOptions {
     pub skip_install_dependencies: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_intermediate_deployments: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::input::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub shell: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_after_destroy: Option<bool>,
@@ -247,8 +286,9 @@ pub struct ExecutorContext {
     pub executor_root_path: Option<String>,
 }
 
-/// A container image reference with optional pull credentials.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A container image reference with optional pull credentials. On input also a bare string,
+/// the reference alone (Pulumi's docs and CLI write `"executorImage": "pulumi/pulumi:latest"`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DockerImage {
     #[serde(default)]
@@ -257,6 +297,53 @@ pub struct DockerImage {
     pub is_default: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<DockerImageCredentials>,
+}
+
+impl<'de> Deserialize<'de> for DockerImage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The object form, decoded field by field so that errors keep their path.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Object {
+            #[serde(default)]
+            reference: String,
+            #[serde(default)]
+            is_default: Option<bool>,
+            #[serde(default)]
+            credentials: Option<DockerImageCredentials>,
+        }
+
+        struct ImageVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for ImageVisitor {
+            type Value = DockerImage;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("an image reference, or {\"reference\":\"…\"}")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, reference: &str) -> Result<DockerImage, E> {
+                Ok(DockerImage {
+                    reference: reference.to_owned(),
+                    ..DockerImage::default()
+                })
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<DockerImage, A::Error> {
+                let image = Object::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(DockerImage {
+                    reference: image.reference,
+                    is_default: image.is_default,
+                    credentials: image.credentials,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(ImageVisitor)
+    }
 }
 
 /// Registry credentials for a [`DockerImage`].
@@ -294,7 +381,7 @@ pub struct GitHubSettings {
     pub installation_id: Option<String>,
 }
 
-/// VCS-provider settings (`provider` is `github`, `gitlab`, `bitbucket`, `azure_devops` or `custom`).
+/// VCS-provider settings (`provider` is one of [`VCS_PROVIDERS`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VcsSettings {
@@ -319,6 +406,9 @@ pub struct VcsSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installation_id: Option<String>,
 }
+
+/// The VCS providers Pulumi's schema names for `vcs.provider`.
+pub const VCS_PROVIDERS: &[&str] = &["github", "gitlab", "bitbucket", "azure_devops", "custom"];
 
 /// Dependency caching between runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -348,6 +438,25 @@ impl DeploymentSettings {
     /// The OIDC configuration, when any cloud is set.
     pub fn oidc(&self) -> Option<&OidcConfig> {
         self.operation_context.as_ref()?.oidc.as_ref()
+    }
+
+    /// The git source a deployment clones: `sourceContext.git` with its `repoUrl`, or, when that
+    /// is left out, the repository the `gitHub` block names (as Pulumi does, whose docs leave
+    /// `repoUrl` out beside a `gitHub` block). `None` when neither names a repository.
+    pub fn git_source(&self) -> Option<SourceContextGit> {
+        let mut git = self
+            .source_context
+            .as_ref()
+            .and_then(|s| s.git.clone())
+            .unwrap_or_default();
+        if git.repo_url.as_deref().is_none_or(|u| u.trim().is_empty()) {
+            let repository = self.github.as_ref()?.repository.as_deref()?.trim();
+            if repository.is_empty() {
+                return None;
+            }
+            git.repo_url = Some(format!("https://github.com/{repository}.git"));
+        }
+        Some(git)
     }
 
     /// Rewrites durations the way the API echoes them (`90m` → `1h30m0s`); values that do not

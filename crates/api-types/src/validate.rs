@@ -6,6 +6,7 @@ use crate::error::ErrorType;
 use crate::session_name::{self, SessionVars};
 use crate::settings::{
     AwsOidc, AzureOidc, DeploymentSettings, GcpOidc, GitHubSettings, SourceContextGit,
+    VCS_PROVIDERS, VcsSettings,
 };
 use crate::stack::StackRef;
 use crate::{duration, glob};
@@ -37,10 +38,18 @@ pub fn settings(settings: &DeploymentSettings, stack: &StackRef) -> Vec<FieldErr
         .as_ref()
         .and_then(|s| s.git.as_ref())
     {
-        check_git(git, &mut errors);
+        let github_repository = settings
+            .github
+            .as_ref()
+            .and_then(|g| g.repository.as_deref())
+            .is_some_and(|r| !r.trim().is_empty());
+        check_git(git, github_repository, &mut errors);
     }
     if let Some(github) = &settings.github {
         check_github(github, &mut errors);
+    }
+    if let Some(vcs) = &settings.vcs {
+        check_vcs(vcs, &mut errors);
     }
     if let Some(ctx) = &settings.operation_context {
         if let Some(op) = &ctx.operation {
@@ -109,11 +118,12 @@ fn required(value: &str) -> Result<(), String> {
     }
 }
 
-fn check_git(git: &SourceContextGit, errors: &mut Errors) {
-    errors.check(
-        "sourceContext.git.repoUrl",
-        repo_url(git.repo_url.as_deref().unwrap_or("")),
-    );
+/// `repoUrl` may be left out when the `gitHub` block names the repository deployed from.
+fn check_git(git: &SourceContextGit, github_repository: bool, errors: &mut Errors) {
+    match git.repo_url.as_deref() {
+        None if github_repository => {}
+        url => errors.check("sourceContext.git.repoUrl", repo_url(url.unwrap_or(""))),
+    }
     if git.branch.as_deref().is_some_and(|b| !b.is_empty())
         && git.commit.as_deref().is_some_and(|c| !c.is_empty())
     {
@@ -184,6 +194,20 @@ fn check_github(github: &GitHubSettings, errors: &mut Errors) {
     }
 }
 
+fn check_vcs(vcs: &VcsSettings, errors: &mut Errors) {
+    errors.check("vcs.provider", vcs_provider(&vcs.provider));
+}
+
+/// One of Pulumi's VCS providers ([`VCS_PROVIDERS`]).
+pub fn vcs_provider(value: &str) -> Result<(), String> {
+    required(value)?;
+    if VCS_PROVIDERS.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("must be one of {}", VCS_PROVIDERS.join(", ")))
+    }
+}
+
 fn check_aws(aws: &AwsOidc, stack: &StackRef, errors: &mut Errors) {
     let base = "operationContext.oidc.aws";
     errors.check(&format!("{base}.roleArn"), aws_role_arn(&aws.role_arn));
@@ -199,14 +223,19 @@ fn check_aws(aws: &AwsOidc, stack: &StackRef, errors: &mut Errors) {
     }
 }
 
+/// Each id is checked when given: Pulumi's schema requires none of them.
 fn check_azure(azure: &AzureOidc, errors: &mut Errors) {
     let base = "operationContext.oidc.azure";
-    errors.check(&format!("{base}.clientId"), guid(&azure.client_id));
-    errors.check(&format!("{base}.tenantId"), guid(&azure.tenant_id));
-    errors.check(
-        &format!("{base}.subscriptionId"),
-        guid(&azure.subscription_id),
-    );
+    let ids = [
+        ("clientId", &azure.client_id),
+        ("tenantId", &azure.tenant_id),
+        ("subscriptionId", &azure.subscription_id),
+    ];
+    for (field, id) in ids {
+        if !id.is_empty() {
+            errors.check(&format!("{base}.{field}"), guid(id));
+        }
+    }
 }
 
 fn check_gcp(gcp: &GcpOidc, errors: &mut Errors) {
@@ -482,7 +511,7 @@ pub fn gcp_region(value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::{OidcConfig, OperationContext};
+    use crate::settings::{OidcConfig, OperationContext, SourceContext};
 
     #[test]
     fn repository_urls_hold_no_credentials() {
@@ -625,6 +654,75 @@ mod tests {
         };
         let errors = settings(&no_repository, &StackRef::new("acme", "web", "prod"));
         assert_eq!(errors[0].attribute, "gitHub.repository");
+    }
+
+    #[test]
+    fn a_github_repository_stands_in_for_the_repo_url() {
+        let stack = StackRef::new("acme", "web", "prod");
+        let git_without_url = SourceContext {
+            git: Some(SourceContextGit {
+                branch: Some("refs/heads/main".into()),
+                ..SourceContextGit::default()
+            }),
+            ..SourceContext::default()
+        };
+        let mut input = DeploymentSettings {
+            source_context: Some(git_without_url),
+            ..DeploymentSettings::default()
+        };
+        let errors = settings(&input, &stack);
+        assert_eq!(errors[0].attribute, "sourceContext.git.repoUrl");
+        assert_eq!(input.git_source(), None);
+
+        input.github = Some(GitHubSettings {
+            repository: Some("acme/website".into()),
+            ..GitHubSettings::default()
+        });
+        assert_eq!(settings(&input, &stack), []);
+        let source = input.git_source().expect("the GitHub repository");
+        assert_eq!(
+            source.repo_url.as_deref(),
+            Some("https://github.com/acme/website.git")
+        );
+        assert_eq!(source.branch.as_deref(), Some("refs/heads/main"));
+    }
+
+    #[test]
+    fn vcs_providers_are_pulumis() {
+        for ok in VCS_PROVIDERS {
+            assert_eq!(vcs_provider(ok), Ok(()));
+        }
+        assert_eq!(vcs_provider(""), Err(REQUIRED.into()));
+        let message = vcs_provider("GitHub").expect_err("case matters");
+        assert!(message.contains("azure_devops"), "{message}");
+    }
+
+    #[test]
+    fn azure_ids_are_checked_only_when_given() {
+        let stack = StackRef::new("acme", "web", "prod");
+        let with = |azure: AzureOidc| DeploymentSettings {
+            operation_context: Some(OperationContext {
+                oidc: Some(OidcConfig {
+                    azure: Some(azure),
+                    ..OidcConfig::default()
+                }),
+                ..OperationContext::default()
+            }),
+            ..DeploymentSettings::default()
+        };
+        assert_eq!(settings(&with(AzureOidc::default()), &stack), []);
+        let errors = settings(
+            &with(AzureOidc {
+                subscription_id: "sub".into(),
+                ..AzureOidc::default()
+            }),
+            &stack,
+        );
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].attribute,
+            "operationContext.oidc.azure.subscriptionId"
+        );
     }
 
     #[test]

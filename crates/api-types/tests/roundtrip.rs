@@ -154,3 +154,50 @@ fn every_secret_slot_is_found() {
         ]
     );
 }
+
+#[test]
+fn the_go_clients_zero_values_and_short_forms_read_as_pulumi_means_them() {
+    let out = roundtrip(json!({
+        "executorContext": {"workingDirectory": "", "executorImage": "pulumi/pulumi:latest"},
+        "sourceContext": {"git": {"repoUrl": "", "branch": "", "commit": "abc123"}},
+        "operationContext": {
+            "operation": "",
+            "preRunCommands": null,
+            "options": {"shell": "", "skipInstallDependencies": false},
+            "oidc": {
+                "aws": {"roleArn": "arn:aws:iam::123456789012:role/x", "sessionName": "s", "duration": ""},
+                "azure": {"clientId": "2f0c6a5e-1b7d-4c1e-9a53-0d6f3a9b8c71"},
+                "gcp": {"projectId": "1", "workloadPoolId": "p", "providerId": "q",
+                        "serviceAccount": "a@b.c", "region": "", "tokenLifetime": ""}
+            }
+        }
+    }));
+    assert_eq!(
+        out,
+        json!({
+            "executorContext": {"executorImage": {"reference": "pulumi/pulumi:latest"}},
+            "sourceContext": {"git": {"commit": "abc123"}},
+            "operationContext": {
+                "options": {"skipInstallDependencies": false},
+                "oidc": {
+                    "aws": {"roleArn": "arn:aws:iam::123456789012:role/x", "sessionName": "s"},
+                    "azure": {"clientId": "2f0c6a5e-1b7d-4c1e-9a53-0d6f3a9b8c71"},
+                    "gcp": {"projectId": "1", "workloadPoolId": "p", "providerId": "q",
+                            "serviceAccount": "a@b.c"}
+                }
+            }
+        })
+    );
+}
+
+#[test]
+fn image_errors_keep_their_path() {
+    let err = decode::<DeploymentSettings>(json!({"executorContext": {"executorImage": {
+        "reference": "r", "credentials": {"username": "u", "password": 5}
+    }}}))
+    .expect_err("a number is no password");
+    assert_eq!(
+        err.attribute,
+        "executorContext.executorImage.credentials.password"
+    );
+}

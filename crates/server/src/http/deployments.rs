@@ -1,22 +1,23 @@
-//! A stack's deployments: create (`POST S/deployments`), list, read by id or version, cancel,
-//! pause and resume the stack's queue, and its metadata. `S` is
+//! A stack's deployments: create (`POST S/deployments`), list, read by id or version, list the
+//! Pulumi updates one made, cancel, pause and resume the stack's queue, and its metadata. `S` is
 //! `/api/stacks/{org}/{project}/{stack}`. Members may do all of it, but create a deployment
 //! only as the stack's admins configured it (no settings overrides).
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use keyless_api_types::{
     CreateDeploymentResponse, DeploymentConfiguration, DeploymentJob, DeploymentSettings,
-    DeploymentSource, DeploymentSourceGit, EnvValue, EnvironmentVariable, ErrorDetail, ErrorType,
-    GetDeploymentResponse, ListDeploymentResponseV2, ListDeploymentSnapshot, OrgRole,
-    PulumiOperation, StackDeploymentsMetadataResponse, StepRun, input, merge_patch, validate,
+    DeploymentSource, DeploymentSourceGit, DeploymentStatus, DeploymentUpdateInfo, EnvValue,
+    EnvironmentVariable, ErrorDetail, ErrorType, GetDeploymentResponse, ListDeploymentResponseV2,
+    ListDeploymentSnapshot, OrgRole, PulumiOperation, StackDeploymentsMetadataResponse, StepRun,
+    input, merge_patch, validate,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::extract::{JsonBody, StackAccess};
+use super::extract::{JsonBody, Origin, StackAccess};
 use super::{AppState, Routes};
 use crate::deploy::CancelError;
 use crate::deploy::queue::Pauses;
@@ -30,12 +31,10 @@ const DEPLOYMENTS: &str = "/api/stacks/{org}/{project}/{stack}/deployments";
 const ONE: &str = "/api/stacks/{org}/{project}/{stack}/deployments/{id}";
 const BY_VERSION: &str = "/api/stacks/{org}/{project}/{stack}/deployments/version/{version}";
 const CANCEL: &str = "/api/stacks/{org}/{project}/{stack}/deployments/{id}/cancel";
+const UPDATES: &str = "/api/stacks/{org}/{project}/{stack}/deployments/{id}/updates";
 const PAUSE: &str = "/api/stacks/{org}/{project}/{stack}/deployments/pause";
 const RESUME: &str = "/api/stacks/{org}/{project}/{stack}/deployments/resume";
 const METADATA: &str = "/api/stacks/{org}/{project}/{stack}/deployments/metadata";
-
-/// The header by which the console identifies itself, recorded as the `initiator`.
-const CLIENT_HEADER: &str = "x-keyless-client";
 
 pub fn router() -> Routes {
     Routes::default()
@@ -43,6 +42,7 @@ pub fn router() -> Routes {
         .get(DEPLOYMENTS, list)
         .get(ONE, get_by_id)
         .get(BY_VERSION, get_by_version)
+        .get(UPDATES, updates)
         .post(CANCEL, cancel)
         .post(PAUSE, pause)
         .post(RESUME, resume)
@@ -54,13 +54,21 @@ pub fn router() -> Routes {
 async fn create(
     State(state): State<AppState>,
     access: StackAccess,
-    headers: HeaderMap,
+    origin: Origin,
     JsonBody(mut body): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<CreateDeploymentResponse>)> {
     input::canonicalize_keys(&mut body);
     let Value::Object(mut fields) = body else {
         return Err(Error::bad_request("The request body must be a JSON object"));
     };
+    // Pulumi's CLI sends `"operation": ""` in every operationContext: it means none.
+    if let Some(Value::Object(context)) = fields.get_mut("operationContext")
+        && context
+            .get("operation")
+            .is_some_and(|op| op.is_null() || op == "")
+    {
+        context.remove("operation");
+    }
     if fields
         .get("operationContext")
         .and_then(|c| c.get("operation"))
@@ -103,29 +111,21 @@ async fn create(
     };
     let mut document = stored.map_or_else(|| Value::Object(Map::new()), |s| s.document);
     merge_patch::apply(&mut document, &Value::Object(fields));
-    if document.get("sourceContext").is_none_or(Value::is_null) {
-        return Err(Error::bad_request(
-            "The stack has no deployment settings with a source, and the request gives no \
-             sourceContext",
-        ));
-    }
     let settings = super::prepare_settings(document, stack, &state.cipher)?;
-    if settings
-        .source_context
-        .as_ref()
-        .and_then(|s| s.git.as_ref())
-        .is_none()
-    {
-        return Err(Error::bad_request(
-            "Only git sources (sourceContext.git) can be deployed by this server",
-        ));
+    if settings.git_source().is_none() {
+        let other = settings
+            .source_context
+            .as_ref()
+            .is_some_and(|s| s.hg.is_some() || s.template.is_some());
+        return Err(Error::bad_request(if other {
+            "Only git sources (sourceContext.git) can be deployed by this server"
+        } else {
+            "The stack has no deployment settings with a source, and the request gives none: \
+             set sourceContext.git.repoUrl, or gitHub.repository"
+        }));
     }
     let settings = serde_json::to_value(&settings)
         .map_err(|err| Error::Internal(format!("cannot serialise settings: {err}")))?;
-    let initiator = match headers.get(CLIENT_HEADER) {
-        Some(client) if client == "console" => "console",
-        _ => "api",
-    };
     let now = timestamp::now();
     let record = state
         .store
@@ -133,7 +133,7 @@ async fn create(
             stack_id: &stack.id,
             operation,
             requested_by: &access.user.account.id,
-            initiator,
+            initiator: &origin.initiator,
             trigger: None,
             settings: &settings,
             now: &now,
@@ -204,6 +204,8 @@ pub(super) struct ListParams {
     page_size: Option<i64>,
     sort: Option<String>,
     asc: Option<bool>,
+    /// Only deployments in this status (Pulumi's docs); all when absent or empty.
+    status: Option<String>,
 }
 
 impl ListParams {
@@ -229,9 +231,18 @@ impl ListParams {
                 "sort must be created, version or modified",
             ));
         }
+        let status = match params.status.as_deref() {
+            None | Some("") => None,
+            Some(name) => Some(DeploymentStatus::parse(name).ok_or_else(|| {
+                let statuses: Vec<&str> =
+                    DeploymentStatus::ALL.iter().map(|s| s.as_str()).collect();
+                Error::bad_request(format!("status must be one of {}", statuses.join(", ")))
+            })?),
+        };
         let offset = (page - 1).saturating_mul(size);
         Ok(DeploymentPage {
             scope,
+            status,
             offset: u32::try_from(offset).map_err(|_| Error::bad_request("page is too large"))?,
             limit: size as u32,
             ascending: params.asc.unwrap_or(false),
@@ -305,6 +316,17 @@ async fn get_by_version(
         .await?
         .ok_or_else(not_found)?;
     response(&state, record).await.map(Json)
+}
+
+/// The Pulumi updates a deployment made: none, as Keyless hosts no Pulumi state. The list is
+/// answered all the same (Pulumi's CLI stops following a deployment on a 404).
+async fn updates(
+    State(state): State<AppState>,
+    access: StackAccess,
+    Path((_, _, _, id)): Path<(String, String, String, String)>,
+) -> Result<Json<Vec<DeploymentUpdateInfo>>> {
+    find(&state, &access.stack, &id).await?;
+    Ok(Json(Vec::new()))
 }
 
 /// Deployment `id` of `stack`; 404 when it does not exist or belongs to another stack.
@@ -384,18 +406,14 @@ fn configuration(settings: &DeploymentSettings) -> DeploymentConfiguration {
             },
         })
         .collect();
-    let source = settings
-        .source_context
-        .as_ref()
-        .and_then(|s| s.git.as_ref())
-        .map(|git| DeploymentSource {
-            git: Some(DeploymentSourceGit {
-                repo_url: git.repo_url.clone().unwrap_or_default(),
-                branch: git.branch.clone(),
-                repo_dir: git.repo_dir.clone(),
-                commit: git.commit.clone(),
-            }),
-        });
+    let source = settings.git_source().map(|git| DeploymentSource {
+        git: Some(DeploymentSourceGit {
+            repo_url: git.repo_url.unwrap_or_default(),
+            branch: git.branch,
+            repo_dir: git.repo_dir,
+            commit: git.commit,
+        }),
+    });
     DeploymentConfiguration {
         environment_variables,
         source,

@@ -162,6 +162,66 @@ impl FromRequestParts<AppState> for StackAdmin {
     }
 }
 
+/// Which client made a request, as recorded on what it writes: a deployment's `initiator` and
+/// settings' `source`. The console says so with `X-Keyless-Client: console`; Pulumi's clients
+/// with `X-Pulumi-Deployment-Initiator` (the CLI sends `automation-api`) and `X-Pulumi-Source`
+/// (the Pulumi Service provider sends `provider`). Anything else is `api`.
+pub struct Origin {
+    /// A deployment's `initiator`.
+    pub initiator: String,
+    /// Settings' `source`: one of Pulumi's values a client can be.
+    pub settings_source: &'static str,
+}
+
+const CONSOLE: &str = "console";
+const API: &str = "api";
+/// The values of Pulumi's settings `source` that name a client (the others name the service's
+/// own writers, such as review stacks).
+const CLIENT_SOURCES: [&str; 3] = [CONSOLE, API, "provider"];
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+        };
+        if header("x-keyless-client") == Some(CONSOLE) {
+            return Ok(Self {
+                initiator: CONSOLE.into(),
+                settings_source: CONSOLE,
+            });
+        }
+        let initiator = header("x-pulumi-deployment-initiator")
+            .filter(|i| client_initiator(i))
+            .unwrap_or(API);
+        let source = header("x-pulumi-source").map(str::to_ascii_lowercase);
+        let settings_source = CLIENT_SOURCES
+            .into_iter()
+            .find(|known| source.as_deref() == Some(*known))
+            .unwrap_or(API);
+        Ok(Self {
+            initiator: initiator.to_owned(),
+            settings_source,
+        })
+    }
+}
+
+/// Whether a client may name itself `initiator`: a short lowercase word (`automation-api`),
+/// and none of the initiators the server gives deployments it starts itself, which come with
+/// their trigger.
+fn client_initiator(initiator: &str) -> bool {
+    (1..=64).contains(&initiator.len())
+        && initiator
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !crate::webhook::matching::INITIATORS.contains(&initiator)
+}
+
 /// A JSON request body. Malformed JSON answers 400 and an oversized body 413, both in the
 /// API's error shape; the `Content-Type` is not checked, as the real service does not either.
 pub struct JsonBody<T>(pub T);

@@ -1,5 +1,6 @@
 //! Deployment settings: `GET`, `POST` (JSON merge patch), `PUT` (replace) and `DELETE`
-//! `/api/stacks/{org}/{project}/{stack}/deployments/settings`.
+//! `/api/stacks/{org}/{project}/{stack}/deployments/settings`, and `POST …/settings/encrypt`,
+//! which seals a value for the stack to send back as `{"ciphertext": …}`.
 //!
 //! Every write decodes, normalises and validates the whole resulting settings, seals new
 //! secrets, and stores them only if the version read is still current; anything invalid
@@ -7,23 +8,21 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use keyless_api_types::secret::REDACTED;
 use keyless_api_types::{
-    DeploymentSettings, ErrorDetail, ErrorType, FieldError, input, merge_patch, validate,
+    DeploymentSettings, EncryptedSecret, EnvValue, ErrorDetail, ErrorType, FieldError, input,
+    merge_patch, validate,
 };
 use serde_json::{Map, Value};
 
-use super::extract::{JsonBody, StackAccess, StackAdmin};
+use super::extract::{JsonBody, Origin, StackAccess, StackAdmin};
 use super::{AppState, Routes};
 use crate::crypto::Cipher;
 use crate::error::{Error, Result};
 use crate::store::{StackRecord, StoreError, StoredSettings};
 
 const PATH: &str = "/api/stacks/{org}/{project}/{stack}/deployments/settings";
-
-/// The header by which the console identifies itself, recorded as the settings' `source`.
-const CLIENT_HEADER: &str = "x-keyless-client";
+const ENCRYPT: &str = "/api/stacks/{org}/{project}/{stack}/deployments/settings/encrypt";
 
 pub fn router() -> Routes {
     Routes::default()
@@ -31,6 +30,7 @@ pub fn router() -> Routes {
         .post(PATH, patch_settings)
         .put(PATH, replace_settings)
         .delete(PATH, delete_settings)
+        .post(ENCRYPT, encrypt)
 }
 
 async fn get_settings(
@@ -48,7 +48,7 @@ async fn get_settings(
 async fn patch_settings(
     State(state): State<AppState>,
     StackAdmin(stack): StackAdmin,
-    headers: HeaderMap,
+    origin: Origin,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<DeploymentSettings>> {
     let patch = request_object(body)?;
@@ -58,18 +58,18 @@ async fn patch_settings(
         .map_or_else(|| Value::Object(Map::new()), |c| c.document.clone());
     merge_patch::apply(&mut document, &patch);
     let expected = current.map(|c| c.version);
-    save(&state, &stack, expected, document, &headers).await
+    save(&state, &stack, expected, document, origin.settings_source).await
 }
 
 async fn replace_settings(
     State(state): State<AppState>,
     StackAdmin(stack): StackAdmin,
-    headers: HeaderMap,
+    origin: Origin,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<DeploymentSettings>> {
     let document = request_object(body)?;
     let expected = state.store.settings(&stack.id).await?.map(|c| c.version);
-    save(&state, &stack, expected, document, &headers).await
+    save(&state, &stack, expected, document, origin.settings_source).await
 }
 
 async fn delete_settings(
@@ -78,6 +78,42 @@ async fn delete_settings(
 ) -> Result<Json<bool>> {
     state.store.delete_settings(&stack.id).await?;
     Ok(Json(true))
+}
+
+/// Seals a value for the stack. The body is Pulumi's `SecretValue` as its spec writes it
+/// (`{"secret": "v"}`) or as the CLI marshals it (a bare JSON string); only admins may, as only
+/// they write the settings the ciphertext goes into.
+async fn encrypt(
+    State(state): State<AppState>,
+    StackAdmin(stack): StackAdmin,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<EncryptedSecret>> {
+    let refuse = |kind, message: &str| Error::BadRequest {
+        message: format!("Invalid value to encrypt: secret {message}"),
+        errors: vec![ErrorDetail {
+            resource: "SecretValue".into(),
+            attribute: "secret".into(),
+            error_type: kind,
+            custom_message: message.into(),
+        }],
+    };
+    let value = match serde_json::from_value::<EnvValue>(body) {
+        Ok(EnvValue::Plain(value)) => value,
+        Ok(EnvValue::Secret(secret)) if secret.ciphertext.is_none() => secret.secret,
+        Ok(EnvValue::Secret(_)) => return Err(refuse(ErrorType::Invalid, "is already encrypted")),
+        Err(_) => {
+            let message = "must be a string, or {\"secret\":\"…\"}";
+            return Err(refuse(ErrorType::Invalid, message));
+        }
+    };
+    if value.is_empty() {
+        return Err(refuse(
+            ErrorType::Required,
+            "is empty: there is nothing to encrypt",
+        ));
+    }
+    let ciphertext = state.cipher.seal(&value, &stack.id)?;
+    Ok(Json(EncryptedSecret { ciphertext }))
 }
 
 /// The request body as settings input: an object, keys in the spec's casing, without the
@@ -97,13 +133,9 @@ async fn save(
     stack: &StackRecord,
     expected: Option<i64>,
     document: Value,
-    headers: &HeaderMap,
+    source: &str,
 ) -> Result<Json<DeploymentSettings>> {
     let mut settings = prepare(document, stack, &state.cipher)?;
-    let source = match headers.get(CLIENT_HEADER) {
-        Some(client) if client == "console" => "console",
-        _ => "api",
-    };
     let stored = serde_json::to_value(&settings)
         .map_err(|err| Error::Internal(format!("cannot serialise settings: {err}")))?;
     let version = state
@@ -235,9 +267,12 @@ mod tests {
             without_input("invalid type: string \"hunter2\", expected a sequence"),
             "invalid type: expected a sequence"
         );
-        assert_eq!(
-            without_input("data did not match any variant of untagged enum EnvValue"),
-            "data did not match any variant of untagged enum EnvValue"
-        );
+        // A secret slot's own message names no input, and is kept whole.
+        let err = input::decode::<DeploymentSettings>(serde_json::json!({"operationContext": {
+            "environmentVariables": {"TOKEN": {"isSecret": true}}
+        }}))
+        .expect_err("a secret without a value");
+        assert!(err.message.contains("ciphertext"), "{}", err.message);
+        assert_eq!(without_input(&err.message), err.message);
     }
 }

@@ -433,12 +433,8 @@ async fn handle(
                 continue;
             }
         };
-        let git = settings
-            .source_context
-            .as_ref()
-            .and_then(|s| s.git.as_ref());
-        if let (Event::Push(_), Some(git)) = (&event, git)
-            && let Err(reason) = confirm_push(state, &stack, git, &start, &mut asked).await
+        if let (Event::Push(_), Some(git)) = (&event, settings.git_source())
+            && let Err(reason) = confirm_push(state, &stack, &git, &start, &mut asked).await
         {
             skipped.push(format!("{}: {reason}", stack.stack));
             continue;

@@ -63,6 +63,8 @@ pub enum DeploymentScope {
 #[derive(Clone, Debug)]
 pub struct DeploymentPage {
     pub scope: DeploymentScope,
+    /// Only deployments in this status.
+    pub status: Option<DeploymentStatus>,
     /// How many to skip.
     pub offset: u32,
     pub limit: u32,

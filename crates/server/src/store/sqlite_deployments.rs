@@ -169,25 +169,32 @@ impl DeploymentStore for SqliteStore {
         &self,
         page: &DeploymentPage,
     ) -> Result<(Vec<DeploymentRecord>, i64), StoreError> {
-        let (filter, key) = match &page.scope {
-            DeploymentScope::Stack(id) => ("d.stack_id = ?", id),
-            DeploymentScope::Org(org) => ("s.organization = ?", org),
+        let filter = |sql: &mut QueryBuilder<'_, Sqlite>| {
+            match &page.scope {
+                DeploymentScope::Stack(id) => {
+                    sql.push(" WHERE d.stack_id = ").push_bind(id.clone())
+                }
+                DeploymentScope::Org(org) => {
+                    sql.push(" WHERE s.organization = ").push_bind(org.clone())
+                }
+            };
+            if let Some(status) = page.status {
+                sql.push(" AND d.status = ").push_bind(status.as_str());
+            }
         };
-        let (total,): (i64,) = sqlx::query_as(&format!(
-            "SELECT COUNT(*) FROM deployments d JOIN stacks s ON s.id = d.stack_id WHERE {filter}"
-        ))
-        .bind(key)
-        .fetch_one(&self.pool)
-        .await?;
+        let mut count = QueryBuilder::<Sqlite>::new(
+            "SELECT COUNT(*) FROM deployments d JOIN stacks s ON s.id = d.stack_id",
+        );
+        filter(&mut count);
+        let (total,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
+        let mut sql = QueryBuilder::<Sqlite>::new(SELECT);
+        filter(&mut sql);
         let order = if page.ascending { "ASC" } else { "DESC" };
-        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
-            "{SELECT} WHERE {filter} ORDER BY d.seq {order} LIMIT ? OFFSET ?"
-        ))
-        .bind(key)
-        .bind(i64::from(page.limit))
-        .bind(i64::from(page.offset))
-        .fetch_all(&self.pool)
-        .await?;
+        sql.push(format!(" ORDER BY d.seq {order} LIMIT "))
+            .push_bind(i64::from(page.limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(page.offset));
+        let rows: Vec<DeploymentRow> = sql.build_query_as().fetch_all(&self.pool).await?;
         Ok((records(rows)?, total))
     }
 

@@ -105,11 +105,18 @@ pub struct Repository {
 /// Pull request actions that start a preview.
 const PREVIEWED_ACTIONS: &[&str] = &["opened", "synchronize", "reopened"];
 
+/// The `initiator` of a deployment a push starts.
+pub const PUSH_INITIATOR: &str = "github-push";
+/// The `initiator` of a deployment a pull request starts.
+pub const PULL_REQUEST_INITIATOR: &str = "github-pull-request";
+/// Every initiator a delivery gives; no client may claim one (they come with a `trigger`).
+pub const INITIATORS: [&str; 2] = [PUSH_INITIATOR, PULL_REQUEST_INITIATOR];
+
 /// A deployment to start for one stack.
 #[derive(Debug, PartialEq)]
 pub struct Start {
     pub operation: PulumiOperation,
-    /// `github-push` or `github-pull-request`.
+    /// [`PUSH_INITIATOR`] or [`PULL_REQUEST_INITIATOR`].
     pub initiator: &'static str,
     pub trigger: DeploymentTrigger,
 }
@@ -205,7 +212,7 @@ impl PushEvent {
         let head = self.head_commit.as_ref();
         Ok(Start {
             operation: PulumiOperation::Update,
-            initiator: "github-push",
+            initiator: PUSH_INITIATOR,
             trigger: DeploymentTrigger {
                 repository: self.repository.full_name.clone(),
                 git_ref: self.git_ref.clone(),
@@ -249,7 +256,7 @@ impl PullRequestEvent {
         let pr = &self.pull_request;
         Ok(Start {
             operation: PulumiOperation::Preview,
-            initiator: "github-pull-request",
+            initiator: PULL_REQUEST_INITIATOR,
             trigger: DeploymentTrigger {
                 repository: self.repository.full_name.clone(),
                 git_ref: format!("refs/heads/{}", pr.head.name),

@@ -310,3 +310,62 @@ async fn requests_follow_the_rules() {
         .await;
     assert_eq!(unconfigured.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn lists_filter_by_status_and_updates_are_an_empty_list() {
+    let app = spawn_app().await;
+    let prod = deployments("website", "prod");
+    app.send(app.request(Method::POST, &format!("{prod}/pause"), Some(&app.admin)))
+        .await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        ids.push(app.deploy(&prod, &json!({"operation": "preview"})).await);
+    }
+    let cancelled = app
+        .send(app.request(
+            Method::POST,
+            &format!("{prod}/{}/cancel", ids[0]),
+            Some(&app.admin),
+        ))
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+
+    for base in [prod.as_str(), "/api/orgs/acme/deployments"] {
+        for (query, expected) in [
+            ("status=failed", vec![&ids[0]]),
+            ("status=not-started", vec![&ids[1]]),
+            ("status=succeeded", vec![]),
+            ("status=", vec![&ids[1], &ids[0]]),
+        ] {
+            let reply = app.get(&format!("{base}?{query}"), &app.member).await;
+            assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.text);
+            let listed: Vec<&str> = reply.body["deployments"]
+                .as_array()
+                .expect("a list")
+                .iter()
+                .map(|d| d["id"].as_str().expect("an id"))
+                .collect();
+            assert_eq!(listed, expected, "{base}?{query}");
+            assert_eq!(reply.body["total"], expected.len(), "{base}?{query}");
+        }
+        let unknown = app.get(&format!("{base}?status=done"), &app.member).await;
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+        assert!(
+            unknown.error().message.contains("not-started"),
+            "{}",
+            unknown.text
+        );
+    }
+
+    // Keyless hosts no Pulumi state: no updates, in Pulumi's shape, rather than a 404 that
+    // would stop the CLI following the deployment.
+    let updates = app
+        .get(&format!("{prod}/{}/updates", ids[1]), &app.member)
+        .await;
+    assert_eq!(updates.status, StatusCode::OK, "{}", updates.text);
+    assert_eq!(updates.body, json!([]));
+    let unknown = app
+        .get(&format!("{prod}/no-such-id/updates"), &app.member)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}

@@ -10,6 +10,7 @@ mod input_bombs;
 mod oidc;
 mod oidc_assistant;
 mod openapi;
+mod pulumi_clients;
 mod queue;
 mod raw_logs;
 mod sandbox;

@@ -110,9 +110,11 @@ async fn every_documented_operation_is_served() {
         let reply = app.send(request).await;
         // The webhook receiver takes no token: unsigned, it is refused (webhooks.rs covers it).
         // The OIDC test and explainer refuse the probe body (oidc_assistant.rs covers them),
-        // and so does token creation; the probe's id names no token (tokens.rs covers both).
+        // and so do token creation and encrypt; the probe's id names no token (tokens.rs and
+        // pulumi_clients.rs cover them).
         let probed = concrete.ends_with("/oidc/test")
             || concrete.ends_with("/oidc/explain")
+            || concrete.ends_with("/settings/encrypt")
             || (method == Method::POST && concrete == "/api/user/tokens");
         let expected = if creates {
             StatusCode::ACCEPTED

@@ -96,7 +96,7 @@ async fn invalid_settings_name_the_field_and_change_nothing() {
         ),
         (
             "Azure subscription id",
-            azure("subscriptionId", ""),
+            azure("subscriptionId", "not-a-guid"),
             format!("{oidc}.azure.subscriptionId"),
         ),
         (
@@ -155,6 +155,26 @@ async fn invalid_settings_name_the_field_and_change_nothing() {
             "sourceContext.git.commit".into(),
         ),
         ("tag not a string", json!({"tag": 42}), "tag".into()),
+        (
+            "VCS provider left empty",
+            json!({"vcs": {"provider": "", "repository": "acme/website"}}),
+            "vcs.provider".into(),
+        ),
+        (
+            "VCS provider not one of Pulumi's",
+            json!({"vcs": {"provider": "GitHub"}}),
+            "vcs.provider".into(),
+        ),
+        (
+            "executor image neither a reference nor an object",
+            json!({"executorContext": {"executorImage": 5}}),
+            "executorContext.executorImage".into(),
+        ),
+        (
+            "secret without a value",
+            json!({"operationContext": {"environmentVariables": {"TOKEN": {"isSecret": true}}}}),
+            "operationContext.environmentVariables.TOKEN".into(),
+        ),
     ];
     let before = app.stored_settings("acme", "website", "prod").await;
     assert!(before.is_some());

@@ -1,9 +1,10 @@
-//! `Get source`: a git clone of `sourceContext.git` (a URL or a local path) at its branch, tag
-//! or commit, run in the deployment's sandbox. A local repository's git dir alone (not its
-//! working tree, nor anything around it) is shown to the sandbox read-only. Credentials reach
-//! git only through this process's environment: a token or basic auth as an
-//! `http.extraHeader` set by `GIT_CONFIG_*` variables, an SSH key as a 0600 file named by
-//! `GIT_SSH_COMMAND`. None of them is logged.
+//! `Get source`: a git clone of `sourceContext.git` (a URL or a local path; the `gitHub`
+//! block's repository when the URL is left out) at its branch, tag or commit, run in the
+//! deployment's sandbox. A local repository's git dir alone (not its working tree, nor
+//! anything around it) is shown to the sandbox read-only. Credentials reach git only through
+//! this process's environment: a token or basic auth as an `http.extraHeader` set by
+//! `GIT_CONFIG_*` variables, an SSH key as a 0600 file named by `GIT_SSH_COMMAND`. None of
+//! them is logged.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -18,17 +19,10 @@ use crate::git_auth::{self, GitCredentials, url_password};
 const SSH_KEY_FILE: &str = "git-ssh-key";
 
 pub async fn run(job: &mut Job, index: i64) -> StepResult {
-    let git = job
-        .settings
-        .source_context
-        .as_ref()
-        .and_then(|s| s.git.clone())
-        .ok_or_else(|| StepError::Failed("no git source is configured".into()))?;
-    let mut url = git
-        .repo_url
-        .clone()
-        .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| StepError::Failed("sourceContext.git.repoUrl is empty".into()))?;
+    let git = job.settings.git_source().ok_or_else(|| {
+        StepError::Failed("neither sourceContext.git.repoUrl nor gitHub.repository is set".into())
+    })?;
+    let mut url = git.repo_url.clone().unwrap_or_default();
     if let Some(git_dir) = local_repo::resolve(&url, &job.config).map_err(|why| {
         StepError::Failed(format!("the repository {url} cannot be deployed: {why}"))
     })? {
