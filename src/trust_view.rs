@@ -1,5 +1,5 @@
 //! The OIDC setup assistant's logic as plain Rust, tested natively: the scope picker's query
-//! string, notes by level, verdicts, claims as rows, countdowns and the 429's wait.
+//! string, notes by level, verdicts, claims as rows, countdowns and what a 429 says.
 //!
 //! Generated trust configuration arrives as JSON (`keyless_trust::TrustConfig`); it is read
 //! here as a `serde_json::Value` rather than through that crate's types, so the console carries
@@ -308,17 +308,10 @@ pub fn countdown(seconds_left: i64) -> String {
     }
 }
 
-/// How long to wait after a 429: the seconds the server's message names (`… try again in
-/// 12s`, the same number as its `Retry-After` header, which the API client does not surface).
-pub fn retry_after(message: &str) -> Option<u64> {
-    let rest = &message[message.rfind("try again in ")? + "try again in ".len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
-/// What a 429 from Test OIDC tells the admin.
-pub fn too_many_tests(message: &str) -> String {
-    match retry_after(message) {
+/// What a 429 from Test OIDC tells the admin: the wait its `Retry-After` header names, else
+/// the server's message.
+pub fn too_many_tests(retry_after_seconds: Option<u64>, message: &str) -> String {
+    match retry_after_seconds {
         Some(seconds) => format!("Too many tests: try again in {seconds} s."),
         None => message.to_owned(),
     }
@@ -418,16 +411,12 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_the_servers_wait() {
-        let message = "At most 10 OIDC tests per stack per minute; try again in 42s";
-        assert_eq!(retry_after(message), Some(42));
-        assert_eq!(retry_after("try again in soon"), None);
-        assert_eq!(retry_after("Slow down"), None);
+    fn too_many_tests_names_the_wait_else_the_servers_message() {
         assert_eq!(
-            too_many_tests(message),
+            too_many_tests(Some(42), "Slow down"),
             "Too many tests: try again in 42 s."
         );
-        assert_eq!(too_many_tests("Slow down"), "Slow down");
+        assert_eq!(too_many_tests(None, "Slow down"), "Slow down");
     }
 
     #[test]

@@ -18,28 +18,34 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const VALUE: &str = "pul-0123456789abcdef0123456789abcdef01234567";
 
-/// The fake API: `window.__tokens` holds the tokens and every call made.
+/// The fake API: `window.__tokens` holds the tokens and every call made. The client calls
+/// `fetch` with a `Request`; `new Request(input, init)` reads either form.
 const FAKE_FETCH: &str = r#"
+return (async () => {
 const state = window.__tokens;
-const method = (init && init.method) || 'GET';
-state.calls.push(method + ' ' + input + (init && init.body ? ' ' + init.body : ''));
-const json = (status, body) => Promise.resolve(new Response(JSON.stringify(body),
-    {status, headers: {'Content-Type': 'application/json'}}));
-if (input === '/api/user/tokens' && method === 'GET') return json(200, {tokens: state.tokens});
-if (input === '/api/user/tokens' && method === 'POST') {
-    const body = JSON.parse(init.body);
-    if (body.description === 'refuse') return json(400, {code: 400, message: 'description is refused'});
+const request = new Request(input, init);
+const method = request.method;
+const path = new URL(request.url).pathname;
+const body = await request.text();
+state.calls.push(method + ' ' + path + (body ? ' ' + body : ''));
+const json = (status, body) => new Response(JSON.stringify(body),
+    {status, headers: {'Content-Type': 'application/json'}});
+if (path === '/api/user/tokens' && method === 'GET') return json(200, {tokens: state.tokens});
+if (path === '/api/user/tokens' && method === 'POST') {
+    const wanted = JSON.parse(body);
+    if (wanted.description === 'refuse') return json(400, {code: 400, message: 'description is refused'});
     const id = 'id-' + (state.tokens.length + 1);
-    state.tokens.unshift({id, description: body.description, created: '2026-12-01T09:30:00.000000Z',
-        lastUsed: 0, expires: body.expires});
+    state.tokens.unshift({id, description: wanted.description, created: '2026-12-01T09:30:00.000000Z',
+        lastUsed: 0, expires: wanted.expires});
     return json(200, {id, tokenValue: state.value});
 }
 if (method === 'DELETE') {
-    const id = input.split('/').pop();
+    const id = path.split('/').pop();
     state.tokens = state.tokens.filter(t => t.id !== id);
-    return Promise.resolve(new Response(null, {status: 204}));
+    return new Response(null, {status: 204});
 }
 return json(404, {code: 404, message: 'no such endpoint'});
+})();
 "#;
 
 /// Installs the fake API holding one token, used once and never expiring.

@@ -14,7 +14,7 @@ use crate::trust_view::{Verdict, parse_pasted};
 /// field at fault (`trust` or `claims`) when there is one.
 fn explain_error(failure: &ApiFailure) -> String {
     match failure {
-        ApiFailure::Api(error) => error
+        ApiFailure::Api(error) | ApiFailure::Throttled { error, .. } => error
             .message_for("trust")
             .or_else(|| error.message_for("claims"))
             .unwrap_or(&error.message)

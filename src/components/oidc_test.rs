@@ -30,7 +30,10 @@ fn enabled_clouds(oidc: &OidcConfig) -> Vec<OidcCloud> {
 /// What a failed call tells the admin.
 fn failure_text(failure: &ApiFailure) -> String {
     match failure {
-        ApiFailure::Api(error) if error.code == 429 => too_many_tests(&error.message),
+        ApiFailure::Throttled {
+            error,
+            retry_after_seconds,
+        } => too_many_tests(*retry_after_seconds, &error.message),
         ApiFailure::Api(error) if error.code == 403 => {
             "Only organization admins can test OIDC.".to_owned()
         }

@@ -127,7 +127,9 @@ pub fn DeploySettingsForm(
                             other: vec![READ_ONLY_NOTICE.to_owned()],
                             ..FieldErrors::default()
                         },
-                        ApiFailure::Api(error) => FieldErrors::from_api(error),
+                        ApiFailure::Api(error) | ApiFailure::Throttled { error, .. } => {
+                            FieldErrors::from_api(error)
+                        }
                         ApiFailure::Network(_) => FieldErrors {
                             other: vec![failure.to_string()],
                             ..FieldErrors::default()

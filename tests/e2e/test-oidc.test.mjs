@@ -12,6 +12,7 @@ import { freePort, signInAt, startConsole, startRelyingParties, startServer, sto
 const PANEL = "/acme/website/prod/settings/deploy";
 const SETTINGS = "/api/stacks/acme/website/prod/deployments/settings";
 const TRUST = "/api/stacks/acme/website/prod/deployments/oidc/trust?scope=stack";
+const TEST_RUN = "/api/stacks/acme/website/prod/deployments/oidc/test";
 
 const ROLE = "arn:aws:iam::123456789012:role/pulumi-deploy";
 /** A role whose trust policy admits acme/website/dev only. */
@@ -144,5 +145,30 @@ test("Test OIDC shows AWS's refusal, explained, when the role trusts another sta
   assert.match(explanation, /stack:prod:operation:update/, explanation);
   // The other clouds still trust this stack.
   assert.equal(await testing.locator(".cloud-result.success").count(), 2);
+  await page.context().close();
+});
+
+// Last in this file: it spends the stack's Test OIDC runs for the minute.
+test("Test OIDC past the per-minute limit says how long to wait, as the server's Retry-After", async () => {
+  await saveOidc(server, oidc());
+  let reply;
+  for (let run = 0; run <= 10 && reply?.status !== 429; run++) {
+    reply = await server.api("POST", TEST_RUN, server.tokens.admin, { operation: "update" });
+  }
+  assert.equal(reply.status, 429, JSON.stringify(reply.body));
+
+  const page = await signInAt(browser, server, server.tokens.admin, PANEL);
+  const testing = page.getByRole("region", { name: "Test OIDC" });
+  await testing.waitFor();
+  const answered = page.waitForResponse((response) => response.url() === server.baseUrl + TEST_RUN);
+  await testing.getByRole("button", { name: "Test OIDC" }).click();
+  const response = await answered;
+  assert.equal(response.status(), 429);
+  const seconds = response.headers()["retry-after"];
+  assert.match(seconds, /^[1-9]\d*$/);
+  // The wait comes from the header: the server's message says "try again in 42s", not this.
+  const alert = testing.getByRole("alert");
+  await alert.waitFor();
+  assert.equal(await alert.textContent(), `Too many tests: try again in ${seconds} s.`);
   await page.context().close();
 });
