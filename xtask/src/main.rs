@@ -4,7 +4,8 @@
 //!   the server on the embedded database, seeded with demo data on first start, with local
 //!   stand-ins for the clouds' token endpoints that the demo stack `acme/demo/dev` deploys with.
 //! - `cargo xtask test`: install what is missing, then fmt, clippy and every test: native unit
-//!   and API tests, browser component tests, and end-to-end tests in headless Chromium.
+//!   and API tests, a schemathesis fuzz of the API against its OpenAPI document, browser
+//!   component tests, and end-to-end tests in headless Chromium.
 //! - `cargo xtask setup [--browser]`: only the installs (idempotent).
 //! - `cargo xtask bench logs [--lines N]`: the deployment-log benchmark (figures, no asserts).
 //! - `cargo xtask build-console`: only the console's release build into `dist/` (one at a
