@@ -1,7 +1,7 @@
 //! Settings → Deploy: the stack's deployment settings, OpenID Connect per cloud, push to
 //! deploy; editable by admins, read-only for members.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use keyless_api_types::stack::StackRef;
 use leptos::prelude::*;
@@ -94,7 +94,8 @@ pub fn DeploySettingsForm(
     let unreadable = initial.as_ref().err().cloned();
     let loaded = RwSignal::new(settings);
     let form = RwSignal::new(initial.unwrap_or_default());
-    let touched = RwSignal::new(BTreeSet::<Field>::new());
+    // The fields edited since the last save: a handful, so a list (less wasm than a set).
+    let touched = RwSignal::new(Vec::<Field>::new());
     let submitted = RwSignal::new(false);
     let server_errors = RwSignal::new(FieldErrors::default());
     let status = RwSignal::new(None::<&'static str>);
@@ -116,7 +117,7 @@ pub fn DeploySettingsForm(
                         form.set(saved_form);
                     }
                     loaded.set(saved);
-                    touched.set(BTreeSet::new());
+                    touched.set(Vec::new());
                     submitted.set(false);
                     server_errors.set(FieldErrors::default());
                     status.set(Some(SAVED));
@@ -162,7 +163,9 @@ pub fn DeploySettingsForm(
     };
     let edited = move |field: Field| {
         touched.update(|t| {
-            t.insert(field);
+            if !t.contains(&field) {
+                t.push(field);
+            }
         });
         server_errors.update(|e| {
             e.fields.remove(&field);
@@ -204,12 +207,23 @@ pub fn DeploySettingsForm(
                                 rows.remove(i);
                             }
                         });
-                        touched.update(|t| *t = t.iter().filter_map(|f| f.after_row_removed(field, i)).collect());
+                        touched.update(|t| t.retain_mut(|f| match f.after_row_removed(field, i) {
+                            Some(moved) => {
+                                *f = moved;
+                                true
+                            }
+                            None => false,
+                        }));
+                        // Rebuilt by inserting: collecting into a BTreeMap sorts, and each sort
+                        // instantiated costs the page kilobytes of wasm.
                         server_errors.update(|e| {
-                            e.fields = std::mem::take(&mut e.fields)
-                                .into_iter()
-                                .filter_map(|(f, m)| Some((f.after_row_removed(field, i)?, m)))
-                                .collect();
+                            let mut moved = BTreeMap::new();
+                            for (f, m) in std::mem::take(&mut e.fields) {
+                                if let Some(f) = f.after_row_removed(field, i) {
+                                    moved.insert(f, m);
+                                }
+                            }
+                            e.fields = moved;
                         });
                         edited(field);
                     })

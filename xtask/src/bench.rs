@@ -1,14 +1,20 @@
 //! `cargo xtask bench logs [--lines N]`: builds the server and the log benchmark with the
 //! server's optimised profile, then runs the benchmark against the real server binary (see
 //! `crates/server/examples/bench_logs.rs`). It prints figures; it asserts nothing about time.
+//! `cargo xtask bench sizes`: the last console build's download per page, by crate (see
+//! `wasm_sizes.rs`); `bench console` ends with it.
 
 use crate::cmd;
 
 pub fn bench(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("logs") => logs(&args[1..]),
-        Some("console") => crate::bench_console::bench(&args[1..]),
-        _ => Err("usage: cargo xtask bench <logs | console> [--lines N]".into()),
+        Some("console") => {
+            crate::bench_console::bench(&args[1..])?;
+            crate::wasm_sizes::sizes()
+        }
+        Some("sizes") => crate::wasm_sizes::sizes(),
+        _ => Err("usage: cargo xtask bench <logs | console | sizes> [--lines N]".into()),
     }
 }
 

@@ -10,6 +10,7 @@
 //! - `cargo xtask bench logs [--lines N]`: the deployment-log benchmark (figures, no asserts).
 //! - `cargo xtask build-console`: only the console's release build into `dist/` (one at a
 //!   time per checkout; see `run::build_console`).
+//! - `cargo xtask bench sizes`: the last console build's download per page, by crate.
 //! - `cargo xtask split-console`: trunk's post-build hook that splits the console's wasm into
 //!   lazily loaded pages (see `split.rs`).
 //! - `cargo xtask bench console [--lines N]`: the console's download size and its log viewer
@@ -22,6 +23,7 @@ mod run;
 mod setup;
 mod split;
 mod test;
+mod wasm_sizes;
 
 use std::process::ExitCode;
 
@@ -36,7 +38,7 @@ fn main() -> ExitCode {
         Some("split-console") => split::split_console(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [server flags…] | test | setup [--browser] | build-console | bench <logs | console> [--lines N]>"
+                "usage: cargo xtask <run [server flags…] | test | setup [--browser] | build-console | bench <logs | console | sizes> [--lines N]>"
             );
             return ExitCode::from(2);
         }

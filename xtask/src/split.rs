@@ -7,6 +7,9 @@
 //! hook starts again from cargo's artifact: split it with `wasm_split_cli_support`, run
 //! wasm-bindgen on the main module under the name trunk chose (its `index.html` already loads
 //! that name), optimise every module with wasm-opt, and put them all in trunk's staging dir.
+//!
+//! `target/wasm-split` keeps what `cargo xtask bench sizes` reads: every module as shipped but
+//! with its function names, and `modules.txt`, which modules each lazily loaded page needs.
 
 use std::path::{Path, PathBuf};
 
@@ -59,25 +62,59 @@ pub fn split_console() -> Result<(), String> {
 
     let mut modules = vec![work.join(format!("{stem}_bg.wasm"))];
     modules.extend(chunks);
-    if profile == "release" {
-        for module in &modules {
+    for module in &modules {
+        let staged = staging.join(module.file_name().expect("a file name"));
+        if profile == "release" {
+            // `-g` keeps the names (for `bench sizes`) without changing the code; the staged
+            // copy drops them with the other custom sections.
             cmd::run(
-                cmd::new("wasm-opt", &["-Oz"])
+                cmd::new("wasm-opt", &["-Oz", "-g"])
                     .args(WASM_FEATURES)
                     .arg(module)
                     .arg("-o")
                     .arg(module),
             )?;
+            let wasm = std::fs::read(module).map_err(|e| format!("{module:?}: {e}"))?;
+            std::fs::write(&staged, without_custom_sections(&wasm)?)
+        } else {
+            std::fs::copy(module, &staged).map(drop)
         }
+        .map_err(|e| format!("cannot stage {module:?}: {e}"))?;
     }
-    let loader = work.join(format!("{stem}_split.js"));
-    let glue = work.join(format!("{stem}.js"));
-    for file in modules.iter().chain([&loader, &glue]) {
-        let name = file.file_name().expect("a file name");
-        std::fs::copy(file, staging.join(name))
-            .map_err(|e| format!("cannot stage {file:?}: {e}"))?;
+    for script in [format!("{stem}_split.js"), format!("{stem}.js")] {
+        std::fs::copy(work.join(&script), staging.join(&script))
+            .map_err(|e| format!("cannot stage {script}: {e}"))?;
     }
     Ok(())
+}
+
+/// `wasm` without its custom sections (names, producers, target features), which browsers
+/// ignore: about 200 bytes in every module, most of a small chunk's gzip.
+fn without_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = wasm[..8].to_vec();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| format!("unreadable wasm: {e}"))?;
+        let Some((id, range)) = payload.as_section() else {
+            continue;
+        };
+        if id == 0 {
+            continue;
+        }
+        let body = &wasm[range.start as usize..range.end as usize];
+        out.push(id);
+        let mut len = body.len();
+        loop {
+            let byte = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+        out.extend_from_slice(body);
+    }
+    Ok(out)
 }
 
 /// The name trunk gave the console's files (`keyless-console-<hash>`), read off its glue js.
@@ -96,7 +133,7 @@ fn trunk_stem(staging: &Path) -> Result<String, String> {
 
 /// Splits `input` into `work/main.wasm`, the lazily loaded modules and their loader
 /// (`<stem>_split.js`); returns the modules, renamed after `stem` so that a new build never
-/// meets an old chunk in a cache.
+/// meets an old chunk in a cache, and lists them in `work/modules.txt` (see `wasm_sizes`).
 fn split(input: &Path, work: &Path, stem: &str) -> Result<Vec<PathBuf>, String> {
     let wasm = std::fs::read(input).map_err(|e| format!("cannot read {input:?}: {e}"))?;
     let link_name = format!("./{stem}_split.js");
@@ -122,5 +159,19 @@ fn split(input: &Path, work: &Path, stem: &str) -> Result<Vec<PathBuf>, String> 
         renamed.push(target);
     }
     std::fs::write(&loader, js).map_err(|e| format!("{loader:?}: {e}"))?;
+
+    // One line per module loader: its name, then every module it fetches.
+    let mut list = format!("main {stem}_bg.wasm\n");
+    let mut pages: Vec<_> = split.prefetch_map.into_iter().collect();
+    pages.sort();
+    for (page, files) in pages {
+        list.push_str(&page);
+        for file in files {
+            list.push_str(&format!(" {stem}-{file}.wasm"));
+        }
+        list.push('\n');
+    }
+    let listed = work.join("modules.txt");
+    std::fs::write(&listed, list).map_err(|e| format!("{listed:?}: {e}"))?;
     Ok(renamed)
 }
