@@ -704,7 +704,18 @@ impl DeployForm {
             }),
             ..DeploymentSettings::default()
         };
-        FieldErrors::from_validation(&validate::settings(&settings, stack))
+        let mut errors = FieldErrors::from_validation(&validate::settings(&settings, stack));
+        // Pulumi's schema requires none of Azure's ids, so the API takes a block without them;
+        // signing in to Azure needs all three, so the form asks for each.
+        if self.azure_enabled {
+            for field in Cloud::Azure.fields() {
+                if self.text(*field).trim().is_empty() {
+                    let attribute = format!("{}.azure.{}", OIDC_PATH.join("."), field.wire_key());
+                    errors.push(&attribute, default_message(ErrorType::Required));
+                }
+            }
+        }
+        errors
     }
 
     /// The example expansion of the session name for this stack, when it is valid.
@@ -1101,6 +1112,13 @@ mod tests {
             Some("Tenant ID must be a GUID like 00000000-0000-0000-0000-000000000000")
         );
         assert!(errors.other.is_empty());
+        // The API takes Azure without its ids (Pulumi requires none); the form asks for each.
+        form.set_text(Field::AzureSubscriptionId, "  ".into());
+        assert_eq!(
+            form.validate(&stack(), &loaded())
+                .get(Field::AzureSubscriptionId),
+            Some("Subscription ID is required")
+        );
         // Fields of a switched-off cloud are not checked.
         form.set_enabled(Cloud::Azure, false);
         assert_eq!(
