@@ -5,6 +5,10 @@
 //! type). Measured when it replaced a hand-written web-sys `fetch`: 5.5 KB more gzipped, 4.6 KB
 //! of it in the shell's wasm (+2.9 %), under 1 % of the whole console; the price of answers
 //! whose headers callers can read (`Retry-After`, the raw log's next token).
+//!
+//! The API may live on another origin than the console (another Keyless, or a proxy in front of
+//! Pulumi Cloud): [`configure`] reads `config.json` beside `index.html` once at start, and every
+//! URL is built by [`api_url`] from its `apiBaseUrl`. One build then serves any backend.
 
 use gloo_net::http::{Method, RequestBuilder, Response};
 use keyless_api_types::tokens::{
@@ -19,6 +23,92 @@ use keyless_api_types::{ExplainRequest, LifetimeAdvice, OidcConfig, OidcTestRequ
 use leptos::prelude::{Callable, Callback};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::sync::OnceLock;
+
+/// The console's runtime configuration file, beside `index.html`.
+const CONFIG_PATH: &str = "/config.json";
+
+/// Where the API is, as [`configure`] found it: the prefix of every API path (empty for the
+/// console's own origin), or why `config.json` could not be used.
+static API_BASE: OnceLock<Result<String, String>> = OnceLock::new();
+
+/// Reads `config.json` once, before the console starts. Without the file (a 404, or the
+/// server's `index.html` fallback answering instead of JSON) the API is on the console's own
+/// origin; a file that cannot be used is kept as an error that every call and the sign-in page
+/// show, rather than calling a backend nobody configured.
+pub async fn configure() {
+    let base = match gloo_net::http::Request::get(CONFIG_PATH).send().await {
+        Ok(response) if response.status() == 404 => Ok(String::new()),
+        Ok(response) if !response.ok() => Err(format!(
+            "{CONFIG_PATH} could not be read (HTTP {}).",
+            response.status()
+        )),
+        Ok(response) if !is_json(response.headers().get("Content-Type").as_deref()) => {
+            Ok(String::new())
+        }
+        Ok(response) => match response.text().await {
+            Ok(text) => parse_config(&text),
+            Err(error) => Err(format!("{CONFIG_PATH} could not be read ({error}).")),
+        },
+        Err(error) => Err(format!("{CONFIG_PATH} could not be read ({error}).")),
+    };
+    // The console configures itself once; a second call keeps the first answer.
+    let _ = API_BASE.set(base);
+}
+
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|value| {
+        value
+            .split(';')
+            .next()
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+    })
+}
+
+/// The API base URL a `config.json` names: `{"apiBaseUrl": "https://api.example.com"}` (an
+/// `http(s)` URL, or a path on the console's origin); absent or empty means the console's own
+/// origin. The answer has no trailing `/`, since every API path starts with one.
+pub fn parse_config(text: &str) -> Result<String, String> {
+    let broken = |why: &str| format!("{CONFIG_PATH} is not a valid console configuration: {why}.");
+    let config: Value = serde_json::from_str(text).map_err(|e| broken(&e.to_string()))?;
+    let Value::Object(config) = config else {
+        return Err(broken("it must be a JSON object"));
+    };
+    let base = match config.get("apiBaseUrl") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(url)) => url.trim(),
+        Some(_) => return Err(broken("apiBaseUrl must be a string")),
+    };
+    let lower = base.to_ascii_lowercase();
+    let absolute = ["http://", "https://"].iter().any(|scheme| {
+        lower
+            .strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty())
+    });
+    let path = base.starts_with('/') && !base.starts_with("//");
+    if base.is_empty() || absolute || path {
+        Ok(base.trim_end_matches('/').to_owned())
+    } else {
+        Err(broken(&format!(
+            "apiBaseUrl {base:?} is neither an http(s) URL nor a path"
+        )))
+    }
+}
+
+/// Why `config.json` could not be used, if it could not.
+pub fn config_error() -> Option<String> {
+    API_BASE.get().and_then(|base| base.as_ref().err().cloned())
+}
+
+/// The URL of the API path `path` (which starts with `/api/`) on the configured backend; the
+/// console's own origin until [`configure`] has run (as in component tests).
+pub fn api_url(path: &str) -> Result<String, ApiFailure> {
+    match API_BASE.get() {
+        None => Ok(path.to_owned()),
+        Some(Ok(base)) => Ok(format!("{base}{path}")),
+        Some(Err(why)) => Err(ApiFailure::Network(why.clone())),
+    }
+}
 
 /// Why a call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,10 +199,11 @@ impl Client {
         }
     }
 
-    /// A request to `path` with the headers every call carries; writes also name the console
-    /// as their client, which the server records on what they write.
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let request = RequestBuilder::new(path)
+    /// A request to `path` on the configured backend with the headers every call carries;
+    /// writes also name the console as their client, which the server records on what they
+    /// write.
+    fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, ApiFailure> {
+        let request = RequestBuilder::new(&api_url(path)?)
             .header("Authorization", &format!("token {}", self.token))
             .header("Accept", "application/vnd.pulumi+8");
         let request = if method == Method::GET {
@@ -120,7 +211,7 @@ impl Client {
         } else {
             request.header("X-Keyless-Client", "console")
         };
-        request.method(method)
+        Ok(request.method(method))
     }
 
     /// Sends a request with an optional JSON body; returns a successful answer unread.
@@ -174,17 +265,17 @@ impl Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiFailure> {
-        self.read(self.request(Method::GET, path), None).await
+        self.read(self.request(Method::GET, path)?, None).await
     }
 
     async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, ApiFailure> {
-        self.read(self.request(Method::POST, path), Some(body))
+        self.read(self.request(Method::POST, path)?, Some(body))
             .await
     }
 
     /// Sends a request whose answer has nothing to read.
     async fn call(&self, method: Method, path: &str) -> Result<(), ApiFailure> {
-        self.send(self.request(method, path), None).await.map(drop)
+        self.send(self.request(method, path)?, None).await.map(drop)
     }
 
     /// `GET /api/user`: who the token belongs to.
@@ -247,7 +338,7 @@ impl Client {
         stack: &StackRef,
         page: PageRequest,
     ) -> Result<ListDeploymentResponseV2, ApiFailure> {
-        let request = self.request(Method::GET, &deployments_path(stack, ""));
+        let request = self.request(Method::GET, &deployments_path(stack, ""))?;
         self.read(request.query(page.query()), None).await
     }
 
@@ -257,7 +348,7 @@ impl Client {
         org: &str,
         page: PageRequest,
     ) -> Result<ListDeploymentResponseV2, ApiFailure> {
-        let request = self.request(Method::GET, &format!("/api/orgs/{org}/deployments"));
+        let request = self.request(Method::GET, &format!("/api/orgs/{org}/deployments"))?;
         self.read(request.query(page.query()), None).await
     }
 
@@ -320,7 +411,7 @@ impl Client {
         let request = self.request(
             Method::GET,
             &deployments_path(stack, &format!("/{id}/logs")),
-        );
+        )?;
         // Streaming mode always answers `{"__type":"DeploymentLogs",…}`: reading that shape
         // directly spares the console serde's buffering of internally tagged enums.
         self.read(request.query(continuation(token)), None).await
@@ -335,7 +426,7 @@ impl Client {
         continuation_token: Option<&str>,
     ) -> Result<RawLog, ApiFailure> {
         let path = deployments_path(stack, &format!("/{id}/logs/raw"));
-        let request = self.request(Method::GET, &path);
+        let request = self.request(Method::GET, &path)?;
         let response = self
             .send(request.query(continuation(continuation_token)), None)
             .await?;
@@ -450,5 +541,60 @@ fn fallback_message(status: u16) -> String {
         404 => "Not found.".into(),
         500..=599 => format!("The Keyless API failed (HTTP {status}). Try again later."),
         _ => format!("The request failed (HTTP {status})."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_names_the_api_base_or_leaves_the_console_origin() {
+        assert_eq!(
+            parse_config(r#"{"apiBaseUrl": "https://api.example.com/"}"#),
+            Ok("https://api.example.com".into())
+        );
+        assert_eq!(
+            parse_config(r#"{"apiBaseUrl": "http://127.0.0.1:8080"}"#),
+            Ok("http://127.0.0.1:8080".into())
+        );
+        assert_eq!(
+            parse_config(r#"{"apiBaseUrl": "/pulumi"}"#),
+            Ok("/pulumi".into())
+        );
+        assert_eq!(parse_config("{}"), Ok(String::new()));
+        assert_eq!(parse_config(r#"{"apiBaseUrl": ""}"#), Ok(String::new()));
+    }
+
+    #[test]
+    fn a_broken_config_is_an_error_that_says_why() {
+        for (text, why) in [
+            ("{\"apiBaseUrl\": ", "EOF"),
+            ("[]", "JSON object"),
+            (r#"{"apiBaseUrl": 8080}"#, "must be a string"),
+            (
+                r#"{"apiBaseUrl": "api.example.com"}"#,
+                "neither an http(s) URL",
+            ),
+            (
+                r#"{"apiBaseUrl": "//api.example.com"}"#,
+                "neither an http(s) URL",
+            ),
+            (r#"{"apiBaseUrl": "https://"}"#, "neither an http(s) URL"),
+        ] {
+            let error = parse_config(text).expect_err(text);
+            assert!(
+                error.contains("config.json") && error.contains(why),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_json_answers_are_read_as_the_config() {
+        assert!(is_json(Some("application/json")));
+        assert!(is_json(Some("Application/JSON; charset=utf-8")));
+        assert!(!is_json(Some("text/html; charset=utf-8")));
+        assert!(!is_json(None));
     }
 }

@@ -70,6 +70,16 @@ impl Session {
             .is_some_and(|role| role == OrgRole::Admin)
     }
 
+    /// Whether the signed-in user may start, cancel and pause `org`'s deployments: admins and
+    /// members may; any other role (Pulumi's stack collaborators, billing managers …) only reads.
+    pub fn can_deploy_in(&self, org: &str) -> bool {
+        self.user
+            .read()
+            .as_ref()
+            .and_then(|u| u.role_in(org))
+            .is_some_and(OrgRole::can_deploy)
+    }
+
     /// Loads the user for the stored token.
     fn load_user(&self) {
         let session = *self;

@@ -180,7 +180,7 @@ fn DeploymentSummary(
     view! {
         <section class="card deployment-summary" aria-labelledby="deployment-heading">
             <h2 id="deployment-heading">
-                {format!("Deployment {} · {}", deployment.version, deployment.pulumi_operation.as_str())}
+                {format!("Deployment {} · {}", deployment.version, keyless_api_types::PulumiOperation::label(deployment.pulumi_operation))}
             </h2>
             <p aria-live="polite"><StatusBadge status=status /></p>
             <dl class="details">

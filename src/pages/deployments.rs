@@ -69,7 +69,7 @@ pub fn page_info(page: u32, total: i64, page_size: u32) -> (String, bool, bool) 
     )
 }
 
-/// The stack's Deployments tab.
+/// The stack's Deployments tab; Deploy, pause and Cancel only for roles that may deploy.
 #[component]
 pub fn StackDeploymentsPage() -> impl IntoView {
     let session = use_session();
@@ -102,7 +102,12 @@ pub fn StackDeploymentsPage() -> impl IntoView {
     let on_change = Callback::new(move |()| refresh.update(|n| *n += 1));
     view! {
         <PageTitle text=title />
-        {move || stack_ref.get().map(|stack| view! { <DeployControls stack on_change /> })}
+        {move || {
+            stack_ref
+                .get()
+                .filter(|stack| session.can_deploy_in(&stack.org))
+                .map(|stack| view! { <DeployControls stack on_change /> })
+        }}
         <section class="card" aria-labelledby="deployments-heading">
             <h2 id="deployments-heading">"Deployments"</h2>
             <DeploymentList list page show_stack=false on_change />
@@ -181,6 +186,7 @@ fn DeploymentList(
 ) -> impl IntoView {
     let session = use_session();
     let params = use_params_map();
+    let route_stack = use_stack_ref();
     let message = RwSignal::new(None::<String>);
     let now = RwSignal::new(now_ms());
     every(1_000, move || now.set(now_ms()));
@@ -197,18 +203,26 @@ fn DeploymentList(
     };
     let row = move |deployment: ListDeploymentSnapshot| {
         let org = params.read_untracked().get("org").unwrap_or_default();
-        let stack = StackRef::new(&org, &deployment.project_name, &deployment.stack_name);
+        // Pulumi's listings may leave out the project and stack; a stack's own list knows them.
+        let stack = match route_stack.get_untracked() {
+            Some(stack)
+                if deployment.project_name.is_empty() || deployment.stack_name.is_empty() =>
+            {
+                stack
+            }
+            _ => StackRef::new(&org, &deployment.project_name, &deployment.stack_name),
+        };
         let href = format!("/{stack}/deployments/{}", deployment.version);
         let status = deployment.status.as_str();
         let version = deployment.version;
-        let cancellable = cancellable(deployment.status);
+        let cancellable = cancellable(deployment.status) && session.can_deploy_in(&org);
         let id = deployment.id.clone();
         let stack_name = show_stack.then(|| format!("{}/{}", stack.project, stack.stack));
         let duration = {
             let deployment = deployment.clone();
             move || deployment_duration(&deployment, now.get()).unwrap_or_else(|| "—".into())
         };
-        let operation = deployment.pulumi_operation.as_str();
+        let operation = PulumiOperation::label(deployment.pulumi_operation);
         let cancel_stack = stack.clone();
         view! {
             <tr>

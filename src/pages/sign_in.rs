@@ -5,12 +5,13 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use web_sys::SubmitEvent;
 
-use crate::api::{ApiFailure, Client};
+use crate::api::{ApiFailure, Client, config_error};
 use crate::components::{PageTitle, TextField};
 use crate::session::{after_sign_in, use_session};
 
 /// Sign in with an access token, checked against `GET /api/user`; afterwards goes on to the
-/// page that asked for it (`?next=`) or to the stacks.
+/// page that asked for it (`?next=`) or to the stacks. A `config.json` the console cannot use
+/// is shown here, since no sign-in can work without it.
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let session = use_session();
@@ -66,6 +67,14 @@ pub fn SignInPage() -> impl IntoView {
         <section class="signin card">
             <h1>"Sign in to Keyless"</h1>
             <p class="lead">"Paste an access token to manage your stacks' deployment settings."</p>
+            {config_error().map(|why| {
+                view! {
+                    <p class="alert" role="alert">
+                        {why}
+                        " Ask whoever deployed this console to fix it."
+                    </p>
+                }
+            })}
             <form on:submit=on_submit novalidate>
                 <TextField
                     id="access-token"

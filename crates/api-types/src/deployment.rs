@@ -1,6 +1,10 @@
 //! Deployments: the spec's `CreateDeploymentResponse`, `GetDeploymentResponse`,
 //! `ListDeploymentResponseV2`, `DeploymentJob`, `StepRun`, the two log shapes and the stack and
 //! organization metadata. Timestamps are RFC 3339 strings in UTC.
+//!
+//! Reading is lenient where Pulumi's schema makes a field optional (or may add enum values),
+//! so that the console also reads Pulumi Cloud's answers: absent fields take their defaults and
+//! an operation the console does not know reads as `None`.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +47,20 @@ impl PulumiOperation {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|op| op.as_str() == name)
     }
+
+    /// The wire name of a deployment's operation, or a neutral label when the answer named
+    /// none (Pulumi's deployments older than the field) or one this console does not know.
+    pub fn label(operation: Option<Self>) -> &'static str {
+        operation.map_or("unknown operation", Self::as_str)
+    }
+}
+
+/// Reads a deployment's `pulumiOperation`: absent, `null` or an unknown name is `None`.
+fn lenient_operation<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<PulumiOperation>, D::Error> {
+    let name = Option::<String>::deserialize(deserializer)?;
+    Ok(name.as_deref().and_then(PulumiOperation::parse))
 }
 
 /// The status of a deployment or of its job.
@@ -135,6 +153,7 @@ impl StepStatus {
 #[serde(rename_all = "camelCase")]
 pub struct CreateDeploymentResponse {
     pub id: String,
+    #[serde(default)]
     pub console_url: String,
     pub version: i64,
 }
@@ -161,6 +180,7 @@ pub struct UserInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepRun {
+    #[serde(default)]
     pub name: String,
     pub status: StepStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,6 +198,7 @@ pub struct DeploymentJob {
     pub started: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
+    #[serde(default)]
     pub steps: Vec<StepRun>,
 }
 
@@ -188,6 +209,7 @@ pub struct EnvironmentVariable {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    #[serde(default)]
     pub secret: bool,
 }
 
@@ -216,6 +238,7 @@ pub struct DeploymentSourceGit {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentConfiguration {
+    #[serde(default)]
     pub environment_variables: Vec<EnvironmentVariable>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<DeploymentSource>,
@@ -256,10 +279,20 @@ pub struct GetDeploymentResponse {
     pub version: i64,
     pub latest_version: i64,
     pub requested_by: UserInfo,
-    pub pulumi_operation: PulumiOperation,
+    /// `None` when the answer names no operation the console knows (see
+    /// [`PulumiOperation::label`]); Keyless always sends one.
+    #[serde(
+        default,
+        deserialize_with = "lenient_operation",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pulumi_operation: Option<PulumiOperation>,
+    /// Empty when the answer does not say.
+    #[serde(default)]
     pub initiator: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger: Option<DeploymentTrigger>,
+    #[serde(default)]
     pub configuration: DeploymentConfiguration,
     /// Omitted until the deployment has started.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -276,13 +309,25 @@ pub struct ListDeploymentSnapshot {
     pub status: DeploymentStatus,
     pub version: i64,
     pub requested_by: UserInfo,
+    #[serde(default)]
     pub project_name: String,
+    #[serde(default)]
     pub stack_name: String,
+    #[serde(default)]
     pub paused: bool,
-    pub pulumi_operation: PulumiOperation,
+    /// As in [`GetDeploymentResponse::pulumi_operation`].
+    #[serde(
+        default,
+        deserialize_with = "lenient_operation",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pulumi_operation: Option<PulumiOperation>,
     /// Pulumi updates the deployment made; this server records none.
+    #[serde(default)]
     pub updates: Vec<serde_json::Value>,
+    #[serde(default)]
     pub jobs: Vec<DeploymentJob>,
+    #[serde(default)]
     pub initiator: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger: Option<DeploymentTrigger>,
@@ -328,6 +373,8 @@ pub struct DeploymentLogLine {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentLogs {
+    /// Absent from a poll that found no new lines.
+    #[serde(default)]
     pub lines: Vec<DeploymentLogLine>,
     /// Pass back as `continuationToken`; absent once the deployment has finished and every
     /// line was returned.
@@ -366,9 +413,13 @@ pub enum DeploymentLogsBase {
 #[serde(rename_all = "camelCase")]
 pub struct StackDeploymentsMetadataResponse {
     /// Whether new deployments of this stack wait, by a stack or an organization pause.
+    #[serde(default)]
     pub paused: bool,
+    #[serde(default)]
     pub stack_paused: bool,
+    #[serde(default)]
     pub organization_paused: bool,
+    #[serde(default)]
     pub has_schedules: bool,
 }
 
@@ -432,6 +483,28 @@ mod tests {
             serde_json::to_value(&request).expect("serialises"),
             json!({"operation": "destroy", "inheritSettings": true})
         );
+    }
+
+    #[test]
+    fn operations_read_leniently() {
+        let read = |operation: serde_json::Value| {
+            let mut snapshot = json!({"id": "d", "created": "c", "modified": "m",
+                "status": "running", "version": 1,
+                "requestedBy": {"name": "", "githubLogin": "a", "avatarUrl": ""}});
+            if !operation.is_null() {
+                snapshot["pulumiOperation"] = operation;
+            }
+            serde_json::from_value::<ListDeploymentSnapshot>(snapshot)
+                .expect("reads")
+                .pulumi_operation
+        };
+        assert_eq!(
+            read(json!("detect-drift")),
+            Some(PulumiOperation::DetectDrift)
+        );
+        assert_eq!(read(json!("import")), None);
+        assert_eq!(read(serde_json::Value::Null), None);
+        assert_eq!(PulumiOperation::label(None), "unknown operation");
     }
 
     #[test]

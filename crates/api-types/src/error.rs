@@ -19,10 +19,14 @@ pub struct ApiError {
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
     /// The kind of resource, e.g. `DeploymentSettings`.
+    #[serde(default)]
     pub resource: String,
-    /// The offending field as a dotted path, e.g. `operationContext.oidc.azure.tenantId`.
+    /// The offending field as a dotted path, e.g. `operationContext.oidc.azure.tenantId`;
+    /// empty when the problem is not about one field (Pulumi may omit it).
+    #[serde(default)]
     pub attribute: String,
     /// What is wrong with it.
+    #[serde(default)]
     pub error_type: ErrorType,
     /// The message to show next to the field.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -30,13 +34,16 @@ pub struct ErrorDetail {
 }
 
 /// The error categories of the API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
     NotFound,
     Required,
     Invalid,
     AlreadyExists,
+    /// Also what an absent or unknown category reads as: the detail's message says it all.
+    #[default]
+    #[serde(other)]
     Custom,
 }
 

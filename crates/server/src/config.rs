@@ -59,6 +59,19 @@ pub struct Config {
     #[arg(long, env = "KEYLESS_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
 
+    /// An origin a console served elsewhere runs at, e.g. `https://console.example.com`:
+    /// browsers let it call this server's API (`/api/…`). Repeat the flag, or separate origins
+    /// with commas; each is exact (no `*`). Without it the API sends no CORS headers, and only
+    /// a console served from this server's own origin can call it.
+    #[arg(
+        long = "cors-origin",
+        env = "KEYLESS_CORS_ORIGIN",
+        value_name = "ORIGIN",
+        value_delimiter = ',',
+        value_parser = crate::cors::parse_origin
+    )]
+    pub cors_origins: Vec<String>,
+
     #[command(flatten)]
     pub deploy: DeployConfig,
 }
@@ -204,6 +217,7 @@ impl Config {
             tls_cert: None,
             tls_key: None,
             public_url: None,
+            cors_origins: Vec::new(),
             deploy: DeployConfig::default(),
         }
     }
@@ -350,6 +364,36 @@ mod tests {
         }
         assert!(Config::try_parse_from(["keyless-server", "--tls-cert", "cert.pem"]).is_err());
         assert!(Config::try_parse_from(["keyless-server", "--tls-key", "key.pem"]).is_err());
+    }
+
+    #[test]
+    fn cors_origins_repeat_or_are_separated_by_commas_and_are_never_a_wildcard() {
+        let config = Config::try_parse_from([
+            "keyless-server",
+            "--cors-origin",
+            "https://console.example.com, http://localhost:8080/",
+            "--cors-origin",
+            "https://Other.example.com",
+        ])
+        .expect("parses");
+        assert_eq!(
+            config.cors_origins,
+            [
+                "https://console.example.com",
+                "http://localhost:8080",
+                "https://other.example.com"
+            ]
+        );
+        let err = Config::try_parse_from(["keyless-server", "--cors-origin", "*"])
+            .expect_err("a wildcard")
+            .to_string();
+        assert!(err.contains("wildcards are not accepted"), "{err}");
+        assert!(
+            Config::try_parse_from(["keyless-server"])
+                .expect("parses")
+                .cors_origins
+                .is_empty()
+        );
     }
 
     #[test]

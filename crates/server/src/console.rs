@@ -9,6 +9,12 @@
 //! always starts the wasm from an inline module script in `index.html`; rather than allowing
 //! inline scripts, the policy names that script by its hash, taken from the `index.html` being
 //! served (again whenever the file changes, so that a new build runs at once).
+//!
+//! Beside `index.html`, whoever deploys the console may write `config.json`, which the console
+//! reads at run time (`{"apiBaseUrl": "https://api.example.com"}`; by default it calls the
+//! origin it is served from). It is served like any file, but revalidated, its name carrying no
+//! hash, and 404 rather than the page when absent; its API origin, read once at start, is the
+//! one other origin the policy lets the console connect to.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,6 +27,7 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tower_http::compression::Compression;
 use tower_http::services::{ServeDir, ServeFile};
@@ -28,15 +35,55 @@ use tower_http::services::{ServeDir, ServeFile};
 const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
 const FOREVER: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
 
-/// The console's files under `dist`, with `index.html` for every other path.
-pub fn service(dist: &Path) -> Router {
+/// The console's runtime configuration, beside `index.html`.
+const RUNTIME_CONFIG: &str = "config.json";
+
+/// What the server reads of the console's `config.json`; the rest is the console's.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RuntimeConfig {
+    #[serde(default)]
+    api_base_url: Option<String>,
+}
+
+/// The origin of the API that the console in `dist` is configured to call, from its
+/// `config.json`: `None` without the file, or when it leaves `apiBaseUrl` empty or relative
+/// (the console then calls the origin it is served from).
+pub fn api_origin(dist: &Path) -> Result<Option<String>, String> {
+    let path = dist.join(RUNTIME_CONFIG);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("{}: {err}", path.display())),
+    };
+    let config: RuntimeConfig =
+        serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))?;
+    match config.api_base_url.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(url) if url.starts_with('/') && !url.starts_with("//") => Ok(None),
+        Some(url) => crate::cors::origin_of(url)
+            .map(Some)
+            .map_err(|why| format!("{}: apiBaseUrl {url} {why}", path.display())),
+    }
+}
+
+/// The console's files under `dist`, with `index.html` for every other path but
+/// `/config.json`, which is 404 when absent so that the console knows to call its own origin;
+/// the console may also connect to `api_origin` (see [`api_origin`]).
+pub fn service(dist: &Path, api_origin: Option<&str>) -> Router {
     let index = dist.join("index.html");
     let files = ServeDir::new(dist).fallback(ServeFile::new(&index));
+    let runtime_config = ServeFile::new(dist.join(RUNTIME_CONFIG));
     let policy = Arc::new(Policy {
         index,
+        api_origin: api_origin.map(str::to_owned),
         current: Mutex::default(),
     });
     Router::new()
+        .route_service(
+            &format!("/{RUNTIME_CONFIG}"),
+            Compression::new(runtime_config),
+        )
         .fallback_service(Compression::new(files))
         .layer(from_fn(cache_policy))
         .layer(from_fn_with_state(policy, content_security_policy))
@@ -45,6 +92,8 @@ pub fn service(dist: &Path) -> Router {
 /// The console's Content-Security-Policy, kept for the `index.html` it was made from.
 struct Policy {
     index: PathBuf,
+    /// The API's origin, when the console calls one other than its own.
+    api_origin: Option<String>,
     /// The policy, and the modification time of the `index.html` it names the scripts of.
     current: Mutex<Option<(SystemTime, HeaderValue)>>,
 }
@@ -61,7 +110,7 @@ impl Policy {
             return policy.clone();
         }
         let html = std::fs::read_to_string(&self.index).unwrap_or_default();
-        let policy = console_policy(&html);
+        let policy = console_policy(&html, self.api_origin.as_deref());
         if let Some(modified) = modified {
             *current = Some((modified, policy.clone()));
         }
@@ -71,17 +120,21 @@ impl Policy {
 
 /// Scripts and styles from the console's origin, wasm compiled from them, the inline scripts
 /// of `html` by hash; inline `style` attributes, which the log viewer sets for ANSI colours,
-/// but no `<style>` elements; nothing framing it, no plugins, no `<base>`.
-fn console_policy(html: &str) -> HeaderValue {
+/// but no `<style>` elements; requests to its own origin and to `api_origin`; nothing framing
+/// it, no plugins, no `<base>`.
+fn console_policy(html: &str, api_origin: Option<&str>) -> HeaderValue {
     let hashes: String = inline_scripts(html)
         .map(|script| format!(" 'sha256-{}'", STANDARD.encode(Sha256::digest(script))))
         .collect();
+    let connect = api_origin
+        .map(|origin| format!(" connect-src 'self' {origin};"))
+        .unwrap_or_default();
     HeaderValue::try_from(format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
-         style-src-attr 'unsafe-inline'; object-src 'none'; base-uri 'none'; \
+        "default-src 'self';{connect} script-src 'self' 'wasm-unsafe-eval'{hashes}; \
+         style-src 'self'; style-src-attr 'unsafe-inline'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     ))
-    .expect("base64 and ASCII only")
+    .expect("an origin, base64 and ASCII only")
 }
 
 /// The text of every `<script>` in `html` that has no `src`, as browsers hash it.
@@ -106,11 +159,13 @@ async fn content_security_policy(
 }
 
 /// A built file (a name with an extension, found: not the `index.html` fallback) is cached for
-/// good; anything else is revalidated.
+/// good; anything else, `config.json` included, is revalidated.
 async fn cache_policy(request: Request, next: Next) -> Response {
-    let file = Path::new(request.uri().path())
+    let path = request.uri().path();
+    let file = Path::new(path)
         .extension()
-        .is_some_and(|extension| extension != "html");
+        .is_some_and(|extension| extension != "html")
+        && path.strip_prefix('/') != Some(RUNTIME_CONFIG);
     let mut response = next.run(request).await;
     let html = response
         .headers()
@@ -136,12 +191,25 @@ mod tests {
             <script type=\"module\">\nimport init from '/b.js';\n</script></head>";
         let scripts: Vec<_> = inline_scripts(html).collect();
         assert_eq!(scripts, ["\nimport init from '/b.js';\n"]);
-        let policy = console_policy(html);
+        let policy = console_policy(html, None);
         let digest = STANDARD.encode(Sha256::digest(scripts[0]));
         assert!(
             policy.to_str().expect("ASCII").contains(&format!(
                 "script-src 'self' 'wasm-unsafe-eval' 'sha256-{digest}';"
             )),
+            "{policy:?}"
+        );
+        assert!(!policy.to_str().expect("ASCII").contains("connect-src"));
+    }
+
+    #[test]
+    fn the_console_may_connect_to_its_own_origin_and_the_api_it_is_configured_for() {
+        let policy = console_policy("", Some("https://api.example.com"));
+        assert!(
+            policy
+                .to_str()
+                .expect("ASCII")
+                .starts_with("default-src 'self'; connect-src 'self' https://api.example.com; "),
             "{policy:?}"
         );
     }

@@ -3,6 +3,7 @@
 
 pub mod config;
 mod console;
+pub mod cors;
 pub mod crypto;
 pub mod deploy;
 pub mod error;
@@ -25,7 +26,7 @@ use axum::Router;
 use axum::extract::connect_info::Connected;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{Next, from_fn};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::any;
 use axum::serve::IncomingStream;
@@ -66,15 +67,23 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*path}", any(http::not_found))
         .method_not_allowed_fallback(http::method_not_allowed);
     let site = match &state.dist {
-        Some(dist) => api.fallback_service(console::service(dist)),
+        Some(dist) => {
+            api.fallback_service(console::service(dist, state.console_api_origin.as_deref()))
+        }
         None => api.fallback(http::not_found),
     };
-    site.layer(DefaultBodyLimit::max(BODY_LIMIT))
+    let site = site
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
-        ))
-        .layer(from_fn(no_store_api))
+        ));
+    // Outside the timeout, so that a 408 reaches a console served elsewhere too.
+    let site = match &state.cors {
+        Some(cors) => site.layer(from_fn_with_state(cors.clone(), cors::api_cors)),
+        None => site,
+    };
+    site.layer(from_fn(no_store_api))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             API_CONTENT_SECURITY_POLICY,
@@ -94,8 +103,7 @@ pub fn app(state: AppState) -> Router {
 /// API replies (errors included) hold an organization's data for one token: no cache, shared
 /// or private, keeps them.
 async fn no_store_api(request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let api = path == "/api" || path.starts_with("/api/");
+    let api = is_api(request.uri().path());
     let mut response = next.run(request).await;
     if api {
         response
@@ -103,6 +111,11 @@ async fn no_store_api(request: Request, next: Next) -> Response {
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Whether `path` is the API's (`/api` and below), not the console's.
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
 }
 
 /// The TLS configuration from `--tls-cert` and `--tls-key`, or `None` to serve plain HTTP.
@@ -324,6 +337,11 @@ pub async fn start(
     let config = &config
         .absolute()
         .map_err(|err| format!("cannot resolve the configured paths: {err}"))?;
+    let cors = cors::ApiCors::new(&config.cors_origins)?;
+    let console_api_origin = match &config.dist {
+        Some(dist) => console::api_origin(dist)?,
+        None => None,
+    };
     files::create_private_dir(&config.data_dir)?;
     let store = store::open(&config.database_url()).await?;
     store.migrate().await?;
@@ -354,6 +372,8 @@ pub async fn start(
         store,
         cipher,
         dist: config.dist.clone(),
+        console_api_origin,
+        cors,
         public_url,
         deployments,
         oidc,

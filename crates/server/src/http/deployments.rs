@@ -94,6 +94,7 @@ async fn create(
         ))
     })?;
     if access.role != OrgRole::Admin {
+        drop_empty_values(&mut fields);
         members_may_only_choose_the_operation(&fields, &access.stack.stack.org)?;
     }
     let inherit = match fields.remove("inheritSettings") {
@@ -148,16 +149,36 @@ async fn create(
     Ok((StatusCode::ACCEPTED, Json(response)))
 }
 
+/// Removes every `null`, `""`, `[]` and `{}` (once emptied of those) from a member's request:
+/// Pulumi's CLI sends the fields a user did not set that way (`pulumi deployment run update`
+/// sends `"environmentVariables": {}`, `"preRunCommands": []`, `"agentPoolID": null` …).
+/// They are dropped rather than merged, as merged they would clear the stack's own settings.
+fn drop_empty_values(fields: &mut Map<String, Value>) {
+    fields.retain(|_, value| {
+        if let Value::Object(inner) = value {
+            drop_empty_values(inner);
+        }
+        match value {
+            Value::Null => false,
+            Value::String(text) => !text.is_empty(),
+            Value::Array(items) => !items.is_empty(),
+            Value::Object(inner) => !inner.is_empty(),
+            Value::Bool(_) | Value::Number(_) => true,
+        }
+    });
+}
+
 /// A member deploys the stack as its admins configured it: besides `operation` (taken out
-/// before this), only `inheritSettings: true` may be sent. Anything else would let a member
-/// choose what runs (source, pre-run commands) or which cloud identity it gets (OIDC), so it
-/// is refused naming each field.
+/// before this) and values that say nothing (see [`drop_empty_values`]), only
+/// `inheritSettings: true` may be sent. Anything else would let a member choose what runs
+/// (source, pre-run commands) or which cloud identity it gets (OIDC), so it is refused naming
+/// each field.
 fn members_may_only_choose_the_operation(fields: &Map<String, Value>, org: &str) -> Result<()> {
     let mut overridden = Vec::new();
     for (name, value) in fields {
         match value {
-            Value::Bool(true) | Value::Null if name == "inheritSettings" => {}
-            Value::Object(inner) if !inner.is_empty() => {
+            Value::Bool(true) if name == "inheritSettings" => {}
+            Value::Object(inner) => {
                 overridden.extend(inner.keys().map(|key| format!("{name}.{key}")));
             }
             _ => overridden.push(name.clone()),
@@ -280,7 +301,7 @@ pub(super) async fn list_page(
             status: record.status,
             version: record.version,
             requested_by: record.requested_by,
-            pulumi_operation: record.operation,
+            pulumi_operation: Some(record.operation),
             updates: Vec::new(),
             jobs,
             initiator: record.initiator,
@@ -354,7 +375,7 @@ async fn response(state: &AppState, record: DeploymentRecord) -> Result<GetDeplo
         version: record.version,
         latest_version,
         requested_by: record.requested_by,
-        pulumi_operation: record.operation,
+        pulumi_operation: Some(record.operation),
         initiator: record.initiator,
         trigger: record.trigger,
         configuration: configuration(&settings),

@@ -23,6 +23,7 @@ use axum::http::Method;
 use axum::routing::{self, MethodRouter};
 use keyless_exchange::Exchanger;
 
+use crate::cors::ApiCors;
 use crate::crypto::Cipher;
 use crate::deploy::Engine;
 use crate::error::Error;
@@ -41,6 +42,11 @@ pub struct AppState {
     pub cipher: Arc<Cipher>,
     /// The built console to serve, if any.
     pub dist: Option<PathBuf>,
+    /// The origin of the API the served console calls, from its `config.json`, when it names
+    /// one: the console's Content-Security-Policy lets it connect there.
+    pub console_api_origin: Option<String>,
+    /// Which browser origins may call the API (`--cors-origin`); `None`: no CORS at all.
+    pub cors: Option<Arc<ApiCors>>,
     /// Where this server is reached, e.g. `http://127.0.0.1:8080`: the base of console URLs.
     pub public_url: String,
     pub deployments: Arc<Engine>,

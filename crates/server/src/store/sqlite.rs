@@ -38,6 +38,7 @@ fn role_name(role: OrgRole) -> &'static str {
     match role {
         OrgRole::Admin => "admin",
         OrgRole::Member => "member",
+        OrgRole::ReadOnly => "read-only",
     }
 }
 

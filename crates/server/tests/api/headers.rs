@@ -1,8 +1,10 @@
 //! Security headers: every reply is `nosniff` and sends no referrer; API replies are never
-//! stored and load nothing; the console runs under a policy naming its inline script by hash.
+//! stored and load nothing; the console runs under a policy naming its inline script by hash,
+//! and may connect to the API its `config.json` names.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use keyless_server::Config;
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 
@@ -131,4 +133,109 @@ async fn the_console_runs_under_a_policy_that_names_its_inline_script() {
         header(&reply, "content-security-policy"),
         Some(console_policy(rebuilt).as_str())
     );
+}
+
+/// A console served here but calling the API of another server (its `config.json` says which):
+/// the policy lets it connect there and nowhere else, and `config.json`, whose name carries no
+/// hash, is revalidated on every load.
+#[tokio::test]
+async fn the_console_may_connect_to_the_api_its_config_names() {
+    let dist = tempfile::tempdir().expect("temp dist");
+    std::fs::write(dist.path().join("index.html"), index(LOADER)).expect("index.html");
+    let config = r#"{"apiBaseUrl": "https://API.example.com:443/keyless/"}"#;
+    std::fs::write(dist.path().join("config.json"), config).expect("config.json");
+    let app = spawn_app_with_dist(Some(dist.path().to_owned())).await;
+
+    let expected = console_policy(LOADER).replacen(
+        "default-src 'self'; ",
+        "default-src 'self'; connect-src 'self' https://api.example.com; ",
+        1,
+    );
+    for path in ["/", "/acme/website/prod/deployments/1", "/config.json"] {
+        let reply = app.bare_get(path).send().await.expect("answered");
+        assert_eq!(reply.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            header(&reply, "content-security-policy"),
+            Some(expected.as_str()),
+            "{path}"
+        );
+    }
+    let served = app.bare_get("/config.json").send().await.expect("answered");
+    assert_eq!(header(&served, "cache-control"), Some("no-cache"));
+    assert_eq!(header(&served, "content-type"), Some("application/json"));
+    assert_eq!(served.text().await.expect("a body"), config);
+
+    // Read once at start: a later edit waits for a restart.
+    std::fs::write(
+        dist.path().join("config.json"),
+        r#"{"apiBaseUrl": "https://elsewhere.example.com"}"#,
+    )
+    .expect("config.json");
+    let reply = app.bare_get("/").send().await.expect("answered");
+    assert_eq!(
+        header(&reply, "content-security-policy"),
+        Some(expected.as_str())
+    );
+}
+
+/// The console calling its own origin (no `config.json`, no `apiBaseUrl`, or a relative one)
+/// needs nothing more;
+/// a `config.json` the console could not use stops the server at start, naming the file.
+#[tokio::test]
+async fn a_config_naming_no_other_api_changes_nothing_and_a_broken_one_stops_the_start() {
+    for config in [
+        None,
+        Some("{}"),
+        Some(r#"{"apiBaseUrl": ""}"#),
+        Some(r#"{"apiBaseUrl": "/"}"#),
+    ] {
+        let dist = tempfile::tempdir().expect("temp dist");
+        std::fs::write(dist.path().join("index.html"), index(LOADER)).expect("index.html");
+        if let Some(config) = config {
+            std::fs::write(dist.path().join("config.json"), config).expect("config.json");
+        }
+        let app = spawn_app_with_dist(Some(dist.path().to_owned())).await;
+        let reply = app.bare_get("/").send().await.expect("answered");
+        assert_eq!(
+            header(&reply, "content-security-policy"),
+            Some(console_policy(LOADER).as_str()),
+            "{config:?}"
+        );
+        // Absent, it is missing rather than the page, so that the console knows to call its
+        // own origin.
+        let served = app.bare_get("/config.json").send().await.expect("answered");
+        let status = if config.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        assert_eq!(served.status(), status, "{config:?}");
+        assert_eq!(
+            header(&served, "cache-control"),
+            Some("no-cache"),
+            "{config:?}"
+        );
+    }
+    for (config, why) in [
+        ("{", "EOF"),
+        (r#"{"apiBaseUrl": 42}"#, "invalid type"),
+        (r#"{"apiBaseUrl": "ftp://api.example.com"}"#, "https://"),
+        (r#"{"apiBaseUrl": "api.example.com"}"#, "https://"),
+    ] {
+        let dist = tempfile::tempdir().expect("temp dist");
+        std::fs::write(dist.path().join("index.html"), index(LOADER)).expect("index.html");
+        std::fs::write(dist.path().join("config.json"), config).expect("config.json");
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        let mut server = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
+        server.dist = Some(dist.path().to_owned());
+        let err = keyless_server::start(&server, ([127, 0, 0, 1], 0).into())
+            .await
+            .err()
+            .expect("the start fails")
+            .to_string();
+        assert!(
+            err.contains("config.json") && err.contains(why),
+            "{config}: {err}"
+        );
+    }
 }

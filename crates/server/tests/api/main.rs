@@ -2,6 +2,7 @@
 //! (see `helpers::spawn_app`) and talks HTTP to it.
 
 mod access;
+mod cors;
 mod deployments;
 mod fixtures;
 mod headers;

@@ -72,8 +72,13 @@ async fn run(app: &TestApp, name: &str, fixture: &Value) {
         .parse()
         .expect("known");
     let path = format!("{STACK}/{}", request["path"].as_str().expect("a path"));
+    let token = match fixture.get("by").and_then(Value::as_str) {
+        None | Some("admin") => &app.admin,
+        Some("member") => &app.member,
+        Some(other) => panic!("{name}: `by` is admin or member, not {other}"),
+    };
     let mut builder = app
-        .request(method, &path, Some(&app.admin))
+        .request(method, &path, Some(token))
         .body(request["body"].to_string());
     for (header, value) in request["headers"].as_object().into_iter().flatten() {
         builder = builder.header(header, value.as_str().expect("a header value"));

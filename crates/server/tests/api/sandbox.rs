@@ -39,8 +39,25 @@ async fn members_deploy_only_what_admins_configured() {
             vec!["sourceContext.git"],
         ),
         (
-            json!({"operationContext": {"oidc": null}}),
+            json!({"operationContext": {"oidc": {"aws": {
+                "roleArn": "arn:aws:iam::123456789012:role/mine",
+                "sessionName": "mine"
+            }}}}),
             vec!["operationContext.oidc"],
+        ),
+        // What the CLI sends with `--env FOO=bar`: the empty fields beside it change nothing.
+        (
+            json!({
+                "inheritSettings": true,
+                "executorContext": {"workingDirectory": ""},
+                "operationContext": {
+                    "preRunCommands": [],
+                    "operation": "",
+                    "environmentVariables": {"FOO": "bar"}
+                },
+                "agentPoolID": null
+            }),
+            vec!["operationContext.environmentVariables"],
         ),
         (json!({"inheritSettings": false}), vec!["inheritSettings"]),
         (
@@ -69,10 +86,13 @@ async fn members_deploy_only_what_admins_configured() {
     let listed = app.get(&prod, &app.member).await;
     assert_eq!(listed.body["deployments"], json!([]), "nothing was queued");
 
-    // The operation alone, or with inheritSettings: true, is a member's to choose.
+    // The operation alone, or with inheritSettings: true or values that say nothing, is a
+    // member's to choose.
     for body in [
         json!({"operation": "preview"}),
         json!({"operation": "preview", "inheritSettings": true}),
+        json!({"operation": "preview", "inheritSettings": null, "tag": "",
+               "operationContext": {"oidc": null, "options": {"shell": ""}}}),
     ] {
         app.send(app.request(Method::POST, &format!("{prod}/pause"), Some(&app.admin)))
             .await;
@@ -90,6 +110,60 @@ async fn members_deploy_only_what_admins_configured() {
         .await;
     assert_eq!(done["status"], "succeeded", "{log}");
     assert!(log.contains("\nadmin override ran\n"), "{log}");
+}
+
+/// What Pulumi's CLI sends for a member's `pulumi deployment run update` (and, with `null`s, what
+/// older CLIs and the Automation API send): accepted, and the stack runs as its admins
+/// configured it, its pre-run commands and environment untouched by the empty values.
+#[tokio::test]
+async fn a_members_cli_request_runs_the_stack_as_configured() {
+    let fixture = Fixture::new();
+    let app = app_with(&fixture, |_| {}).await;
+    let dev = deployments("website", "dev");
+    let mut settings = fixture.request("update", &["echo admin pre-run ran"]);
+    settings
+        .as_object_mut()
+        .expect("an object")
+        .remove("operation");
+    let saved = app
+        .write(
+            Method::PUT,
+            &format!("{dev}/settings"),
+            &app.admin,
+            &settings,
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    let cli = json!({
+        "operation": "update",
+        "inheritSettings": true,
+        "executorContext": {"workingDirectory": ""},
+        "operationContext": {"preRunCommands": [], "operation": "", "environmentVariables": {}},
+        "agentPoolID": null
+    });
+    let mut older = cli.clone();
+    older["operationContext"]["preRunCommands"] = Value::Null;
+    older["operationContext"]["environmentVariables"] = Value::Null;
+    for body in [cli, older] {
+        let request = app
+            .request(Method::POST, &dev, Some(&app.member))
+            .header("X-Pulumi-Deployment-Initiator", "automation-api")
+            .json(&body);
+        let created = app.send(request).await;
+        assert_eq!(
+            created.status,
+            StatusCode::ACCEPTED,
+            "{body}: {}",
+            created.text
+        );
+        let id = created.body["id"].as_str().expect("an id");
+        let done = app.finished(&dev, id).await;
+        let log = app.log_text(&dev, id).await;
+        assert_eq!(done["status"], "succeeded", "{body}: {log}");
+        assert!(log.contains("\nadmin pre-run ran\n"), "{body}: {log}");
+        assert!(log.contains("\nPLAIN=plain-value\n"), "{body}: {log}");
+        assert_eq!(done["initiator"], "automation-api");
+    }
 }
 
 /// A command that prints `blocked: <what>` when `attempt` fails and `ESCAPED: <what>` when it
