@@ -73,6 +73,10 @@ pub enum DeploymentStatus {
     Failed,
     Succeeded,
     Skipped,
+    /// A status this version does not know (a newer server's, or Pulumi's): shown as unknown
+    /// rather than failing the whole answer. Keyless never stores or sends it.
+    #[serde(other)]
+    Unknown,
 }
 
 impl DeploymentStatus {
@@ -95,6 +99,7 @@ impl DeploymentStatus {
             Self::Failed => "failed",
             Self::Succeeded => "succeeded",
             Self::Skipped => "skipped",
+            Self::Unknown => "unknown",
         }
     }
 
@@ -122,6 +127,9 @@ pub enum StepStatus {
     Running,
     Failed,
     Succeeded,
+    /// A status this version does not know, as [`DeploymentStatus::Unknown`].
+    #[serde(other)]
+    Unknown,
 }
 
 impl StepStatus {
@@ -132,6 +140,7 @@ impl StepStatus {
             Self::Running => "running",
             Self::Failed => "failed",
             Self::Succeeded => "succeeded",
+            Self::Unknown => "unknown",
         }
     }
 
@@ -450,6 +459,17 @@ pub struct OrgDeploymentsMetadataResponse {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unknown_statuses_read_as_unknown_and_are_never_parsed_from_the_store() {
+        let status: DeploymentStatus = serde_json::from_value(json!("paused")).expect("reads");
+        assert_eq!(status, DeploymentStatus::Unknown);
+        assert!(!status.is_finished() && !status.is_queued());
+        let step: StepStatus = serde_json::from_value(json!("cancelled")).expect("reads");
+        assert_eq!(step, StepStatus::Unknown);
+        assert_eq!(DeploymentStatus::parse("unknown"), None);
+        assert_eq!(StepStatus::parse("unknown"), None);
+    }
 
     #[test]
     fn logs_carry_their_type_tag() {

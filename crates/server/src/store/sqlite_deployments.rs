@@ -453,7 +453,7 @@ impl DeploymentStore for SqliteStore {
                 Some(DeploymentStatus::Failed) => &mut counts.failed,
                 Some(DeploymentStatus::Succeeded) => &mut counts.succeeded,
                 Some(DeploymentStatus::Skipped) => &mut counts.skipped,
-                None => return Err(corrupt("status", &status)),
+                Some(DeploymentStatus::Unknown) | None => return Err(corrupt("status", &status)),
             };
             *slot += n;
             counts.total += n;
