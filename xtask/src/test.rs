@@ -72,11 +72,18 @@ const FUZZ_DIR: &str = "target/api-fuzz";
 const FUZZ_DATA_DIR: &str = "target/api-fuzz/data";
 /// schemathesis's configuration: what it checks and the path parameters it pins.
 const FUZZ_CONFIG: &str = "crates/server/tests/schemathesis.toml";
+/// Keyless's own document, as the server serves it.
+const KEYLESS_DOCUMENT: &str = "crates/server/openapi.json";
+/// Pulumi's published document (its deployments subset, with the wire correction listed in
+/// `pulumi-openapi.md` beside it) and the configuration of the pass over it.
+const PULUMI_DOCUMENT: &str = "crates/server/tests/pulumi-openapi.json";
+const PULUMI_CONFIG: &str = "crates/server/tests/schemathesis-pulumi.toml";
 
 /// The API against its own document: schemathesis fuzzes every operation of the served
 /// `/api/openapi.json` on the real server, started on a fresh seeded data dir and stopped after,
 /// and fails on a server error, or a status, content type, header or body the document does
-/// not describe.
+/// not describe. Then against Pulumi's: the operations both documents name, on the same server,
+/// must answer bodies that validate against Pulumi's schemas, so that Pulumi's clients read them.
 fn api_fuzz() -> Result<(), String> {
     let schemathesis = setup::schemathesis()?;
     cmd::run(&mut cmd::new("cargo", &["build", "-p", "keyless-server"]))?;
@@ -86,18 +93,40 @@ fn api_fuzz() -> Result<(), String> {
     let server = FuzzServer::start()?;
     // A deployment for `{deploymentId}` to name: a preview of the seeded acme/website/prod.
     let deployment = server.create_deployment()?;
-    let document = format!("{}/api/openapi.json", server.url);
-    let config = root.join(FUZZ_CONFIG);
-    let result = cmd::run(
-        cmd::new(
-            &schemathesis.to_string_lossy(),
-            &["--config-file", &config.to_string_lossy()],
+    let fuzz = |config: &str, document: &str, args: &[String]| {
+        cmd::run(
+            cmd::new(
+                &schemathesis.to_string_lossy(),
+                &["--config-file", &root.join(config).to_string_lossy()],
+            )
+            .args(["run", document, "--no-color"])
+            .args(args)
+            .current_dir(&scratch)
+            .env("KEYLESS_FUZZ_TOKEN", &server.admin_token)
+            .env("KEYLESS_FUZZ_DEPLOYMENT", &deployment),
         )
-        .args(["run", &document, "--no-color"])
-        .current_dir(&scratch)
-        .env("KEYLESS_FUZZ_TOKEN", &server.admin_token)
-        .env("KEYLESS_FUZZ_DEPLOYMENT", deployment),
-    );
+    };
+    let result = fuzz(
+        FUZZ_CONFIG,
+        &format!("{}/api/openapi.json", server.url),
+        &[],
+    )
+    .and_then(|()| {
+        let pulumi = read(PULUMI_DOCUMENT)?;
+        let keyless = read(KEYLESS_DOCUMENT)?;
+        // The document is a local file: requests go to the server.
+        let mut args = vec!["--url".to_owned(), server.url.clone()];
+        args.extend(
+            operation_ids(&pulumi)
+                .filter(|id| operation_ids(&keyless).any(|ours| ours == *id))
+                .map(|id| format!("--include-operation-id={id}")),
+        );
+        fuzz(
+            PULUMI_CONFIG,
+            &root.join(PULUMI_DOCUMENT).to_string_lossy(),
+            &args,
+        )
+    });
     drop(server);
     let _ = std::fs::remove_dir_all(&scratch);
     result
@@ -187,6 +216,23 @@ impl Drop for FuzzServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A file of the workspace.
+fn read(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(cmd::root().join(path)).map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+/// The `operationId`s an OpenAPI document declares, in order (ids hold no escapes).
+fn operation_ids(document: &str) -> impl Iterator<Item = &str> {
+    document
+        .split("\"operationId\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+            let id = rest.strip_prefix('"')?;
+            id.split('"').next()
+        })
 }
 
 /// The string value of `"key":"…"` in compact JSON (the server's own output), without escapes.
