@@ -1,12 +1,16 @@
 //! The log viewer in a real browser: a large log keeps a bounded number of rows in the DOM,
-//! HTML in a line is text, search opens the collapsed step holding its match, steps toggle
-//! from the keyboard's buttons, line numbers link to lines and ranges, and the toolbar's
-//! timestamps, wrapping and download, and each line's Copy, do what they say; a live log
-//! follows its end until scrolled up, and a failed step opens by itself.
+//! three elements a line, HTML in a line is text, search opens the collapsed step holding its
+//! match and finds shown times, steps toggle from the keyboard's buttons, line numbers link to
+//! lines and ranges and have room for a millionth line, and the toolbar's timestamps, wrapping
+//! and download, and the Copy button of the line under the pointer, do what they say; a live log
+//! follows its end until scrolled up, a failed step opens by itself, and a log file streamed in
+//! pieces reads as the whole file.
 #![cfg(target_arch = "wasm32")]
 
 use keyless_api_types::{StepRun, StepStatus};
 use keyless_console::components::{LiveLog, LogViewer};
+use keyless_console::log::LogText;
+use keyless_console::log::stream;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -52,6 +56,11 @@ export function no_clipboard() {
     Object.defineProperty(navigator, "clipboard", { configurable: true, value: undefined });
 }
 export function real_clipboard() { delete navigator.clipboard; }
+export function text_right(element) {
+    const range = document.createRange();
+    range.selectNodeContents(element);
+    return range.getBoundingClientRect().right;
+}
 "#)]
 extern "C" {
     fn shift_click(element: &Element);
@@ -65,15 +74,19 @@ extern "C" {
     /// No clipboard at all, as on a page served over plain http.
     fn no_clipboard();
     fn real_clipboard();
+    /// Where the text inside `element` ends on screen, in pixels.
+    fn text_right(element: &Element) -> f64;
 }
 
 /// 2026-11-25T17:34:00Z, in milliseconds since the Unix epoch.
 const T0: i64 = 1_795_628_040_000;
 
-/// The stylesheet rules the virtual list depends on (the console's `style/main.css`).
+/// The stylesheet rules the virtual list and the line numbers depend on (the console's
+/// `style/main.css`).
 const VIEWER_CSS: &str = ".log-scroll{height:400px;overflow:auto;position:relative}\
     .log-spacer{position:relative}.log-rows{position:absolute;top:0;left:0}\
-    .log-row{height:20px;white-space:pre;display:flex}";
+    .log-row{height:20px;white-space:pre;display:flex}\
+    .ln{flex:none;width:7ch;padding-right:1ch;text-align:right;box-sizing:border-box}";
 
 /// A container, with the stylesheet rules the virtual list's arithmetic relies on.
 fn container() -> HtmlElement {
@@ -235,6 +248,44 @@ async fn search_opens_the_collapsed_step_of_its_match() {
     assert_eq!(count(&root, ".log-line"), 0);
 }
 
+/// The header of the step whose lines are in view stays at the top of the view, once: it can
+/// be read and closed from there; scrolled back to a header, only the header itself shows.
+#[wasm_bindgen_test]
+async fn the_header_of_the_step_in_view_stays_at_the_top() {
+    let root = container();
+    let _mounted = mount_viewer(&root, big_log(2_000), Vec::new());
+    settle().await;
+    // At the end of the log, far below the header of "pulumi update".
+    let top = one(&root, ".log-scroll").get_bounding_client_rect().top();
+    assert_eq!(count(&root, "[data-step]"), 1);
+    let header = one(&root, "[data-step=\"1\"]");
+    assert_eq!(dom::text(&header), "pulumi update");
+    assert!((header.get_bounding_client_rect().top() - top).abs() < 1.0);
+    // It stays there as the lines scroll under it.
+    let scroller = one(&root, ".log-scroll");
+    scroller.set_scroll_top(scroller.scroll_top() - 90);
+    scroller
+        .dispatch_event(&Event::new("scroll").expect("event"))
+        .expect("dispatched");
+    settle().await;
+    let header = one(&root, "[data-step=\"1\"]");
+    assert!((header.get_bounding_client_rect().top() - top).abs() < 1.0);
+    // It closes the step from there.
+    header.click();
+    settle().await;
+    assert_eq!(
+        one(&root, "[data-step=\"1\"]")
+            .get_attribute("aria-expanded")
+            .as_deref(),
+        Some("false")
+    );
+    // At the top, the first header is in its place, and no other is pinned.
+    scroll_to_top(&root).await;
+    assert_eq!(count(&root, "[data-step]"), 1);
+    let first = one(&root, "[data-step=\"0\"]");
+    assert!((first.get_bounding_client_rect().top() - top).abs() < 1.0);
+}
+
 /// Guards against window listeners outliving the viewer: after it is unmounted, a resize or a
 /// new `#L…` in the address must not reach its disposed state (which would abort the app).
 #[wasm_bindgen_test]
@@ -323,6 +374,7 @@ async fn line_numbers_link_to_a_line_and_shift_extends_it_to_a_range() {
     let root = container();
     let _mounted = mount_viewer(&root, big_log(30), Vec::new());
     settle().await;
+    scroll_to_top(&root).await;
     let number = |n: u32| one(&root, &format!("a[data-line=\"{n}\"]"));
     number(3).click();
     settle().await;
@@ -416,6 +468,106 @@ async fn timestamps_show_the_time_of_day_the_time_since_the_start_or_nothing() {
     assert_eq!(dom::text(&one(&root, ".log-line .lt")), "first");
 }
 
+/// With times shown, search reads each line as shown: `17:35:01` finds the line written then,
+/// marked in its time; with times off it is not on screen, so it is not found.
+#[wasm_bindgen_test]
+async fn search_finds_a_shown_timestamp() {
+    let root = container();
+    let log = timed_log(&[("first", 250), ("a minute later", 61_500), ("last", 61_900)]);
+    let _mounted = mount_viewer(&root, log, Vec::new());
+    settle().await;
+    let search: HtmlInputElement = one(&root, "input[type=search]").unchecked_into();
+    let status = || dom::text(&one(&root, "#log-search-status"));
+    search.set_value("17:35:01");
+    dom::fire(&search, "input");
+    dom::press(&search, "Enter");
+    settle().await;
+    assert_eq!(status(), "No matches", "times are off");
+
+    choose_timestamps(&root, "absolute");
+    settle().await;
+    dom::press(&search, "Enter");
+    settle().await;
+    assert_eq!(status(), "1 of 2");
+    let current = one(&root, "mark.current");
+    assert_eq!(dom::text(&current), "17:35:01");
+    let row = current
+        .closest(".log-line")
+        .expect("selector")
+        .expect("row");
+    assert_eq!(dom::text(&one(&row, "a[data-line]")), "2");
+    assert!(
+        current.closest(".ts").expect("selector").is_some(),
+        "marked in the time"
+    );
+    // Hiding the times again finds the matches again, in the text only.
+    choose_timestamps(&root, "off");
+    settle().await;
+    assert_eq!(status(), "No matches");
+}
+
+/// Past 999,999 lines the line numbers' column widens: the millionth line's number stays
+/// clear of its text.
+#[wasm_bindgen_test]
+async fn the_line_numbers_have_room_for_a_millionth_line() {
+    let root = container();
+    let log = LiveLog::new();
+    log.update(|text| {
+        for _ in 0..1_000_000 {
+            text.push_line("x", None);
+        }
+    });
+    log.complete.set(true);
+    let _mounted = mount_viewer(&root, log, Vec::new());
+    settle().await;
+    let number = one(&root, "a[data-line=\"1000000\"]");
+    let text = number.next_element_sibling().expect("the line's text");
+    let (digits_end, text_start) = (text_right(&number), text.get_bounding_client_rect().left());
+    assert!(
+        digits_end + 4.0 <= text_start,
+        "the number ends at {digits_end}px, its text starts at {text_start}px"
+    );
+}
+
+/// A log file read from a stream, in the browser's pieces (a partial line, even a partial
+/// character, at the end of one), is the same log as the file read whole; the file is read
+/// whole, and the viewer told as lines arrive.
+#[wasm_bindgen_test]
+async fn a_streamed_file_is_the_same_log_as_the_file_read_whole() {
+    let mut raw = String::from("2026-11-25T17:34:00.000Z ##[group]Build\n");
+    for n in 0..20_000 {
+        raw.push_str(&format!(
+            "2026-11-25T17:34:01.{:03}Z line {n} é ü \x1b[1mbold\x1b[0m\n",
+            n % 1000
+        ));
+    }
+    raw.push_str("no newline at the end");
+    let parts = js_sys::Array::of1(&raw.as_str().into());
+    let blob = web_sys::Blob::new_with_str_sequence(&parts).expect("a blob");
+    let log = LiveLog::new();
+    let revision = log.revision.get_untracked();
+    let read = stream::read_into(&blob.stream(), log, || true).await;
+    assert_eq!(read, Ok(true));
+    let whole = LogText::from_raw(raw.as_bytes());
+    log.with(|streamed| {
+        assert_eq!(streamed.len(), 20_001);
+        assert_eq!(streamed.steps(), whole.steps());
+        for line in [0, 1, 9_999, 19_999, 20_000] {
+            assert_eq!(streamed.line(line), whole.line(line));
+            assert_eq!(streamed.line_styles(line), whole.line_styles(line));
+            assert_eq!(streamed.time_ms(line), whole.time_ms(line));
+        }
+    });
+    assert!(
+        log.revision.get_untracked() > revision,
+        "the viewer was told"
+    );
+    // A read no longer wanted stops, and says so.
+    let again = LiveLog::new();
+    let read = stream::read_into(&blob.stream(), again, || false).await;
+    assert_eq!(read, Ok(false));
+}
+
 /// Wrapping gives a long line the rows it takes at the viewer's width (and marks the viewer
 /// for the stylesheet's `pre-wrap`), the next line placed below them; unwrapped, every line is
 /// one row again.
@@ -468,7 +620,7 @@ async fn download_saves_the_raw_log() {
     }
     raw.push_str("2026-11-25T17:35:00.000Z ##[group]Deploy\n2026-11-25T17:35:00.500Z done\n");
     let log = LiveLog::new();
-    log.update(|text| text.push_raw(&raw));
+    log.update(|text| *text = LogText::from_raw(raw.as_bytes()));
     log.complete.set(true);
     let root = container();
     let _mounted = mount_viewer(&root, log, Vec::new());
@@ -488,6 +640,69 @@ async fn download_saves_the_raw_log() {
     assert!(download[3] == raw, "downloaded:\n{}", download[3]);
 }
 
+/// Moves the pointer over line `number`'s text, as a user reaching for its Copy button.
+fn hover_line(root: &Element, number: u32) {
+    let row = one(root, &format!("a[data-line=\"{number}\"]"))
+        .closest(".log-line")
+        .expect("selector")
+        .expect("the line's row");
+    let text = row.query_selector(".lt").expect("selector").expect("text");
+    dom::fire(&text, "mouseover");
+}
+
+/// A line is three elements (its row, number and text) with no colours or matches; the viewer
+/// has one Copy button, which goes to the row under the pointer or holding keyboard focus.
+#[wasm_bindgen_test]
+async fn a_line_is_three_elements_and_the_copy_button_follows_the_pointer() {
+    let root = container();
+    let log = timed_log(&[("first", 250), ("second", 500), ("third", 750)]);
+    let _mounted = mount_viewer(&root, log, Vec::new());
+    settle().await;
+    let row = |n: u32| {
+        one(&root, &format!("a[data-line=\"{n}\"]"))
+            .closest(".log-line")
+            .expect("selector")
+            .expect("row")
+    };
+    let elements = |n: u32| row(n).query_selector_all("*").expect("selector").length() + 1;
+    assert_eq!((elements(1), elements(2), elements(3)), (3, 3, 3));
+    assert_eq!(count(&root, "button.copy"), 0);
+
+    hover_line(&root, 2);
+    assert_eq!(count(&root, "button.copy"), 1);
+    assert_eq!(
+        row(2)
+            .query_selector("button.copy")
+            .expect("selector")
+            .map(|b| dom::text(&b)),
+        Some("Copy".into())
+    );
+    let copy = one(&root, "button.copy");
+    assert_eq!(
+        copy.get_attribute("aria-label").as_deref(),
+        Some("Copy line 2")
+    );
+    // Keyboard focus on a line's number brings the button to that line, next in tab order.
+    one(&root, "a[data-line=\"3\"]").focus().expect("focused");
+    assert_eq!(count(&root, "button.copy"), 1);
+    assert_eq!(copy.get_attribute("data-copy").as_deref(), Some("3"));
+    assert!(
+        row(3)
+            .last_element_child()
+            .is_some_and(|last| last == *copy)
+    );
+    // A render keeps it where it is.
+    choose_timestamps(&root, "absolute");
+    settle().await;
+    assert_eq!(count(&root, "button.copy"), 1);
+    assert!(
+        row(3)
+            .query_selector("button.copy")
+            .expect("selector")
+            .is_some()
+    );
+}
+
 /// A line's Copy puts the line's text on the clipboard, without its colours' escape codes or
 /// the time beside it, and says so.
 #[wasm_bindgen_test]
@@ -499,6 +714,7 @@ async fn copy_puts_the_line_text_on_the_clipboard() {
     choose_timestamps(&root, "absolute");
     settle().await;
     let written = fake_clipboard();
+    hover_line(&root, 1);
     one(&root, "[data-copy=\"1\"]").click();
     settle().await;
     real_clipboard();
@@ -520,6 +736,7 @@ async fn copy_says_when_the_line_could_not_be_copied() {
     let status = || dom::text(&one(&root, ".log-summary [role=status]"));
     for (without, line) in [(refusing_clipboard as fn(), 1), (no_clipboard, 2)] {
         without();
+        hover_line(&root, line);
         one(&root, &format!("[data-copy=\"{line}\"]")).click();
         settle().await;
         real_clipboard();
@@ -529,6 +746,7 @@ async fn copy_says_when_the_line_could_not_be_copied() {
         );
     }
     let written = fake_clipboard();
+    hover_line(&root, 2);
     one(&root, "[data-copy=\"2\"]").click();
     settle().await;
     real_clipboard();

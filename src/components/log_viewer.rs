@@ -1,81 +1,43 @@
 //! The log viewer: steps as collapsible sections, a virtual list that keeps only the visible
 //! rows in the DOM (fixed row height, an absolutely placed window over a spacer, overscan),
-//! live follow, search over the whole log, deep links to lines, timestamps, wrapping,
-//! download and copy.
+//! live follow, search over the whole log as shown, deep links to lines, timestamps, wrapping,
+//! download and copy. The rows themselves are built in [`rows`].
 //!
-//! The rows are built with DOM calls (`createElement`, text nodes), never from HTML: a log
-//! line's `<script>` is text. The viewer marks `keyless-log-painted` (first paint of a log) and
-//! `keyless-log-search` / `keyless-log-search-shown` (a search and its match on screen) with
-//! the User Timing API, so the times show in the browser's performance tools.
+//! The viewer marks `keyless-log-painted` (first paint of a log), `keyless-log-complete` (every
+//! line in, and searchable) and `keyless-log-search` / `keyless-log-search-shown` (a search and
+//! its match on screen) with the User Timing API, so the times show in the browser's
+//! performance tools.
+
+mod rows;
 
 use keyless_api_types::{StepRun, StepStatus};
 use leptos::ev;
 use leptos::html::Div;
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, HtmlElement, KeyboardEvent, MouseEvent};
+use web_sys::{Element, Event, HtmlElement, KeyboardEvent, MouseEvent};
 
 use crate::clipboard;
-use crate::components::status_label;
 use crate::log::LogText;
 use crate::log::layout::{Item, Layout};
 use crate::log::link::LineRange;
+pub use crate::log::live::LiveLog;
 use crate::log::search::{self, Match, Query};
+use crate::log::times::Timestamps;
 use crate::log::window::{self, Align};
-use crate::time::{format_clock, format_duration, format_offset, now_ms, parse_rfc3339_ms};
+use crate::time::now_ms;
 
 /// The height of one row, in pixels (the stylesheet's `.log-row`).
 pub const ROW_PX: f64 = 20.0;
-/// Rows rendered above and below the visible ones.
-const OVERSCAN: u64 = 20;
+/// Rows rendered above and below the visible ones: enough for a wheel step, few enough to keep
+/// the DOM small.
+const OVERSCAN: u64 = 10;
+/// The narrowest line numbers' column, in `ch` (six digits).
+const MIN_GUTTER_CH: u32 = 7;
+/// The bytes of each piece of a download (the file is never one string).
+const DOWNLOAD_PIECE: usize = 1 << 20;
 /// How long typing pauses before the search runs.
 const SEARCH_DELAY_MS: i32 = 200;
-
-/// A log that can grow: the text, and a revision bumped on every change.
-#[derive(Clone, Copy)]
-pub struct LiveLog {
-    text: StoredValue<LogText>,
-    /// Bumped whenever lines arrive.
-    pub revision: RwSignal<u64>,
-    /// Whether no more lines will come.
-    pub complete: RwSignal<bool>,
-}
-
-impl Default for LiveLog {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl LiveLog {
-    /// An empty log that may grow.
-    pub fn new() -> Self {
-        Self {
-            text: StoredValue::new(LogText::new()),
-            revision: RwSignal::new(0),
-            complete: RwSignal::new(false),
-        }
-    }
-
-    /// Changes the text and tells the viewer.
-    pub fn update(&self, change: impl FnOnce(&mut LogText)) {
-        self.text.update_value(change);
-        self.revision.update(|r| *r += 1);
-    }
-
-    /// Reads the text (not tracked; track `revision`).
-    pub fn with<R>(&self, read: impl FnOnce(&LogText) -> R) -> R {
-        self.text.with_value(read)
-    }
-}
-
-/// How times are shown in the gutter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Timestamps {
-    Off,
-    Absolute,
-    Relative,
-}
 
 /// The viewer's own state, kept out of the reactive system.
 #[derive(Default)]
@@ -87,22 +49,37 @@ struct ViewState {
     query: Query,
     matches: Vec<Match>,
     searched_to: usize,
+    /// The times shown when the matches were found (search reads the lines as shown).
+    searched_with: Timestamps,
     current: Option<usize>,
     selection: Option<LineRange>,
     anchor: Option<u32>,
     pending_link: Option<LineRange>,
     char_px: f64,
     painted: bool,
+    /// Whether `keyless-log-complete` was marked.
+    completed: bool,
     mark_search_shown: bool,
     search_timer: Option<i32>,
-    /// What the DOM shows: (first row, end row, render generation).
-    shown: Option<(u64, u64, u64)>,
+    /// What the DOM shows: (first row, end row, render generation, pinned step).
+    shown: Option<(u64, u64, u64, Option<usize>)>,
+    /// Where the rows are (their `translateY`), and the step header pinned over them.
+    rows_top: f64,
+    pinned: Option<Element>,
     generation: u64,
+    /// The viewer's one Copy button, once made, and the line whose row holds it.
+    copy: Option<Element>,
+    copy_line: Option<u32>,
 }
 
 /// Whole pixels for CSS (formatting floats would add their formatter to the download).
 fn px(value: f64) -> String {
     format!("{}px", value.round() as i64)
+}
+
+/// The width of the line numbers' column for a log of `lines` lines, in `ch`.
+fn gutter(lines: usize) -> u32 {
+    rows::gutter_ch(lines).max(MIN_GUTTER_CH)
 }
 
 /// The height rows are rendered for: the scroller's, but never more than the window's (a
@@ -121,34 +98,6 @@ fn mark(name: &'static str) {
     if let Some(performance) = window().performance() {
         let _ = performance.mark(name);
     }
-}
-
-fn element(document: &Document, tag: &str, class: &str) -> Element {
-    let element = document.create_element(tag).expect("an element");
-    if !class.is_empty() {
-        element.set_class_name(class);
-    }
-    element
-}
-
-fn append_text(document: &Document, parent: &Element, text: &str) {
-    let _ = parent.append_child(&document.create_text_node(text));
-}
-
-/// A step's status from the API, looked up by name.
-fn step_run<'a>(runs: &'a [StepRun], name: &str) -> Option<&'a StepRun> {
-    runs.iter().find(|run| run.name == name)
-}
-
-/// The step's time: how long it took, or has been running.
-fn step_time(run: &StepRun, now: i64) -> Option<String> {
-    let started = parse_rfc3339_ms(run.started.as_deref()?)?;
-    let end = match run.status {
-        StepStatus::Running => now,
-        StepStatus::NotStarted => return None,
-        _ => parse_rfc3339_ms(run.last_updated.as_deref()?)?,
-    };
-    Some(format_duration(end - started))
 }
 
 /// Everything the viewer's closures share; every field is a cheap handle.
@@ -184,10 +133,11 @@ impl Viewer {
         if char_px <= 0.0 {
             return Some(80);
         }
-        // Line number 8ch, time 13ch, room for Copy 5ch (the stylesheet's widths).
+        // The line numbers, the time 13ch, room for Copy 5ch (the stylesheet's widths).
+        let numbers = f64::from(self.log.with(|log| gutter(log.len())));
         let gutter = match self.timestamps.get_untracked() {
-            Timestamps::Off => 13.0,
-            _ => 26.0,
+            Timestamps::Off => numbers + 5.0,
+            _ => numbers + 18.0,
         };
         let columns = (f64::from(scroller.client_width()) / char_px - gutter).floor();
         Some(columns.max(20.0) as u32)
@@ -197,10 +147,11 @@ impl Viewer {
     fn relayout(&self) {
         let columns = self.wrap_columns();
         let runs = self.steps.get_untracked();
+        let timestamps = self.timestamps.get_untracked();
         self.log.with(|log| {
             self.state.update_value(|state| {
                 for (index, step) in log.steps().iter().enumerate() {
-                    let run = step_run(&runs, &step.name);
+                    let run = rows::step_run(&runs, &step.name);
                     let failed = run.is_some_and(|r| r.status == StepStatus::Failed);
                     if index >= state.open.len() {
                         let succeeded = run.is_some_and(|r| r.status == StepStatus::Succeeded);
@@ -212,8 +163,21 @@ impl Viewer {
                         state.open[index] = true;
                     }
                 }
+                if !state.query.text.is_empty() && state.searched_with != timestamps {
+                    // The lines as shown changed: every match is found again.
+                    state.matches.clear();
+                    state.searched_to = 0;
+                    state.current = None;
+                    state.searched_with = timestamps;
+                }
                 if !state.query.text.is_empty() && state.searched_to < log.len() {
-                    let _ = search::find(log, &state.query, state.searched_to, &mut state.matches);
+                    let _ = search::find(
+                        log,
+                        &state.query,
+                        timestamps,
+                        state.searched_to,
+                        &mut state.matches,
+                    );
                     state.searched_to = log.len();
                 }
                 state.layout.update(log, &state.open, columns);
@@ -316,16 +280,13 @@ impl Viewer {
         self.size_spacer();
         let total = self.state.with_value(|s| s.layout.total_rows());
         let viewport = viewport_px(&scroller);
-        let view = window::window(
-            total,
-            ROW_PX,
-            viewport,
-            f64::from(scroller.scroll_top()),
-            OVERSCAN,
-        );
+        let scroll_top = f64::from(scroller.scroll_top());
+        let view = window::window(total, ROW_PX, viewport, scroll_top, OVERSCAN);
+        let pinned = self.pinned_step(total, viewport, scroll_top);
         let generation = self.state.with_value(|s| s.generation);
-        let key = (view.first, view.end, generation);
-        if !force && self.state.with_value(|s| s.shown == Some(key)) {
+        let key = (view.first, view.end, generation, pinned);
+        if !force && self.state.with_value(|s| s.shown.as_ref() == Some(&key)) {
+            self.place_pinned(scroll_top);
             return;
         }
         self.state.update_value(|s| s.shown = Some(key));
@@ -346,23 +307,52 @@ impl Viewer {
         let timestamps = self.timestamps.get_untracked();
         let fragment = document.create_document_fragment();
         let mut top = view.top_px;
+        let mut time = String::new();
+        let mut pinned_header = None;
         self.log.with(|log| {
             self.state.with_value(|state| {
+                let gutter = format!("width:{}ch", gutter(log.len()));
+                let look = rows::LineLook {
+                    timestamps,
+                    gutter: &gutter,
+                    selection: state.selection,
+                    matches: &state.matches,
+                    current: state.current.and_then(|i| state.matches.get(i).copied()),
+                    copy: state
+                        .copy
+                        .as_ref()
+                        .zip(state.copy_line)
+                        .map(|(b, n)| (n, b)),
+                };
                 let mut row = view.first;
                 if let Some((_, item_row)) = state.layout.item_at(log, row) {
                     top -= (row - item_row) as f64 * ROW_PX;
                     row = item_row;
+                }
+                // The header of the step in view stays at the top of the view.
+                if let Some(step) = pinned {
+                    let open = state.open.get(step).copied().unwrap_or(true);
+                    let header = rows::header_row(&document, log, open, &runs, now, step);
+                    rows::pin(&header, scroll_top - top);
+                    let _ = fragment.append_child(&header);
+                    pinned_header = Some(header);
                 }
                 while row < view.end {
                     let Some((item, _)) = state.layout.item_at(log, row) else {
                         break;
                     };
                     let (node, rows) = match item {
+                        // Pinned at the top instead: its place stays, empty.
+                        Item::Header(step) if pinned == Some(step) => {
+                            (rows::element(&document, "div", "log-row"), 1)
+                        }
                         Item::Header(step) => {
-                            (self.header_row(&document, log, state, &runs, now, step), 1)
+                            let open = state.open.get(step).copied().unwrap_or(true);
+                            let header = rows::header_row(&document, log, open, &runs, now, step);
+                            (header, 1)
                         }
                         Item::Line(line) => (
-                            self.line_row(&document, log, state, timestamps, line),
+                            rows::line_row(&document, log, &look, line, &mut time),
                             state.layout.rows_of(line),
                         ),
                     };
@@ -380,6 +370,10 @@ impl Viewer {
         let _ = rows_el
             .style()
             .set_property("transform", &format!("translateY({})", px(top)));
+        self.state.update_value(|s| {
+            s.rows_top = top;
+            s.pinned = pinned_header;
+        });
         rows_el.replace_children_with_node_1(&fragment);
         if let Some(selector) = focused
             && let Ok(Some(again)) = rows_el.query_selector(&selector)
@@ -406,168 +400,34 @@ impl Viewer {
         }
     }
 
+    /// The step whose header is pinned at the top of the view: that of the first line in view,
+    /// when its header is above it.
+    fn pinned_step(&self, total: u64, viewport: f64, scroll_top: f64) -> Option<usize> {
+        let first = window::window(total, ROW_PX, viewport, scroll_top, 0).first;
+        self.log.with(|log| {
+            self.state
+                .with_value(|s| match s.layout.item_at(log, first) {
+                    Some((Item::Line(line), _)) => {
+                        let step = log.step_of_line(line);
+                        (s.layout.header_row(step) < first).then_some(step)
+                    }
+                    _ => None,
+                })
+        })
+    }
+
+    /// Keeps the pinned header at the top of the view as it scrolls.
+    fn place_pinned(&self, scroll_top: f64) {
+        self.state.with_value(|s| {
+            if let Some(header) = &s.pinned {
+                rows::pin(header, scroll_top - s.rows_top);
+            }
+        });
+    }
+
     fn render(&self) {
         self.state.update_value(|s| s.generation += 1);
         self.render_if_changed(true);
-    }
-
-    fn header_row(
-        &self,
-        document: &Document,
-        log: &LogText,
-        state: &ViewState,
-        runs: &[StepRun],
-        now: i64,
-        step: usize,
-    ) -> Element {
-        let info = &log.steps()[step];
-        let run = step_run(runs, &info.name);
-        let status = run.map(|r| r.status.as_str());
-        let row = element(document, "div", "log-row log-step");
-        let open = state.open.get(step).copied().unwrap_or(true);
-        let toggle = element(document, "button", "step-toggle");
-        let _ = toggle.set_attribute("type", "button");
-        let _ = toggle.set_attribute("aria-expanded", if open { "true" } else { "false" });
-        let _ = toggle.set_attribute("data-step", &step.to_string());
-        let chevron = element(document, "span", "chevron");
-        let _ = chevron.set_attribute("aria-hidden", "true");
-        let _ = toggle.append_child(&chevron);
-        let name = if info.name.is_empty() {
-            "Log"
-        } else {
-            info.name.as_str()
-        };
-        append_text(document, &toggle, name);
-        let _ = row.append_child(&toggle);
-        if let Some(status) = status {
-            let badge = element(document, "span", &format!("badge status-{status}"));
-            append_text(document, &badge, status_label(status));
-            let _ = row.append_child(&badge);
-        }
-        let count = element(document, "span", "step-meta");
-        let lines = info.line_count;
-        let mut meta = format!("{lines} line{}", if lines == 1 { "" } else { "s" });
-        if let Some(time) = run.and_then(|r| step_time(r, now)) {
-            meta = format!("{time} · {meta}");
-        }
-        append_text(document, &count, &meta);
-        let _ = row.append_child(&count);
-        row
-    }
-
-    fn line_row(
-        &self,
-        document: &Document,
-        log: &LogText,
-        state: &ViewState,
-        timestamps: Timestamps,
-        line: usize,
-    ) -> Element {
-        let number = line as u32 + 1;
-        let matches = search::in_line(&state.matches, line as u32);
-        let current = state
-            .current
-            .and_then(|i| state.matches.get(i))
-            .filter(|m| m.line == line as u32);
-        let mut class = String::from("log-row log-line");
-        if state.selection.is_some_and(|s| s.contains(number)) {
-            class.push_str(" selected");
-        }
-        if current.is_some() {
-            class.push_str(" current");
-        }
-        let row = element(document, "div", &class);
-        let link = element(document, "a", "ln");
-        let _ = link.set_attribute("href", &format!("#L{number}"));
-        let _ = link.set_attribute("data-line", &number.to_string());
-        append_text(document, &link, &number.to_string());
-        let _ = row.append_child(&link);
-        if timestamps != Timestamps::Off
-            && let Some(at) = log.time_ms(line)
-        {
-            let time = element(document, "span", "ts");
-            let shown = match timestamps {
-                Timestamps::Relative => format_offset(at - log.start_ms().unwrap_or(at)),
-                _ => format_clock(at),
-            };
-            append_text(document, &time, &shown);
-            let _ = row.append_child(&time);
-        }
-        let text = element(document, "span", "lt");
-        self.line_text(document, &text, log, line, matches, current);
-        let _ = row.append_child(&text);
-        let copy = element(document, "button", "copy");
-        let _ = copy.set_attribute("type", "button");
-        let _ = copy.set_attribute("data-copy", &number.to_string());
-        let _ = copy.set_attribute("aria-label", &format!("Copy line {number}"));
-        append_text(document, &copy, "Copy");
-        let _ = row.append_child(&copy);
-        row
-    }
-
-    /// The line's text as styled runs, with the search's matches marked.
-    fn line_text(
-        &self,
-        document: &Document,
-        parent: &Element,
-        log: &LogText,
-        line: usize,
-        matches: &[Match],
-        current: Option<&Match>,
-    ) {
-        let text = log.line(line);
-        let styles = log.line_styles(line);
-        if styles.is_empty() && matches.is_empty() {
-            append_text(document, parent, text);
-            return;
-        }
-        let mut cuts: Vec<usize> = vec![0, text.len()];
-        cuts.extend(styles.iter().map(|(at, _)| *at));
-        for m in matches {
-            cuts.push(m.start as usize);
-            cuts.push(m.end as usize);
-        }
-        cuts.retain(|&c| c <= text.len() && text.is_char_boundary(c));
-        cuts.sort_unstable();
-        cuts.dedup();
-        for pair in cuts.windows(2) {
-            let (from, to) = (pair[0], pair[1]);
-            let style = styles
-                .iter()
-                .rev()
-                .find(|(at, _)| *at <= from)
-                .map(|(_, s)| *s);
-            let hit = matches
-                .iter()
-                .find(|m| (m.start as usize) <= from && from < m.end as usize);
-            let container = match hit {
-                Some(m) => {
-                    let is_current = current == Some(m);
-                    let mark = element(document, "mark", if is_current { "current" } else { "" });
-                    let _ = parent.append_child(&mark);
-                    mark
-                }
-                None => parent.clone(),
-            };
-            match style.filter(|s| !s.is_plain()) {
-                Some(style) => {
-                    let span = element(document, "span", &style_classes(&style));
-                    let mut inline = String::new();
-                    if let Some(css) = style.fg.css() {
-                        inline.push_str(&format!("color:{css};"));
-                    }
-                    if let Some(css) = style.bg.css() {
-                        inline.push_str(&format!("background:{css};"));
-                    }
-                    if !inline.is_empty() {
-                        let _ = span.set_attribute("style", &inline);
-                    }
-                    append_text(document, &span, &text[from..to]);
-                    let _ = container.append_child(&span);
-                }
-                None => append_text(document, &container, &text[from..to]),
-            }
-        }
     }
 
     /// Runs the search now over the whole log and shows the first match from the top of view.
@@ -577,12 +437,14 @@ impl Viewer {
             window().clear_timeout_with_handle(timer);
         }
         let top_line = self.top_line();
+        let timestamps = self.timestamps.get_untracked();
         let result = self.log.with(|log| {
             let mut matches = Vec::new();
-            let result = search::find(log, &query, 0, &mut matches);
+            let result = search::find(log, &query, timestamps, 0, &mut matches);
             self.state.update_value(|s| {
                 s.matches = matches;
                 s.searched_to = log.len();
+                s.searched_with = timestamps;
                 s.query = query;
                 s.search_timer = None;
                 s.current = None;
@@ -727,9 +589,41 @@ impl Viewer {
         }
     }
 
+    /// Puts the viewer's Copy button into the row under the pointer or holding focus.
+    fn offer_copy(&self, event: Event) {
+        let Some(row) = event
+            .target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+            .and_then(|target| target.closest(".log-line").ok().flatten())
+        else {
+            return;
+        };
+        let Some(number) = row
+            .query_selector("[data-line]")
+            .ok()
+            .flatten()
+            .and_then(|link| link.get_attribute("data-line"))
+            .and_then(|n| n.parse().ok())
+        else {
+            return;
+        };
+        let copy = self.state.with_value(|s| s.copy.clone());
+        let copy = copy.unwrap_or_else(|| {
+            let copy = rows::copy_button(&document());
+            self.state.update_value(|s| s.copy = Some(copy.clone()));
+            copy
+        });
+        rows::place_copy(&copy, &row, number);
+        self.state.update_value(|s| s.copy_line = Some(number));
+    }
+
     fn download(&self, file_name: &str) {
-        let raw = self.log.with(LogText::to_raw);
-        let parts = js_sys::Array::of1(&JsValue::from_str(&raw));
+        let parts = js_sys::Array::new();
+        self.log.with(|log| {
+            log.write_raw(DOWNLOAD_PIECE, |piece| {
+                parts.push(&JsValue::from_str(piece));
+            });
+        });
         let options = web_sys::BlobPropertyBag::new();
         options.set_type("text/plain;charset=utf-8");
         let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
@@ -738,7 +632,8 @@ impl Viewer {
         let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
             return;
         };
-        let anchor: web_sys::HtmlAnchorElement = element(&document(), "a", "").unchecked_into();
+        let anchor: web_sys::HtmlAnchorElement =
+            rows::element(&document(), "a", "").unchecked_into();
         anchor.set_href(&url);
         anchor.set_download(file_name);
         anchor.click();
@@ -757,40 +652,13 @@ impl Viewer {
         let Some(scroller) = self.scroller() else {
             return;
         };
-        let probe = element(&document(), "span", "log-measure");
-        append_text(&document(), &probe, &"0".repeat(100));
+        let probe = rows::element(&document(), "span", "log-measure");
+        rows::append_text(&document(), &probe, &"0".repeat(100));
         let _ = scroller.append_child(&probe);
         let width = probe.get_bounding_client_rect().width() / 100.0;
         probe.remove();
         self.state.update_value(|s| s.char_px = width);
     }
-}
-
-/// The classes of a style's palette colours and weights.
-fn style_classes(style: &crate::log::ansi::Style) -> String {
-    use crate::log::ansi::Color;
-    let mut classes = Vec::new();
-    if let Color::Index(n) = style.fg
-        && n < 16
-    {
-        classes.push(format!("fg{n}"));
-    }
-    if let Color::Index(n) = style.bg
-        && n < 16
-    {
-        classes.push(format!("bg{n}"));
-    }
-    for (on, class) in [
-        (style.bold, "sb"),
-        (style.dim, "sd"),
-        (style.italic, "si"),
-        (style.underline, "su"),
-    ] {
-        if on {
-            classes.push(class.to_owned());
-        }
-    }
-    classes.join(" ")
 }
 
 /// A deployment's log, or a log file's: the toolbar (search, timestamps, wrap, download) and
@@ -850,13 +718,17 @@ pub fn LogViewer(
             viewer.follow();
         }
         viewer.render();
+        if log.complete.get_untracked() && !viewer.state.with_value(|s| s.completed) {
+            viewer.state.update_value(|s| s.completed = true);
+            mark("keyless-log-complete");
+        }
     });
-    // Display options.
+    // Display options (with times shown or hidden, the search finds its matches again).
     Effect::new(move |first: Option<()>| {
         viewer.timestamps.track();
         viewer.wrap.track();
         if first.is_some() {
-            viewer.relayout_only();
+            viewer.relayout();
             viewer.render();
         }
     });
@@ -1068,7 +940,13 @@ pub fn LogViewer(
                 on:scroll=on_scroll
             >
                 <div class="log-spacer" node_ref=viewer.spacer>
-                    <div class="log-rows" node_ref=viewer.rows on:click=move |ev| viewer.on_click(ev)></div>
+                    <div
+                        class="log-rows"
+                        node_ref=viewer.rows
+                        on:click=move |ev| viewer.on_click(ev)
+                        on:mouseover=move |ev| viewer.offer_copy(ev.into())
+                        on:focusin=move |ev| viewer.offer_copy(ev.into())
+                    ></div>
                 </div>
             </div>
             <Show when=move || !viewer.following.get()>

@@ -103,25 +103,25 @@ impl Style {
     }
 }
 
-/// One line with its escape sequences interpreted: the plain text, and where the style changes
-/// (byte offsets into `text`, ascending; text before the first change is plain).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Parsed {
-    pub text: String,
-    pub changes: Vec<(usize, Style)>,
-}
-
-/// Interprets the escape sequences of `line`, starting from `style`; returns the style in force
-/// at its end too.
-pub fn parse(line: &str, mut style: Style) -> (Parsed, Style) {
-    let mut parsed = Parsed::default();
+/// Interprets the escape sequences of `line`, starting from `style`: appends its plain text to
+/// `out` and sets `changes` to where the style changes (byte offsets into the appended text,
+/// ascending; text before the first change is plain). Returns the style in force at its end.
+/// The plain text is never longer than `line`.
+pub fn parse(
+    line: &str,
+    mut style: Style,
+    out: &mut String,
+    changes: &mut Vec<(usize, Style)>,
+) -> Style {
+    changes.clear();
     if !style.is_plain() {
-        parsed.changes.push((0, style));
+        changes.push((0, style));
     }
     if !line.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        parsed.text.push_str(line);
-        return (parsed, style);
+        out.push_str(line);
+        return style;
     }
+    let origin = out.len();
     let bytes = line.as_bytes();
     let mut i = 0;
     let mut plain_from = 0;
@@ -131,7 +131,7 @@ pub fn parse(line: &str, mut style: Style) -> (Parsed, Style) {
             i += 1;
             continue;
         }
-        parsed.text.push_str(&line[plain_from..i]);
+        out.push_str(&line[plain_from..i]);
         if b == 0x1b {
             i += 1;
             match bytes.get(i) {
@@ -145,10 +145,10 @@ pub fn parse(line: &str, mut style: Style) -> (Parsed, Style) {
                         let before = style;
                         style.apply(&line[start..end]);
                         if style != before {
-                            let at = parsed.text.len();
-                            match parsed.changes.last_mut() {
+                            let at = out.len() - origin;
+                            match changes.last_mut() {
                                 Some(last) if last.0 == at => last.1 = style,
-                                _ => parsed.changes.push((at, style)),
+                                _ => changes.push((at, style)),
                             }
                         }
                     }
@@ -177,16 +177,13 @@ pub fn parse(line: &str, mut style: Style) -> (Parsed, Style) {
         }
         plain_from = i;
     }
-    parsed.text.push_str(&line[plain_from.min(line.len())..]);
+    out.push_str(&line[plain_from.min(line.len())..]);
     // A change at the very end styles nothing.
-    while parsed
-        .changes
-        .last()
-        .is_some_and(|(at, _)| *at == parsed.text.len())
-    {
-        parsed.changes.pop();
+    let len = out.len() - origin;
+    while changes.last().is_some_and(|(at, _)| *at == len) {
+        changes.pop();
     }
-    (parsed, style)
+    style
 }
 
 /// Writes `text` with `changes` back as SGR sequences (for the raw download).
@@ -229,41 +226,57 @@ fn sgr(style: &Style) -> String {
 mod tests {
     use super::*;
 
+    /// The plain text, the changes and the style at the end.
+    fn parsed(line: &str, style: Style) -> (String, Vec<(usize, Style)>, Style) {
+        let (mut text, mut changes) = (String::new(), Vec::new());
+        let end = parse(line, style, &mut text, &mut changes);
+        (text, changes, end)
+    }
+
     fn plain(line: &str) -> String {
-        parse(line, Style::default()).0.text
+        parsed(line, Style::default()).0
     }
 
     #[test]
     fn plain_text_passes_through() {
-        let (parsed, end) = parse("hello <b>world</b>\ttab", Style::default());
-        assert_eq!(parsed.text, "hello <b>world</b>\ttab");
-        assert!(parsed.changes.is_empty());
+        let (text, changes, end) = parsed("hello <b>world</b>\ttab", Style::default());
+        assert_eq!(text, "hello <b>world</b>\ttab");
+        assert!(changes.is_empty());
         assert!(end.is_plain());
     }
 
     #[test]
     fn colours_and_bold_become_style_runs() {
-        let (parsed, end) = parse("a\x1b[1;31mred\x1b[0m b", Style::default());
-        assert_eq!(parsed.text, "ared b");
+        let (text, changes, end) = parsed("a\x1b[1;31mred\x1b[0m b", Style::default());
+        assert_eq!(text, "ared b");
         let red_bold = Style {
             fg: Color::Index(1),
             bold: true,
             ..Style::default()
         };
-        assert_eq!(parsed.changes, [(1, red_bold), (4, Style::default())]);
+        assert_eq!(changes, [(1, red_bold), (4, Style::default())]);
         assert!(end.is_plain());
     }
 
     #[test]
+    fn offsets_count_from_the_start_of_the_line_appended() {
+        let (mut out, mut changes) = (String::from("earlier\n"), vec![(9, Style::default())]);
+        parse("x\x1b[1my", Style::default(), &mut out, &mut changes);
+        assert_eq!(out, "earlier\nxy");
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].0, 1);
+    }
+
+    #[test]
     fn extended_colours_and_resets() {
-        let (parsed, _) = parse(
+        let (text, changes, _) = parsed(
             "\x1b[38;5;208mo\x1b[48;2;1;2;3mx\x1b[39;49;22m.",
             Style::default(),
         );
-        assert_eq!(parsed.text, "ox.");
-        assert_eq!(parsed.changes[0].1.fg, Color::Index(208));
-        assert_eq!(parsed.changes[1].1.bg, Color::Rgb(1, 2, 3));
-        assert!(parsed.changes[2].1.is_plain());
+        assert_eq!(text, "ox.");
+        assert_eq!(changes[0].1.fg, Color::Index(208));
+        assert_eq!(changes[1].1.bg, Color::Rgb(1, 2, 3));
+        assert!(changes[2].1.is_plain());
         assert_eq!(Color::Index(208).css().as_deref(), Some("rgb(255,135,0)"));
         assert_eq!(Color::Index(232).css().as_deref(), Some("rgb(8,8,8)"));
         assert_eq!(Color::Index(3).css(), None);
@@ -281,18 +294,20 @@ mod tests {
 
     #[test]
     fn style_carries_over_and_trailing_changes_are_dropped() {
-        let (first, end) = parse("\x1b[32mgreen", Style::default());
-        assert_eq!(first.changes.len(), 1);
-        let (second, _) = parse("still\x1b[0m", end);
-        assert_eq!(second.changes, [(0, end)]);
+        let (_, first, end) = parsed("\x1b[32mgreen", Style::default());
+        assert_eq!(first.len(), 1);
+        let (_, second, _) = parsed("still\x1b[0m", end);
+        assert_eq!(second, [(0, end)]);
     }
 
     #[test]
     fn encoding_round_trips_the_styles() {
-        let (parsed, _) = parse("a\x1b[1;31mred\x1b[0m b", Style::default());
+        let (text, changes, _) = parsed("a\x1b[1;31mred\x1b[0m b", Style::default());
         let mut raw = String::new();
-        encode(&parsed.text, &parsed.changes, &mut raw);
-        let (again, _) = parse(&raw, Style::default());
-        assert_eq!(again, parsed);
+        encode(&text, &changes, &mut raw);
+        assert_eq!(
+            parsed(&raw, Style::default()),
+            (text, changes, Style::default())
+        );
     }
 }

@@ -1,11 +1,14 @@
-//! A deployment's log held compactly for the viewer: one `String` of plain text (escape
-//! sequences interpreted at arrival), line start offsets, per-line times as milliseconds after
-//! the first line, sparse style runs and the steps. A million lines cost the text plus about
-//! eight bytes a line, with no allocation per line.
+//! A deployment's log held compactly for the viewer: its plain text in fixed segments
+//! ([`segments`]; escape sequences interpreted at arrival), line starts, per-line times as
+//! milliseconds after the first line, sparse style runs and the steps. A million lines cost the
+//! text plus about eight bytes a line, with no allocation per line and no buffer that doubles.
 //!
-//! Plain logic, natively tested: [`ansi`] (escape sequences), [`search`] (text and regex),
+//! Plain logic, natively tested: [`ansi`] (escape sequences), [`raw`] (the log file format, read
+//! in pieces of any size), [`search`] (text and regex), [`times`] (the times shown beside lines),
 //! [`layout`] (which rows show, steps collapsed or lines wrapped), [`window`] (the virtual
 //! list's arithmetic), [`link`] (`#L120-L140` deep links) and [`oidc`] (the credentials step).
+//! [`live`] is the log as the viewer watches it grow, and [`stream`] feeds it from the browser's
+//! streams.
 //!
 //! The credentials step's `##[keyless:oidc-…]` marker lines are for the OIDC card, not for
 //! people: they are kept aside (read once, as they arrive) and shown nowhere in the log, but
@@ -14,20 +17,26 @@
 pub mod ansi;
 pub mod layout;
 pub mod link;
+pub mod live;
 pub mod oidc;
+pub mod raw;
 pub mod search;
+pub mod segments;
+pub mod stream;
+pub mod times;
 pub mod window;
 
+use keyless_api_types::DeploymentLogLine;
 use keyless_api_types::oidc_log::{OidcLogEvent, parse_marker};
-use keyless_api_types::{DeploymentLogLine, GROUP_MARKER};
 
 use self::ansi::Style;
-use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
+use self::segments::{Segment, Segments};
+use crate::time::parse_rfc3339_ms;
 
 /// One step of the log: its header and the lines after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogStep {
-    /// The step's name; empty for lines before any header.
+    /// The step's name; empty for lines before any header, or after a `##[endgroup]`.
     pub name: String,
     /// The index of its first line.
     pub first_line: u32,
@@ -51,81 +60,71 @@ struct Marker {
 /// The whole log. Lines are numbered from 0 here and from 1 on screen.
 #[derive(Clone, Debug, Default)]
 pub struct LogText {
-    /// Every line's plain text, each followed by `\n`.
-    text: String,
-    /// Where each line starts in `text`.
-    starts: Vec<u32>,
+    /// Every line's plain text.
+    text: Segments,
     /// Each line's time in milliseconds after `base_ms` (0 when unknown).
     times: Vec<u32>,
     base_ms: Option<i64>,
     /// The distinct styles in use.
     style_table: Vec<Style>,
-    /// (offset in `text`, index into `style_table`): the style from there on.
+    /// (offset in the text, index into `style_table`): the style from there on.
     style_runs: Vec<(u32, u16)>,
     steps: Vec<LogStep>,
+    /// Whether a `##[endgroup]` closed the last step: the next line starts an unnamed one.
+    step_closed: bool,
     /// The style in force at the end of the last line.
     carry: Style,
-    /// Whether every line so far is ASCII (byte and UTF-16 offsets agree).
-    ascii: bool,
     /// The credentials step's marker lines, in order.
     markers: Vec<Marker>,
+    /// The style changes of the line being added (kept to reuse its allocation).
+    changes: Vec<(usize, Style)>,
 }
 
 impl LogText {
     /// An empty log.
     pub fn new() -> Self {
-        Self {
-            ascii: true,
-            ..Self::default()
-        }
+        Self::default()
     }
 
     /// How many lines there are.
     pub fn len(&self) -> usize {
-        self.starts.len()
+        self.text.len()
     }
 
     /// Whether there is no line.
     pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
+        self.text.is_empty()
     }
 
-    /// The whole plain text, each line followed by `\n`.
-    pub fn text(&self) -> &str {
-        &self.text
+    /// The text's segments, in order: each holds whole lines, each followed by `\n`.
+    pub fn segments(&self) -> &[Segment] {
+        self.text.segments()
     }
 
-    /// Whether the text is all ASCII.
-    pub fn is_ascii(&self) -> bool {
-        self.ascii
+    /// The segment holding line `index`.
+    pub fn segment_of(&self, index: usize) -> usize {
+        self.text.segment_of(index)
     }
 
-    /// Where line `index` starts in [`text`](Self::text).
+    /// Where line `index` starts in the text (its segments end to end).
     pub fn start(&self, index: usize) -> usize {
-        self.starts[index] as usize
+        self.text.start(index)
     }
 
-    /// The line holding byte `offset` of [`text`](Self::text).
+    /// The line holding byte `offset` of the text.
     pub fn line_at(&self, offset: usize) -> usize {
-        self.starts
-            .partition_point(|&s| s as usize <= offset)
-            .saturating_sub(1)
+        self.text.line_at(offset)
     }
 
     /// Line `index`'s plain text, without its newline.
     pub fn line(&self, index: usize) -> &str {
-        let start = self.starts[index] as usize;
-        let end = self
-            .starts
-            .get(index + 1)
-            .map_or(self.text.len(), |&e| e as usize);
-        &self.text[start..end - 1]
+        self.text.line(index)
     }
 
     /// Line `index`'s style changes, as byte offsets into [`line`](Self::line); the first
     /// applies from offset 0 when the line starts styled.
     pub fn line_styles(&self, index: usize) -> Vec<(usize, Style)> {
-        let start = self.starts[index];
+        let start = self.text.start(index) as u32;
         let end = start + self.line(index).len() as u32;
         let first = self.style_runs.partition_point(|&(at, _)| at <= start);
         let mut changes = Vec::new();
@@ -174,16 +173,26 @@ impl LogText {
     /// Starts a step named `name`, written at `timestamp_ms`.
     pub fn push_header(&mut self, name: &str, timestamp_ms: Option<i64>) {
         self.note_time(timestamp_ms);
+        self.start_step(name, timestamp_ms);
+        if !self.carry.is_plain() {
+            self.carry = Style::default();
+            self.push_style(self.text.text_len() as u32, Style::default());
+        }
+    }
+
+    /// Ends the current step (`##[endgroup]`): lines after it go to a step without a name.
+    pub fn end_step(&mut self) {
+        self.step_closed = true;
+    }
+
+    fn start_step(&mut self, name: &str, timestamp_ms: Option<i64>) {
+        self.step_closed = false;
         self.steps.push(LogStep {
             name: name.to_owned(),
-            first_line: self.starts.len() as u32,
+            first_line: self.text.len() as u32,
             line_count: 0,
             started_ms: timestamp_ms,
         });
-        if !self.carry.is_plain() {
-            self.carry = Style::default();
-            self.push_style(self.text.len() as u32, Style::default());
-        }
     }
 
     /// Adds what a step printed (escape sequences included); inner newlines make more lines,
@@ -199,13 +208,8 @@ impl LogText {
     }
 
     fn push_one(&mut self, raw: &str, timestamp_ms: Option<i64>) {
-        if self.steps.is_empty() {
-            self.steps.push(LogStep {
-                name: String::new(),
-                first_line: 0,
-                line_count: 0,
-                started_ms: timestamp_ms,
-            });
+        if self.steps.is_empty() || self.step_closed {
+            self.start_step("", timestamp_ms);
         }
         let step = self.steps.len() - 1;
         if self.steps[step].name == oidc::STEP_NAME
@@ -213,39 +217,39 @@ impl LogText {
         {
             self.markers.push(Marker {
                 step,
-                before: self.starts.len() as u32,
+                before: self.text.len() as u32,
                 at: timestamp_ms,
                 text: raw.to_owned(),
                 event,
             });
             return;
         }
-        let start = self.text.len() as u32;
-        let (parsed, end_style) = ansi::parse(raw, self.carry);
+        let (carry, changes) = (self.carry, &mut self.changes);
+        // The plain text is never longer than the raw line.
+        let (start, (end_style, len)) = self.text.push_with(raw.len(), |out| {
+            let origin = out.len();
+            let end_style = ansi::parse(raw, carry, out, changes);
+            (end_style, out.len() - origin)
+        });
         // `carry` is also the style of the last run: only real changes are recorded.
-        let mut current = self.carry;
-        for (at, style) in parsed.changes {
+        let mut current = carry;
+        for index in 0..self.changes.len() {
+            let (at, style) = self.changes[index];
             if style != current {
                 self.push_style(start + at as u32, style);
                 current = style;
             }
         }
         if end_style != current {
-            self.push_style(start + parsed.text.len() as u32, end_style);
+            self.push_style(start + len as u32, end_style);
         }
         self.carry = end_style;
-        self.ascii &= parsed.text.is_ascii();
-        self.text.push_str(&parsed.text);
-        self.text.push('\n');
-        self.starts.push(start);
         let time = match (self.base_ms, timestamp_ms) {
             (Some(base), Some(at)) => (at - base).clamp(0, i64::from(u32::MAX)) as u32,
             _ => self.times.last().copied().unwrap_or(0),
         };
         self.times.push(time);
-        if let Some(step) = self.steps.last_mut() {
-            step.line_count += 1;
-        }
+        self.steps[step].line_count += 1;
     }
 
     fn note_time(&mut self, timestamp_ms: Option<i64>) {
@@ -280,84 +284,6 @@ impl LogText {
                 self.push_line(text, at);
             }
         }
-    }
-
-    /// The log as a text file: `<time> ##[group]<step>` for each step, `<time> <line>` for
-    /// each line with its colours as SGR sequences (times omitted when unknown).
-    pub fn to_raw(&self) -> String {
-        let mut out = String::with_capacity(self.text.len() + self.len() * 25);
-        let stamp = |out: &mut String, at: Option<i64>| {
-            if let Some(at) = at {
-                out.push_str(&format_rfc3339_ms(at));
-                out.push(' ');
-            }
-        };
-        let mut markers = self.markers.iter().peekable();
-        let mut markers_before = |out: &mut String, step: usize, line: u32| {
-            while let Some(marker) = markers.next_if(|m| m.step == step && m.before <= line) {
-                stamp(out, marker.at);
-                out.push_str(&marker.text);
-                out.push('\n');
-            }
-        };
-        for (index, step) in self.steps.iter().enumerate() {
-            if !(index == 0 && step.name.is_empty()) {
-                stamp(&mut out, step.started_ms.or(self.base_ms));
-                out.push_str(GROUP_MARKER);
-                out.push_str(&step.name);
-                out.push('\n');
-            }
-            let end = step.first_line + step.line_count;
-            for line in step.first_line..end {
-                markers_before(&mut out, index, line);
-                let line = line as usize;
-                stamp(&mut out, self.time_ms(line));
-                ansi::encode(self.line(line), &self.line_styles(line), &mut out);
-                out.push('\n');
-            }
-            markers_before(&mut out, index, end);
-        }
-        out
-    }
-
-    /// Reads a log file: the format [`to_raw`](Self::to_raw) writes, or any text file (each
-    /// line a log line; a leading RFC 3339 time is taken as the line's time).
-    pub fn from_raw(raw: &str) -> Self {
-        let mut log = Self::new();
-        log.push_raw(raw);
-        log
-    }
-
-    /// Adds the lines of a piece of a log file (whole lines; see [`from_raw`](Self::from_raw)).
-    pub fn push_raw(&mut self, raw: &str) {
-        let raw = raw.strip_suffix('\n').unwrap_or(raw);
-        if raw.is_empty() {
-            return;
-        }
-        for line in raw.split('\n') {
-            let (at, rest) = match line.split_once(' ') {
-                Some((first, rest)) => match parse_rfc3339_ms(first) {
-                    Some(at) => (Some(at), rest),
-                    None => (None, line),
-                },
-                None => (None, line),
-            };
-            match rest.strip_prefix(GROUP_MARKER) {
-                Some(name) => self.push_header(name.trim_end_matches('\r'), at),
-                None => self.push_line(rest, at),
-            }
-        }
-    }
-
-    /// Where to cut `raw` after about `at` bytes, at a line's end (or at its end).
-    pub fn chunk_end(raw: &str, at: usize) -> usize {
-        if at >= raw.len() {
-            return raw.len();
-        }
-        raw.as_bytes()[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(raw.len(), |p| at + p + 1)
     }
 }
 
@@ -403,8 +329,9 @@ mod tests {
         assert_eq!(log.line(2), "still red plain");
         assert_eq!(log.line(3), "bold");
         assert_eq!(log.line(4), "<script>alert(1)</script>");
+        assert_eq!(log.segments().len(), 1);
         assert_eq!(
-            log.text(),
+            log.segments()[0].text(),
             "first\nred\nstill red plain\nbold\n<script>alert(1)</script>\n"
         );
         assert_eq!(log.steps().len(), 2);
@@ -447,38 +374,6 @@ mod tests {
     }
 
     #[test]
-    fn the_raw_file_reads_back_as_the_same_log() {
-        let log = sample();
-        let raw = log.to_raw();
-        assert!(raw.starts_with("2026-11-25T17:34:00.000Z ##[group]Setup\n"));
-        let again = LogText::from_raw(&raw);
-        assert_eq!(again.text(), log.text());
-        assert_eq!(again.steps(), log.steps());
-        assert_eq!(again.line_styles(2), log.line_styles(2));
-        assert_eq!(again.line_styles(3), log.line_styles(3));
-        assert_eq!(again.time_ms(4), log.time_ms(4));
-    }
-
-    #[test]
-    fn a_file_read_in_pieces_is_the_same_log() {
-        let raw = sample().to_raw();
-        let whole = LogText::from_raw(&raw);
-        let mut pieces = LogText::new();
-        let mut from = 0;
-        while from < raw.len() {
-            let to = LogText::chunk_end(&raw, from + 30);
-            pieces.push_raw(&raw[from..to]);
-            from = to;
-        }
-        assert_eq!(pieces.text(), whole.text());
-        assert_eq!(pieces.steps(), whole.steps());
-        assert_eq!(pieces.line_styles(2), whole.line_styles(2));
-        assert_eq!(LogText::chunk_end("ab\ncd", 1), 3);
-        assert_eq!(LogText::chunk_end("ab\ncd", 4), 5);
-        assert_eq!(LogText::chunk_end("ab", 9), 2);
-    }
-
-    #[test]
     fn oidc_markers_are_kept_aside_and_written_back_to_the_file() {
         let marker = r#"##[keyless:oidc-failure] {"cloud":"aws","code":null,"message":"m","explanation":"e","presented":{"iss":"i","aud":"a","sub":"s"}}"#;
         let mut log = LogText::new();
@@ -492,31 +387,27 @@ mod tests {
             api(Some("Pulumi"), None, "2026-11-25T17:34:03Z"),
             api(None, Some("after\n"), "2026-11-25T17:34:03Z"),
         ]);
-        assert_eq!(log.text(), format!("{marker}\nAWS said: m\nafter\n"));
+        let lines: Vec<&str> = (0..log.len()).map(|i| log.line(i)).collect();
+        assert_eq!(lines, [marker, "AWS said: m", "after"]);
         assert_eq!(
             (log.steps()[1].line_count, log.steps()[2].first_line),
             (1, 2)
         );
         let events: Vec<&OidcLogEvent> = log.oidc_events().collect();
         assert!(matches!(events.as_slice(), [OidcLogEvent::Failure(f)] if f.message == "m"));
-        let raw = log.to_raw();
+        let mut raw = String::new();
+        log.write_raw(1 << 20, |piece| raw.push_str(piece));
         assert!(
             raw.contains(&format!(
                 "AWS said: m\n2026-11-25T17:34:02.000Z {marker}\n2026-11-25T17:34:03.000Z ##[group]Pulumi"
             )),
             "{raw}"
         );
-        let again = LogText::from_raw(&raw);
-        assert_eq!(again.text(), log.text());
+        let again = LogText::from_raw(raw.as_bytes());
+        assert_eq!(again.len(), log.len());
         assert_eq!(again.oidc_events().count(), 1);
-        assert_eq!(again.to_raw(), raw);
-    }
-
-    #[test]
-    fn any_text_file_opens() {
-        let log = LogText::from_raw("one\ntwo\n");
-        assert_eq!(log.len(), 2);
-        assert_eq!(log.steps().len(), 1);
-        assert!(LogText::from_raw("").is_empty());
+        let mut written = String::new();
+        again.write_raw(16, |piece| written.push_str(piece));
+        assert_eq!(written, raw);
     }
 }

@@ -1,27 +1,72 @@
 //! One deployment: its status, Cancel, the OIDC card and the live log.
+//!
+//! The log is read whole in one streamed, compressed `logs/raw` reply (a finished log, or what
+//! a running one has written so far), fed into the viewer as it arrives; a running
+//! deployment's later lines then come from the logs API, from where that reply ended.
 
-use keyless_api_types::{GetDeploymentResponse, StepRun};
+use keyless_api_types::{GetDeploymentResponse, StackRef, StepRun};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
-use wasm_bindgen_futures::JsFuture;
 
-use crate::api::ApiFailure;
+use crate::api::{ApiFailure, Client};
 use crate::components::{LiveLog, LogViewer, OidcCard, PageTitle, StatusBadge, Trigger, api_time};
 use crate::load::{every, load_live};
+use crate::log::LogText;
+use crate::log::stream::{self, sleep};
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;
 use crate::time::{format_duration, now_ms, parse_rfc3339_ms};
 
 /// How often a running deployment's log is asked for more lines (what the pulumi CLI does).
 pub const LOG_POLL_MS: i32 = 500;
+/// A full page of the logs API: more lines are waiting.
+const FULL_PAGE: usize = 2_000;
 
-/// Waits `millis` milliseconds.
-async fn sleep(millis: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis);
-    });
-    let _ = JsFuture::from(promise).await;
+/// Streams deployment `id`'s log into `log` until it is complete, or the page is gone. Marks
+/// `keyless-log-open` when the read starts, for the browser's performance tools.
+async fn stream_log(client: Client, stack: StackRef, id: String, log: LiveLog) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark("keyless-log-open");
+    }
+    // Everything written so far, in one read; read again from the start if it was cut short.
+    let mut token = loop {
+        if let Ok(raw) = client.deployment_logs_raw(&stack, &id, None).await {
+            match stream::read_into(&raw.body, log, || true).await {
+                Ok(true) => break raw.next_token,
+                Ok(false) => return,
+                Err(_) => {}
+            }
+        }
+        if !log.try_update_quietly(|text| *text = LogText::new()) {
+            return;
+        }
+        log.notify();
+        sleep(LOG_POLL_MS * 4).await;
+    };
+    // Then, while it runs, the lines written after that read.
+    while let Some(current) = token.take() {
+        match client.deployment_logs(&stack, &id, Some(&current)).await {
+            Ok(page) => {
+                if !log.try_update_quietly(|text| text.extend_from_api(&page.lines)) {
+                    return;
+                }
+                if !page.lines.is_empty() {
+                    log.notify();
+                }
+                token = page.next_token;
+                if token.is_some() && page.lines.len() < FULL_PAGE {
+                    sleep(LOG_POLL_MS).await;
+                }
+            }
+            Err(_) if log.is_gone() => return,
+            Err(_) => {
+                token = Some(current);
+                sleep(LOG_POLL_MS * 4).await;
+            }
+        }
+    }
+    let _ = log.complete.try_set(true);
 }
 
 /// `/:org/:project/:stack/deployments/:version`.
@@ -68,38 +113,7 @@ pub fn DeploymentPage() -> impl IntoView {
         let (Some(stack), client) = (stack_ref.get_untracked(), session.client()) else {
             return;
         };
-        let id = current.id.clone();
-        spawn_local(async move {
-            let mut token: Option<String> = None;
-            loop {
-                match client.deployment_logs(&stack, &id, token.as_deref()).await {
-                    Ok(page) => {
-                        let full = page.lines.len() >= 2_000;
-                        if !page.lines.is_empty() {
-                            if streaming.try_with_value(|_| ()).is_none() {
-                                return;
-                            }
-                            log.update(|text| text.extend_from_api(&page.lines));
-                        }
-                        match page.next_token {
-                            Some(next) => token = Some(next),
-                            None => {
-                                log.complete.set(true);
-                                return;
-                            }
-                        }
-                        if !full {
-                            sleep(LOG_POLL_MS).await;
-                        }
-                    }
-                    Err(_) => sleep(LOG_POLL_MS * 4).await,
-                }
-                // Stop once the page is gone.
-                if streaming.try_with_value(|_| ()).is_none() {
-                    return;
-                }
-            }
-        });
+        spawn_local(stream_log(client, stack, current.id.clone(), log));
     });
     let steps = Signal::derive(move || {
         deployment.with(|d| match d {

@@ -1,6 +1,8 @@
 // The console's benchmark (run by `cargo xtask bench console`): the initial download, first
-// visits to the main pages on the real server, and the log viewer with a large log opened
-// through "Open a log file" in headless Chromium. Prints figures; asserts nothing about time.
+// visits to the main pages on the real server, the log viewer with a large log opened through
+// "Open a log file" in headless Chromium (memory beside the log's size, first paint, search,
+// frames, DOM), and a finished deployment of as many lines opened on the real server, beside
+// paging its log through the JSON API. Prints figures; asserts nothing about time.
 //
 // usage: KEYLESS_SERVER_BIN=… KEYLESS_DIST=… node bench-console.mjs --dist <dir> [--lines N]
 import { createReadStream, createWriteStream } from "node:fs";
@@ -21,7 +23,59 @@ function option(name, fallback) {
 const dist = path.resolve(option("--dist", "../../dist"));
 const lines = Number(option("--lines", "1000000"));
 const kb = (bytes) => (bytes / 1024).toFixed(1);
+const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 const ms = (value) => `${value.toFixed(1)} ms`;
+
+/** Keeps the console's WebAssembly memory where `memory()` finds it (trunk's start event). */
+function keepWasmMemory() {
+  addEventListener("TrunkApplicationStarted", (event) => {
+    window.__keylessWasmMemory = event.detail.wasm.memory;
+  });
+}
+
+/**
+ * The page's memory: the JS heap in use after a garbage collection (through the DevTools
+ * protocol), and the WebAssembly memory (which never shrinks: its high-water mark).
+ */
+async function memory(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("HeapProfiler.collectGarbage");
+  const { usedSize } = await cdp.send("Runtime.getHeapUsage");
+  await cdp.detach();
+  const wasm = await page.evaluate(() => window.__keylessWasmMemory?.buffer.byteLength ?? 0);
+  return { js: usedSize, wasm, total: usedSize + wasm };
+}
+
+/** One line on memory, against the bytes of the log it holds. */
+function printMemory(label, { js, wasm, total }, logBytes) {
+  console.log(
+    `${label}: JS heap ${mb(js)} + wasm memory ${mb(wasm)} = ${mb(total)}, for a log of ${mb(logBytes)}: ${(total / logBytes).toFixed(2)}× the log`,
+  );
+}
+
+/** Elements in the log viewer, and in the whole page. */
+const domCount = (page) =>
+  page.evaluate(() => ({
+    viewer: document.querySelectorAll(".log-viewer, .log-viewer *").length,
+    page: document.getElementsByTagName("*").length,
+  }));
+
+/** Milliseconds from `from` to `to` (User Timing marks; `null` is the navigation's start). */
+const between = (page, from, to) =>
+  page.evaluate(
+    ([from, to]) => {
+      const at = (name) => (name ? performance.getEntriesByName(name)[0].startTime : 0);
+      return at(to) - at(from);
+    },
+    [from, to],
+  );
+
+/** Waits for the User Timing mark `name`. */
+const markSeen = (page, name) =>
+  page.waitForFunction((name) => performance.getEntriesByName(name).length > 0, name, {
+    timeout: 300_000,
+    polling: 20,
+  });
 
 /** Sums `names` (files of dist) gzipped at level 9, printing each. */
 async function gzipped(names, indent = "  ") {
@@ -136,6 +190,189 @@ function stats(values) {
   return { median: at(0.5), p95: at(0.95), max: sorted[sorted.length - 1] };
 }
 
+/** Searches `term` from the top of the log (Shift+Enter: to its last match); prints the time. */
+async function timeSearch(page, term, label) {
+  await page.locator(".log-scroll").evaluate((el) => (el.scrollTop = 0));
+  const search = page.getByRole("searchbox", { name: "Search the log" });
+  await search.fill(term);
+  await page.evaluate(() => {
+    performance.clearMarks("keyless-log-search");
+    performance.clearMarks("keyless-log-search-shown");
+  });
+  await search.press(label.includes("Shift") ? "Shift+Enter" : "Enter");
+  await markSeen(page, "keyless-log-search-shown");
+  const figures = await page.evaluate(() => {
+    const start = performance.getEntriesByName("keyless-log-search")[0].startTime;
+    const shown = performance.getEntriesByName("keyless-log-search-shown").at(-1).startTime;
+    return { took: shown - start, status: document.getElementById("log-search-status").textContent };
+  });
+  const visible = await page.locator("mark.current").count();
+  console.log(`Search ${JSON.stringify(term)} (${label}): ${ms(figures.took)} to find and show it — "${figures.status}", current match on screen: ${visible === 1}`);
+  await search.fill("");
+}
+
+/** The log file opened through "Open a log file": memory, first paint, search, DOM, frames. */
+async function logFile(browser, base, file, size) {
+  console.log(`\nLog file: ${lines.toLocaleString("en")} lines, ${mb(size)}, opened through "Open a log file"`);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.addInitScript(keepWasmMemory);
+  const page = await context.newPage();
+  await page.goto(`${base}/logs/open`);
+  const input = page.getByLabel("Log file");
+  await input.waitFor();
+  const before = await memory(page);
+  await input.setInputFiles(file);
+  await markSeen(page, "keyless-log-painted");
+  console.log(`File chosen → first paint: ${ms(await between(page, "keyless-log-open", "keyless-log-painted"))} (streamed as it is read)`);
+  await markSeen(page, "keyless-log-complete");
+  console.log(`File chosen → every line read and searchable: ${ms(await between(page, "keyless-log-open", "keyless-log-complete"))}`);
+  printMemory("Memory, the log read", await memory(page), size);
+  console.log(`  (before choosing the file: JS heap ${mb(before.js)} + wasm memory ${mb(before.wasm)})`);
+
+  await timeSearch(page, "keyless-bench-end", "unique term near the end");
+  await timeSearch(page, "error", "frequent term, then Shift+Enter to the last match");
+  await page.getByLabel("Timestamps").selectOption("absolute");
+  await timeSearch(page, "17:35:00.0", "a time, times shown");
+  await page.getByLabel("Timestamps").selectOption("off");
+
+  // Scroll to the end: how many elements are in the DOM.
+  await page.locator(".log-scroll").evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const rows = await page.evaluate(() => ({
+    lines: document.querySelectorAll(".log-line").length,
+    rows: document.querySelectorAll(".log-row").length,
+    last: [...document.querySelectorAll(".log-line a[data-line]")].at(-1)?.dataset.line,
+  }));
+  const dom = await domCount(page);
+  console.log(`At the end: ${rows.lines} line elements (${rows.rows} rows), ${dom.viewer} elements in the viewer, ${dom.page} in the whole page; last line shown ${rows.last}`);
+
+  // Frame times while scrolling: steady wheel-like scrolling, then big jumps.
+  for (const [label, stepPx, frames] of [
+    ["scrolling 120 px a frame", 120, 240],
+    ["jumping 1/200 of the log a frame", null, 200],
+  ]) {
+    const times = await page.locator(".log-scroll").evaluate(
+      (el, { stepPx, frames }) =>
+        new Promise((resolve) => {
+          el.scrollTop = 0;
+          const jump = stepPx ?? el.scrollHeight / 200;
+          const deltas = [];
+          let last = performance.now();
+          let n = 0;
+          const tick = (now) => {
+            deltas.push(now - last);
+            last = now;
+            el.scrollTop += jump;
+            if (++n < frames) requestAnimationFrame(tick);
+            else resolve(deltas.slice(2));
+          };
+          requestAnimationFrame(tick);
+        }),
+      { stepPx, frames },
+    );
+    const s = stats(times);
+    const long = times.filter((t) => t > 20).length;
+    console.log(`Frames, ${label}: median ${ms(s.median)}, p95 ${ms(s.p95)}, max ${ms(s.max)}; ${long} of ${times.length} over 20 ms`);
+  }
+  printMemory("Memory at the end (after the searches)", await memory(page), size);
+  await context.close();
+}
+
+/**
+ * A Python program printing `lines` lines like `writeLog`'s (the server adds the times), run
+ * as the deployment's pre-run command; base64 keeps the shell from reading it.
+ */
+function printer() {
+  const program = `import sys
+n_lines = ${lines}
+w = sys.stdout.write
+for n in range(n_lines):
+    if n == n_lines - 10:
+        t = "the last needle: keyless-bench-end"
+    elif n % 1000 == 0:
+        t = "\\x1b[31merror\\x1b[0m: resource urn:pulumi:prod::website::aws:s3/bucket:Bucket::logs-%d failed" % n
+    elif n % 7 == 0:
+        t = "\\x1b[1;32m+\\x1b[0m aws:ec2/instance:Instance web-%d creating (%ds) <b>not bold</b>" % (n, n % 60)
+    else:
+        t = "    ~ aws:lambda/function:Function handler-%d updating [diff: ~code, ~environment] %s" % (n, "x" * (n % 40))
+    w(t + "\\n")
+`;
+  return `echo ${Buffer.from(program).toString("base64")} | base64 -d | python3 -`;
+}
+
+/**
+ * A finished deployment of `lines` lines on the real server, opened in the console: navigation
+ * → first lines on screen → every line read and searchable, and its memory; beside the same
+ * log paged through the JSON logs API (2,000 lines a request), fetched and parsed in the page.
+ */
+async function deploymentLog(browser) {
+  const fixture = await deployFixture();
+  // A budget above the log's size: the whole log is kept.
+  const server = await startServer([...fixture.serverArgs, "--max-log-bytes", String(4e9)]);
+  try {
+    const stack = "/api/stacks/acme/website/prod";
+    const queued = Date.now();
+    const created = await server.api("POST", `${stack}/deployments`, server.tokens.admin, {
+      operation: "update",
+      sourceContext: { git: fixture.source },
+      operationContext: { preRunCommands: [printer()], options: { skipInstallDependencies: true } },
+    });
+    if (created.status !== 202) throw new Error(`the deployment was not queued: ${JSON.stringify(created.body)}`);
+    const { id, version } = created.body;
+    for (;;) {
+      const { body } = await server.api("GET", `${stack}/deployments/${id}`, server.tokens.admin);
+      if (body.status === "succeeded") break;
+      if (body.status === "failed") throw new Error("the bench deployment failed");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const ran = (Date.now() - queued) / 1000;
+    const started = performance.now();
+    const raw = await fetch(`${server.baseUrl}${stack}/deployments/${id}/logs/raw`, {
+      headers: { Authorization: `token ${server.tokens.member}`, "Accept-Encoding": "gzip" },
+    });
+    const size = (await raw.arrayBuffer()).byteLength;
+    const alone = performance.now() - started;
+    console.log(`\nDeployment: ${lines.toLocaleString("en")} lines printed (ran in ${ran.toFixed(1)} s), its log file ${mb(size)}; logs/raw alone (gzip, read by node) ${ms(alone)}`);
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.member);
+    await context.addInitScript(keepWasmMemory);
+    const page = await context.newPage();
+    await page.goto(`${server.baseUrl}/acme/website/prod/deployments/${version}`);
+    await markSeen(page, "keyless-log-painted");
+    await markSeen(page, "keyless-log-complete");
+    const [opened, painted, complete] = [
+      await between(page, null, "keyless-log-open"),
+      await between(page, "keyless-log-open", "keyless-log-painted"),
+      await between(page, "keyless-log-open", "keyless-log-complete"),
+    ];
+    console.log(`Opening it: the console loaded and the log asked for ${ms(opened)} after navigating (a fresh page load); then first lines on screen in ${ms(painted)}, every line read and searchable in ${ms(complete)}`);
+    const summary = await page.locator(".log-summary span").first().innerText();
+    await timeSearch(page, "keyless-bench-end", `unique term near the end; ${summary}`);
+    printMemory("Memory, the deployment's log read", await memory(page), size);
+
+    const paging = await page.evaluate(async (api) => {
+      const token = localStorage.getItem("keyless.token");
+      const start = performance.now();
+      let [next, pages, count] = [null, 0, 0];
+      do {
+        const query = next ? `?continuationToken=${encodeURIComponent(next)}` : "";
+        const response = await fetch(api + query, { headers: { Authorization: `token ${token}` } });
+        const body = await response.json();
+        pages += 1;
+        count += body.lines?.length ?? 0;
+        next = body.nextToken;
+      } while (next);
+      return { took: performance.now() - start, pages, count };
+    }, `${stack}/deployments/${id}/logs`);
+    console.log(`Paging the same log through the JSON logs API in the page (fetch and parse only, nothing shown): ${ms(paging.took)}, ${paging.pages} requests for ${paging.count.toLocaleString("en")} entries; opening read it whole ${(paging.took / complete).toFixed(1)}× faster than this alone`);
+    await context.close();
+  } finally {
+    await server.stop();
+    await fixture.cleanup();
+  }
+}
+
 async function main() {
   await initialLoad();
   const dir = await mkdtemp(path.join(tmpdir(), "keyless-bench-"));
@@ -146,99 +383,8 @@ async function main() {
   const browser = await launchBrowser();
   try {
     await firstVisits(browser);
-    console.log(`\nLog: ${lines.toLocaleString("en")} lines, ${(size / 1e6).toFixed(1)} MB`);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${base}/logs/open`);
-    const input = page.getByLabel("Log file");
-    await input.waitFor();
-    const wall = Date.now();
-    await input.setInputFiles(file);
-    await page.waitForFunction(() => performance.getEntriesByName("keyless-log-painted").length > 0, null, {
-      timeout: 300_000,
-      polling: 50,
-    });
-    const painted = await page.evaluate(() => {
-      const data = performance.getEntriesByName("keyless-log-data")[0].startTime;
-      const paint = performance.getEntriesByName("keyless-log-painted")[0].startTime;
-      return paint - data;
-    });
-    console.log(`Data in memory → first paint: ${ms(painted)} (file chosen → first paint ${Date.now() - wall} ms, wall clock)`);
-    await page.waitForFunction(() => !document.querySelector(".log-summary span")?.textContent.includes("live"), null, {
-      timeout: 300_000,
-      polling: 20,
-    });
-    const loaded = await page.evaluate(() => performance.now() - performance.getEntriesByName("keyless-log-data")[0].startTime);
-    console.log(`Data in memory → every line read and searchable: ${ms(loaded)} (read in pieces between frames)`);
-
-    // Search: a term on one line near the end, from the top of the log.
-    await page.locator(".log-scroll").evaluate((el) => (el.scrollTop = 0));
-    const search = page.getByRole("searchbox", { name: "Search the log" });
-    for (const [term, label] of [
-      ["keyless-bench-end", "unique term near the end"],
-      ["error", "frequent term, then Shift+Enter to the last match"],
-    ]) {
-      await search.fill(term);
-      await page.evaluate(() => {
-        performance.clearMarks("keyless-log-search");
-        performance.clearMarks("keyless-log-search-shown");
-      });
-      const shift = label.includes("Shift");
-      await search.press(shift ? "Shift+Enter" : "Enter");
-      await page.waitForFunction(() => performance.getEntriesByName("keyless-log-search-shown").length > 0, null, {
-        timeout: 120_000,
-        polling: 10,
-      });
-      const figures = await page.evaluate(() => {
-        const start = performance.getEntriesByName("keyless-log-search")[0].startTime;
-        const shown = performance.getEntriesByName("keyless-log-search-shown").at(-1).startTime;
-        return { took: shown - start, status: document.getElementById("log-search-status").textContent };
-      });
-      const visible = await page.locator("mark.current").count();
-      console.log(`Search ${JSON.stringify(term)} (${label}): ${ms(figures.took)} to find and show it — "${figures.status}", current match on screen: ${visible === 1}`);
-      await search.fill("");
-    }
-
-    // Scroll to the end: how many line elements are in the DOM.
-    await page.locator(".log-scroll").evaluate((el) => (el.scrollTop = el.scrollHeight));
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    const dom = await page.evaluate(() => ({
-      lines: document.querySelectorAll(".log-line").length,
-      rows: document.querySelectorAll(".log-row").length,
-      elements: document.getElementsByTagName("*").length,
-      last: [...document.querySelectorAll(".log-line a[data-line]")].at(-1)?.dataset.line,
-    }));
-    console.log(`At the end: ${dom.lines} line elements (${dom.rows} rows), ${dom.elements} elements in the whole page; last line shown ${dom.last}`);
-
-    // Frame times while scrolling: steady wheel-like scrolling, then big jumps.
-    for (const [label, stepPx, frames] of [
-      ["scrolling 120 px a frame", 120, 240],
-      ["jumping 1/200 of the log a frame", null, 200],
-    ]) {
-      const times = await page.locator(".log-scroll").evaluate(
-        (el, { stepPx, frames }) =>
-          new Promise((resolve) => {
-            el.scrollTop = 0;
-            const jump = stepPx ?? el.scrollHeight / 200;
-            const deltas = [];
-            let last = performance.now();
-            let n = 0;
-            const tick = (now) => {
-              deltas.push(now - last);
-              last = now;
-              el.scrollTop += jump;
-              if (++n < frames) requestAnimationFrame(tick);
-              else resolve(deltas.slice(2));
-            };
-            requestAnimationFrame(tick);
-          }),
-        { stepPx, frames },
-      );
-      const s = stats(times);
-      const long = times.filter((t) => t > 20).length;
-      console.log(`Frames, ${label}: median ${ms(s.median)}, p95 ${ms(s.p95)}, max ${ms(s.max)}; ${long} of ${times.length} over 20 ms`);
-    }
-    const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize);
-    if (heap) console.log(`JS heap in use: ${(heap / 1e6).toFixed(1)} MB (the log's text lives in wasm memory)`);
+    await logFile(browser, base, file, size);
+    await deploymentLog(browser);
   } finally {
     await browser.close();
     server.close();

@@ -1,8 +1,8 @@
 // Deployments and the log viewer, end to end against the real server: deploy from the console
 // and watch the log stream to the end, the OIDC card with the token's claims and the identity
-// AWS granted (read from marker lines the log hides), search into a collapsed step, a deep link,
-// HTML in a log line shown as text, cancelling a running deployment, and pausing and resuming
-// the stack's deployments.
+// AWS granted (read from marker lines the log hides), search into a collapsed step, a finished
+// log read in one request and searched by its times, a deep link, HTML in a log line shown as
+// text, cancelling a running deployment, and pausing and resuming the stack's deployments.
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
@@ -89,6 +89,33 @@ test("search finds a line inside a collapsed step and opens it", async () => {
   await page.locator("mark.current", { hasText: "needle" }).waitFor();
   assert.equal(await step.getAttribute("aria-expanded"), "true");
   assert.equal(await page.locator("#log-search-status").innerText(), "1 of 1");
+});
+
+test("a finished deployment's log is read whole in one request, its times searchable", async () => {
+  assert.ok(version, "the deployment test ran first");
+  const context = await browser.newContext();
+  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.member);
+  const page = await context.newPage();
+  const logRequests = [];
+  page.on("request", (request) => {
+    const { pathname } = new URL(request.url());
+    if (/\/logs(\/raw)?$/.test(pathname)) logRequests.push(pathname.endsWith("/raw") ? "raw" : "page");
+  });
+  await page.goto(`${server.baseUrl}${TAB}/${version}`);
+  await page.waitForFunction(() => /^\d+ lines$/.test(document.querySelector(".log-summary span")?.textContent));
+  assert.deepEqual(logRequests, ["raw"]);
+
+  // With times shown, a line is found by the time beside it.
+  const deployment = await server.api("GET", `${STACK}/deployments/version/${version}`, server.tokens.member);
+  const logs = await server.api("GET", `${STACK}/deployments/${deployment.body.id}/logs`, server.tokens.member);
+  const needle = logs.body.lines.find((line) => line.line?.startsWith("the needle is here"));
+  const time = needle.timestamp.slice(11, 19);
+  await page.getByLabel("Timestamps").selectOption("absolute");
+  const search = page.getByRole("searchbox", { name: "Search the log" });
+  await search.fill(time);
+  await search.press("Enter");
+  await page.locator(".log-line .ts mark", { hasText: time }).first().waitFor();
+  await context.close();
 });
 
 test("a deep link opens the log at its lines, highlighted", async () => {

@@ -1,10 +1,13 @@
 //! `cargo xtask bench console [--lines N]`: builds the console for release and the server, then
 //! measures them in headless Chromium (`tests/e2e/bench-console.mjs`, with playwright-core):
 //! what index.html loads (wasm + js + css, gzipped) against the 250 KB budget, everything a
-//! first visit to each main page fetches on the real server, and for an N-line log
-//! (1,000,000 by default) opened through "Open a log file": data to first paint, finding and
-//! showing the last match of a search, line elements in the DOM at the end, and frame times
-//! while scrolling. It prints figures; it asserts nothing about time.
+//! first visit to each main page fetches on the real server; for an N-line log (1,000,000 by
+//! default) opened through "Open a log file": the memory it takes (JS heap + WebAssembly
+//! memory) beside the log's size, time to first paint and to every line searchable, finding
+//! and showing matches (a time among them), elements in the viewer and frame times while
+//! scrolling; and for a finished N-line deployment on the real server: the time from opening
+//! it to its first lines on screen and to every line searchable, beside paging its log
+//! through the JSON logs API. It prints figures; it asserts nothing about time.
 
 use crate::{cmd, run};
 
