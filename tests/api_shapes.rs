@@ -52,6 +52,17 @@ fn stack() -> Value {
            "activeUpdate": "", "version": 3})
 }
 
+/// Deployment 2, running, with a step in a status this console does not know.
+fn running() -> Value {
+    json!({
+        "id": "d-2", "created": "2026-11-25T17:34:00Z", "modified": "2026-11-25T17:36:05Z",
+        "status": "running", "version": 2, "latestVersion": 2,
+        "requestedBy": serde_json::from_str::<Value>(REQUESTED_BY).expect("JSON"),
+        "jobs": [{"status": "running", "started": "2026-11-25T17:34:00Z",
+                  "steps": [{"name": "Get source", "status": "cancelling"}]}]
+    })
+}
+
 /// A listing whose deployments carry only the spec's required fields: no project, stack,
 /// `paused` or `initiator`.
 fn deployments() -> Value {
@@ -145,6 +156,7 @@ fn fake_pulumi() {
         "/api/stacks/acme/website/prod/deployments": deployments(),
         "/api/stacks/acme/website/prod/deployments/metadata": metadata(),
         "/api/stacks/acme/website/prod/deployments/version/1": deployment(),
+        "/api/stacks/acme/website/prod/deployments/version/2": running(),
         "/api/stacks/acme/website/prod/deployments/d-1/logs": {"__type": "DeploymentLogs"},
     });
     js_sys::Reflect::set(
@@ -254,4 +266,24 @@ async fn a_deployment_without_operation_initiator_or_configuration_renders() {
     shows(&root, "Deployment 1 · unknown operation").await;
     shows(&root, "Started by").await;
     shows(&root, "Pat").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_read_only_role_cannot_cancel_and_unknown_statuses_read_as_unknown() {
+    let root = open("/acme/website/prod/deployments/2", "billing-manager");
+    shows(&root, "Deployment 2").await;
+    shows(&root, "Running").await;
+    assert!(
+        !buttons(&root).iter().any(|b| b.contains("Cancel")),
+        "{:?}",
+        buttons(&root)
+    );
+    let root = open("/acme/website/prod/deployments/2", "member");
+    shows(&root, "Cancel deployment").await;
+    let mut unknown = running();
+    unknown["status"] = json!("paused-by-policy");
+    assert_eq!(
+        decode::<GetDeploymentResponse>(unknown).status,
+        keyless_api_types::DeploymentStatus::Unknown
+    );
 }

@@ -160,7 +160,11 @@ pub fn DeploymentPage() -> impl IntoView {
             Some(Ok(current)) => view! { <DeploymentSummary deployment=current now /> }.into_any(),
         }}
         <div class="deployment-actions">
-            <Show when=move || deployment.with(|d| matches!(d, Some(Ok(_)))) && !finished()>
+            <Show when=move || {
+                deployment.with(|d| matches!(d, Some(Ok(_))))
+                    && !finished()
+                    && stack_ref.with(|s| s.as_ref().is_some_and(|s| session.can_deploy_in(&s.org)))
+            }>
                 <button type="button" class="button secondary" on:click=cancel>"Cancel deployment"</button>
             </Show>
             <p class="status" role="status">{move || message.get()}</p>
