@@ -48,3 +48,10 @@ fn describe(command: &Command) -> String {
     }
     text
 }
+
+/// The string value of `"key":"…"` in compact JSON printed by the project's own programs, without escapes.
+pub fn json_string(json: &str, key: &str) -> Option<String> {
+    let start = json.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let len = json[start..].find('"')?;
+    Some(json[start..start + len].to_owned())
+}

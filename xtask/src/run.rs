@@ -153,11 +153,7 @@ impl LocalClouds {
         if let Some(stdout) = child.stdout.take() {
             let _ = BufReader::new(stdout).read_line(&mut line);
         }
-        let url = |cloud: &str| {
-            let start = line.find(&format!("\"{cloud}\":\""))? + cloud.len() + 4;
-            let len = line[start..].find('"')?;
-            Some(line[start..start + len].to_owned())
-        };
+        let url = |cloud| cmd::json_string(&line, cloud);
         match (url("aws"), url("azure"), url("gcp")) {
             (Some(aws), Some(azure), Some(gcp)) => Ok(Self {
                 child,

@@ -172,7 +172,7 @@ impl FuzzServer {
         let tokens =
             std::fs::read_to_string(cmd::root().join(FUZZ_DATA_DIR).join("demo-tokens.json"))
                 .unwrap_or_default();
-        match (url, json_string(&tokens, "admin")) {
+        match (url, cmd::json_string(&tokens, "admin")) {
             (Some(url), Some(admin_token)) => Ok(Self {
                 child,
                 url,
@@ -206,7 +206,7 @@ impl FuzzServer {
                 stream.read_to_string(&mut response)
             })
             .map_err(|e| format!("cannot queue a deployment at {address}: {e}"))?;
-        json_string(&response, "id")
+        cmd::json_string(&response, "id")
             .ok_or_else(|| format!("queueing a deployment answered {response:?}"))
     }
 }
@@ -233,11 +233,4 @@ fn operation_ids(document: &str) -> impl Iterator<Item = &str> {
             let id = rest.strip_prefix('"')?;
             id.split('"').next()
         })
-}
-
-/// The string value of `"key":"…"` in compact JSON (the server's own output), without escapes.
-fn json_string(json: &str, key: &str) -> Option<String> {
-    let start = json.find(&format!("\"{key}\":\""))? + key.len() + 4;
-    let len = json[start..].find('"')?;
-    Some(json[start..start + len].to_owned())
 }

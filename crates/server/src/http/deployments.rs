@@ -61,14 +61,7 @@ async fn create(
     let Value::Object(mut fields) = body else {
         return Err(Error::bad_request("The request body must be a JSON object"));
     };
-    // Pulumi's CLI sends `"operation": ""` in every operationContext: it means none.
-    if let Some(Value::Object(context)) = fields.get_mut("operationContext")
-        && context
-            .get("operation")
-            .is_some_and(|op| op.is_null() || op == "")
-    {
-        context.remove("operation");
-    }
+    drop_empty_values(&mut fields);
     if fields
         .get("operationContext")
         .and_then(|c| c.get("operation"))
@@ -94,7 +87,6 @@ async fn create(
         ))
     })?;
     if access.role != OrgRole::Admin {
-        drop_empty_values(&mut fields);
         members_may_only_choose_the_operation(&fields, &access.stack.stack.org)?;
     }
     let inherit = match fields.remove("inheritSettings") {
@@ -149,10 +141,11 @@ async fn create(
     Ok((StatusCode::ACCEPTED, Json(response)))
 }
 
-/// Removes every `null`, `""`, `[]` and `{}` (once emptied of those) from a member's request:
-/// Pulumi's CLI sends the fields a user did not set that way (`pulumi deployment run update`
-/// sends `"environmentVariables": {}`, `"preRunCommands": []`, `"agentPoolID": null` …).
-/// They are dropped rather than merged, as merged they would clear the stack's own settings.
+/// Removes every `null`, `""`, `[]` and `{}` (once emptied of those) from a request, whoever
+/// sends it: Pulumi's CLI sends the fields a user did not set that way (`pulumi deployment run
+/// update` sends `"environmentVariables": {}`, `"preRunCommands": []`,
+/// `"operationContext": {"operation": ""}`, `"agentPoolID": null` …). They are dropped rather
+/// than merged, as merged they would clear the stack's own settings for the run.
 fn drop_empty_values(fields: &mut Map<String, Value>) {
     fields.retain(|_, value| {
         if let Value::Object(inner) = value {
