@@ -25,8 +25,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::OnceLock;
 
-/// The console's runtime configuration file, beside `index.html`.
-const CONFIG_PATH: &str = "/config.json";
+use keyless_api_types::console_config;
 
 /// Where the API is, as [`configure`] found it: the prefix of every API path (empty for the
 /// console's own origin), or why `config.json` could not be used.
@@ -37,20 +36,21 @@ static API_BASE: OnceLock<Result<String, String>> = OnceLock::new();
 /// origin; a file that cannot be used is kept as an error that every call and the sign-in page
 /// show, rather than calling a backend nobody configured.
 pub async fn configure() {
-    let base = match gloo_net::http::Request::get(CONFIG_PATH).send().await {
+    let path = console_config::PATH;
+    let base = match gloo_net::http::Request::get(path).send().await {
         Ok(response) if response.status() == 404 => Ok(String::new()),
         Ok(response) if !response.ok() => Err(format!(
-            "{CONFIG_PATH} could not be read (HTTP {}).",
+            "{path} could not be read (HTTP {}).",
             response.status()
         )),
         Ok(response) if !is_json(response.headers().get("Content-Type").as_deref()) => {
             Ok(String::new())
         }
         Ok(response) => match response.text().await {
-            Ok(text) => parse_config(&text),
-            Err(error) => Err(format!("{CONFIG_PATH} could not be read ({error}).")),
+            Ok(text) => console_config::api_base_url(&text),
+            Err(error) => Err(format!("{path} could not be read ({error}).")),
         },
-        Err(error) => Err(format!("{CONFIG_PATH} could not be read ({error}).")),
+        Err(error) => Err(format!("{path} could not be read ({error}).")),
     };
     // The console configures itself once; a second call keeps the first answer.
     let _ = API_BASE.set(base);
@@ -63,36 +63,6 @@ fn is_json(content_type: Option<&str>) -> bool {
             .next()
             .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
     })
-}
-
-/// The API base URL a `config.json` names: `{"apiBaseUrl": "https://api.example.com"}` (an
-/// `http(s)` URL, or a path on the console's origin); absent or empty means the console's own
-/// origin. The answer has no trailing `/`, since every API path starts with one.
-pub fn parse_config(text: &str) -> Result<String, String> {
-    let broken = |why: &str| format!("{CONFIG_PATH} is not a valid console configuration: {why}.");
-    let config: Value = serde_json::from_str(text).map_err(|e| broken(&e.to_string()))?;
-    let Value::Object(config) = config else {
-        return Err(broken("it must be a JSON object"));
-    };
-    let base = match config.get("apiBaseUrl") {
-        None | Some(Value::Null) => "",
-        Some(Value::String(url)) => url.trim(),
-        Some(_) => return Err(broken("apiBaseUrl must be a string")),
-    };
-    let lower = base.to_ascii_lowercase();
-    let absolute = ["http://", "https://"].iter().any(|scheme| {
-        lower
-            .strip_prefix(scheme)
-            .is_some_and(|rest| !rest.is_empty())
-    });
-    let path = base.starts_with('/') && !base.starts_with("//");
-    if base.is_empty() || absolute || path {
-        Ok(base.trim_end_matches('/').to_owned())
-    } else {
-        Err(broken(&format!(
-            "apiBaseUrl {base:?} is neither an http(s) URL nor a path"
-        )))
-    }
 }
 
 /// Why `config.json` could not be used, if it could not.
@@ -547,48 +517,6 @@ fn fallback_message(status: u16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn config_names_the_api_base_or_leaves_the_console_origin() {
-        assert_eq!(
-            parse_config(r#"{"apiBaseUrl": "https://api.example.com/"}"#),
-            Ok("https://api.example.com".into())
-        );
-        assert_eq!(
-            parse_config(r#"{"apiBaseUrl": "http://127.0.0.1:8080"}"#),
-            Ok("http://127.0.0.1:8080".into())
-        );
-        assert_eq!(
-            parse_config(r#"{"apiBaseUrl": "/pulumi"}"#),
-            Ok("/pulumi".into())
-        );
-        assert_eq!(parse_config("{}"), Ok(String::new()));
-        assert_eq!(parse_config(r#"{"apiBaseUrl": ""}"#), Ok(String::new()));
-    }
-
-    #[test]
-    fn a_broken_config_is_an_error_that_says_why() {
-        for (text, why) in [
-            ("{\"apiBaseUrl\": ", "EOF"),
-            ("[]", "JSON object"),
-            (r#"{"apiBaseUrl": 8080}"#, "must be a string"),
-            (
-                r#"{"apiBaseUrl": "api.example.com"}"#,
-                "neither an http(s) URL",
-            ),
-            (
-                r#"{"apiBaseUrl": "//api.example.com"}"#,
-                "neither an http(s) URL",
-            ),
-            (r#"{"apiBaseUrl": "https://"}"#, "neither an http(s) URL"),
-        ] {
-            let error = parse_config(text).expect_err(text);
-            assert!(
-                error.contains("config.json") && error.contains(why),
-                "{error}"
-            );
-        }
-    }
 
     #[test]
     fn only_json_answers_are_read_as_the_config() {

@@ -27,7 +27,7 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
+use keyless_api_types::console_config;
 use sha2::{Digest, Sha256};
 use tower_http::compression::Compression;
 use tower_http::services::{ServeDir, ServeFile};
@@ -35,36 +35,29 @@ use tower_http::services::{ServeDir, ServeFile};
 const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
 const FOREVER: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
 
-/// The console's runtime configuration, beside `index.html`.
-const RUNTIME_CONFIG: &str = "config.json";
-
-/// What the server reads of the console's `config.json`; the rest is the console's.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RuntimeConfig {
-    #[serde(default)]
-    api_base_url: Option<String>,
+/// The console's runtime configuration in `dist`.
+fn config_file(dist: &Path) -> PathBuf {
+    dist.join(console_config::PATH.trim_start_matches('/'))
 }
 
 /// The origin of the API that the console in `dist` is configured to call, from its
 /// `config.json`: `None` without the file, or when it leaves `apiBaseUrl` empty or relative
 /// (the console then calls the origin it is served from).
 pub fn api_origin(dist: &Path) -> Result<Option<String>, String> {
-    let path = dist.join(RUNTIME_CONFIG);
+    let path = config_file(dist);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(format!("{}: {err}", path.display())),
     };
-    let config: RuntimeConfig =
-        serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))?;
-    match config.api_base_url.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(url) if url.starts_with('/') && !url.starts_with("//") => Ok(None),
-        Some(url) => crate::cors::origin_of(url)
-            .map(Some)
-            .map_err(|why| format!("{}: apiBaseUrl {url} {why}", path.display())),
+    let base =
+        console_config::api_base_url(&text).map_err(|why| format!("{}: {why}", path.display()))?;
+    if base.is_empty() || base.starts_with('/') {
+        return Ok(None);
     }
+    crate::cors::origin_of(&base)
+        .map(Some)
+        .map_err(|why| format!("{}: apiBaseUrl {base} {why}", path.display()))
 }
 
 /// The console's files under `dist`, with `index.html` for every other path but
@@ -73,17 +66,14 @@ pub fn api_origin(dist: &Path) -> Result<Option<String>, String> {
 pub fn service(dist: &Path, api_origin: Option<&str>) -> Router {
     let index = dist.join("index.html");
     let files = ServeDir::new(dist).fallback(ServeFile::new(&index));
-    let runtime_config = ServeFile::new(dist.join(RUNTIME_CONFIG));
+    let runtime_config = ServeFile::new(config_file(dist));
     let policy = Arc::new(Policy {
         index,
         api_origin: api_origin.map(str::to_owned),
         current: Mutex::default(),
     });
     Router::new()
-        .route_service(
-            &format!("/{RUNTIME_CONFIG}"),
-            Compression::new(runtime_config),
-        )
+        .route_service(console_config::PATH, Compression::new(runtime_config))
         .fallback_service(Compression::new(files))
         .layer(from_fn(cache_policy))
         .layer(from_fn_with_state(policy, content_security_policy))
@@ -165,7 +155,7 @@ async fn cache_policy(request: Request, next: Next) -> Response {
     let file = Path::new(path)
         .extension()
         .is_some_and(|extension| extension != "html")
-        && path.strip_prefix('/') != Some(RUNTIME_CONFIG);
+        && path != console_config::PATH;
     let mut response = next.run(request).await;
     let html = response
         .headers()
