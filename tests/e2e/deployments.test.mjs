@@ -250,6 +250,7 @@ test("destroy deploys only once the stack's name is typed, and shows in the orga
 
 test("a stack without deployment settings cannot deploy, and says why", async () => {
   const page = await signInAt(browser, server, server.tokens.member, "/acme/website/dev/deployments");
-  await page.getByRole("button", { name: "Deploy", exact: true, disabled: true }).waitFor();
-  assert.match(await page.locator("#deploy-blocker").innerText(), /no deployment settings/);
+  // The button is also disabled while the settings load; wait for the reason, not the button.
+  await page.locator("#deploy-blocker", { hasText: "no deployment settings" }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Deploy", exact: true }).isDisabled(), true);
 });
