@@ -18,6 +18,7 @@ use axum::routing;
 use futures_util::{Stream, stream};
 use keyless_api_types::GROUP_MARKER;
 use serde::Deserialize;
+use tokio::sync::mpsc;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 
@@ -26,9 +27,9 @@ use super::extract::StackAccess;
 use super::logs::{decode_token, encode_token};
 use super::{AppState, Routes};
 use crate::error::{Error, Result};
-use crate::store::{LogRecord, Store, StoreError};
+use crate::store::{Store, StoreError};
 
-/// Rows per store query: few queries, and a chunk of a few hundred KiB in memory at a time.
+/// Rows per store query: few queries, and a chunk of about a MiB in memory at a time.
 const BATCH: u32 = 10_000;
 
 /// The continuation token for the lines after the ones sent; absent when everything was sent.
@@ -82,53 +83,36 @@ async fn get_raw_logs(
     Ok(response)
 }
 
-/// The log's rows with ids in `(after, until]` as text, one chunk per store query. A store
-/// error ends the stream with an error, which cuts the reply short rather than end it cleanly.
+/// The log's rows with ids in `(after, until]` as text, one chunk per store query. The next
+/// chunk is read while the last one is compressed and sent; a reader that goes away stops the
+/// reads. A store error ends the stream with an error, which cuts the reply short rather than
+/// end it cleanly.
 fn log_text(
     store: Arc<dyn Store>,
     id: String,
-    after: i64,
+    mut after: i64,
     until: i64,
 ) -> impl Stream<Item = Result<Bytes, StoreError>> {
-    stream::try_unfold(after, move |after| {
-        let (store, id) = (store.clone(), id.clone());
-        async move {
-            if after >= until {
-                return Ok(None);
-            }
-            let rows = store
-                .logs_after(&id, after, BATCH)
-                .await
-                .inspect_err(|err| {
+    let (chunks, mut received) = mpsc::channel(1);
+    tokio::spawn(async move {
+        while after < until {
+            let chunk = match store.log_text(&id, after, until, BATCH, GROUP_MARKER).await {
+                Ok(Some((text, last))) => {
+                    after = last;
+                    Ok(Bytes::from(text))
+                }
+                Ok(None) => return,
+                Err(err) => {
                     tracing::error!(deployment = %id, %err, "reading the raw log failed");
-                })?;
-            let rows: Vec<_> = rows.into_iter().take_while(|r| r.id <= until).collect();
-            let Some(next) = rows.last().map(|r| r.id) else {
-                return Ok(None);
+                    Err(err)
+                }
             };
-            let mut text = String::with_capacity(rows.len() * 64);
-            rows.iter().for_each(|row| write_row(&mut text, row));
-            Ok(Some((Bytes::from(text), next)))
+            let failed = chunk.is_err();
+            if chunks.send(chunk).await.is_err() || failed {
+                return;
+            }
         }
-    })
-}
-
-/// One stored row as `LogText::push_raw` reads it: `<time> ##[group]<header>` for a header,
-/// `<time> <line>` for a line (its inner newlines kept), each ending in a newline.
-fn write_row(out: &mut String, row: &LogRecord) {
-    if let Some(header) = &row.header {
-        out.push_str(&row.timestamp);
-        out.push(' ');
-        out.push_str(GROUP_MARKER);
-        out.push_str(header);
-        out.push('\n');
-    }
-    if let Some(line) = &row.line {
-        out.push_str(&row.timestamp);
-        out.push(' ');
-        out.push_str(line);
-        if !line.ends_with('\n') {
-            out.push('\n');
-        }
-    }
+    });
+    // Polled again after its end by the compression layer, which a closed receiver allows.
+    stream::poll_fn(move |cx| received.poll_recv(cx))
 }

@@ -149,6 +149,19 @@ pub trait DeploymentStore: Send + Sync {
         after: i64,
         limit: u32,
     ) -> Result<Vec<LogRecord>, StoreError>;
+    /// Up to `limit` rows with ids in `(after, until]` as the text of the console's log files,
+    /// with the id of the last one; `None` when there are none. A header is the line
+    /// `<time> ##[group]<header>` (with `group_marker` as the marker), a line `<time> <line>`,
+    /// each ending in a newline. The store renders the text itself: decoding a million rows one
+    /// by one is what made reading a long log whole slow.
+    async fn log_text(
+        &self,
+        id: &str,
+        after: i64,
+        until: i64,
+        limit: u32,
+        group_marker: &str,
+    ) -> Result<Option<(String, i64)>, StoreError>;
     /// The id of the deployment's last stored line (headers included), if it has any: where a
     /// read that must not outrun the writer stops.
     async fn last_log_id(&self, id: &str) -> Result<Option<i64>, StoreError>;

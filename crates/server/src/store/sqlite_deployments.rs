@@ -374,6 +374,34 @@ impl DeploymentStore for SqliteStore {
         Ok(log_records(rows))
     }
 
+    async fn log_text(
+        &self,
+        id: &str,
+        after: i64,
+        until: i64,
+        limit: u32,
+        group_marker: &str,
+    ) -> Result<Option<(String, i64)>, StoreError> {
+        // One row back: SQLite concatenates the batch in id order (3.44's ordered aggregates).
+        let (last, text): (Option<i64>, Option<String>) = sqlx::query_as(
+            "SELECT MAX(id), group_concat(
+                 iif(header IS NULL, '', timestamp || ' ' || ?1 || header || char(10))
+                 || iif(line IS NULL, '', timestamp || ' ' || line
+                        || iif(substr(line, -1) = char(10), '', char(10))),
+                 '' ORDER BY id)
+             FROM (SELECT id, timestamp, header, line FROM deployment_logs
+                   WHERE deployment_id = ?2 AND id > ?3 AND id <= ?4 ORDER BY id LIMIT ?5)",
+        )
+        .bind(group_marker)
+        .bind(id)
+        .bind(after)
+        .bind(until)
+        .bind(i64::from(limit))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(last.map(|last| (text.unwrap_or_default(), last)))
+    }
+
     async fn last_log_id(&self, id: &str) -> Result<Option<i64>, StoreError> {
         let last: Option<i64> =
             sqlx::query_scalar("SELECT MAX(id) FROM deployment_logs WHERE deployment_id = ?")
