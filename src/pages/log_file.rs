@@ -1,9 +1,11 @@
 //! `/logs/open`: opens a log file — one downloaded from a deployment or from GitHub Actions, or
 //! any text log — in the log viewer, on this computer only (nothing is uploaded). The file is
-//! streamed into the viewer as it is read, the first lines shown at once.
+//! streamed into the viewer as it is read, the first lines shown at once. The viewer is a module
+//! of its own, fetched when a file is chosen: a first visit loads only the file picker.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 
@@ -65,7 +67,14 @@ pub fn LogFilePage() -> impl IntoView {
         </div>
         {move || error.get().map(|text| view! { <p class="alert" role="alert">{text}</p> })}
         <Show when=move || name.get().is_some()>
-            <LogViewer log file_name />
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading the log viewer…"</p> }>
+                {Suspend::new(SendWrapper::new(viewer(log, file_name)))}
+            </Suspense>
         </Show>
     }
+}
+
+#[leptos::wasm_split::wasm_split(log_file_viewer, wasm_split_path = ::leptos::wasm_split)]
+fn viewer(log: LiveLog, file_name: Signal<String>) -> AnyView {
+    view! { <LogViewer log file_name /> }.into_any()
 }

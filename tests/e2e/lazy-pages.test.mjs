@@ -1,6 +1,9 @@
 // The console arrives in pieces: index.html loads the shell, and each page's wasm module is
 // fetched the first time the page is visited, once (the build splits it per page).
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, test } from "node:test";
 import { startConsole, stopConsole } from "./harness.mjs";
 
@@ -34,4 +37,26 @@ test("each page's module is fetched on its first visit, and only then", async ()
   await page.locator('a[href="/acme/website/prod"]').waitFor();
   assert.deepEqual(pageModules(), ["deploy_settings", "stack", "stack_overview", "stacks"], "nothing fetched twice");
   await context.close();
+});
+
+test("Open a log file fetches the log viewer only once a file is chosen", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "keyless-e2e-logfile-"));
+  const log = path.join(dir, "build.log");
+  await writeFile(log, "2026-11-25T17:34:00.000Z ##[group]Build\n2026-11-25T17:34:01.000Z compiled 3 crates\n");
+  const page = await (await browser.newContext()).newPage();
+  const fetched = [];
+  page.on("requestfinished", (request) => {
+    const name = new URL(request.url()).pathname.match(/-split_(\w+)\.wasm$/)?.[1];
+    if (name) fetched.push(name);
+  });
+  await page.goto(`${server.baseUrl}/logs/open`);
+  await page.getByLabel("Log file").waitFor();
+  assert.deepEqual(fetched, ["log_file"]);
+
+  await page.getByLabel("Log file").setInputFiles(log);
+  await page.locator(".log-line", { hasText: "compiled 3 crates" }).waitFor();
+  assert.deepEqual(fetched, ["log_file", "log_file_viewer"]);
+  assert.match(await page.locator(".log-step").first().innerText(), /Build/);
+  await page.context().close();
+  await rm(dir, { recursive: true, force: true });
 });
