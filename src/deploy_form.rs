@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 
 use keyless_api_types::{
-    ApiError, AwsOidc, AzureOidc, DeploymentSettings, ErrorType, FieldError, GcpOidc,
-    GitHubSettings, OidcConfig, OperationContext, SourceContext, SourceContextGit, merge_patch,
-    stack::StackRef, validate,
+    ApiError, AwsOidc, AzureOidc, Cloud, DeploymentSettings, ErrorType, FieldError, GcpOidc,
+    GitHubSettings, OidcConfig, OperationContext, PerCloud, SourceContext, SourceContextGit,
+    merge_patch, stack::StackRef, validate,
 };
 use serde_json::{Map, Value};
 
@@ -32,29 +32,17 @@ pub const NO_REPO_URL: &str = "The stack's source has no repository URL \
                                (sourceContext.git.repoUrl), so a branch cannot be saved; set \
                                the source through the API first.";
 
-/// A cloud with an OIDC integration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Cloud {
-    Aws,
-    Azure,
-    Gcp,
+/// What the Deploy panel shows for each cloud.
+pub trait CloudForm {
+    /// The label of the switch that turns the integration on.
+    fn switch_label(self) -> &'static str;
+    /// The inputs of this cloud's form, in display order; their keys are also the keys of the
+    /// cloud's settings that the form owns (other keys are left as loaded).
+    fn fields(self) -> &'static [Field];
 }
 
-impl Cloud {
-    /// Every cloud, in the order the panel shows them.
-    pub const ALL: [Cloud; 3] = [Cloud::Aws, Cloud::Azure, Cloud::Gcp];
-
-    /// The key under `operationContext.oidc`.
-    pub fn key(self) -> &'static str {
-        match self {
-            Cloud::Aws => "aws",
-            Cloud::Azure => "azure",
-            Cloud::Gcp => "gcp",
-        }
-    }
-
-    /// The label of the switch that turns the integration on.
-    pub fn switch_label(self) -> &'static str {
+impl CloudForm for Cloud {
+    fn switch_label(self) -> &'static str {
         match self {
             Cloud::Aws => "Enable AWS Integration",
             Cloud::Azure => "Enable Azure Integration",
@@ -62,18 +50,7 @@ impl Cloud {
         }
     }
 
-    /// The name shown for the cloud's form.
-    pub fn name(self) -> &'static str {
-        match self {
-            Cloud::Aws => "AWS",
-            Cloud::Azure => "Azure",
-            Cloud::Gcp => "Google Cloud",
-        }
-    }
-
-    /// The inputs of this cloud's form, in display order; their keys are also the keys of the
-    /// cloud's settings that the form owns (other keys are left as loaded).
-    pub fn fields(self) -> &'static [Field] {
+    fn fields(self) -> &'static [Field] {
         match self {
             Cloud::Aws => &[
                 Field::AwsRoleArn,
@@ -286,7 +263,7 @@ impl Field {
         }
         let rest = attribute.strip_prefix("operationContext.oidc.")?;
         let (cloud, rest) = rest.split_once('.')?;
-        let cloud = Cloud::ALL.into_iter().find(|c| c.key() == cloud)?;
+        let cloud = Cloud::from_key(cloud)?;
         if cloud == Cloud::Aws
             && let Some(index) = rest.strip_prefix("policyArns.")
         {
@@ -497,11 +474,10 @@ pub struct GcpForm {
 /// on restores them; only switched-on clouds reach the settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeployForm {
-    pub aws_enabled: bool,
+    /// Which clouds' switches are on.
+    pub enabled: PerCloud<bool>,
     pub aws: AwsForm,
-    pub azure_enabled: bool,
     pub azure: AzureForm,
-    pub gcp_enabled: bool,
     pub gcp: GcpForm,
     pub push: PushForm,
 }
@@ -519,9 +495,7 @@ impl DeployForm {
     pub fn from_oidc(oidc: Option<&OidcConfig>) -> Self {
         let oidc = oidc.cloned().unwrap_or_default();
         let mut form = DeployForm {
-            aws_enabled: oidc.aws.is_some(),
-            azure_enabled: oidc.azure.is_some(),
-            gcp_enabled: oidc.gcp.is_some(),
+            enabled: PerCloud::new(|cloud| oidc.has(cloud)),
             ..DeployForm::default()
         };
         if let Some(aws) = oidc.aws {
@@ -570,20 +544,12 @@ impl DeployForm {
 
     /// Whether a cloud's switch is on.
     pub fn enabled(&self, cloud: Cloud) -> bool {
-        match cloud {
-            Cloud::Aws => self.aws_enabled,
-            Cloud::Azure => self.azure_enabled,
-            Cloud::Gcp => self.gcp_enabled,
-        }
+        self.enabled[cloud]
     }
 
     /// Turns a cloud's switch on or off.
     pub fn set_enabled(&mut self, cloud: Cloud, on: bool) {
-        match cloud {
-            Cloud::Aws => self.aws_enabled = on,
-            Cloud::Azure => self.azure_enabled = on,
-            Cloud::Gcp => self.gcp_enabled = on,
-        }
+        self.enabled[cloud] = on;
     }
 
     /// A list field's rows (none for fields that are not lists).
@@ -661,19 +627,19 @@ impl DeployForm {
     /// The OIDC settings the form describes: values trimmed, empty optional fields and an empty
     /// policy list left out.
     pub fn oidc(&self) -> OidcConfig {
-        let aws = self.aws_enabled.then(|| AwsOidc {
+        let aws = self.enabled[Cloud::Aws].then(|| AwsOidc {
             role_arn: trimmed(&self.aws.role_arn),
             session_name: trimmed(&self.aws.session_name),
             policy_arns: Some(self.aws.policy_arns.iter().map(|a| trimmed(a)).collect())
                 .filter(|arns: &Vec<String>| !arns.is_empty()),
             duration: optional(&self.aws.duration),
         });
-        let azure = self.azure_enabled.then(|| AzureOidc {
+        let azure = self.enabled[Cloud::Azure].then(|| AzureOidc {
             client_id: trimmed(&self.azure.client_id),
             tenant_id: trimmed(&self.azure.tenant_id),
             subscription_id: trimmed(&self.azure.subscription_id),
         });
-        let gcp = self.gcp_enabled.then(|| GcpOidc {
+        let gcp = self.enabled[Cloud::Gcp].then(|| GcpOidc {
             project_id: trimmed(&self.gcp.project_number),
             workload_pool_id: trimmed(&self.gcp.workload_pool_id),
             provider_id: trimmed(&self.gcp.provider_id),
@@ -707,7 +673,7 @@ impl DeployForm {
         let mut errors = FieldErrors::from_validation(&validate::settings(&settings, stack));
         // Pulumi's schema requires none of Azure's ids, so the API takes a block without them;
         // signing in to Azure needs all three, so the form asks for each.
-        if self.azure_enabled {
+        if self.enabled[Cloud::Azure] {
             for field in Cloud::Azure.fields() {
                 if self.text(*field).trim().is_empty() {
                     let attribute = format!("{}.azure.{}", OIDC_PATH.join("."), field.wire_key());
@@ -983,7 +949,9 @@ mod tests {
     #[test]
     fn loads_settings_into_the_form() {
         let form = form();
-        assert!(form.aws_enabled && form.azure_enabled && !form.gcp_enabled);
+        assert!(
+            form.enabled(Cloud::Aws) && form.enabled(Cloud::Azure) && !form.enabled(Cloud::Gcp)
+        );
         assert_eq!(form.aws.role_arn, ROLE);
         assert_eq!(form.aws.duration, "1h0m0s");
         assert_eq!(

@@ -5,7 +5,7 @@
 //! here as a `serde_json::Value` rather than through that crate's types, so the console carries
 //! no second copy of the generator's and explainer's decoders.
 
-use keyless_api_types::PulumiOperation;
+use keyless_api_types::{Cloud, PulumiOperation};
 use serde_json::Value;
 
 /// How widely the generated trust admits tokens, narrowest first (`keyless_trust::Scope`).
@@ -150,8 +150,7 @@ pub fn pretty(value: &Value) -> String {
 /// One cloud's generated trust, laid out for the page: every cloud shows the same parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloudTrust {
-    /// `aws`, `azure` or `gcp`.
-    pub key: &'static str,
+    pub cloud: Cloud,
     /// A line under the heading (Azure: how many credentials).
     pub summary: Option<String>,
     pub notes: Vec<Note>,
@@ -169,9 +168,9 @@ pub fn cloud_sections(trust: &Value) -> Vec<CloudTrust> {
     let json =
         |cloud: &Value, pointer: &str| cloud.pointer(pointer).map(pretty).unwrap_or_default();
     let mut sections = Vec::new();
-    if let Some(aws) = trust.get("aws") {
+    if let Some(aws) = trust.get(Cloud::Aws.key()) {
         sections.push(CloudTrust {
-            key: "aws",
+            cloud: Cloud::Aws,
             summary: Some(text_at(aws, "/provider/thumbprintNote")).filter(|s| !s.is_empty()),
             notes: notes(aws),
             facts: vec![
@@ -182,14 +181,14 @@ pub fn cloud_sections(trust: &Value) -> Vec<CloudTrust> {
             commands: commands(aws),
         });
     }
-    if let Some(azure) = trust.get("azure") {
+    if let Some(azure) = trust.get(Cloud::Azure.key()) {
         let count = azure
             .get("credentials")
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
         let plural = if count == 1 { "" } else { "s" };
         sections.push(CloudTrust {
-            key: "azure",
+            cloud: Cloud::Azure,
             summary: Some(format!(
                 "{count} federated credential{plural} (Entra ID allows 20 per app)."
             )),
@@ -202,7 +201,7 @@ pub fn cloud_sections(trust: &Value) -> Vec<CloudTrust> {
             commands: commands(azure),
         });
     }
-    if let Some(gcp) = trust.get("gcp") {
+    if let Some(gcp) = trust.get(Cloud::Gcp.key()) {
         let audiences = gcp
             .pointer("/provider/oidc/allowedAudiences")
             .and_then(Value::as_array)
@@ -214,7 +213,7 @@ pub fn cloud_sections(trust: &Value) -> Vec<CloudTrust> {
             })
             .unwrap_or_default();
         sections.push(CloudTrust {
-            key: "gcp",
+            cloud: Cloud::Gcp,
             summary: None,
             notes: notes(gcp),
             facts: vec![
@@ -314,16 +313,6 @@ pub fn too_many_tests(retry_after_seconds: Option<u64>, message: &str) -> String
     match retry_after_seconds {
         Some(seconds) => format!("Too many tests: try again in {seconds} s."),
         None => message.to_owned(),
-    }
-}
-
-/// A cloud's name for people, from its key (`aws`, `azure`, `gcp`).
-pub fn cloud_name(key: &str) -> &str {
-    match key {
-        "aws" => "AWS",
-        "azure" => "Azure",
-        "gcp" => "Google Cloud",
-        other => other,
     }
 }
 
@@ -466,8 +455,8 @@ mod tests {
                 "trustPolicy": {"Version": "2012-10-17"}, "commands": [], "notes": []},
         });
         let sections = cloud_sections(&trust);
-        let keys: Vec<&str> = sections.iter().map(|s| s.key).collect();
-        assert_eq!(keys, ["aws", "azure"]);
+        let clouds: Vec<Cloud> = sections.iter().map(|s| s.cloud).collect();
+        assert_eq!(clouds, [Cloud::Aws, Cloud::Azure]);
         assert_eq!(sections[0].facts[1], ("Audience", "acme".to_owned()));
         assert!(
             sections[0].blocks[0]

@@ -1,7 +1,7 @@
 //! The OIDC setup assistant's components in a real browser, found by role, label and text.
 #![cfg(target_arch = "wasm32")]
 
-use keyless_api_types::{CloudResult, OidcTestRun, PulumiOperation};
+use keyless_api_types::{Cloud, CloudResult, OidcTestRun, PulumiOperation};
 use keyless_console::components::{OidcTestOutcome, ScopePicker, TrustConfigView};
 use keyless_console::trust_view::TrustScope;
 use leptos::mount::mount_to;
@@ -134,7 +134,7 @@ async fn a_refused_test_shows_the_explanation_the_verdict_and_the_claims() {
         operation: PulumiOperation::Update,
         claims: json!({"sub": "pulumi:deploy:org:acme:project:website:stack:prod:operation:update", "deployment": 0}),
         results: vec![CloudResult {
-            cloud: "aws".into(),
+            cloud: Cloud::Aws,
             success: false,
             identity: None,
             expires_at: None,

@@ -1,7 +1,7 @@
 //! The lifetime advisor's warnings beside the Deploy panel's session lifetimes.
 
-use keyless_api_types::PulumiOperation;
 use keyless_api_types::stack::StackRef;
+use keyless_api_types::{Cloud, PulumiOperation};
 use leptos::prelude::*;
 
 use crate::load::load;
@@ -25,10 +25,10 @@ pub fn LifetimeAdvice(
         let client = session.client();
         async move { client.oidc_lifetime(&stack, operation).await }
     });
-    let field = |cloud: &str| match cloud {
-        "aws" => "AWS Session Duration",
-        "gcp" => "Google Cloud Session Duration",
-        _ => "Session lifetime",
+    let field = |cloud| match cloud {
+        Cloud::Aws => "AWS Session Duration",
+        Cloud::Gcp => "Google Cloud Session Duration",
+        Cloud::Azure => "Session lifetime",
     };
     view! {
         <div class="lifetime-advice" aria-live="polite">
@@ -45,7 +45,7 @@ pub fn LifetimeAdvice(
                     <ul class="notes">
                         {advice.warnings.into_iter().map(|warning| view! {
                             <li class="note note-warning">
-                                <span class="note-level">{format!("{}: ", field(&warning.cloud))}</span>
+                                <span class="note-level">{format!("{}: ", field(warning.cloud))}</span>
                                 {warning.text}
                             </li>
                         }).collect_view()}

@@ -9,7 +9,6 @@ use super::ExplainTrust;
 use crate::components::LiveLog;
 use crate::log::oidc::{self, OidcStep};
 use crate::time::{format_duration, format_local, local_offset_minutes, now_ms, parse_rfc3339_ms};
-use crate::trust_view::cloud_name;
 
 /// A countdown to an RFC 3339 time: "expires in 59m 12s", or "expired".
 fn countdown(until: &str, now: i64) -> String {
@@ -126,7 +125,7 @@ fn GrantNote(
     let until = expires_at.clone();
     view! {
         <div class="grant">
-            <h3>{cloud_name(cloud.as_str()).to_owned()}</h3>
+            <h3>{cloud.name()}</h3>
             <dl class="details">
                 <dt>"Identity"</dt>
                 <dd><code>{identity}</code></dd>
@@ -164,7 +163,7 @@ fn FailureNote(
         presented,
     } = failure;
     let title = match cloud {
-        Some(cloud) => format!("{} did not grant credentials", cloud_name(cloud.as_str())),
+        Some(cloud) => format!("{cloud} did not grant credentials"),
         None => "The exchange failed".to_owned(),
     };
     let shown = format!(

@@ -2,8 +2,8 @@
 
 use keyless_api_types::stack::StackRef;
 use keyless_api_types::{
-    CloudResult, ExplainRequest, OidcCloud, OidcConfig, OidcTestRequest, OidcTestRun, PastedTrust,
-    PulumiOperation,
+    Cloud, CloudResult, ExplainRequest, OidcConfig, OidcTestRequest, OidcTestRun, PastedTrust,
+    PerCloud, PulumiOperation,
 };
 use leptos::prelude::*;
 use serde_json::Value;
@@ -13,19 +13,7 @@ use crate::api::ApiFailure;
 use crate::load::every;
 use crate::session::use_session;
 use crate::time::{now_ms, parse_rfc3339_ms};
-use crate::trust_view::{Verdict, claim_rows, cloud_name, countdown, parse_pasted, too_many_tests};
-
-/// The clouds an OIDC block enables, in display order.
-fn enabled_clouds(oidc: &OidcConfig) -> Vec<OidcCloud> {
-    [
-        (oidc.aws.is_some(), OidcCloud::Aws),
-        (oidc.azure.is_some(), OidcCloud::Azure),
-        (oidc.gcp.is_some(), OidcCloud::Gcp),
-    ]
-    .into_iter()
-    .filter_map(|(on, cloud)| on.then_some(cloud))
-    .collect()
-}
+use crate::trust_view::{Verdict, claim_rows, countdown, parse_pasted, too_many_tests};
 
 /// What a failed call tells the admin.
 fn failure_text(failure: &ApiFailure) -> String {
@@ -62,16 +50,7 @@ pub fn OidcTest(
 ) -> impl IntoView {
     let session = use_session();
     let is_admin = Signal::derive(move || session.is_admin_of(&stack.read().org));
-    let pasted = [OidcCloud::Aws, OidcCloud::Azure, OidcCloud::Gcp]
-        .map(|cloud| (cloud, RwSignal::new(String::new())));
-    let pasted_for = move |cloud: OidcCloud| {
-        let index = match cloud {
-            OidcCloud::Aws => 0,
-            OidcCloud::Azure => 1,
-            OidcCloud::Gcp => 2,
-        };
-        pasted[index].1
-    };
+    let pasted = PerCloud::new(|_| RwSignal::new(String::new()));
     let problem = RwSignal::new(None::<String>);
 
     let run = Action::new_local(move |request: &OidcTestRequest| {
@@ -87,18 +66,11 @@ pub fn OidcTest(
             return;
         };
         let mut trust = PastedTrust::default();
-        for (cloud, text) in pasted {
+        for (cloud, text) in pasted.iter() {
             match parse_pasted(&text.get_untracked()) {
-                Ok(value) => match cloud {
-                    OidcCloud::Aws => trust.aws = value,
-                    OidcCloud::Azure => trust.azure = value,
-                    OidcCloud::Gcp => trust.gcp = value,
-                },
+                Ok(value) => trust.set(cloud, value),
                 Err(reason) => {
-                    problem.set(Some(format!(
-                        "The pasted {} trust: {reason}",
-                        cloud_name(cloud.as_str())
-                    )));
+                    problem.set(Some(format!("The pasted {cloud} trust: {reason}")));
                     return;
                 }
             }
@@ -111,12 +83,17 @@ pub fn OidcTest(
         });
     };
 
-    let clouds = Memo::new(move |_| oidc.read().as_ref().map(enabled_clouds).unwrap_or_default());
+    let clouds = Memo::new(move |_| {
+        oidc.read()
+            .as_ref()
+            .map(|oidc| oidc.clouds().collect::<Vec<_>>())
+            .unwrap_or_default()
+    });
     let paste_view = move || {
         clouds
             .get()
             .into_iter()
-            .map(|cloud| view! { <PastedTrustField stack oidc operation cloud text=pasted_for(cloud) /> })
+            .map(|cloud| view! { <PastedTrustField stack oidc operation cloud text=pasted[cloud] /> })
             .collect_view()
     };
 
@@ -173,7 +150,7 @@ fn CloudOutcome(
     /// The cloud's result.
     result: CloudResult,
 ) -> impl IntoView {
-    let name = cloud_name(&result.cloud).to_owned();
+    let name = result.cloud.name();
     if result.success {
         let expires = result.expires_at.as_deref().and_then(parse_rfc3339_ms);
         let now = RwSignal::new(now_ms());
@@ -283,16 +260,16 @@ fn PastedTrustField(
     /// The operation whose claims are judged.
     operation: RwSignal<PulumiOperation>,
     /// The cloud the configuration is for.
-    cloud: OidcCloud,
+    cloud: Cloud,
     /// The pasted text.
     text: RwSignal<String>,
 ) -> impl IntoView {
     let hint = match cloud {
-        OidcCloud::Aws => "The role's trust policy, or the output of `aws iam get-role`.",
-        OidcCloud::Azure => {
+        Cloud::Aws => "The role's trust policy, or the output of `aws iam get-role`.",
+        Cloud::Azure => {
             "The app's federated credentials, as `az ad app federated-credential list` prints them."
         }
-        OidcCloud::Gcp => {
+        Cloud::Gcp => {
             r#"{ "provider": <the provider, as `gcloud … providers describe --format=json` prints it>, "policy": <the service account's IAM policy> }"#
         }
     };
@@ -306,12 +283,9 @@ fn PastedTrustField(
         };
         Some((stack.get_untracked(), request))
     };
-    let summary = format!(
-        "Paste your {} trust configuration",
-        cloud_name(cloud.as_str())
-    );
+    let summary = format!("Paste your {cloud} trust configuration");
     view! {
-        <ExplainTrust summary id=format!("pasted-trust-{}", cloud.as_str())
+        <ExplainTrust summary id=format!("pasted-trust-{}", cloud.key())
             label="Trust configuration (JSON)" hint text request />
     }
 }

@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use keyless_api_types::stack::StackRef;
-use keyless_api_types::{OidcConfig, PulumiOperation};
+use keyless_api_types::{Cloud, OidcConfig, PulumiOperation};
 use leptos::prelude::*;
 use serde_json::Value;
 
 use super::{CopyButton, OperationSelect};
 use crate::load::load_live;
 use crate::session::use_session;
-use crate::trust_view::{self, CloudTrust, Note, TrustScope, cloud_name, cloud_sections};
+use crate::trust_view::{self, CloudTrust, Note, TrustScope, cloud_sections};
 
 /// How long the form must rest before the trust is generated again.
 const DEBOUNCE: Duration = Duration::from_millis(400);
@@ -163,7 +163,7 @@ fn CloudTrustSection(
     /// The cloud's section.
     section: CloudTrust,
 ) -> impl IntoView {
-    let heading_id = format!("trust-{}-heading", section.key);
+    let heading_id = format!("trust-{}-heading", section.cloud.key());
     let labelled_by = heading_id.clone();
     let facts = (!section.facts.is_empty()).then(|| {
         view! {
@@ -176,14 +176,14 @@ fn CloudTrustSection(
             </dl>
         }
     });
-    let commands_label = match section.key {
-        "aws" => "aws commands",
-        "azure" => "az commands",
-        _ => "gcloud commands",
+    let commands_label = match section.cloud {
+        Cloud::Aws => "aws commands",
+        Cloud::Azure => "az commands",
+        Cloud::Gcp => "gcloud commands",
     };
     view! {
         <section class="trust-cloud" aria-labelledby=labelled_by>
-            <h5 id=heading_id>{cloud_name(section.key)}</h5>
+            <h5 id=heading_id>{section.cloud.name()}</h5>
             {section.summary.map(|summary| view! { <p class="trust-summary">{summary}</p> })}
             <NoteList notes=section.notes />
             {facts}

@@ -74,7 +74,7 @@ pub fn explain_claims(token: Option<&TokenEvent>, presented: &Presented, now: u6
 
 #[cfg(test)]
 mod tests {
-    use keyless_api_types::OidcCloud;
+    use keyless_api_types::Cloud;
     use keyless_api_types::oidc_log::parse_marker;
 
     use super::*;
@@ -97,10 +97,10 @@ mod tests {
         assert_eq!(token.issuer, "http://127.0.0.1:9/oidc");
         assert_eq!(token.header["kid"], "k1");
         assert_eq!(step.grants.len(), 1);
-        assert_eq!(step.grants[0].cloud, OidcCloud::Aws);
+        assert_eq!(step.grants[0].cloud, Cloud::Aws);
         assert_eq!(step.grants[0].details["Audience"], "acme");
         let failure = step.failure.expect("Azure refused");
-        assert_eq!(failure.cloud, Some(OidcCloud::Azure));
+        assert_eq!(failure.cloud, Some(Cloud::Azure));
         assert_eq!(failure.code.as_deref(), Some("AADSTS70021"));
         assert!(OidcStep::from_events(&[]).is_none());
     }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use keyless_api_types::Cloud;
 use keyless_api_types::stack::StackRef;
 use leptos::prelude::*;
 use serde_json::Value;
@@ -12,7 +13,7 @@ use crate::api::ApiFailure;
 use crate::components::{
     GitHubWebhook, ListField, OidcAssistant, PageTitle, Switch, TextField, focus_by_id,
 };
-use crate::deploy_form::{Cloud, DeployForm, Field, FieldErrors, PushSwitch};
+use crate::deploy_form::{CloudForm, DeployForm, Field, FieldErrors, PushSwitch};
 use crate::load::load;
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;

@@ -4,6 +4,7 @@
 //! case-insensitive keys on input (see [`keys`]), and one set of validators ([`validate`])
 //! that the server enforces and the console runs as the admin types.
 
+pub mod cloud;
 pub mod console_config;
 pub mod deployment;
 pub mod duration;
@@ -22,6 +23,7 @@ pub mod user;
 pub mod validate;
 pub mod webhook;
 
+pub use cloud::{Cloud, PerCloud};
 pub use deployment::*;
 pub use error::{ApiError, ErrorDetail, ErrorType};
 pub use oidc_assistant::*;

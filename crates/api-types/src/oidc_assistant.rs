@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{OidcConfig, PulumiOperation};
+use crate::{Cloud, OidcConfig, PulumiOperation};
 
 /// `POST …/oidc/test`: mint a token with the real claims of `operation` and exchange it with
 /// every cloud `settings` (default: the saved settings) configure.
@@ -41,7 +41,27 @@ pub struct PastedTrust {
 
 impl PastedTrust {
     pub fn is_empty(&self) -> bool {
-        self.aws.is_none() && self.azure.is_none() && self.gcp.is_none()
+        Cloud::ALL
+            .into_iter()
+            .all(|cloud| self.get(cloud).is_none())
+    }
+
+    /// What was pasted for `cloud`.
+    pub fn get(&self, cloud: Cloud) -> Option<&Value> {
+        match cloud {
+            Cloud::Aws => self.aws.as_ref(),
+            Cloud::Azure => self.azure.as_ref(),
+            Cloud::Gcp => self.gcp.as_ref(),
+        }
+    }
+
+    /// Sets what was pasted for `cloud`.
+    pub fn set(&mut self, cloud: Cloud, value: Option<Value>) {
+        *match cloud {
+            Cloud::Aws => &mut self.aws,
+            Cloud::Azure => &mut self.azure,
+            Cloud::Gcp => &mut self.gcp,
+        } = value;
     }
 }
 
@@ -65,8 +85,7 @@ pub struct OidcTestRun {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudResult {
-    /// `aws`, `azure` or `gcp`.
-    pub cloud: String,
+    pub cloud: Cloud,
     pub success: bool,
     /// On success: the identity granted (role session, app, service account).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,35 +130,16 @@ pub struct LifetimeAdvice {
 /// A cloud whose sessions end before long runs do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LifetimeWarning {
-    /// `aws` or `gcp`.
-    pub cloud: String,
+    /// A cloud whose session length the settings set: AWS or Google Cloud.
+    pub cloud: Cloud,
     pub text: String,
-}
-
-/// A cloud of the assistant's per-cloud requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OidcCloud {
-    Aws,
-    Azure,
-    Gcp,
-}
-
-impl OidcCloud {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Aws => "aws",
-            Self::Azure => "azure",
-            Self::Gcp => "gcp",
-        }
-    }
 }
 
 /// `POST …/oidc/explain`: why `cloud` would refuse a token, judged against pasted `trust`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExplainRequest {
-    pub cloud: OidcCloud,
+    pub cloud: Cloud,
     /// A token's decoded claims, e.g. from a failed deployment's log; by default the claims
     /// this stack's token for `operation` carries, issued now.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::OidcCloud;
+use crate::Cloud;
 
 /// What every marker line starts with.
 pub const PREFIX: &str = "##[keyless:oidc-";
@@ -40,7 +40,7 @@ pub struct TokenEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GrantEvent {
-    pub cloud: OidcCloud,
+    pub cloud: Cloud,
     /// A role session, an app, a service account.
     pub identity: String,
     /// RFC 3339.
@@ -55,7 +55,7 @@ pub struct GrantEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailureEvent {
-    pub cloud: Option<OidcCloud>,
+    pub cloud: Option<Cloud>,
     /// The cloud's error code, when it sent one.
     pub code: Option<String>,
     /// What went wrong, in the cloud's words when it answered.
@@ -116,7 +116,7 @@ mod tests {
 
     fn failure() -> OidcLogEvent {
         OidcLogEvent::Failure(FailureEvent {
-            cloud: Some(OidcCloud::Azure),
+            cloud: Some(Cloud::Azure),
             code: Some("AADSTS70021".into()),
             message: "No matching federated identity record found".into(),
             explanation: "Add a federated credential] whose subject is the token's sub.".into(),
@@ -145,7 +145,7 @@ mod tests {
                 .unwrap_or_default(),
         });
         let grant = OidcLogEvent::Grant(GrantEvent {
-            cloud: OidcCloud::Gcp,
+            cloud: Cloud::Gcp,
             identity: "deploy@p.iam.gserviceaccount.com".into(),
             expires_at: "2026-11-25T18:54:00Z".into(),
             variables: vec!["GOOGLE_OAUTH_ACCESS_TOKEN".into()],

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Cloud;
 use crate::secret::{EnvValue, SecretValue};
 
 /// The deployment settings of one stack.
@@ -180,7 +181,21 @@ pub struct OidcConfig {
 impl OidcConfig {
     /// Whether no cloud is configured.
     pub fn is_empty(&self) -> bool {
-        self.aws.is_none() && self.azure.is_none() && self.gcp.is_none()
+        self.clouds().next().is_none()
+    }
+
+    /// Whether `cloud` is configured.
+    pub fn has(&self, cloud: Cloud) -> bool {
+        match cloud {
+            Cloud::Aws => self.aws.is_some(),
+            Cloud::Azure => self.azure.is_some(),
+            Cloud::Gcp => self.gcp.is_some(),
+        }
+    }
+
+    /// The clouds configured, in [`Cloud::ALL`]'s order.
+    pub fn clouds(&self) -> impl Iterator<Item = Cloud> + '_ {
+        Cloud::ALL.into_iter().filter(|&cloud| self.has(cloud))
     }
 }
 

@@ -1,10 +1,11 @@
 //! AWS: STS `AssumeRoleWithWebIdentity` over the Query API (an unsigned POST form, XML answer).
 
+use keyless_api_types::Cloud;
 use keyless_api_types::duration;
 use keyless_api_types::settings::AwsOidc;
 use serde::Deserialize;
 
-use crate::credentials::{Cloud, Credentials, parse_rfc3339, plain, secret};
+use crate::credentials::{Credentials, parse_rfc3339, plain, secret};
 use crate::endpoints::Endpoint;
 use crate::error::{ExchangeError, rejected};
 use crate::exchanger::Exchanger;

@@ -1,9 +1,10 @@
 //! Azure: Microsoft Entra ID client credentials with a federated JWT assertion.
 
+use keyless_api_types::Cloud;
 use keyless_api_types::settings::AzureOidc;
 use serde::Deserialize;
 
-use crate::credentials::{Cloud, Credentials, now, plain, rfc3339, secret};
+use crate::credentials::{Credentials, now, plain, rfc3339, secret};
 use crate::endpoints::Endpoint;
 use crate::error::{ExchangeError, rejected};
 use crate::exchanger::Exchanger;

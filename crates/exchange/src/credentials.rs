@@ -2,26 +2,9 @@
 
 use std::fmt;
 
+use keyless_api_types::Cloud;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-/// A cloud Keyless exchanges tokens with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Cloud {
-    Aws,
-    Azure,
-    Gcp,
-}
-
-impl fmt::Display for Cloud {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Cloud::Aws => "AWS",
-            Cloud::Azure => "Azure",
-            Cloud::Gcp => "Google Cloud",
-        })
-    }
-}
 
 /// A value that must never be logged; `Debug` prints `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]

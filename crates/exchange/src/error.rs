@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::credentials::Cloud;
 use crate::endpoints::Endpoint;
+use keyless_api_types::Cloud;
 
 /// Why an exchange failed. Neither `Display`, `Debug` nor [`ExchangeError::explain`] ever
 /// contains the OIDC token or a credential.

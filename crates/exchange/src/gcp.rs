@@ -5,12 +5,13 @@
 //! wants a project id, which Keyless cannot know without another API call and permission. Set
 //! the project in the stack's config (`gcp:project`) or as an environment variable.
 
+use keyless_api_types::Cloud;
 use keyless_api_types::duration;
 use keyless_api_types::settings::GcpOidc;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::credentials::{Cloud, Credentials, parse_rfc3339, plain, secret};
+use crate::credentials::{Credentials, parse_rfc3339, plain, secret};
 use crate::endpoints::Endpoint;
 use crate::error::{ExchangeError, rejected};
 use crate::exchanger::Exchanger;

@@ -25,12 +25,14 @@ mod endpoints;
 mod error;
 mod exchanger;
 mod gcp;
+mod plan;
 mod token;
 
 #[cfg(feature = "relying-parties")]
 pub mod relying_party;
 
-pub use credentials::{Cloud, Credentials, Secret, SecretOrPlain};
+pub use credentials::{Credentials, Secret, SecretOrPlain};
 pub use endpoints::{Endpoint, Endpoints};
 pub use error::{ExchangeError, Rejection};
 pub use exchanger::{Exchanger, Timeouts};
+pub use plan::{Exchange, exchanges};

@@ -1,9 +1,10 @@
 //! AWS STS AssumeRoleWithWebIdentity.
 
+use keyless_api_types::Cloud;
 use keyless_api_types::settings::AwsOidc;
+use keyless_exchange::ExchangeError;
 use keyless_exchange::relying_party::RelyingParty;
 use keyless_exchange::relying_party::aws::{self, AwsConfig, OidcProvider, Role};
-use keyless_exchange::{Cloud, ExchangeError};
 
 use crate::support::{Issuer, ORG, assert_about, assert_hides, exchanger, now, subject};
 

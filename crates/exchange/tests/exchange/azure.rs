@@ -1,9 +1,10 @@
 //! Microsoft Entra ID client credentials with a federated assertion.
 
+use keyless_api_types::Cloud;
 use keyless_api_types::settings::AzureOidc;
+use keyless_exchange::ExchangeError;
 use keyless_exchange::relying_party::RelyingParty;
 use keyless_exchange::relying_party::azure::{self, App, AzureConfig, FederatedCredential};
-use keyless_exchange::{Cloud, ExchangeError};
 
 use crate::support::{Issuer, ORG, assert_about, assert_hides, exchanger, now, subject};
 

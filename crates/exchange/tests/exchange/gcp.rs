@@ -1,9 +1,10 @@
 //! Google STS token exchange, then service account impersonation.
 
+use keyless_api_types::Cloud;
 use keyless_api_types::settings::GcpOidc;
 use keyless_exchange::relying_party::RelyingParty;
 use keyless_exchange::relying_party::gcp::{self, GcpConfig, ServiceAccount};
-use keyless_exchange::{Cloud, Endpoints, ExchangeError, Exchanger};
+use keyless_exchange::{Endpoints, ExchangeError, Exchanger};
 use serde_json::json;
 
 use crate::support::{

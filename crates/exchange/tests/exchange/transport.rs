@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::post;
+use keyless_api_types::Cloud;
 use keyless_api_types::settings::{AwsOidc, AzureOidc, GcpOidc};
-use keyless_exchange::{Cloud, Endpoint, Endpoints, ExchangeError, Exchanger, Timeouts};
+use keyless_exchange::{Endpoint, Endpoints, ExchangeError, Exchanger, Timeouts};
 
 use crate::support::{Issuer, assert_hides, closed_port, exchanger};
 

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{DecodingKey, Validation};
-use keyless_api_types::OidcCloud;
+use keyless_api_types::Cloud;
 use keyless_api_types::oidc_log::{OidcLogEvent, parse_marker};
 use keyless_exchange::relying_party::{aws, azure, gcp};
 use keyless_exchange::{Endpoints, Exchanger};
@@ -284,7 +284,7 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
     assert!(log.contains(&format!("The token expires at {}", minted.expires_at)));
     assert_eq!(
         (aws.cloud, azure.cloud, gcp.cloud),
-        (OidcCloud::Aws, OidcCloud::Azure, OidcCloud::Gcp)
+        (Cloud::Aws, Cloud::Azure, Cloud::Gcp)
     );
     assert!(aws.identity.ends_with("/pulumi-dev-update-1"), "{aws:?}");
     // The stand-ins are not the clouds, and the log and the card say so.
@@ -465,7 +465,7 @@ async fn a_wrong_audience_fails_fast_with_the_explanation() {
     assert!(log.contains("AWS error code: "), "{log}");
     assert!(log.contains("AWS did not grant credentials"), "{log}");
     let failure = failure_marker(&log);
-    assert_eq!(failure.cloud, Some(OidcCloud::Aws));
+    assert_eq!(failure.cloud, Some(Cloud::Aws));
     assert!(failure.code.as_deref().is_some_and(|c| !c.is_empty()));
     assert!(log.contains(&format!("AWS said: {}", failure.message)));
     assert!(log.contains(&format!("What to do: {}", failure.explanation)));
@@ -501,7 +501,7 @@ async fn a_cloud_error_fails_fast_with_its_code() {
     assert!(log.contains("Azure error code: AADSTS"), "{log}");
     assert!(log.contains("What to do: "), "{log}");
     let failure = failure_marker(&log);
-    assert_eq!(failure.cloud, Some(OidcCloud::Azure));
+    assert_eq!(failure.cloud, Some(Cloud::Azure));
     assert!(
         failure
             .code
@@ -528,7 +528,7 @@ async fn an_unreachable_endpoint_fails_fast() {
     let failure = failure_marker(&log);
     assert_eq!(
         (failure.cloud, failure.code.as_deref()),
-        (Some(OidcCloud::Aws), None)
+        (Some(Cloud::Aws), None)
     );
     assert!(
         failure.explanation.contains("could not talk to"),

@@ -10,12 +10,12 @@
 
 use std::future::Future;
 
+use keyless_api_types::OidcConfig;
 use keyless_api_types::oidc_log::{
     self, FailureEvent, GrantEvent, OidcLogEvent, Presented, TokenEvent,
 };
-use keyless_api_types::session_name::{self, SessionVars};
-use keyless_api_types::{OidcCloud, OidcConfig};
-use keyless_exchange::{Cloud, Credentials, Endpoint, ExchangeError};
+use keyless_api_types::session_name::SessionVars;
+use keyless_exchange::{Credentials, Endpoint, ExchangeError};
 use keyless_oidc::DeploymentClaims;
 
 use super::{StepError, StepResult};
@@ -42,15 +42,6 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
 /// Logs `event` as its marker line.
 async fn mark(job: &Job, index: i64, event: OidcLogEvent) {
     job.sink.line(index, &oidc_log::marker_line(&event)).await;
-}
-
-/// The cloud as the wire names it.
-fn wire(cloud: Cloud) -> OidcCloud {
-    match cloud {
-        Cloud::Aws => OidcCloud::Aws,
-        Cloud::Azure => OidcCloud::Azure,
-        Cloud::Gcp => OidcCloud::Gcp,
-    }
 }
 
 /// Mints the token, hands it to the deployment and logs what it says.
@@ -124,43 +115,27 @@ async fn exchange_all(
     presented: &Presented,
 ) -> StepResult {
     let exchanger = job.config.exchanger.clone();
-    if let Some(aws) = &oidc.aws {
-        let record = &job.record;
-        let vars = SessionVars {
-            org: record.stack.stack.org.clone(),
-            project: record.stack.stack.project.clone(),
-            stack: record.stack.stack.stack.clone(),
-            operation: record.operation.as_str().into(),
-            version: record.version.to_string(),
-            id: record.id.clone(),
-        };
-        let session = session_name::expand(&aws.session_name, &vars)
-            .map_err(|err| StepError::Failed(format!("the AWS session name {err}")))?;
-        let intro = format!(
-            "AWS: AssumeRoleWithWebIdentity into {} as session {session}",
-            aws.role_arn
-        );
-        let result = cancellable(job, exchanger.aws(aws, &session, token)).await?;
-        let endpoint = configured(&exchanger, Endpoint::AwsSts);
-        apply(job, index, &intro, endpoint, presented, result).await?;
-    }
-    if let Some(azure) = &oidc.azure {
-        let intro = format!(
-            "Azure: client assertion for app {} in tenant {}",
-            azure.client_id, azure.tenant_id
-        );
-        let result = cancellable(job, exchanger.azure(azure, token)).await?;
-        let endpoint = configured(&exchanger, Endpoint::AzureToken);
-        apply(job, index, &intro, endpoint, presented, result).await?;
-    }
-    if let Some(gcp) = &oidc.gcp {
-        let intro = format!(
-            "Google Cloud: workload identity pool {} provider {} (project {}), then {}",
-            gcp.workload_pool_id, gcp.provider_id, gcp.project_id, gcp.service_account
-        );
-        let result = cancellable(job, exchanger.gcp(gcp, token)).await?;
-        let endpoint = configured(&exchanger, Endpoint::GcpSts);
-        apply(job, index, &intro, endpoint, presented, result).await?;
+    let record = &job.record;
+    let vars = SessionVars {
+        org: record.stack.stack.org.clone(),
+        project: record.stack.stack.project.clone(),
+        stack: record.stack.stack.stack.clone(),
+        operation: record.operation.as_str().into(),
+        version: record.version.to_string(),
+        id: record.id.clone(),
+    };
+    for exchange in keyless_exchange::exchanges(oidc, &vars) {
+        let result = cancellable(job, exchange.run(&exchanger, token)).await?;
+        let endpoint = configured(&exchanger, exchange.endpoint());
+        apply(
+            job,
+            index,
+            &exchange.describe(),
+            endpoint,
+            presented,
+            result,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -228,7 +203,7 @@ async fn apply(
                     .await;
             }
             let event = GrantEvent {
-                cloud: wire(credentials.cloud),
+                cloud: credentials.cloud,
                 identity: credentials.identity.clone(),
                 expires_at: credentials.expires_at_rfc3339(),
                 variables: names.iter().map(|&n| n.to_owned()).collect(),
@@ -264,7 +239,7 @@ async fn apply(
                 .line(index, &format!("What to do: {explanation}"))
                 .await;
             let event = FailureEvent {
-                cloud: err.cloud().map(wire),
+                cloud: err.cloud(),
                 code: err.code().map(str::to_owned),
                 message: err.to_string(),
                 explanation,

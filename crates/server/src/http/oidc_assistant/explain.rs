@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use keyless_api_types::{ExplainRequest, OidcCloud, OidcConfig, StackRef};
+use keyless_api_types::{Cloud, ExplainRequest, OidcConfig, StackRef};
 use keyless_trust::azure::FederatedCredential;
 use keyless_trust::gcp::{IamPolicy, WorkloadIdentityProvider};
 use keyless_trust::{Claims, ExplainError, Verdict, aws, azure, gcp};
@@ -74,21 +74,21 @@ fn default_claims(
 
 /// Judges `trust`, pasted for `cloud`, for `claims` at `now`.
 pub(super) fn judge(
-    cloud: OidcCloud,
+    cloud: Cloud,
     claims: &Claims,
     now: u64,
     oidc: &OidcConfig,
     trust: &Value,
 ) -> Result<Verdict, ExplainError> {
     match cloud {
-        OidcCloud::Aws => aws::explain(claims, now, &oidc.aws.clone().unwrap_or_default(), trust),
-        OidcCloud::Azure => {
+        Cloud::Aws => aws::explain(claims, now, &oidc.aws.clone().unwrap_or_default(), trust),
+        Cloud::Azure => {
             let list = trust.get("value").unwrap_or(trust);
             let credentials: Vec<FederatedCredential> =
                 decode(list, "Azure federated credential list")?;
             azure::explain(claims, now, &credentials)
         }
-        OidcCloud::Gcp => {
+        Cloud::Gcp => {
             let part = |name: &str| {
                 trust.get(name).ok_or_else(|| ExplainError::Malformed {
                     input: "Google Cloud trust".into(),

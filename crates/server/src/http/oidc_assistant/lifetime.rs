@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use keyless_api_types::{LifetimeAdvice, LifetimeWarning, duration};
+use keyless_api_types::{Cloud, LifetimeAdvice, LifetimeWarning, duration};
 use keyless_trust::lifetime;
 use serde::Deserialize;
 
@@ -43,11 +43,11 @@ pub async fn advise(
     };
     let lifetimes = [
         (
-            "aws",
+            Cloud::Aws,
             oidc.aws.as_ref().map(|a| configured(a.duration.as_ref())),
         ),
         (
-            "gcp",
+            Cloud::Gcp,
             oidc.gcp
                 .as_ref()
                 .map(|g| configured(g.token_lifetime.as_ref())),
@@ -57,10 +57,7 @@ pub async fn advise(
         .into_iter()
         .filter_map(|(cloud, seconds)| {
             let text = lifetime::advise(seconds?, operation, &durations)?;
-            Some(LifetimeWarning {
-                cloud: cloud.into(),
-                text,
-            })
+            Some(LifetimeWarning { cloud, text })
         })
         .collect();
     Ok(Json(LifetimeAdvice {

@@ -6,12 +6,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use keyless_api_types::session_name::{self, SessionVars};
+use keyless_api_types::session_name::SessionVars;
 use keyless_api_types::{
-    CloudResult, OidcCloud, OidcConfig, OidcTestList, OidcTestRequest, OidcTestRun, OrgRole,
+    Cloud, CloudResult, OidcConfig, OidcTestList, OidcTestRequest, OidcTestRun, OrgRole,
     PastedTrust,
 };
-use keyless_exchange::{Cloud, Credentials, ExchangeError};
+use keyless_exchange::{Credentials, ExchangeError};
 use keyless_trust::Claims;
 use serde_json::Value;
 
@@ -134,43 +134,27 @@ struct Test<'a> {
 impl Test<'_> {
     /// Exchanges `token` with every configured cloud, each whatever the others answered.
     async fn exchange_all(&self, token: &str, operation: &str) -> Vec<CloudResult> {
-        let exchanger = &self.state.exchanger;
+        let s = &self.stack.stack;
+        let vars = SessionVars {
+            org: s.org.clone(),
+            project: s.project.clone(),
+            stack: s.stack.clone(),
+            operation: operation.into(),
+            version: "0".into(),
+            id: self.id.into(),
+        };
         let mut results = Vec::new();
-        if let Some(aws) = &self.oidc.aws {
-            let s = &self.stack.stack;
-            let vars = SessionVars {
-                org: s.org.clone(),
-                project: s.project.clone(),
-                stack: s.stack.clone(),
-                operation: operation.into(),
-                version: "0".into(),
-                id: self.id.into(),
-            };
-            let outcome = match session_name::expand(&aws.session_name, &vars) {
-                Ok(session) => exchanger.aws(aws, &session, token).await,
-                Err(problem) => Err(ExchangeError::InvalidSetting {
-                    cloud: Cloud::Aws,
-                    field: "sessionName",
-                    problem,
-                }),
-            };
-            results.push(self.result(OidcCloud::Aws, outcome));
-        }
-        if let Some(azure) = &self.oidc.azure {
-            let outcome = exchanger.azure(azure, token).await;
-            results.push(self.result(OidcCloud::Azure, outcome));
-        }
-        if let Some(gcp) = &self.oidc.gcp {
-            let outcome = exchanger.gcp(gcp, token).await;
-            results.push(self.result(OidcCloud::Gcp, outcome));
+        for exchange in keyless_exchange::exchanges(self.oidc, &vars) {
+            let outcome = exchange.run(&self.state.exchanger, token).await;
+            results.push(self.result(exchange.cloud(), outcome));
         }
         results
     }
 
     /// One cloud's outcome; a refusal carries the explainer's verdict on pasted trust.
-    fn result(&self, cloud: OidcCloud, outcome: Result<Credentials, ExchangeError>) -> CloudResult {
+    fn result(&self, cloud: Cloud, outcome: Result<Credentials, ExchangeError>) -> CloudResult {
         let mut result = CloudResult {
-            cloud: cloud.as_str().into(),
+            cloud,
             success: false,
             identity: None,
             expires_at: None,
@@ -195,12 +179,8 @@ impl Test<'_> {
         result
     }
 
-    fn verdict(&self, cloud: OidcCloud) -> Option<Value> {
-        let pasted = match cloud {
-            OidcCloud::Aws => self.trust.aws.as_ref(),
-            OidcCloud::Azure => self.trust.azure.as_ref(),
-            OidcCloud::Gcp => self.trust.gcp.as_ref(),
-        }?;
+    fn verdict(&self, cloud: Cloud) -> Option<Value> {
+        let pasted = self.trust.get(cloud)?;
         let judged = Claims::from_json(self.claims.clone())
             .and_then(|claims| judge(cloud, &claims, unix_now(), self.oidc, pasted));
         let value = match judged {
