@@ -13,6 +13,7 @@ pub mod http;
 pub mod oidc;
 pub mod rate_limit;
 pub mod seed;
+pub mod settings;
 pub mod store;
 pub mod timestamp;
 pub mod tokens;
@@ -62,7 +63,7 @@ const API_CONTENT_SECURITY_POLICY: HeaderValue =
 pub fn app(state: AppState) -> Router {
     let api = http::routes()
         .into_router()
-        .merge(oidc::router(&state.oidc.path()))
+        .merge(http::issuer::router(&state.oidc.path()))
         .route("/api", any(http::not_found))
         .route("/api/{*path}", any(http::not_found))
         .method_not_allowed_fallback(http::method_not_allowed);

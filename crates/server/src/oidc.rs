@@ -1,6 +1,6 @@
 //! The server's OIDC issuer: the signing key ring kept in `<data-dir>/oidc-keys.json` (private
-//! keys sealed by the server's [`Cipher`]), its discovery document and JWKS served under the
-//! issuer URL's path, and one token per deployment.
+//! keys sealed by the server's [`Cipher`]), its discovery document and JWKS (served by
+//! `http::issuer`), and one token per deployment.
 //!
 //! `keyless-server rotate-oidc-key` rewrites the key file; a running server notices the file
 //! changed (its modification time, size or inode) and reloads the ring before answering or
@@ -10,17 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Json;
-use axum::extract::State;
-use axum::routing::get;
 use keyless_oidc::{
     Deployment, DeploymentClaims, Discovery, Issuer, Jwks, KeyRing, MAX_TOKEN_LIFETIME, Sealer,
 };
 
 use crate::BoxError;
 use crate::crypto::{Cipher, CryptoError};
-use crate::error::{Error, Result};
-use crate::http::AppState;
 use crate::store::StackRecord;
 
 /// The key ring's file in the data directory.
@@ -199,28 +194,6 @@ pub fn rotate(data_dir: &Path) -> Result<String, BoxError> {
     crate::files::write_private(&temporary, json.as_bytes(), false)?;
     std::fs::rename(&temporary, &path)?;
     Ok(kid)
-}
-
-/// `GET {issuer path}/.well-known/openid-configuration` and `…/jwks`.
-pub fn router(issuer_path: &str) -> axum::Router<AppState> {
-    axum::Router::new()
-        .route(
-            &format!("{issuer_path}/.well-known/openid-configuration"),
-            get(discovery),
-        )
-        .route(&format!("{issuer_path}/.well-known/jwks"), get(jwks))
-}
-
-async fn discovery(State(state): State<AppState>) -> Json<Discovery> {
-    Json(state.oidc.discovery())
-}
-
-async fn jwks(State(state): State<AppState>) -> Result<Json<Jwks>> {
-    state
-        .oidc
-        .jwks()
-        .map(Json)
-        .map_err(|err| Error::Internal(format!("cannot read the OIDC keys: {err}")))
 }
 
 #[cfg(test)]

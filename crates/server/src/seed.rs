@@ -96,7 +96,7 @@ pub async fn seed_if_empty(
             .create_stack(&StackRef::new(org, project, stack), &tags)
             .await?;
         if (org, project, stack) == ("acme", "website", "prod") {
-            let settings = crate::http::prepare_settings(website_prod_settings(), &record, cipher)
+            let settings = crate::settings::prepare(website_prod_settings(), &record, cipher)
                 .map_err(|err| format!("demo settings are invalid: {err}"))?;
             store
                 .save_settings(&record.id, None, &serde_json::to_value(&settings)?, "api")
@@ -113,7 +113,7 @@ pub async fn seed_if_empty(
                 tracing::warn!("acme/demo/dev is seeded without a source: {why}");
             }
             let settings = demo_settings(created.is_ok().then_some(repo.as_path()));
-            let settings = crate::http::prepare_settings(settings, &record, cipher)
+            let settings = crate::settings::prepare(settings, &record, cipher)
                 .map_err(|err| format!("demo settings are invalid: {err}"))?;
             store
                 .save_settings(&record.id, None, &serde_json::to_value(&settings)?, "api")

@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::crypto::Cipher;
 use crate::oidc::OidcIssuer;
-use crate::store::{DeploymentRecord, Store, StoreError};
+use crate::store::{DeploymentRecord, NewDeployment, Store, StoreError};
 use crate::timestamp;
 use cancel::{Canceller, Reason};
 use queue::{Busy, Limits, Pauses, Waiting};
@@ -126,8 +126,32 @@ impl Engine {
         local_repo::resolve(url, &self.config)
     }
 
+    /// Queues a deployment and tells the scheduler; the one way deployments are created (the
+    /// API, webhooks).
+    pub async fn enqueue(
+        &self,
+        deployment: NewDeployment<'_>,
+    ) -> Result<DeploymentRecord, StoreError> {
+        let record = self.store.create_deployment(deployment).await?;
+        self.wake();
+        Ok(record)
+    }
+
+    /// Pauses or resumes a stack's queue, or with `stack_id` `None` an organization's; what a
+    /// resume lets start, starts.
+    pub async fn set_paused(
+        &self,
+        org: &str,
+        stack_id: Option<&str>,
+        paused: bool,
+    ) -> Result<(), StoreError> {
+        self.store.set_paused(org, stack_id, paused).await?;
+        self.wake();
+        Ok(())
+    }
+
     /// Asks the scheduler to look at the queue (after a deployment is queued, a pause ends…).
-    pub fn wake(&self) {
+    fn wake(&self) {
         self.wake.notify_one();
     }
 

@@ -104,7 +104,7 @@ async fn create(
     };
     let mut document = stored.map_or_else(|| Value::Object(Map::new()), |s| s.document);
     merge_patch::apply(&mut document, &Value::Object(fields));
-    let settings = super::prepare_settings(document, stack, &state.cipher)?;
+    let settings = crate::settings::prepare(document, stack, &state.cipher)?;
     if settings.git_source().is_none() {
         let other = settings
             .source_context
@@ -121,8 +121,8 @@ async fn create(
         .map_err(|err| Error::Internal(format!("cannot serialise settings: {err}")))?;
     let now = timestamp::now();
     let record = state
-        .store
-        .create_deployment(NewDeployment {
+        .deployments
+        .enqueue(NewDeployment {
             stack_id: &stack.id,
             operation,
             requested_by: &access.user.account.id,
@@ -132,7 +132,6 @@ async fn create(
             now: &now,
         })
         .await?;
-    state.deployments.wake();
     let response = CreateDeploymentResponse {
         console_url: console_url(&state, stack, record.version),
         id: record.id,
@@ -466,10 +465,9 @@ async fn set_paused(state: &AppState, stack: &StackRecord, paused: bool) -> Resu
         ));
     }
     state
-        .store
+        .deployments
         .set_paused(&stack.stack.org, Some(&stack.id), paused)
         .await?;
-    state.deployments.wake();
     Ok(StatusCode::OK)
 }
 

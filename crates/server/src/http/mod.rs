@@ -3,6 +3,7 @@
 mod deployments;
 pub mod extract;
 mod health;
+pub mod issuer;
 mod logs;
 mod oidc_assistant;
 mod openapi;
@@ -32,7 +33,6 @@ use crate::rate_limit::RateLimiter;
 use crate::store::Store;
 
 pub use oidc_assistant::OIDC_TESTS_PER_MINUTE;
-pub(crate) use settings::prepare as prepare_settings;
 pub use webhooks::REFUSED_DELIVERIES_PER_MINUTE;
 
 /// What every handler can reach.

@@ -32,13 +32,18 @@ async fn list(
 }
 
 async fn pause(State(state): State<AppState>, OrgAdmin(access): OrgAdmin) -> Result<StatusCode> {
-    state.store.set_paused(&access.org, None, true).await?;
+    state
+        .deployments
+        .set_paused(&access.org, None, true)
+        .await?;
     Ok(StatusCode::OK)
 }
 
 async fn resume(State(state): State<AppState>, OrgAdmin(access): OrgAdmin) -> Result<StatusCode> {
-    state.store.set_paused(&access.org, None, false).await?;
-    state.deployments.wake();
+    state
+        .deployments
+        .set_paused(&access.org, None, false)
+        .await?;
     Ok(StatusCode::OK)
 }
 

@@ -371,9 +371,6 @@ async fn handle_and_finish(
         .store
         .finish_delivery(row, outcome, &message, &ids)
         .await?;
-    if !ids.is_empty() {
-        state.deployments.wake();
-    }
     Ok(reply(outcome, message, ids))
 }
 
@@ -522,13 +519,13 @@ async fn queue(
         "commit": start.trigger.commit, "branch": null, "tag": null
     }}});
     merge_patch::apply(&mut document, &exact_commit);
-    let settings = super::prepare_settings(document, stack, &state.cipher)?;
+    let settings = crate::settings::prepare(document, stack, &state.cipher)?;
     let settings = serde_json::to_value(&settings)
         .map_err(|err| Error::Internal(format!("cannot serialise settings: {err}")))?;
     let now = timestamp::now();
     let record = state
-        .store
-        .create_deployment(NewDeployment {
+        .deployments
+        .enqueue(NewDeployment {
             stack_id: &stack.id,
             operation: start.operation,
             requested_by,

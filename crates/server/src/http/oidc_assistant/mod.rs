@@ -77,7 +77,7 @@ async fn saved_oidc(state: &AppState, stack: &StackRecord) -> Result<OidcConfig>
 /// settings are (errors name `operationContext.oidc.…`).
 fn unsaved_oidc(state: &AppState, stack: &StackRecord, block: Value) -> Result<OidcConfig> {
     let document = json!({ "operationContext": { "oidc": block } });
-    let settings = super::prepare_settings(document, stack, &state.cipher)?;
+    let settings = crate::settings::prepare(document, stack, &state.cipher)?;
     Ok(settings.oidc().cloned().unwrap_or_default())
 }
 
