@@ -14,6 +14,7 @@ use gloo_net::http::{Method, RequestBuilder, Response};
 use keyless_api_types::tokens::{
     CreateAccessTokenRequest, CreateAccessTokenResponse, ListAccessTokensResponse,
 };
+use keyless_api_types::trust::Verdict;
 use keyless_api_types::{
     ApiError, CreateDeploymentRequest, CreateDeploymentResponse, DeploymentLogs,
     GetDeploymentResponse, ListDeploymentResponseV2, ListStacksResponse, PulumiOperation, Stack,
@@ -456,13 +457,12 @@ impl Client {
             .await
     }
 
-    /// `POST …/deployments/oidc/explain`: whether pasted trust admits this stack's token, as a
-    /// `keyless_trust::Verdict` read as JSON.
+    /// `POST …/deployments/oidc/explain`: whether pasted trust admits this stack's token.
     pub async fn explain_oidc(
         &self,
         stack: &StackRef,
         request: &ExplainRequest,
-    ) -> Result<Value, ApiFailure> {
+    ) -> Result<Verdict, ApiFailure> {
         self.post(
             &deployments_path(stack, "/oidc/explain"),
             &to_json(request)?,

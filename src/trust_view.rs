@@ -1,11 +1,15 @@
 //! The OIDC setup assistant's logic as plain Rust, tested natively: the scope picker's query
 //! string, notes by level, verdicts, claims as rows, countdowns and what a 429 says.
 //!
-//! Generated trust configuration arrives as JSON (`keyless_trust::TrustConfig`); it is read
-//! here as a `serde_json::Value` rather than through that crate's types, so the console carries
-//! no second copy of the generator's and explainer's decoders.
+//! Notes, commands and verdicts are `keyless_api_types::trust` types, shared with the server.
+//! The generated policy documents (`keyless_trust::TrustConfig`) stay JSON, shown as they are:
+//! the console carries no copy of the generator's document types.
 
+use std::cmp::Reverse;
+
+use keyless_api_types::trust::{Command, Note};
 use keyless_api_types::{Cloud, PulumiOperation};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// How widely the generated trust admits tokens, narrowest first (`keyless_trust::Scope`).
@@ -57,79 +61,27 @@ impl TrustScope {
     }
 }
 
-/// How much a note matters (`keyless_trust::Level`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Error,
-    Warning,
-    Info,
-}
-
-impl Level {
-    fn parse(name: &str) -> Self {
-        match name {
-            "error" => Self::Error,
-            "warning" => Self::Warning,
-            _ => Self::Info,
-        }
-    }
-
-    /// The CSS class modifier and the word read before the text.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-            Self::Info => "info",
-        }
-    }
-}
-
-/// A generated configuration's remark.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    pub level: Level,
-    pub text: String,
-}
-
 /// The `notes` of one cloud's configuration, errors first, then warnings, then information,
 /// each group in the server's order.
 pub fn notes(cloud: &Value) -> Vec<Note> {
-    let mut notes: Vec<Note> = cloud
-        .get("notes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|note| {
-            Some(Note {
-                level: Level::parse(note.get("level")?.as_str()?),
-                text: note.get("text")?.as_str()?.to_owned(),
-            })
-        })
-        .collect();
-    notes.sort_by_key(|note| note.level);
+    let mut notes: Vec<Note> = decoded_list(cloud, "notes");
+    notes.sort_by_key(|note| Reverse(note.level));
     notes
-}
-
-/// A command to paste into a terminal: what it does and the line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Command {
-    pub summary: String,
-    pub line: String,
 }
 
 /// The `commands` of one cloud's configuration.
 pub fn commands(cloud: &Value) -> Vec<Command> {
+    decoded_list(cloud, "commands")
+}
+
+/// The entries of the list under `key` that decode as `T` (none when there is no list).
+fn decoded_list<T: DeserializeOwned>(cloud: &Value, key: &str) -> Vec<T> {
     cloud
-        .get("commands")
+        .get(key)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|command| {
-            Some(Command {
-                summary: command.get("summary")?.as_str()?.to_owned(),
-                line: command.get("line")?.as_str()?.to_owned(),
-            })
-        })
+        .filter_map(|entry| T::deserialize(entry).ok())
         .collect()
 }
 
@@ -234,44 +186,6 @@ pub fn cloud_sections(trust: &Value) -> Vec<CloudTrust> {
     sections
 }
 
-/// What the explainer concluded (`keyless_trust::Verdict`, or the error a test run reports when
-/// it could not judge the pasted configuration).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Every condition holds; `matched` names what admitted the token.
-    Accepted { matched: String },
-    /// `condition` fails: `reason` says why, `hint` what to change.
-    Rejected {
-        condition: String,
-        reason: String,
-        hint: String,
-    },
-    /// The pasted configuration could not be judged.
-    Unjudged { detail: String },
-}
-
-impl Verdict {
-    /// Reads a verdict; `None` when `value` is not one.
-    pub fn from_json(value: &Value) -> Option<Self> {
-        let field = |name: &str| text_at(value, &format!("/{name}"));
-        match value.get("verdict").and_then(Value::as_str) {
-            Some("accepted") => Some(Self::Accepted {
-                matched: field("matched"),
-            }),
-            Some("rejected") => Some(Self::Rejected {
-                condition: field("condition"),
-                reason: field("reason"),
-                hint: field("hint"),
-            }),
-            _ => value.get("error").map(|_| Self::Unjudged {
-                detail: format!("{} {}", field("input"), field("detail"))
-                    .trim()
-                    .to_owned(),
-            }),
-        }
-    }
-}
-
 /// A token's decoded claims as (name, value) rows in the token's order; strings unquoted,
 /// everything else as JSON.
 pub fn claim_rows(claims: &Value) -> Vec<(String, String)> {
@@ -329,6 +243,7 @@ pub fn parse_pasted(text: &str) -> Result<Option<Value>, String> {
 
 #[cfg(test)]
 mod tests {
+    use keyless_api_types::trust::Level;
     use serde_json::json;
 
     use super::*;
@@ -406,36 +321,6 @@ mod tests {
             "Too many tests: try again in 42 s."
         );
         assert_eq!(too_many_tests(None, "Slow down"), "Slow down");
-    }
-
-    #[test]
-    fn verdicts_read_accepted_rejected_and_unjudged() {
-        assert_eq!(
-            Verdict::from_json(&json!({"verdict": "accepted", "matched": "statement 0"})),
-            Some(Verdict::Accepted {
-                matched: "statement 0".into()
-            })
-        );
-        assert_eq!(
-            Verdict::from_json(&json!({
-                "verdict": "rejected", "condition": "StringEquals aud",
-                "reason": "aud is Acme", "hint": "lowercase it"
-            })),
-            Some(Verdict::Rejected {
-                condition: "StringEquals aud".into(),
-                reason: "aud is Acme".into(),
-                hint: "lowercase it".into(),
-            })
-        );
-        assert_eq!(
-            Verdict::from_json(
-                &json!({"error": "malformed", "input": "AWS trust policy", "detail": "has no Statement"})
-            ),
-            Some(Verdict::Unjudged {
-                detail: "AWS trust policy has no Statement".into()
-            })
-        );
-        assert_eq!(Verdict::from_json(&json!({"other": 1})), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The OIDC setup assistant's components in a real browser, found by role, label and text.
 #![cfg(target_arch = "wasm32")]
 
+use keyless_api_types::trust::{Explained, Verdict};
 use keyless_api_types::{Cloud, CloudResult, OidcTestRun, PulumiOperation};
 use keyless_console::components::{OidcTestOutcome, ScopePicker, TrustConfigView};
 use keyless_console::trust_view::TrustScope;
@@ -141,10 +142,11 @@ async fn a_refused_test_shows_the_explanation_the_verdict_and_the_claims() {
             code: Some("Unreachable".into()),
             message: Some("could not talk to STS".into()),
             explanation: Some("Keyless could not reach the AWS STS endpoint.".into()),
-            verdict: Some(
-                json!({"verdict": "rejected", "condition": "StringEquals aud",
-                "reason": "aud is acme, the policy wants Acme", "hint": "lowercase the audience"}),
-            ),
+            verdict: Some(Explained::Verdict(Verdict::rejected(
+                "StringEquals aud",
+                "aud is acme, the policy wants Acme",
+                "lowercase the audience",
+            ))),
         }],
     };
     let _mounted = mount_to(

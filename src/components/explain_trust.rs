@@ -2,13 +2,14 @@
 
 use keyless_api_types::ExplainRequest;
 use keyless_api_types::stack::StackRef;
+use keyless_api_types::trust::Explained;
 use leptos::prelude::*;
 use serde_json::Value;
 
 use super::VerdictView;
 use crate::api::ApiFailure;
 use crate::session::use_session;
-use crate::trust_view::{Verdict, parse_pasted};
+use crate::trust_view::parse_pasted;
 
 /// What a failed explain call says beside the pasted configuration: the message for the
 /// field at fault (`trust` or `claims`) when there is one.
@@ -72,7 +73,7 @@ pub fn ExplainTrust(
             .value()
             .get()
             .and_then(Result::ok)
-            .and_then(|value| Verdict::from_json(&value))
+            .map(Explained::Verdict)
     };
     let described_by = error_id.clone();
     view! {

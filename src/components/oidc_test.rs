@@ -1,6 +1,7 @@
 //! "Test OIDC": a token minted with a deployment's real claims, exchanged with each cloud.
 
 use keyless_api_types::stack::StackRef;
+use keyless_api_types::trust::{Explained, Verdict};
 use keyless_api_types::{
     Cloud, CloudResult, ExplainRequest, OidcConfig, OidcTestRequest, OidcTestRun, PastedTrust,
     PerCloud, PulumiOperation,
@@ -13,7 +14,7 @@ use crate::api::ApiFailure;
 use crate::load::every;
 use crate::session::use_session;
 use crate::time::{now_ms, parse_rfc3339_ms};
-use crate::trust_view::{Verdict, claim_rows, countdown, parse_pasted, too_many_tests};
+use crate::trust_view::{claim_rows, countdown, parse_pasted, too_many_tests};
 
 /// What a failed call tells the admin.
 fn failure_text(failure: &ApiFailure) -> String {
@@ -165,7 +166,7 @@ fn CloudOutcome(
         }
         .into_any();
     }
-    let verdict = result.verdict.as_ref().and_then(Verdict::from_json);
+    let verdict = result.verdict.clone();
     view! {
         <li class="cloud-result failure">
             <strong>{format!("{name}: refused")}</strong>
@@ -184,21 +185,21 @@ fn CloudOutcome(
 #[component]
 pub fn VerdictView(
     /// What the explainer concluded.
-    verdict: Verdict,
+    verdict: Explained,
 ) -> impl IntoView {
     match verdict {
-        Verdict::Accepted { matched } => view! {
+        Explained::Verdict(Verdict::Accepted { matched }) => view! {
             <div class="verdict accepted">
                 <strong>"Accepted"</strong>
                 <p>{format!("Matched: {matched}")}</p>
             </div>
         }
         .into_any(),
-        Verdict::Rejected {
+        Explained::Verdict(Verdict::Rejected {
             condition,
             reason,
             hint,
-        } => view! {
+        }) => view! {
             <div class="verdict rejected">
                 <strong>"Rejected"</strong>
                 <dl class="facts">
@@ -212,10 +213,10 @@ pub fn VerdictView(
             </div>
         }
         .into_any(),
-        Verdict::Unjudged { detail } => view! {
+        Explained::Unjudged(why) => view! {
             <div class="verdict unjudged">
                 <strong>"Could not judge the pasted configuration"</strong>
-                <p>{detail}</p>
+                <p>{why.to_string()}</p>
             </div>
         }
         .into_any(),

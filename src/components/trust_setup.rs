@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use keyless_api_types::stack::StackRef;
+use keyless_api_types::trust::{Command, Note};
 use keyless_api_types::{Cloud, OidcConfig, PulumiOperation};
 use leptos::prelude::*;
 use serde_json::Value;
@@ -10,7 +11,7 @@ use serde_json::Value;
 use super::{CopyButton, OperationSelect};
 use crate::load::load_live;
 use crate::session::use_session;
-use crate::trust_view::{self, CloudTrust, Note, TrustScope, cloud_sections};
+use crate::trust_view::{CloudTrust, TrustScope, cloud_sections};
 
 /// How long the form must rest before the trust is generated again.
 const DEBOUNCE: Duration = Duration::from_millis(400);
@@ -252,7 +253,7 @@ fn CommandList(
     #[prop(into)]
     label: String,
     /// The commands.
-    commands: Vec<trust_view::Command>,
+    commands: Vec<Command>,
 ) -> impl IntoView {
     (!commands.is_empty()).then(|| {
         view! {

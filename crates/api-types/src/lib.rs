@@ -19,6 +19,7 @@ pub mod session_name;
 pub mod settings;
 pub mod stack;
 pub mod tokens;
+pub mod trust;
 pub mod user;
 pub mod validate;
 pub mod webhook;

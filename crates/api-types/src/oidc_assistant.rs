@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::trust::Explained;
 use crate::{Cloud, OidcConfig, PulumiOperation};
 
 /// `POST …/oidc/test`: mint a token with the real claims of `operation` and exchange it with
@@ -102,10 +103,10 @@ pub struct CloudResult {
     /// On failure: what to change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<String>,
-    /// On failure with pasted trust for this cloud: the explainer's verdict
-    /// (`keyless_trust::Verdict`), or `{ "error": …, "input", "detail" }` when it could not judge.
+    /// On failure with pasted trust for this cloud: the explainer's verdict, or why it could
+    /// not judge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<Value>,
+    pub verdict: Option<Explained>,
 }
 
 /// `GET …/oidc/tests`: the stack's recent runs, newest first.

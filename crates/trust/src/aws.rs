@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::explain::iam::{self, ACTION, Request};
 use crate::explain::{Claims, ExplainError, Verdict, check_time};
-use crate::{Command, Level, Note, Target};
+use crate::{Command, Level, Note, Target, shell};
 
 /// AWS's default role `MaxSessionDuration`: longer sessions need the role raised first.
 const DEFAULT_MAX_SESSION: u64 = 3600;
@@ -119,12 +119,12 @@ pub fn generate(target: &Target, settings: &AwsOidc) -> AwsTrust {
     };
     let document = serde_json::to_string(&trust_policy).unwrap_or_default();
     let mut commands = vec![
-        Command::new(
+        shell::command(
             "Create the OIDC identity provider (once per account)",
             "aws iam create-open-id-connect-provider",
             &["--url", &target.issuer, "--client-id-list", &audience],
         ),
-        Command::new(
+        shell::command(
             "Create the role with this trust policy",
             "aws iam create-role",
             &[
@@ -136,7 +136,7 @@ pub fn generate(target: &Target, settings: &AwsOidc) -> AwsTrust {
                 &document,
             ],
         ),
-        Command::new(
+        shell::command(
             "Or replace the trust policy of the existing role",
             "aws iam update-assume-role-policy",
             &["--role-name", role.name, "--policy-document", &document],
@@ -146,7 +146,7 @@ pub fn generate(target: &Target, settings: &AwsOidc) -> AwsTrust {
     if let Some(Ok(seconds)) = session
         && seconds > DEFAULT_MAX_SESSION
     {
-        commands.push(Command::new(
+        commands.push(shell::command(
             "Let the role's sessions last as long as the Session Duration",
             "aws iam update-role",
             &[

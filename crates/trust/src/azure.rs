@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::explain::iam::string_like;
 use crate::explain::{Claims, ExplainError, Verdict, check_time, issuer_difference};
 use crate::scope::{describe_difference, shared_parts, stack_and_operation};
-use crate::{Command, Level, Note, Scope, Target};
+use crate::{Command, Level, Note, Scope, Target, shell};
 
 /// Federated identity credentials one app registration (or managed identity) may have.
 pub const MAX_CREDENTIALS: usize = 20;
@@ -118,14 +118,14 @@ pub fn generate(target: &Target, settings: &AzureOidc) -> AzureTrust {
     let mut commands: Vec<Command> = credentials
         .iter()
         .map(|credential| {
-            Command::new(
+            shell::command(
                 format!("Trust `{}`", credential.subject),
                 "az ad app federated-credential create",
                 &["--id", client_id, "--parameters", &to_json(credential)],
             )
         })
         .collect();
-    commands.push(Command::new(
+    commands.push(shell::command(
         "Or, where Entra ID supports flexible credentials for this issuer, one for the whole scope",
         "az rest",
         &[

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::explain::cel::{self, Path};
 use crate::explain::{Claims, ExplainError, Verdict, check_time, issuer_difference};
 use crate::scope::{describe_difference, subject};
-use crate::{Command, Level, Note, Scope, Target};
+use crate::{Command, Level, Note, Scope, Target, shell};
 
 /// The role that lets a federated identity impersonate the service account.
 pub const WORKLOAD_IDENTITY_USER: &str = "roles/iam.workloadIdentityUser";
@@ -123,7 +123,7 @@ pub fn generate(target: &Target, settings: &GcpOidc) -> GcpTrust {
     let audience = target.audience();
     let project = format!("--project={}", settings.project_id);
     let commands = vec![
-        Command::new(
+        shell::command(
             "Create the workload identity pool (skip if it exists)",
             "gcloud iam workload-identity-pools create",
             &[
@@ -133,7 +133,7 @@ pub fn generate(target: &Target, settings: &GcpOidc) -> GcpTrust {
                 "--display-name=Keyless",
             ],
         ),
-        Command::new(
+        shell::command(
             "Create the OIDC provider",
             "gcloud iam workload-identity-pools providers create-oidc",
             &[
@@ -152,7 +152,7 @@ pub fn generate(target: &Target, settings: &GcpOidc) -> GcpTrust {
                 &condition,
             ],
         ),
-        Command::new(
+        shell::command(
             "Let the identities impersonate the service account",
             "gcloud iam service-accounts add-iam-policy-binding",
             &[

@@ -20,39 +20,11 @@ pub mod scope;
 mod shell;
 
 use keyless_api_types::OidcConfig;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use explain::{Claims, ExplainError, Verdict};
+pub use keyless_api_types::trust::{Command, Level, Note};
 pub use scope::{STANDARD_OPERATIONS, Scope, Target};
-pub use shell::Command;
-
-/// How much a [`Note`] matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Background the admin should know.
-    Info,
-    /// Works, but close to a limit or easy to get wrong.
-    Warning,
-    /// The generated configuration will not work as it stands.
-    Error,
-}
-
-/// A remark about a generated configuration, shown beside it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Note {
-    pub level: Level,
-    pub text: String,
-}
-
-impl Note {
-    pub(crate) fn new(level: Level, text: impl Into<String>) -> Self {
-        Self {
-            level,
-            text: text.into(),
-        }
-    }
-}
 
 /// The trust configuration of every cloud a stack's OIDC settings enable.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -1,28 +1,17 @@
 //! CLI commands for POSIX shells (bash, zsh), with every argument quoted as needed.
 
-use serde::{Deserialize, Serialize};
+use keyless_api_types::trust::Command;
 
-/// One command to copy into a terminal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Command {
-    /// What it does, e.g. "Create the role".
-    pub summary: String,
-    /// The command line, ready to paste.
-    pub line: String,
-}
-
-impl Command {
-    /// `program` followed by `args`, each quoted for the shell.
-    pub(crate) fn new(summary: impl Into<String>, program: &str, args: &[&str]) -> Self {
-        let mut line = program.to_owned();
-        for arg in args {
-            line.push(' ');
-            line.push_str(&quote(arg));
-        }
-        Self {
-            summary: summary.into(),
-            line,
-        }
+/// A command: `program` followed by `args`, each quoted for the shell.
+pub(crate) fn command(summary: impl Into<String>, program: &str, args: &[&str]) -> Command {
+    let mut line = program.to_owned();
+    for arg in args {
+        line.push(' ');
+        line.push_str(&quote(arg));
+    }
+    Command {
+        summary: summary.into(),
+        line,
     }
 }
 

@@ -3,7 +3,9 @@
 //! "Test OIDC" endpoint); Test OIDC's failures, access, rate limit and record; the explainer;
 //! the lifetime advisor.
 
-use keyless_api_types::{DeploymentStatus, PulumiOperation};
+use keyless_api_types::trust::{ExplainError, Explained, Verdict};
+use keyless_api_types::{Cloud, DeploymentStatus, OidcTestRun, PulumiOperation};
+use keyless_console::trust_view;
 use keyless_exchange::relying_party::{RelyingParty, aws, azure, gcp};
 use keyless_server::Config;
 use keyless_server::store::NewDeployment;
@@ -417,6 +419,97 @@ async fn explain_names_the_condition_that_fails() {
     let body = json!({"cloud": "gcp", "trust": {"provider": {}}});
     let reply = app.write(Method::POST, &path, &app.member, &body).await;
     assert_eq!(reply.error_attributes(), ["trust"], "{}", reply.text);
+}
+
+/// The console reads these answers as the server writes them: the trust sections it shows
+/// (each fact, document and command found where the console looks for it) and Test OIDC runs
+/// and explanations in the shared types. A field renamed on one side fails here.
+#[tokio::test]
+async fn the_console_reads_the_trust_and_test_answers_the_server_writes() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let issuer = format!("http://{}/oidc", listener.local_addr().expect("address"));
+    let generator = server(None, &issuer, None).await;
+    let generated = generator
+        .get(&assistant("prod", "trust"), &generator.admin)
+        .await;
+    assert_eq!(generated.status, StatusCode::OK, "{}", generated.text);
+    let sections = trust_view::cloud_sections(&generated.body["trust"]);
+    let clouds: Vec<Cloud> = sections.iter().map(|section| section.cloud).collect();
+    assert_eq!(clouds, Cloud::ALL);
+    for section in &sections {
+        let raw = &generated.body["trust"][section.cloud.key()];
+        let cloud = section.cloud;
+        for (label, value) in &section.facts {
+            assert!(!value.is_empty(), "{cloud}: {label} is empty in {raw}");
+        }
+        for (label, text) in &section.blocks {
+            assert!(
+                !text.is_empty() && text != "null",
+                "{cloud}: {label} in {raw}"
+            );
+        }
+        assert!(!section.commands.is_empty(), "{cloud}: commands in {raw}");
+        let notes = raw["notes"].as_array().map_or(0, Vec::len);
+        assert_eq!(section.notes.len(), notes, "{cloud}: notes in {raw}");
+    }
+
+    let mut wrong = generated.body.clone();
+    wrong["trust"]["aws"]["provider"]["audience"] = json!("sts.amazonaws.com");
+    wrong["trust"]["gcp"]["provider"]["oidc"]["allowedAudiences"] = json!(["another"]);
+    let clouds = clouds_trusting(&wrong, &issuer).await;
+    let app = server(
+        Some(listener),
+        &issuer,
+        Some(&[&clouds[0], &clouds[1], &clouds[2]]),
+    )
+    .await;
+    let mut policy = generated.body["trust"]["aws"]["trustPolicy"].clone();
+    let host = issuer.trim_start_matches("http://");
+    policy["Statement"][0]["Condition"]["StringEquals"][format!("{host}:aud")] =
+        json!("sts.amazonaws.com");
+    let pasted = json!({"trust": {"aws": policy, "gcp": {"provider": {}}}});
+    let reply = test_oidc(&app, "prod", &pasted).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let run: OidcTestRun = serde_json::from_value(reply.body).expect("an OidcTestRun");
+    let outcome: Vec<(Cloud, bool)> = run.results.iter().map(|r| (r.cloud, r.success)).collect();
+    assert_eq!(
+        outcome,
+        [
+            (Cloud::Aws, false),
+            (Cloud::Azure, true),
+            (Cloud::Gcp, false)
+        ]
+    );
+    let [aws, _, gcp] = &run.results[..] else {
+        unreachable!()
+    };
+    assert!(
+        matches!(&aws.verdict, Some(Explained::Verdict(Verdict::Rejected { condition, .. })) if !condition.is_empty()),
+        "{:?}",
+        aws.verdict
+    );
+    assert!(
+        matches!(
+            &gcp.verdict,
+            Some(Explained::Unjudged(ExplainError::Malformed { .. }))
+        ),
+        "{:?}",
+        gcp.verdict
+    );
+
+    let body = json!({"cloud": "aws", "trust": policy});
+    let reply = app
+        .write(
+            Method::POST,
+            &assistant("prod", "explain"),
+            &app.member,
+            &body,
+        )
+        .await;
+    let verdict: Verdict = serde_json::from_value(reply.body.clone()).expect("a Verdict");
+    assert!(!verdict.is_accepted(), "{}", reply.text);
 }
 
 #[tokio::test]

@@ -8,11 +8,11 @@
 pub mod cel;
 pub mod iam;
 
-use std::fmt;
-
 use keyless_api_types::{PulumiOperation, StackRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+
+pub use keyless_api_types::trust::{ExplainError, Verdict};
 
 use crate::lifetime::compact;
 use crate::scope::subject;
@@ -149,79 +149,6 @@ impl From<Claims> for Map<String, Value> {
         claims.payload
     }
 }
-
-/// Whether a cloud would trust a token, and if not, the first condition that fails.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "verdict", rename_all = "camelCase")]
-pub enum Verdict {
-    /// Every condition holds; `matched` names what admitted the token (statement, credential,
-    /// binding).
-    Accepted { matched: String },
-    /// `condition` names the failing check (e.g. `StringEquals keyless.example.com/oidc:aud`),
-    /// `reason` says why with the exact values, `hint` what to change.
-    Rejected {
-        condition: String,
-        reason: String,
-        hint: String,
-    },
-}
-
-impl Verdict {
-    pub fn is_accepted(&self) -> bool {
-        matches!(self, Self::Accepted { .. })
-    }
-
-    pub(crate) fn rejected(
-        condition: impl Into<String>,
-        reason: impl Into<String>,
-        hint: impl Into<String>,
-    ) -> Self {
-        Self::Rejected {
-            condition: condition.into(),
-            reason: reason.into(),
-            hint: hint.into(),
-        }
-    }
-}
-
-/// The pasted configuration could not be judged.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "error", rename_all = "camelCase")]
-pub enum ExplainError {
-    /// `input` is not in the expected shape (not JSON, missing fields).
-    Malformed { input: String, detail: String },
-    /// `input` uses something the explainer does not evaluate; it says so rather than guess.
-    Unsupported { input: String, detail: String },
-}
-
-impl ExplainError {
-    pub(crate) fn malformed(input: &str, detail: impl Into<String>) -> Self {
-        Self::Malformed {
-            input: input.into(),
-            detail: detail.into(),
-        }
-    }
-
-    pub(crate) fn unsupported(input: &str, detail: impl Into<String>) -> Self {
-        Self::Unsupported {
-            input: input.into(),
-            detail: detail.into(),
-        }
-    }
-}
-
-impl fmt::Display for ExplainError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Malformed { input, detail } => write!(f, "the {input} {detail}"),
-            Self::Unsupported { input, detail } => {
-                write!(f, "the {input} cannot be evaluated here: {detail}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ExplainError {}
 
 /// Rejects a token outside its validity window, as every cloud does before any other check
 /// that needs the token's content. No clock-skew leeway is applied.

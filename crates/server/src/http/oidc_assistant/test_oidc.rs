@@ -7,6 +7,7 @@
 use axum::Json;
 use axum::extract::State;
 use keyless_api_types::session_name::SessionVars;
+use keyless_api_types::trust::Explained;
 use keyless_api_types::{
     Cloud, CloudResult, OidcConfig, OidcTestList, OidcTestRequest, OidcTestRun, OrgRole,
     PastedTrust,
@@ -179,14 +180,10 @@ impl Test<'_> {
         result
     }
 
-    fn verdict(&self, cloud: Cloud) -> Option<Value> {
+    fn verdict(&self, cloud: Cloud) -> Option<Explained> {
         let pasted = self.trust.get(cloud)?;
         let judged = Claims::from_json(self.claims.clone())
             .and_then(|claims| judge(cloud, &claims, unix_now(), self.oidc, pasted));
-        let value = match judged {
-            Ok(verdict) => serde_json::to_value(verdict),
-            Err(err) => serde_json::to_value(err),
-        };
-        value.ok()
+        Some(judged.into())
     }
 }
