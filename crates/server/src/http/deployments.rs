@@ -17,7 +17,7 @@ use keyless_api_types::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::extract::{JsonBody, Origin, StackAccess};
+use super::extract::{DeploymentAccess, JsonBody, Origin, StackAccess};
 use super::{AppState, Routes};
 use crate::deploy::CancelError;
 use crate::deploy::queue::Pauses;
@@ -27,14 +27,14 @@ use crate::store::{
 };
 use crate::timestamp;
 
-const DEPLOYMENTS: &str = "/api/stacks/{org}/{project}/{stack}/deployments";
-const ONE: &str = "/api/stacks/{org}/{project}/{stack}/deployments/{id}";
-const BY_VERSION: &str = "/api/stacks/{org}/{project}/{stack}/deployments/version/{version}";
-const CANCEL: &str = "/api/stacks/{org}/{project}/{stack}/deployments/{id}/cancel";
-const UPDATES: &str = "/api/stacks/{org}/{project}/{stack}/deployments/{id}/updates";
-const PAUSE: &str = "/api/stacks/{org}/{project}/{stack}/deployments/pause";
-const RESUME: &str = "/api/stacks/{org}/{project}/{stack}/deployments/resume";
-const METADATA: &str = "/api/stacks/{org}/{project}/{stack}/deployments/metadata";
+const DEPLOYMENTS: &str = stack_route!("/deployments");
+const ONE: &str = stack_route!("/deployments/{id}");
+const BY_VERSION: &str = stack_route!("/deployments/version/{version}");
+const CANCEL: &str = stack_route!("/deployments/{id}/cancel");
+const UPDATES: &str = stack_route!("/deployments/{id}/updates");
+const PAUSE: &str = stack_route!("/deployments/pause");
+const RESUME: &str = stack_route!("/deployments/resume");
+const METADATA: &str = stack_route!("/deployments/metadata");
 
 pub fn router() -> Routes {
     Routes::default()
@@ -309,17 +309,22 @@ pub(super) async fn list_page(
 
 async fn get_by_id(
     State(state): State<AppState>,
-    access: StackAccess,
-    Path((_, _, _, id)): Path<(String, String, String, String)>,
+    deployment: DeploymentAccess,
 ) -> Result<Json<GetDeploymentResponse>> {
-    let record = find(&state, &access.stack, &id).await?;
-    response(&state, record).await.map(Json)
+    response(&state, deployment.record).await.map(Json)
+}
+
+/// The `{version}` of `…/deployments/version/{version}` (the stack's are read by
+/// [`StackAccess`]).
+#[derive(Deserialize)]
+struct VersionParam {
+    version: String,
 }
 
 async fn get_by_version(
     State(state): State<AppState>,
     access: StackAccess,
-    Path((_, _, _, version)): Path<(String, String, String, String)>,
+    Path(VersionParam { version }): Path<VersionParam>,
 ) -> Result<Json<GetDeploymentResponse>> {
     let not_found = || Error::NotFound(format!("Deployment version '{version}' not found"));
     let number: i64 = version.parse().map_err(|_| not_found())?;
@@ -333,25 +338,8 @@ async fn get_by_version(
 
 /// The Pulumi updates a deployment made: none, as Keyless hosts no Pulumi state. The list is
 /// answered all the same (Pulumi's CLI stops following a deployment on a 404).
-async fn updates(
-    State(state): State<AppState>,
-    access: StackAccess,
-    Path((_, _, _, id)): Path<(String, String, String, String)>,
-) -> Result<Json<Vec<DeploymentUpdateInfo>>> {
-    find(&state, &access.stack, &id).await?;
-    Ok(Json(Vec::new()))
-}
-
-/// Deployment `id` of `stack`; 404 when it does not exist or belongs to another stack.
-pub(super) async fn find(
-    state: &AppState,
-    stack: &StackRecord,
-    id: &str,
-) -> Result<DeploymentRecord> {
-    match state.store.deployment(id).await? {
-        Some(record) if record.stack.id == stack.id => Ok(record),
-        _ => Err(Error::NotFound(format!("Deployment '{id}' not found"))),
-    }
+async fn updates(_deployment: DeploymentAccess) -> Json<Vec<DeploymentUpdateInfo>> {
+    Json(Vec::new())
 }
 
 async fn response(state: &AppState, record: DeploymentRecord) -> Result<GetDeploymentResponse> {
@@ -435,15 +423,14 @@ fn configuration(settings: &DeploymentSettings) -> DeploymentConfiguration {
 
 async fn cancel(
     State(state): State<AppState>,
-    access: StackAccess,
-    Path((_, _, _, id)): Path<(String, String, String, String)>,
+    DeploymentAccess { access, record }: DeploymentAccess,
 ) -> Result<StatusCode> {
-    let record = find(&state, &access.stack, &id).await?;
     let user = &access.user.account.login;
     match state.deployments.cancel(&record.id, user).await {
         Ok(()) => Ok(StatusCode::OK),
         Err(CancelError::Finished) => Err(Error::bad_request(format!(
-            "Deployment '{id}' has already finished"
+            "Deployment '{}' has already finished",
+            record.id
         ))),
         Err(CancelError::Store(err)) => Err(err.into()),
     }

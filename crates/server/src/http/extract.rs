@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use crate::error::{Error, Result};
-use crate::store::{Account, Membership, StackRecord};
+use crate::store::{Account, DeploymentRecord, Membership, StackRecord};
 use crate::tokens;
 
 /// The caller, from `Authorization: token <access-token>`; 401 when missing or unknown.
@@ -80,6 +80,27 @@ impl FromRequestParts<AppState> for StackAccess {
         match state.store.stack(&wanted).await? {
             Some(stack) => Ok(Self { stack, role, user }),
             None => Err(stack_not_found(&wanted)),
+        }
+    }
+}
+
+/// A deployment, by the `{id}` of a route under `…/deployments/{id}`, of a stack the caller
+/// may read: the stack's access first, then the deployment (404 when it does not exist or
+/// belongs to another stack).
+pub struct DeploymentAccess {
+    pub access: StackAccess,
+    pub record: DeploymentRecord,
+}
+
+impl FromRequestParts<AppState> for DeploymentAccess {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let access = StackAccess::from_request_parts(parts, state).await?;
+        let id = param(&path_params(parts, state).await?, "id")?;
+        match state.store.deployment(&id).await? {
+            Some(record) if record.stack.id == access.stack.id => Ok(Self { access, record }),
+            _ => Err(Error::NotFound(format!("Deployment '{id}' not found"))),
         }
     }
 }

@@ -11,7 +11,7 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyless_api_types::{
@@ -20,8 +20,7 @@ use keyless_api_types::{
 };
 use serde::Deserialize;
 
-use super::deployments::find;
-use super::extract::StackAccess;
+use super::extract::DeploymentAccess;
 use super::{AppState, Routes};
 use crate::error::{Error, Result};
 use crate::store::DeploymentRecord;
@@ -32,10 +31,7 @@ const PAGE: u32 = 2000;
 const DEFAULT_COUNT: i64 = 100;
 
 pub fn router() -> Routes {
-    Routes::default().get(
-        "/api/stacks/{org}/{project}/{stack}/deployments/{id}/logs",
-        get_logs,
-    )
+    Routes::default().get(stack_route!("/deployments/{id}/logs"), get_logs)
 }
 
 #[derive(Deserialize)]
@@ -50,12 +46,10 @@ struct LogParams {
 
 async fn get_logs(
     State(state): State<AppState>,
-    access: StackAccess,
-    Path((_, _, _, id)): Path<(String, String, String, String)>,
+    DeploymentAccess { record, .. }: DeploymentAccess,
     params: Result<Query<LogParams>, QueryRejection>,
 ) -> Result<Json<DeploymentLogsBase>> {
     let Query(params) = params.map_err(|r| Error::bad_request(r.body_text()))?;
-    let record = find(&state, &access.stack, &id).await?;
     let step_mode = params.job.is_some()
         || params.step.is_some()
         || params.offset.is_some()

@@ -1,5 +1,13 @@
 //! The HTTP API: one module per resource, each exposing `router()`.
 
+/// A route under one stack: `/api/stacks/{org}/{project}/{stack}` followed by `$rest`, made at
+/// compile time (routes are `&'static str`). Defined before the modules that use it.
+macro_rules! stack_route {
+    ($rest:literal) => {
+        concat!("/api/stacks/{org}/{project}/{stack}", $rest)
+    };
+}
+
 mod deployments;
 pub mod extract;
 mod health;

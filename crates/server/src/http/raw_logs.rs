@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
@@ -22,8 +22,7 @@ use tokio::sync::mpsc;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 
-use super::deployments::find;
-use super::extract::StackAccess;
+use super::extract::DeploymentAccess;
 use super::logs::{decode_token, encode_token};
 use super::{AppState, Routes};
 use crate::error::{Error, Result};
@@ -41,7 +40,7 @@ pub fn router() -> Routes {
     let gzip = CompressionLayer::new().quality(CompressionLevel::Fastest);
     Routes::default().add(
         Method::GET,
-        "/api/stacks/{org}/{project}/{stack}/deployments/{id}/logs/raw",
+        stack_route!("/deployments/{id}/logs/raw"),
         routing::get(get_raw_logs).layer(gzip),
     )
 }
@@ -54,13 +53,12 @@ struct RawParams {
 
 async fn get_raw_logs(
     State(state): State<AppState>,
-    access: StackAccess,
-    Path((_, _, _, id)): Path<(String, String, String, String)>,
+    // The status (read here) before the last id: the executor stores every line before it
+    // finishes.
+    DeploymentAccess { record, .. }: DeploymentAccess,
     params: Result<Query<RawParams>, QueryRejection>,
 ) -> Result<Response> {
     let Query(params) = params.map_err(|r| Error::bad_request(r.body_text()))?;
-    // The status before the last id: the executor stores every line before it finishes.
-    let record = find(&state, &access.stack, &id).await?;
     let after = params
         .continuation_token
         .as_deref()

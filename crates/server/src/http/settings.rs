@@ -18,8 +18,8 @@ use super::{AppState, Routes};
 use crate::error::{Error, Result};
 use crate::store::{StackRecord, StoreError, StoredSettings};
 
-const PATH: &str = "/api/stacks/{org}/{project}/{stack}/deployments/settings";
-const ENCRYPT: &str = "/api/stacks/{org}/{project}/{stack}/deployments/settings/encrypt";
+const PATH: &str = stack_route!("/deployments/settings");
+const ENCRYPT: &str = stack_route!("/deployments/settings/encrypt");
 
 pub fn router() -> Routes {
     Routes::default()

@@ -9,7 +9,7 @@ use super::{AppState, Routes};
 use crate::error::Result;
 
 pub fn router() -> Routes {
-    Routes::default().get("/api/stacks/{org}/{project}/{stack}", get_stack)
+    Routes::default().get(stack_route!(""), get_stack)
 }
 
 async fn get_stack(State(state): State<AppState>, access: StackAccess) -> Result<Json<Stack>> {

@@ -17,11 +17,11 @@ use crate::store::StackRecord;
 
 pub use test_oidc::OIDC_TESTS_PER_MINUTE;
 
-const TRUST: &str = "/api/stacks/{org}/{project}/{stack}/deployments/oidc/trust";
-const TEST: &str = "/api/stacks/{org}/{project}/{stack}/deployments/oidc/test";
-const TESTS: &str = "/api/stacks/{org}/{project}/{stack}/deployments/oidc/tests";
-const EXPLAIN: &str = "/api/stacks/{org}/{project}/{stack}/deployments/oidc/explain";
-const LIFETIME: &str = "/api/stacks/{org}/{project}/{stack}/deployments/oidc/lifetime";
+const TRUST: &str = stack_route!("/deployments/oidc/trust");
+const TEST: &str = stack_route!("/deployments/oidc/test");
+const TESTS: &str = stack_route!("/deployments/oidc/tests");
+const EXPLAIN: &str = stack_route!("/deployments/oidc/explain");
+const LIFETIME: &str = stack_route!("/deployments/oidc/lifetime");
 
 pub fn router() -> Routes {
     Routes::default()
