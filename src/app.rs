@@ -7,6 +7,7 @@ use leptos_router::components::{A, ParentRoute, Redirect, Route, Router, Routes}
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::{Lazy, LazyRoute, NavigateOptions, path};
 
+use crate::load::loading;
 use crate::pages::deploy_settings::DeploySettingsPage;
 use crate::pages::deployment::DeploymentPage;
 use crate::pages::deployments::{OrgDeploymentsPage, StackDeploymentsPage};
@@ -192,7 +193,7 @@ fn RequireAuth(children: ChildrenFn) -> impl IntoView {
     });
     let waiting = move || match session.load_error.get() {
         Some(reason) => view! { <p class="alert" role="alert">{reason}</p> }.into_any(),
-        None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+        None => loading("session"),
     };
     view! {
         <Show when=move || session.user.read().is_some() fallback=waiting>

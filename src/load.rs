@@ -1,4 +1,4 @@
-//! Reading from the API into a signal.
+//! Reading from the API into a signal, and what a page shows while it reads or when it fails.
 //!
 //! `LocalResource` + `<Transition>` + `Suspend` would do the same, but cost about a fifth of the
 //! console's wasm; this is the small subset the console needs.
@@ -55,6 +55,17 @@ where
         });
     });
     state
+}
+
+/// Shown while `what` loads: "Loading the stacks…".
+pub fn loading(what: &str) -> AnyView {
+    view! { <p class="loading" role="status">{format!("Loading the {what}…")}</p> }.into_any()
+}
+
+/// Shown when `what` could not be loaded, with why.
+pub fn load_failed(what: &str, failure: &ApiFailure) -> AnyView {
+    view! { <p class="alert" role="alert">{format!("The {what} could not be loaded. {failure}")}</p> }
+        .into_any()
 }
 
 /// Runs `tick` every `millis` milliseconds while the calling component is mounted.

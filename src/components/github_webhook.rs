@@ -9,7 +9,7 @@ use leptos_router::components::A;
 
 use crate::api::PageRequest;
 use crate::components::api_time;
-use crate::load::load_live;
+use crate::load::{load_failed, load_live, loading};
 use crate::session::use_session;
 
 /// Shown beside a secret that was just made.
@@ -218,10 +218,8 @@ pub fn GitHubWebhook(
             })}
             {move || generate_error().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
             {move || match loaded.get() {
-                None => view! { <p class="loading" role="status">"Loading the webhook…"</p> }.into_any(),
-                Some(Err(failure)) => view! {
-                    <p class="alert" role="alert">{format!("The webhook could not be loaded. {failure}")}</p>
-                }.into_any(),
+                None => loading("webhook"),
+                Some(Err(failure)) => load_failed("webhook", &failure),
                 Some(Ok((webhook, links))) => {
                     let empty = webhook.deliveries.is_empty();
                     view! {

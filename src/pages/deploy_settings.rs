@@ -14,7 +14,7 @@ use crate::components::{
     GitHubWebhook, ListField, OidcAssistant, PageTitle, Switch, TextField, focus_by_id,
 };
 use crate::deploy_form::{CloudForm, DeployForm, Field, FieldErrors, PushSwitch};
-use crate::load::load;
+use crate::load::{load, load_failed, loading};
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;
 use crate::unsaved::UnsavedChanges;
@@ -51,7 +51,7 @@ pub fn DeploySettingsPage() -> impl IntoView {
     view! {
         <PageTitle text=title />
         {move || match settings.get() {
-            None => view! { <p class="loading" role="status">"Loading deployment settings…"</p> }.into_any(),
+            None => loading("deployment settings"),
             Some(Ok((stack, settings))) => {
                         let org = stack.org.clone();
                         let admin = session.is_admin_of(&org);
@@ -63,12 +63,7 @@ pub fn DeploySettingsPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-            Some(Err(failure)) => view! {
-                <p class="alert" role="alert">
-                    {format!("The deployment settings could not be loaded. {failure}")}
-                </p>
-            }
-            .into_any(),
+            Some(Err(failure)) => load_failed("deployment settings", &failure),
         }}
     }
 }

@@ -11,7 +11,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{ApiFailure, Client};
 use crate::components::{LiveLog, LogViewer, OidcCard, PageTitle, StatusBadge, Trigger, api_time};
-use crate::load::{every, load_live};
+use crate::load::{every, load_failed, load_live, loading};
 use crate::log::LogText;
 use crate::log::stream::{self, sleep};
 use crate::pages::stack::use_stack_ref;
@@ -152,11 +152,8 @@ pub fn DeploymentPage() -> impl IntoView {
     view! {
         <PageTitle text=title />
         {move || match deployment.get() {
-            None => view! { <p class="loading" role="status">"Loading the deployment…"</p> }.into_any(),
-            Some(Err(failure)) => view! {
-                <p class="alert" role="alert">{format!("The deployment could not be loaded. {failure}")}</p>
-            }
-            .into_any(),
+            None => loading("deployment"),
+            Some(Err(failure)) => load_failed("deployment", &failure),
             Some(Ok(current)) => view! { <DeploymentSummary deployment=current now /> }.into_any(),
         }}
         <div class="deployment-actions">

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::api::{ApiFailure, PageRequest};
 use crate::components::{PageTitle, StatusBadge, Trigger, api_time};
-use crate::load::{every, load, load_live};
+use crate::load::{every, load, load_failed, load_live, loading};
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;
 use crate::time::{format_duration, now_ms, parse_rfc3339_ms};
@@ -257,11 +257,8 @@ fn DeploymentList(
     view! {
         <p class="status" role="status">{move || message.get()}</p>
         {move || match list.get() {
-            None => view! { <p class="loading" role="status">"Loading deployments…"</p> }.into_any(),
-            Some(Err(failure)) => view! {
-                <p class="alert" role="alert">{format!("The deployments could not be loaded. {failure}")}</p>
-            }
-            .into_any(),
+            None => loading("deployments"),
+            Some(Err(failure)) => load_failed("deployments", &failure),
             Some(Ok(list)) if list.deployments.is_empty() && page.get_untracked() == 1 => view! {
                 <p class="muted">"No deployments yet."</p>
             }

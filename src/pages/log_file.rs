@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 
 use crate::components::{LiveLog, LogViewer, PageTitle};
+use crate::load::loading;
 use crate::log::LogText;
 use crate::log::stream;
 
@@ -67,7 +68,7 @@ pub fn LogFilePage() -> impl IntoView {
         </div>
         {move || error.get().map(|text| view! { <p class="alert" role="alert">{text}</p> })}
         <Show when=move || name.get().is_some()>
-            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading the log viewer…"</p> }>
+            <Suspense fallback=|| loading("log viewer")>
                 {Suspend::new(SendWrapper::new(viewer(log, file_name)))}
             </Suspense>
         </Show>

@@ -9,7 +9,7 @@ use leptos_router::params::Params;
 
 use crate::api::ApiFailure;
 use crate::components::{PageTitle, Tab, TabNav};
-use crate::load::{Loaded, load};
+use crate::load::{Loaded, load, load_failed, loading};
 use crate::session::use_session;
 
 /// The route parameters naming a stack.
@@ -99,7 +99,7 @@ pub fn StackLayout() -> impl IntoView {
         </div>
         <TabNav label="Stack" tabs />
         {move || match stack.with(|s| s.as_ref().map(|r| r.as_ref().map(drop).map_err(Clone::clone))) {
-            None => view! { <p class="loading" role="status">"Loading stack…"</p> }.into_any(),
+            None => loading("stack"),
             Some(Ok(())) => view! { <Outlet /> }.into_any(),
             Some(Err(failure)) if failure.status() == Some(404) => view! {
                         <PageTitle text="Stack not found" />
@@ -109,10 +109,7 @@ pub fn StackLayout() -> impl IntoView {
                         </section>
                     }
                     .into_any(),
-            Some(Err(failure)) => view! {
-                <p class="alert" role="alert">{format!("The stack could not be loaded. {failure}")}</p>
-            }
-            .into_any(),
+            Some(Err(failure)) => load_failed("stack", &failure),
         }}
     }
 }

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::{PageTitle, RelativeTime};
-use crate::load::load;
+use crate::load::{load, load_failed, loading};
 use crate::session::use_session;
 
 /// The stacks of one project.
@@ -64,7 +64,7 @@ pub fn StacksPage() -> impl IntoView {
             <h1>"Stacks"</h1>
         </div>
         {move || match stacks.get() {
-                    None => view! { <p class="loading" role="status">"Loading stacks…"</p> }.into_any(),
+                    None => loading("stacks"),
                     Some(Ok(list)) if list.stacks.is_empty() => view! {
                         <section class="empty-state">
                             <h2>"No stacks yet"</h2>
@@ -80,10 +80,7 @@ pub fn StacksPage() -> impl IntoView {
                         .map(|(org, projects)| view! { <OrgStacks org projects /> })
                         .collect_view()
                         .into_any(),
-                    Some(Err(failure)) => view! {
-                        <p class="alert" role="alert">{format!("The stacks could not be loaded. {failure}")}</p>
-                    }
-                    .into_any(),
+                    Some(Err(failure)) => load_failed("stacks", &failure),
         }}
     }
 }

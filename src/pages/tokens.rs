@@ -5,7 +5,7 @@ use keyless_api_types::tokens::{self as rules, AccessToken, CreateAccessTokenReq
 use leptos::prelude::*;
 
 use crate::components::{COPY_NOW, CopyButton, PageTitle, RelativeTime, TextField, api_time};
-use crate::load::load_live;
+use crate::load::{load_failed, load_live, loading};
 use crate::session::use_session;
 use crate::time::now_ms;
 
@@ -265,11 +265,8 @@ pub fn TokensPage() -> impl IntoView {
             <h2 id="tokens-heading">"Your tokens"</h2>
             {move || delete_error().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
             {move || match tokens.get() {
-                None => view! { <p class="loading" role="status">"Loading tokens…"</p> }.into_any(),
-                Some(Err(failure)) => view! {
-                    <p class="alert" role="alert">{format!("The tokens could not be loaded. {failure}")}</p>
-                }
-                .into_any(),
+                None => loading("tokens"),
+                Some(Err(failure)) => load_failed("tokens", &failure),
                 Some(Ok(list)) if list.tokens.is_empty() => {
                     view! { <p class="muted">"No tokens yet."</p> }.into_any()
                 }
