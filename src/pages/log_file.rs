@@ -3,6 +3,9 @@
 //! streamed into the viewer as it is read, the first lines shown at once. The viewer is a module
 //! of its own, fetched when a file is chosen: a first visit loads only the file picker.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
@@ -53,6 +56,11 @@ pub fn LogFilePage() -> impl IntoView {
         });
     };
     let file_name = Signal::derive(move || name.get().unwrap_or_else(|| "log.txt".into()));
+    let viewer = expect_context::<ViewerLoader>();
+    provide_context(ChosenFile {
+        log,
+        name: file_name,
+    });
     view! {
         <PageTitle text="Open a log file" />
         <div class="page-header">
@@ -69,13 +77,29 @@ pub fn LogFilePage() -> impl IntoView {
         {move || error.get().map(|text| view! { <p class="alert" role="alert">{text}</p> })}
         <Show when=move || name.get().is_some()>
             <Suspense fallback=|| loading("log viewer")>
-                {Suspend::new(SendWrapper::new(viewer(log, file_name)))}
+                {Suspend::new(SendWrapper::new((viewer.0)()))}
             </Suspense>
         </Show>
     }
 }
 
-#[leptos::wasm_split::wasm_split(log_file_viewer, wasm_split_path = ::leptos::wasm_split)]
-fn viewer(log: LiveLog, file_name: Signal<String>) -> AnyView {
-    view! { <LogViewer log file_name /> }.into_any()
+/// Loads the log viewer's own module and renders [`LogFileViewer`]. The app provides it from
+/// its main module: called from this page's module directly, the loader's import would stay
+/// unresolved in unsplit builds (the browser tests'), and rendering the viewer here would put
+/// it back in this page's module.
+#[derive(Clone, Copy)]
+pub struct ViewerLoader(pub fn() -> Pin<Box<dyn Future<Output = AnyView>>>);
+
+/// The file being read, for [`LogFileViewer`].
+#[derive(Clone, Copy)]
+struct ChosenFile {
+    log: LiveLog,
+    name: Signal<String>,
+}
+
+/// The viewer of the file chosen on the page around it.
+#[component]
+pub fn LogFileViewer() -> impl IntoView {
+    let file = expect_context::<ChosenFile>();
+    view! { <LogViewer log=file.log file_name=file.name /> }
 }
