@@ -258,10 +258,29 @@ async fn requests_follow_the_rules() {
     );
     let missing = app.get(&format!("{prod}/version/7"), &app.member).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    // Another stack's path does not reach it.
+    // Another stack's path reaches it by no route that takes a deployment id, and cancelling
+    // through one leaves it queued.
     let id = created.body["id"].as_str().expect("id");
-    let elsewhere = app.get(&format!("{dev}/{id}"), &app.member).await;
-    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    for rest in ["", "/updates", "/logs", "/logs/raw"] {
+        let elsewhere = app.get(&format!("{dev}/{id}{rest}"), &app.member).await;
+        assert_eq!(
+            elsewhere.status,
+            StatusCode::NOT_FOUND,
+            "{rest}: {}",
+            elsewhere.text
+        );
+    }
+    let cancel = app
+        .write(
+            Method::POST,
+            &format!("{dev}/{id}/cancel"),
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::NOT_FOUND, "{}", cancel.text);
+    let still = app.get(&format!("{prod}/{id}"), &app.member).await;
+    assert_eq!(still.body["status"], "not-started");
 
     let list = app.get(&format!("{prod}?pageSize=1"), &app.member).await;
     assert_eq!(list.body["total"], 1);
