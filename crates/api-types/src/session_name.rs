@@ -2,6 +2,8 @@
 //! (at most 64 characters of `[\w+=,.@-]`). When a name would be too long, the organization,
 //! project and stack parts are shortened; the operation, version and id are kept whole.
 
+use crate::StackRef;
+
 /// The longest `RoleSessionName` AWS STS accepts.
 pub const MAX_LEN: usize = 64;
 
@@ -31,6 +33,18 @@ pub struct SessionVars {
 }
 
 impl SessionVars {
+    /// The values of run `version` (id `id`) of `operation` on `stack`.
+    pub fn new(stack: &StackRef, operation: &str, version: impl ToString, id: &str) -> Self {
+        Self {
+            org: stack.org.clone(),
+            project: stack.project.clone(),
+            stack: stack.stack.clone(),
+            operation: operation.into(),
+            version: version.to_string(),
+            id: id.into(),
+        }
+    }
+
     /// The longest values a deployment of this stack can have, for checking a template.
     pub fn worst_case(org: &str, project: &str, stack: &str) -> Self {
         Self {

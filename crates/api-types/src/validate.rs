@@ -375,12 +375,7 @@ pub fn aws_session_name(template: &str, stack: &StackRef) -> Result<String, Stri
         template,
         &SessionVars::worst_case(&stack.org, &stack.project, &stack.stack),
     )?;
-    let example = SessionVars {
-        operation: "update".into(),
-        version: "1".into(),
-        id: "00000000-0000-0000-0000-000000000000".into(),
-        ..SessionVars::worst_case(&stack.org, &stack.project, &stack.stack)
-    };
+    let example = SessionVars::new(stack, "update", 1, "00000000-0000-0000-0000-000000000000");
     session_name::expand(template, &example)
 }
 

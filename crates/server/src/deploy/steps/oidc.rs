@@ -116,14 +116,12 @@ async fn exchange_all(
 ) -> StepResult {
     let exchanger = job.config.exchanger.clone();
     let record = &job.record;
-    let vars = SessionVars {
-        org: record.stack.stack.org.clone(),
-        project: record.stack.stack.project.clone(),
-        stack: record.stack.stack.stack.clone(),
-        operation: record.operation.as_str().into(),
-        version: record.version.to_string(),
-        id: record.id.clone(),
-    };
+    let vars = SessionVars::new(
+        &record.stack.stack,
+        record.operation.as_str(),
+        record.version,
+        &record.id,
+    );
     for exchange in keyless_exchange::exchanges(oidc, &vars) {
         let result = cancellable(job, exchange.run(&exchanger, token)).await?;
         let endpoint = configured(&exchanger, exchange.endpoint());

@@ -135,15 +135,8 @@ struct Test<'a> {
 impl Test<'_> {
     /// Exchanges `token` with every configured cloud, each whatever the others answered.
     async fn exchange_all(&self, token: &str, operation: &str) -> Vec<CloudResult> {
-        let s = &self.stack.stack;
-        let vars = SessionVars {
-            org: s.org.clone(),
-            project: s.project.clone(),
-            stack: s.stack.clone(),
-            operation: operation.into(),
-            version: "0".into(),
-            id: self.id.into(),
-        };
+        // Version 0, which no deployment has, as in the test token's claims.
+        let vars = SessionVars::new(&self.stack.stack, operation, 0, self.id);
         let mut results = Vec::new();
         for exchange in keyless_exchange::exchanges(self.oidc, &vars) {
             let outcome = exchange.run(&self.state.exchanger, token).await;
