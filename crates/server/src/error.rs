@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use keyless_api_types::{ApiError, ErrorDetail};
+use keyless_api_types::{ApiError, ErrorDetail, ErrorType};
 
 use crate::crypto::CryptoError;
 use crate::store::StoreError;
@@ -51,6 +51,21 @@ impl Error {
         Self::BadRequest {
             message: message.into(),
             errors: Vec::new(),
+        }
+    }
+
+    /// A 400 naming the one request field (`attribute`, of a `resource`) that is invalid;
+    /// the message reads "{attribute} {message}".
+    pub fn invalid_field(resource: &str, attribute: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::BadRequest {
+            message: format!("{attribute} {message}"),
+            errors: vec![ErrorDetail {
+                resource: resource.into(),
+                attribute: attribute.into(),
+                error_type: ErrorType::Invalid,
+                custom_message: message,
+            }],
         }
     }
 

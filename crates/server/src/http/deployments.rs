@@ -81,10 +81,11 @@ async fn create(
         Some(_) => None,
     }
     .ok_or_else(|| {
-        Error::bad_request(format!(
-            "operation must be one of {}",
-            validate::OPERATIONS.join(", ")
-        ))
+        Error::invalid_field(
+            "Deployment",
+            "operation",
+            format!("must be one of {}", validate::OPERATIONS.join(", ")),
+        )
     })?;
     if access.role != OrgRole::Admin {
         members_may_only_choose_the_operation(&fields, &access.stack.stack.org)?;
@@ -249,7 +250,11 @@ impl ListParams {
             Some(name) => Some(DeploymentStatus::parse(name).ok_or_else(|| {
                 let statuses: Vec<&str> =
                     DeploymentStatus::ALL.iter().map(|s| s.as_str()).collect();
-                Error::bad_request(format!("status must be one of {}", statuses.join(", ")))
+                Error::invalid_field(
+                    "Deployment",
+                    "status",
+                    format!("must be one of {}", statuses.join(", ")),
+                )
             })?),
         };
         let offset = (page - 1).saturating_mul(size);

@@ -48,7 +48,8 @@ async fn patch_settings(
     origin: Origin,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<DeploymentSettings>> {
-    let patch = request_object(body)?;
+    let mut patch = request_object(body)?;
+    drop_empty_strings(&mut patch);
     let current = state.store.settings(&stack.id).await?;
     let mut document = current
         .as_ref()
@@ -56,6 +57,15 @@ async fn patch_settings(
     merge_patch::apply(&mut document, &patch);
     let expected = current.map(|c| c.version);
     save(&state, &stack, expected, document, origin.settings_source).await
+}
+
+/// Go clients send a field they leave unset as its zero value: `""` (the CLI's
+/// `operationContext.operation`). In a merge patch that means "no change"; `null` clears.
+fn drop_empty_strings(patch: &mut Value) {
+    if let Value::Object(fields) = patch {
+        fields.retain(|_, value| value.as_str() != Some(""));
+        fields.values_mut().for_each(drop_empty_strings);
+    }
 }
 
 async fn replace_settings(

@@ -9,7 +9,6 @@ use keyless_api_types::tokens::{
     self as rules, AccessToken, CreateAccessTokenRequest, CreateAccessTokenResponse,
     ListAccessTokensResponse,
 };
-use keyless_api_types::{ErrorDetail, ErrorType};
 use serde::Deserialize;
 
 use super::extract::{AuthUser, JsonBody};
@@ -58,8 +57,10 @@ async fn create(
     user: AuthUser,
     JsonBody(request): JsonBody<CreateAccessTokenRequest>,
 ) -> Result<Json<CreateAccessTokenResponse>> {
-    rules::description(&request.description).map_err(|m| field_error("description", m))?;
-    rules::expires(request.expires, tokens::unix_now()).map_err(|m| field_error("expires", m))?;
+    rules::description(&request.description)
+        .map_err(|m| Error::invalid_field("AccessToken", "description", m))?;
+    rules::expires(request.expires, tokens::unix_now())
+        .map_err(|m| Error::invalid_field("AccessToken", "expires", m))?;
     let value = tokens::generate();
     let record = state
         .store
@@ -97,18 +98,5 @@ fn to_wire(token: TokenRecord) -> AccessToken {
         created: token.created,
         last_used: token.last_used.unwrap_or(0),
         expires: token.expires.unwrap_or(0),
-    }
-}
-
-/// A 400 naming one request field.
-fn field_error(attribute: &str, message: String) -> Error {
-    Error::BadRequest {
-        message: format!("{attribute} {message}"),
-        errors: vec![ErrorDetail {
-            resource: "AccessToken".into(),
-            attribute: attribute.into(),
-            error_type: ErrorType::Invalid,
-            custom_message: message,
-        }],
     }
 }

@@ -228,6 +228,20 @@ async fn requests_follow_the_rules() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
         assert!(reply.error().message.contains(message), "{}", reply.text);
     }
+    let unknown = app
+        .write(
+            Method::POST,
+            &prod,
+            &app.admin,
+            &json!({"operation": "deploy"}),
+        )
+        .await;
+    assert_eq!(
+        unknown.error_attributes(),
+        ["operation"],
+        "{}",
+        unknown.text
+    );
     // Settings are inherited: prod's seeded settings have a source.
     app.send(app.request(Method::POST, &format!("{prod}/pause"), Some(&app.member)))
         .await;
@@ -374,6 +388,7 @@ async fn lists_filter_by_status_and_updates_are_an_empty_list() {
             "{}",
             unknown.text
         );
+        assert_eq!(unknown.error_attributes(), ["status"], "{}", unknown.text);
     }
 
     // Keyless hosts no Pulumi state: no updates, in Pulumi's shape, rather than a 404 that

@@ -131,6 +131,36 @@ async fn post_null_removes_a_cloud_and_arrays_and_scalars_replace() {
     );
 }
 
+/// Go clients (the CLI) send fields they leave unset as `""`: in a merge patch that changes
+/// nothing, where `null` clears.
+#[tokio::test]
+async fn post_empty_strings_change_nothing() {
+    let app = spawn_app().await;
+    let s = ok_patch(
+        &app,
+        PROD,
+        json!({"operationContext": {"operation": "preview"}, "sourceContext": {"git": {"branch": "refs/heads/main"}}}),
+    )
+    .await;
+    assert_eq!(s["operationContext"]["operation"], "preview");
+
+    let s = ok_patch(
+        &app,
+        PROD,
+        json!({"operationContext": {"operation": ""}, "sourceContext": {"git": {"branch": "", "repoDir": "infra"}}}),
+    )
+    .await;
+    assert_eq!(s["operationContext"]["operation"], "preview", "{s}");
+    assert_eq!(
+        s["sourceContext"]["git"]["branch"], "refs/heads/main",
+        "{s}"
+    );
+    assert_eq!(s["sourceContext"]["git"]["repoDir"], "infra", "{s}");
+
+    let s = ok_patch(&app, PROD, json!({"operationContext": {"operation": null}})).await;
+    assert!(s["operationContext"].get("operation").is_none(), "{s}");
+}
+
 #[tokio::test]
 async fn source_records_the_client_and_read_only_fields_are_ignored() {
     let app = spawn_app().await;

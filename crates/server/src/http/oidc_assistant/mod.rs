@@ -7,7 +7,7 @@ mod lifetime;
 mod test_oidc;
 mod trust;
 
-use keyless_api_types::{ErrorDetail, ErrorType, OidcConfig, PulumiOperation};
+use keyless_api_types::{OidcConfig, PulumiOperation};
 use serde_json::{Value, json};
 
 use super::Routes;
@@ -35,16 +35,7 @@ pub fn router() -> Routes {
 
 /// A 400 naming one request field.
 fn field_error(attribute: &str, message: impl Into<String>) -> Error {
-    let message = message.into();
-    Error::BadRequest {
-        message: format!("{attribute} {message}"),
-        errors: vec![ErrorDetail {
-            resource: "OidcAssistant".into(),
-            attribute: attribute.into(),
-            error_type: ErrorType::Invalid,
-            custom_message: message,
-        }],
-    }
+    Error::invalid_field("OidcAssistant", attribute, message)
 }
 
 /// An operation named by a query parameter or body field; `update` when absent.
