@@ -9,8 +9,9 @@ use keyless_api_types::{
     ApiError, DeploymentLogs, ErrorType, GetDeploymentResponse, ListDeploymentResponseV2,
     ListStacksResponse, OrgRole, PulumiOperation, Stack, StackDeploymentsMetadataResponse, User,
 };
+use keyless_console::pages::deploy_settings::DeploySettingsPage;
 use keyless_console::pages::deployment::DeploymentPage;
-use keyless_console::pages::deployments::StackDeploymentsPage;
+use keyless_console::pages::deployments::{OrgDeploymentsPage, StackDeploymentsPage};
 use keyless_console::pages::stack::StackLayout;
 use keyless_console::pages::stacks::StacksPage;
 use keyless_console::session::Session;
@@ -25,7 +26,7 @@ use web_sys::Element;
 
 mod dom;
 
-use dom::{all, container, settle, text};
+use dom::{all, container, input, settle, text, wait};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -90,6 +91,49 @@ fn deployment() -> Value {
     })
 }
 
+/// Deployment 3, in a status this console does not know.
+fn unknown_status() -> Value {
+    let mut deployment = deployment();
+    deployment["id"] = json!("d-3");
+    deployment["version"] = json!(3);
+    deployment["latestVersion"] = json!(3);
+    deployment["status"] = json!("paused-by-policy");
+    deployment
+}
+
+/// The organization's listing as Pulumi answers it, each deployment naming its stack.
+fn org_deployments() -> Value {
+    let mut listing = deployments();
+    listing["deployments"][0]["projectName"] = json!("website");
+    listing["deployments"][0]["stackName"] = json!("prod");
+    listing
+}
+
+/// Settings as Pulumi's `GetDeploymentSettings` answers them: secrets as bare ciphertexts,
+/// `executorImage` as an object, a plain environment variable beside a secret one, `vcs`, and
+/// no `source`.
+fn settings() -> Value {
+    json!({
+        "version": 3,
+        "sourceContext": {"git": {
+            "repoUrl": "https://github.com/acme/website.git", "branch": "refs/heads/main",
+            "repoDir": "infra",
+            "gitAuth": {"basicAuth": {"userName": {"ciphertext": "AAABAJx1"},
+                                      "password": {"ciphertext": "AAABAMk2"}}}}},
+        "operationContext": {
+            "operation": "update",
+            "preRunCommands": ["npm ci"],
+            "environmentVariables": {"NODE_ENV": "production", "API_KEY": {"ciphertext": "AAABAK9z"}},
+            "options": {"skipInstallDependencies": false, "shell": "/bin/bash"},
+            "oidc": {"aws": {"roleArn": "arn:aws:iam::123456789012:role/deploy",
+                             "sessionName": "pulumi-deploy", "duration": "1h0m0s"}}},
+        "executorContext": {"executorImage": {"reference": "pulumi/pulumi:latest"}},
+        "gitHub": {"repository": "acme/website", "deployCommits": true,
+                   "previewPullRequests": true, "paths": ["infra/**"]},
+        "vcs": {"provider": "github", "repository": "acme/website"}
+    })
+}
+
 /// The stack metadata Pulumi answers without `hasSchedules`.
 fn metadata() -> Value {
     json!({"paused": false, "stackPaused": false, "organizationPaused": false})
@@ -147,18 +191,28 @@ fn documented_answers_decode() {
     assert_eq!(error.message_for("operation"), Some(""));
 }
 
-/// Replaces `fetch` with Pulumi-shaped answers for `acme/website/prod`; settings are unset
-/// (404, as Pulumi answers), and the log has no lines yet.
-fn fake_pulumi() {
-    let answers = json!({
+/// Replaces `fetch` with Pulumi-shaped answers for `acme/website/prod`, and `extra` (by path);
+/// unless `extra` sets them, settings are unset (404, as Pulumi answers). Counts the requests
+/// per path in `window.__asked`.
+fn fake_pulumi(extra: Value) {
+    let mut answers = json!({
         "/api/user/stacks": stacks(),
         "/api/stacks/acme/website/prod": stack(),
         "/api/stacks/acme/website/prod/deployments": deployments(),
         "/api/stacks/acme/website/prod/deployments/metadata": metadata(),
         "/api/stacks/acme/website/prod/deployments/version/1": deployment(),
         "/api/stacks/acme/website/prod/deployments/version/2": running(),
+        "/api/stacks/acme/website/prod/deployments/version/3": unknown_status(),
+        "/api/orgs/acme/deployments": org_deployments(),
         "/api/stacks/acme/website/prod/deployments/d-1/logs": {"__type": "DeploymentLogs"},
+        // A poll of a running deployment with no new lines: no `lines` at all.
+        "/api/stacks/acme/website/prod/deployments/d-2/logs":
+            {"__type": "DeploymentLogs", "nextToken": "t-1"},
     });
+    if let (Value::Object(answers), Value::Object(extra)) = (&mut answers, extra) {
+        answers.extend(extra);
+    }
+    js_sys::Reflect::set(&window(), &"__asked".into(), &js_sys::Object::new()).expect("reset");
     js_sys::Reflect::set(
         &window(),
         &"__answers".into(),
@@ -169,8 +223,13 @@ fn fake_pulumi() {
         "input, init",
         r#"
         const path = new URL(new Request(input, init).url).pathname;
+        window.__asked[path] = (window.__asked[path] || 0) + 1;
         const headers = {'Content-Type': 'application/json'};
-        if (path.endsWith('/logs/raw')) return Promise.resolve(new Response('', {status: 200}));
+        if (path.endsWith('/logs/raw')) {
+            // Deployment 2 is running: the console follows its log from there.
+            const more = path.includes('/d-2/') ? {'X-Keyless-Next-Token': 't-0'} : {};
+            return Promise.resolve(new Response('', {status: 200, headers: more}));
+        }
         const body = window.__answers[path];
         return Promise.resolve(body === undefined
             ? new Response(JSON.stringify({code: 404, message: 'Not found'}), {status: 404, headers})
@@ -182,7 +241,12 @@ fn fake_pulumi() {
 
 /// Opens `path` in the console's routes, signed in as a user with `role` in `acme`.
 fn open(path: &str, role: &str) -> Element {
-    fake_pulumi();
+    open_with(path, role, json!({}))
+}
+
+/// [`open`], with `extra` answers by path.
+fn open_with(path: &str, role: &str, extra: Value) -> Element {
+    fake_pulumi(extra);
     window()
         .history()
         .expect("history")
@@ -196,9 +260,11 @@ fn open(path: &str, role: &str) -> Element {
             <Router>
                 <Routes fallback=|| "not found">
                     <Route path=path!("/stacks") view=StacksPage />
+                    <Route path=path!("/orgs/:org/deployments") view=OrgDeploymentsPage />
                     <ParentRoute path=path!("/:org/:project/:stack") view=StackLayout>
                         <Route path=path!("deployments") view=StackDeploymentsPage />
                         <Route path=path!("deployments/:version") view=DeploymentPage />
+                        <Route path=path!("settings/deploy") view=DeploySettingsPage />
                     </ParentRoute>
                 </Routes>
             </Router>
@@ -280,10 +346,76 @@ async fn a_read_only_role_cannot_cancel_and_unknown_statuses_read_as_unknown() {
     );
     let root = open("/acme/website/prod/deployments/2", "member");
     shows(&root, "Cancel deployment").await;
-    let mut unknown = running();
-    unknown["status"] = json!("paused-by-policy");
     assert_eq!(
-        decode::<GetDeploymentResponse>(unknown).status,
+        decode::<GetDeploymentResponse>(unknown_status()).status,
         keyless_api_types::DeploymentStatus::Unknown
     );
+    let root = open("/acme/website/prod/deployments/3", "member");
+    shows(&root, "Deployment 3").await;
+    let badges: Vec<String> = all(&root, ".badge").iter().map(text).collect();
+    assert!(badges.iter().any(|b| b == "Unknown"), "{badges:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_running_deployment_renders_while_its_log_polls_answer_no_lines() {
+    const LOGS: &str = "/api/stacks/acme/website/prod/deployments/d-2/logs";
+    let root = open("/acme/website/prod/deployments/2", "member");
+    shows(&root, "Running").await;
+    // Polls answer `nextToken` without `lines`: the page goes on polling, and says nothing failed.
+    let asked = || {
+        js_sys::Reflect::get(
+            &js_sys::Reflect::get(&window(), &"__asked".into()).expect("counts"),
+            &LOGS.into(),
+        )
+        .ok()
+        .and_then(|n| n.as_f64())
+        .unwrap_or(0.0)
+    };
+    for _ in 0..100 {
+        if asked() >= 3.0 {
+            break;
+        }
+        wait(50).await;
+    }
+    assert!(asked() >= 3.0, "the log was polled {} times", asked());
+    let page = text(&root);
+    assert!(
+        page.contains("Running") && page.contains("0 lines"),
+        "{page}"
+    );
+    assert!(!page.contains("could not be loaded"), "{page}");
+}
+
+#[wasm_bindgen_test]
+async fn the_org_listing_renders_from_pulumis_answer() {
+    let root = open("/orgs/acme/deployments", "member");
+    shows(&root, "Succeeded").await;
+    let link = all(&root, "table a")
+        .into_iter()
+        .find(|a| text(a) == "#1")
+        .expect("a link to the deployment");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("/acme/website/prod/deployments/1")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn deploy_settings_render_from_pulumis_answer() {
+    let settings_path = "/api/stacks/acme/website/prod/deployments/settings";
+    let root = open_with(
+        "/acme/website/prod/settings/deploy",
+        "admin",
+        json!({ settings_path: settings() }),
+    );
+    shows(&root, "Enable AWS Integration").await;
+    shows(&root, "Save deployment configuration").await;
+    assert_eq!(
+        input(&root, "Role ARN").value(),
+        "arn:aws:iam::123456789012:role/deploy"
+    );
+    assert_eq!(input(&root, "Session Name").value(), "pulumi-deploy");
+    assert_eq!(input(&root, "Repository").value(), "acme/website");
+    // No ciphertext reaches the page.
+    assert!(!text(&root).contains("AAAB"), "{}", text(&root));
 }

@@ -16,7 +16,7 @@ use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
 
 mod dom;
 
-use dom::{all, container, fire, press, settle, text};
+use dom::{all, by_label, container, fire, input, press, settle, text};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -44,19 +44,6 @@ fn switch(root: &Element, wanted: &str) -> HtmlButtonElement {
     by_role(root, "switch", wanted)
         .unwrap_or_else(|| panic!("no switch named {wanted:?}"))
         .unchecked_into()
-}
-
-/// The input whose `<label>` reads `wanted`.
-fn by_label(root: &Element, wanted: &str) -> Option<HtmlInputElement> {
-    let label = all(root, "label").into_iter().find(|l| text(l) == wanted)?;
-    let id = label.get_attribute("for")?;
-    document()
-        .get_element_by_id(&id)
-        .map(|e| e.unchecked_into())
-}
-
-fn input(root: &Element, wanted: &str) -> HtmlInputElement {
-    by_label(root, wanted).unwrap_or_else(|| panic!("no input labelled {wanted:?}"))
 }
 
 /// The texts an input's `aria-describedby` points at.

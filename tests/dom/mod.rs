@@ -5,7 +5,7 @@
 use leptos::prelude::{document, window};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Element, HtmlElement};
+use web_sys::{Element, HtmlElement, HtmlInputElement};
 
 /// A fresh element in the document to mount into.
 pub fn container() -> HtmlElement {
@@ -23,9 +23,14 @@ pub fn container() -> HtmlElement {
 
 /// Lets the reactive system and the browser catch up.
 pub async fn settle() {
+    wait(0).await;
+}
+
+/// Waits `millis` milliseconds of the page's own time (timers and fetches go on meanwhile).
+pub async fn wait(millis: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         window()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis)
             .expect("timer");
     });
     JsFuture::from(promise).await.expect("timer fired");
@@ -67,4 +72,18 @@ pub fn press(element: &Element, key: &str) {
     let event =
         web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event");
     element.dispatch_event(&event).expect("dispatched");
+}
+
+/// The input whose `<label>` reads `wanted`.
+pub fn by_label(root: &Element, wanted: &str) -> Option<HtmlInputElement> {
+    let label = all(root, "label").into_iter().find(|l| text(l) == wanted)?;
+    let id = label.get_attribute("for")?;
+    document()
+        .get_element_by_id(&id)
+        .map(|e| e.unchecked_into())
+}
+
+/// The input labelled `wanted`; fails the test when there is none.
+pub fn input(root: &Element, wanted: &str) -> HtmlInputElement {
+    by_label(root, wanted).unwrap_or_else(|| panic!("no input labelled {wanted:?}"))
 }
