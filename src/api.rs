@@ -14,7 +14,7 @@ use gloo_net::http::{Method, RequestBuilder, Response};
 use keyless_api_types::tokens::{
     CreateAccessTokenRequest, CreateAccessTokenResponse, ListAccessTokensResponse,
 };
-use keyless_api_types::trust::Verdict;
+use keyless_api_types::trust::{Scope, Verdict};
 use keyless_api_types::{
     ApiError, CreateDeploymentRequest, CreateDeploymentResponse, DeploymentLogs,
     GetDeploymentResponse, ListDeploymentResponseV2, ListStacksResponse, PulumiOperation, Stack,
@@ -430,16 +430,16 @@ impl Client {
         self.post(&path, &Value::Object(Default::default())).await
     }
 
-    /// `GET …/deployments/oidc/trust{query}` for the saved OIDC settings, or `POST` with an
-    /// unsaved `operationContext.oidc` block: `{ "target", "trust" }`, the trust each enabled
+    /// `GET …/deployments/oidc/trust` for `scope` and the saved OIDC settings, or `POST` with
+    /// an unsaved `operationContext.oidc` block: `{ "target", "trust" }`, the trust each enabled
     /// cloud needs (`keyless_trust::TrustConfig`), read as JSON.
     pub async fn oidc_trust(
         &self,
         stack: &StackRef,
-        query: &str,
+        scope: Scope,
         unsaved: Option<&OidcConfig>,
     ) -> Result<Value, ApiFailure> {
-        let path = deployments_path(stack, &format!("/oidc/trust{query}"));
+        let path = deployments_path(stack, &format!("/oidc/trust{}", trust_query(scope)));
         match unsaved {
             Some(block) => self.post(&path, &to_json(block)?).await,
             None => self.get(&path).await,
@@ -490,6 +490,15 @@ fn deployments_path(stack: &StackRef, rest: &str) -> String {
     format!("{}/deployments{rest}", stack.api_path())
 }
 
+/// The query of `…/oidc/trust` for `scope`: only the narrowest scope names an operation.
+fn trust_query(scope: Scope) -> String {
+    let kind = scope.kind().key();
+    match scope.operation() {
+        Some(operation) => format!("?scope={kind}&operation={}", operation.as_str()),
+        None => format!("?scope={kind}"),
+    }
+}
+
 /// The query naming the continuation token of the logs' streaming mode, if there is one.
 fn continuation(token: Option<&str>) -> Option<(&'static str, &str)> {
     token.map(|token| ("continuationToken", token))
@@ -524,5 +533,25 @@ mod tests {
         assert!(is_json(Some("Application/JSON; charset=utf-8")));
         assert!(!is_json(Some("text/html; charset=utf-8")));
         assert!(!is_json(None));
+    }
+
+    #[test]
+    fn each_trust_scope_has_its_query_and_only_the_narrowest_names_the_operation() {
+        use keyless_api_types::PulumiOperation;
+        use keyless_api_types::trust::ScopeKind;
+
+        let queries: Vec<String> = ScopeKind::ALL
+            .iter()
+            .map(|kind| trust_query(kind.with(PulumiOperation::DetectDrift)))
+            .collect();
+        assert_eq!(
+            queries,
+            [
+                "?scope=stack-operation&operation=detect-drift",
+                "?scope=stack",
+                "?scope=project",
+                "?scope=org",
+            ]
+        );
     }
 }

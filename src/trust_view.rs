@@ -1,5 +1,5 @@
-//! The OIDC setup assistant's logic as plain Rust, tested natively: the scope picker's query
-//! string, notes by level, verdicts, claims as rows, countdowns and what a 429 says.
+//! The OIDC setup assistant's logic as plain Rust, tested natively: the scope picker's labels,
+//! notes by level, verdicts, claims as rows, countdowns and what a 429 says.
 //!
 //! Notes, commands and verdicts are `keyless_api_types::trust` types, shared with the server.
 //! The generated policy documents (`keyless_trust::TrustConfig`) stay JSON, shown as they are:
@@ -7,57 +7,18 @@
 
 use std::cmp::Reverse;
 
-use keyless_api_types::trust::{Command, Note};
-use keyless_api_types::{Cloud, PulumiOperation};
+use keyless_api_types::Cloud;
+use keyless_api_types::trust::{Command, Note, ScopeKind};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// How widely the generated trust admits tokens, narrowest first (`keyless_trust::Scope`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrustScope {
-    /// One operation of this stack.
-    StackOperation,
-    /// Every operation of this stack.
-    Stack,
-    /// Every stack of this stack's project.
-    Project,
-    /// Every stack of the organization.
-    Org,
-}
-
-impl TrustScope {
-    /// Every scope, narrowest first.
-    pub const ALL: [Self; 4] = [Self::StackOperation, Self::Stack, Self::Project, Self::Org];
-
-    /// The `scope` query parameter's value.
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::StackOperation => "stack-operation",
-            Self::Stack => "stack",
-            Self::Project => "project",
-            Self::Org => "org",
-        }
-    }
-
-    /// The radio button's label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::StackOperation => "This stack and operation",
-            Self::Stack => "This stack, all operations",
-            Self::Project => "Project",
-            Self::Org => "Organization",
-        }
-    }
-
-    /// The query string of `GET`/`POST …/oidc/trust` for this scope; only the narrowest scope
-    /// names an operation.
-    pub fn query(self, operation: PulumiOperation) -> String {
-        match self {
-            Self::StackOperation => {
-                format!("?scope={}&operation={}", self.key(), operation.as_str())
-            }
-            _ => format!("?scope={}", self.key()),
-        }
+/// The scope picker's label for `kind`.
+pub fn scope_label(kind: ScopeKind) -> &'static str {
+    match kind {
+        ScopeKind::StackOperation => "This stack and operation",
+        ScopeKind::Stack => "This stack, all operations",
+        ScopeKind::Project => "Project",
+        ScopeKind::Org => "Organization",
     }
 }
 
@@ -247,23 +208,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn each_scope_has_its_query_and_only_the_narrowest_names_the_operation() {
-        let queries: Vec<String> = TrustScope::ALL
-            .iter()
-            .map(|scope| scope.query(PulumiOperation::DetectDrift))
-            .collect();
-        assert_eq!(
-            queries,
-            [
-                "?scope=stack-operation&operation=detect-drift",
-                "?scope=stack",
-                "?scope=project",
-                "?scope=org",
-            ]
-        );
-    }
 
     #[test]
     fn notes_are_grouped_errors_first_keeping_the_servers_order_within_a_level() {

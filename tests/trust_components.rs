@@ -1,10 +1,10 @@
 //! The OIDC setup assistant's components in a real browser, found by role, label and text.
 #![cfg(target_arch = "wasm32")]
 
+use keyless_api_types::trust::ScopeKind;
 use keyless_api_types::trust::{Explained, Verdict};
 use keyless_api_types::{Cloud, CloudResult, OidcTestRun, PulumiOperation};
 use keyless_console::components::{OidcTestOutcome, ScopePicker, TrustConfigView};
-use keyless_console::trust_view::TrustScope;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use serde_json::json;
@@ -42,7 +42,7 @@ fn button_named(root: &Element, wanted: &str) -> Option<Element> {
 #[wasm_bindgen_test]
 async fn scope_picker_checks_the_scope_picked_and_enables_the_operation_only_for_its_scope() {
     let root = container();
-    let scope = RwSignal::new(TrustScope::Stack);
+    let scope = RwSignal::new(ScopeKind::Stack);
     let operation = RwSignal::new(PulumiOperation::Update);
     let _mounted = mount_to(root.clone(), move || {
         view! { <ScopePicker scope on_change=Callback::new(move |s| scope.set(s)) operation /> }
@@ -58,13 +58,13 @@ async fn scope_picker_checks_the_scope_picked_and_enables_the_operation_only_for
 
     input(&root, "Organization").click();
     settle().await;
-    assert_eq!(scope.get_untracked(), TrustScope::Org);
+    assert_eq!(scope.get_untracked(), ScopeKind::Org);
     assert!(input(&root, "Organization").checked());
     assert!(!input(&root, "This stack, all operations").checked());
 
     input(&root, "This stack and operation").click();
     settle().await;
-    assert_eq!(scope.get_untracked(), TrustScope::StackOperation);
+    assert_eq!(scope.get_untracked(), ScopeKind::StackOperation);
     assert!(!operation_select.has_attribute("disabled"));
 }
 

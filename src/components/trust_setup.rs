@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use keyless_api_types::stack::StackRef;
-use keyless_api_types::trust::{Command, Note};
+use keyless_api_types::trust::{Command, Note, ScopeKind};
 use keyless_api_types::{Cloud, OidcConfig, PulumiOperation};
 use leptos::prelude::*;
 use serde_json::Value;
@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{CopyButton, OperationSelect};
 use crate::load::load_live;
 use crate::session::use_session;
-use crate::trust_view::{CloudTrust, TrustScope, cloud_sections};
+use crate::trust_view::{CloudTrust, cloud_sections, scope_label};
 
 /// How long the form must rest before the trust is generated again.
 const DEBOUNCE: Duration = Duration::from_millis(400);
@@ -35,11 +35,11 @@ pub fn TrustSetup(
     operation: RwSignal<PulumiOperation>,
 ) -> impl IntoView {
     let session = use_session();
-    let scope = RwSignal::new(TrustScope::Stack);
+    let scope = RwSignal::new(ScopeKind::Stack);
     let request = Memo::new(move |_| {
         let block = oidc.get()?;
-        let query = scope.get().query(operation.get());
-        Some((changed.get().then_some(block), query))
+        let scope = scope.get().with(operation.get());
+        Some((changed.get().then_some(block), scope))
     });
 
     // The request once the form has rested for `DEBOUNCE`.
@@ -66,8 +66,8 @@ pub fn TrustSetup(
         async move {
             match wanted {
                 None => Ok(None),
-                Some((unsaved, query)) => client
-                    .oidc_trust(&stack, &query, unsaved.as_ref())
+                Some((unsaved, scope)) => client
+                    .oidc_trust(&stack, scope, unsaved.as_ref())
                     .await
                     .map(|answer| answer.get("trust").cloned()),
             }
@@ -112,24 +112,24 @@ pub fn TrustSetup(
 pub fn ScopePicker(
     /// The scope picked.
     #[prop(into)]
-    scope: Signal<TrustScope>,
+    scope: Signal<ScopeKind>,
     /// Called with the scope the admin picks.
     #[prop(into)]
-    on_change: Callback<TrustScope>,
+    on_change: Callback<ScopeKind>,
     /// The operation of "This stack and operation".
     operation: RwSignal<PulumiOperation>,
 ) -> impl IntoView {
-    let radio = move |choice: TrustScope| {
+    let radio = move |choice: ScopeKind| {
         let id = format!("trust-scope-{}", choice.key());
         view! {
             <div class="radio">
                 <input type="radio" name="trust-scope" id=id.clone() value=choice.key()
                     prop:checked=move || scope.get() == choice
                     on:change=move |_| on_change.run(choice) />
-                <label for=id>{choice.label()}</label>
-                {(choice == TrustScope::StackOperation).then(|| view! {
+                <label for=id>{scope_label(choice)}</label>
+                {(choice == ScopeKind::StackOperation).then(|| view! {
                     <OperationSelect id="trust-scope-operation" operation
-                        disabled=Signal::derive(move || scope.get() != TrustScope::StackOperation) />
+                        disabled=Signal::derive(move || scope.get() != ScopeKind::StackOperation) />
                 })}
             </div>
         }
@@ -137,7 +137,7 @@ pub fn ScopePicker(
     view! {
         <fieldset class="scope-picker">
             <legend>"Who may use these credentials"</legend>
-            {TrustScope::ALL.map(radio).into_iter().collect_view()}
+            {ScopeKind::ALL.map(radio).into_iter().collect_view()}
         </fieldset>
     }
 }

@@ -1,10 +1,102 @@
-//! What `keyless-trust` tells people, on the wire: notes on generated trust configuration, the
-//! commands that create it, and the explainer's verdicts. Defined here so the server and the
+//! What `keyless-trust` tells people, on the wire: the scope trust is generated for, notes on
+//! generated trust configuration, the commands that create it, and the explainer's verdicts. Defined here so the server and the
 //! console read the same types; the policy documents themselves stay JSON for display.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::{PulumiOperation, StackRef};
+
+/// How widely a cloud identity is shared, narrowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "operation")]
+pub enum Scope {
+    /// One operation of this stack, e.g. only `preview` gets a read-only role.
+    StackOperation(PulumiOperation),
+    /// Every operation of this stack.
+    Stack,
+    /// Every stack of this stack's project.
+    Project,
+    /// Every stack of the organization.
+    Org,
+}
+
+impl Scope {
+    /// The scope without its operation.
+    pub fn kind(self) -> ScopeKind {
+        match self {
+            Self::StackOperation(_) => ScopeKind::StackOperation,
+            Self::Stack => ScopeKind::Stack,
+            Self::Project => ScopeKind::Project,
+            Self::Org => ScopeKind::Org,
+        }
+    }
+
+    /// The operation it is narrowed to, if any.
+    pub fn operation(self) -> Option<PulumiOperation> {
+        match self {
+            Self::StackOperation(operation) => Some(operation),
+            _ => None,
+        }
+    }
+
+    /// Whether a token of `other`'s deployment running `operation` falls inside this scope
+    /// around `this`.
+    pub fn covers(self, this: &StackRef, other: &StackRef, operation: PulumiOperation) -> bool {
+        let (org, project, stack) = (
+            this.org == other.org,
+            this.project == other.project,
+            this.stack == other.stack,
+        );
+        match self {
+            Self::StackOperation(op) => org && project && stack && op == operation,
+            Self::Stack => org && project && stack,
+            Self::Project => org && project,
+            Self::Org => org,
+        }
+    }
+}
+
+/// A [`Scope`] without its operation: one choice of the console's scope picker, and what the
+/// `scope` query parameter of `…/oidc/trust` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    StackOperation,
+    Stack,
+    Project,
+    Org,
+}
+
+impl ScopeKind {
+    /// Every kind, narrowest first.
+    pub const ALL: [Self; 4] = [Self::StackOperation, Self::Stack, Self::Project, Self::Org];
+
+    /// The kind's name on the wire (`Scope`'s `kind`, the `scope` query parameter).
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::StackOperation => "stack-operation",
+            Self::Stack => "stack",
+            Self::Project => "project",
+            Self::Org => "org",
+        }
+    }
+
+    /// The kind named `key`, if any.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.key() == key)
+    }
+
+    /// The scope of this kind; `operation` counts only for [`ScopeKind::StackOperation`].
+    pub fn with(self, operation: PulumiOperation) -> Scope {
+        match self {
+            Self::StackOperation => Scope::StackOperation(operation),
+            Self::Stack => Scope::Stack,
+            Self::Project => Scope::Project,
+            Self::Org => Scope::Org,
+        }
+    }
+}
 
 /// How much a [`Note`] matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -1,9 +1,10 @@
-//! Which tokens a trust configuration admits: the [`Scope`] picker and the [`Target`] it applies to.
+//! Which tokens a trust configuration admits: the [`Target`] a [`Scope`] applies to.
 //!
 //! Keyless tokens carry `aud` = the organization name in lowercase and
 //! `sub` = `pulumi:deploy:org:<org>:project:<project>:stack:<stack>:operation:<op>:scope:write`,
 //! with the organization name as spelled (see `keyless-oidc`'s `DeploymentClaims`).
 
+pub use keyless_api_types::trust::Scope;
 use keyless_api_types::{PulumiOperation, StackRef};
 use serde::{Deserialize, Serialize};
 
@@ -15,38 +16,6 @@ pub const STANDARD_OPERATIONS: [PulumiOperation; 4] = [
     PulumiOperation::Refresh,
     PulumiOperation::Destroy,
 ];
-
-/// How widely a cloud identity is shared, narrowest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind", content = "operation")]
-pub enum Scope {
-    /// One operation of this stack, e.g. only `preview` gets a read-only role.
-    StackOperation(PulumiOperation),
-    /// Every operation of this stack.
-    Stack,
-    /// Every stack of this stack's project.
-    Project,
-    /// Every stack of the organization.
-    Org,
-}
-
-impl Scope {
-    /// Whether a token of `other`'s deployment running `operation` falls inside this scope
-    /// around `this`. Exact-subject configurations cover only [`Target::operations`] as well.
-    pub fn covers(self, this: &StackRef, other: &StackRef, operation: PulumiOperation) -> bool {
-        let (org, project, stack) = (
-            this.org == other.org,
-            this.project == other.project,
-            this.stack == other.stack,
-        );
-        match self {
-            Self::StackOperation(op) => org && project && stack && op == operation,
-            Self::Stack => org && project && stack,
-            Self::Project => org && project,
-            Self::Org => org,
-        }
-    }
-}
 
 /// What to generate trust for: this stack, the issuer its tokens name, and the scope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,8 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use keyless_api_types::StackRef;
-use keyless_trust::{Scope, Target, TrustConfig};
+use keyless_api_types::trust::{Scope, ScopeKind};
+use keyless_trust::{Target, TrustConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -65,16 +66,15 @@ async fn generate(
 
 fn scope(params: &TrustParams) -> Result<Scope> {
     let operation = operation("operation", params.operation.as_deref())?;
-    match params.scope.as_deref().unwrap_or("stack") {
-        "stack-operation" => Ok(Scope::StackOperation(operation)),
-        "stack" => Ok(Scope::Stack),
-        "project" => Ok(Scope::Project),
-        "org" => Ok(Scope::Org),
-        other => Err(field_error(
+    let key = params.scope.as_deref().unwrap_or(ScopeKind::Stack.key());
+    let kind = ScopeKind::from_key(key).ok_or_else(|| {
+        let keys: Vec<&str> = ScopeKind::ALL.iter().map(|k| k.key()).collect();
+        field_error(
             "scope",
-            format!("`{other}` is not one of stack-operation, stack, project, org"),
-        )),
-    }
+            format!("`{key}` is not one of {}", keys.join(", ")),
+        )
+    })?;
+    Ok(kind.with(operation))
 }
 
 /// Every other stack of the organization.
