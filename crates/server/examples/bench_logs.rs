@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use keyless_server::store::{DeploymentStore, NewLogLine, SqliteStore};
+use keyless_server::store::{DeploymentId, DeploymentStore, NewLogLine, SqliteStore};
 use serde_json::{Value, json};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -552,6 +552,7 @@ async fn raw_insert_rate(data_dir: &Path, id: &str, lines: u64) -> Result<f64, B
     let stamp = keyless_server::timestamp::now();
     let start = Instant::now();
     let mut batch = Vec::with_capacity(BATCH);
+    let id = &DeploymentId::from(id);
     for i in 0..lines {
         batch.push(NewLogLine {
             step: 1000,

@@ -133,7 +133,7 @@ impl OidcIssuer {
             org: &stack.stack.org,
             project: &stack.stack.project,
             stack: &stack.stack.stack,
-            stack_id: &stack.id,
+            stack_id: stack.id.as_str(),
             operation,
             version,
         };

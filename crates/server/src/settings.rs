@@ -44,7 +44,7 @@ fn seal_secrets(
     for (attribute, slot) in settings.secrets_mut() {
         match slot.ciphertext.as_deref() {
             Some(ciphertext) if slot.is_stored() => {
-                if cipher.open(ciphertext, &stack.id).is_err() {
+                if cipher.open(ciphertext, stack.id.as_str()).is_err() {
                     errors.push(FieldError {
                         attribute,
                         kind: ErrorType::Invalid,
@@ -62,7 +62,7 @@ fn seal_secrets(
                     .into(),
             }),
             _ => {
-                slot.ciphertext = Some(cipher.seal(&slot.secret, &stack.id)?);
+                slot.ciphertext = Some(cipher.seal(&slot.secret, stack.id.as_str())?);
                 slot.secret = REDACTED.into();
             }
         }

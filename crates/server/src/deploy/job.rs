@@ -41,7 +41,7 @@ impl Job {
         sink: LogSink,
         cancel: Cancel,
     ) -> Self {
-        let work_dir = config.work_root.join(&record.id);
+        let work_dir = config.work_root.join(record.id.as_str());
         let checkout_dir = work_dir.join("source");
         let mut env = config.sandbox.base_env(&work_dir);
         let mut view = View {
@@ -91,6 +91,8 @@ impl Job {
     /// The plaintext of a secret of this deployment's settings (sealed for its stack).
     pub fn open_secret(&self, secret: &SecretValue) -> Result<String, CryptoError> {
         let ciphertext = secret.ciphertext.as_deref().ok_or(CryptoError::Open)?;
-        self.config.cipher.open(ciphertext, &self.record.stack.id)
+        self.config
+            .cipher
+            .open(ciphertext, self.record.stack.id.as_str())
     }
 }

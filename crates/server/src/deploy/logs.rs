@@ -15,7 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::redact::Redactor;
-use crate::store::{NewLogLine, Store, StoreError};
+use crate::store::{DeploymentId, NewLogLine, Store, StoreError};
 use crate::timestamp;
 
 /// How many lines may wait for the writer before producers wait too.
@@ -77,7 +77,7 @@ impl LogWriter {
 impl LogSink {
     /// A sink for deployment `id`, which has no lines yet, keeping at most `max_bytes` of
     /// its output.
-    pub fn start(store: Arc<dyn Store>, id: String, max_bytes: u64) -> (Self, LogWriter) {
+    pub fn start(store: Arc<dyn Store>, id: DeploymentId, max_bytes: u64) -> (Self, LogWriter) {
         let (tx, rx) = mpsc::channel(BACKLOG);
         let writer = tokio::spawn(write(store, id, rx));
         let sink = Self {
@@ -190,7 +190,7 @@ impl LogSink {
     }
 }
 
-async fn write(store: Arc<dyn Store>, id: String, mut rx: mpsc::Receiver<Entry>) {
+async fn write(store: Arc<dyn Store>, id: DeploymentId, mut rx: mpsc::Receiver<Entry>) {
     let mut offsets: HashMap<i64, i64> = HashMap::new();
     let mut entries = Vec::with_capacity(BATCH);
     let mut rows = Vec::with_capacity(BATCH);
@@ -243,7 +243,7 @@ async fn write(store: Arc<dyn Store>, id: String, mut rx: mpsc::Receiver<Entry>)
 /// deployment being cancelled or skipped, or one recovered after a restart).
 pub async fn append_note(
     store: &dyn Store,
-    id: &str,
+    id: &DeploymentId,
     step: i64,
     text: &str,
 ) -> Result<(), StoreError> {

@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::crypto::Cipher;
 use crate::oidc::OidcIssuer;
-use crate::store::{DeploymentRecord, NewDeployment, Store, StoreError};
+use crate::store::{DeploymentId, DeploymentRecord, NewDeployment, StackId, Store, StoreError};
 use crate::timestamp;
 use cancel::{Canceller, Reason};
 use queue::{Busy, Limits, Pauses, Waiting};
@@ -74,7 +74,7 @@ pub enum CancelError {
 
 struct Running {
     org: String,
-    stack_id: String,
+    stack_id: StackId,
     canceller: Canceller,
     task: JoinHandle<()>,
 }
@@ -85,7 +85,7 @@ pub struct Engine {
     config: Arc<ExecConfig>,
     limits: Limits,
     wake: Notify,
-    running: Mutex<HashMap<String, Running>>,
+    running: Mutex<HashMap<DeploymentId, Running>>,
     scheduler: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -142,7 +142,7 @@ impl Engine {
     pub async fn set_paused(
         &self,
         org: &str,
-        stack_id: Option<&str>,
+        stack_id: Option<&StackId>,
         paused: bool,
     ) -> Result<(), StoreError> {
         self.store.set_paused(org, stack_id, paused).await?;
@@ -157,7 +157,7 @@ impl Engine {
 
     /// Cancels deployment `id` for `user`: a running one is stopped (its process group
     /// terminated); a queued one fails at once.
-    pub async fn cancel(&self, id: &str, user: &str) -> Result<(), CancelError> {
+    pub async fn cancel(&self, id: &DeploymentId, user: &str) -> Result<(), CancelError> {
         // Twice: the scheduler may start it between the two looks.
         for _ in 0..2 {
             if self.signal(id, Reason::User(user.to_owned())) {
@@ -193,7 +193,7 @@ impl Engine {
     }
 
     /// Cancels running deployment `id` for `reason`; the first reason stays.
-    fn signal(&self, id: &str, reason: Reason) -> bool {
+    fn signal(&self, id: &DeploymentId, reason: Reason) -> bool {
         let Ok(running) = self.running.lock() else {
             return false;
         };
@@ -239,10 +239,10 @@ impl Engine {
         };
         let waiting: Vec<Waiting> = queued.iter().map(waiting).collect();
         let plan = queue::plan(&waiting, &busy, &pauses, self.limits);
-        let by_id: HashMap<&str, &DeploymentRecord> =
-            queued.iter().map(|d| (d.id.as_str(), d)).collect();
+        let by_id: HashMap<&DeploymentId, &DeploymentRecord> =
+            queued.iter().map(|d| (&d.id, d)).collect();
         for (id, superseded_by) in &plan.skip {
-            let version = by_id.get(superseded_by.as_str()).map_or(0, |d| d.version);
+            let version = by_id.get(superseded_by).map_or(0, |d| d.version);
             let from = [DeploymentStatus::NotStarted, DeploymentStatus::Accepted];
             let now = timestamp::now();
             if self
@@ -255,7 +255,7 @@ impl Engine {
             }
         }
         for id in &plan.start {
-            if let Some(record) = by_id.get(id.as_str()) {
+            if let Some(record) = by_id.get(id) {
                 self.launch((*record).clone());
             }
         }
@@ -358,7 +358,7 @@ async fn recover(store: &dyn Store, work_root: &std::path::Path) -> Result<(), S
                 &now,
             )
             .await?;
-        let _ = sandbox::remove(&work_root.join(&record.id));
+        let _ = sandbox::remove(&work_root.join(record.id.as_str()));
         tracing::warn!(deployment = %record.id, "marked failed: it was running when the server stopped");
     }
     Ok(())

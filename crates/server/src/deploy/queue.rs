@@ -6,12 +6,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::store::{DeploymentId, StackId};
+
 /// A deployment waiting in the queue, in queue order.
 #[derive(Clone, Debug)]
 pub struct Waiting {
-    pub id: String,
+    pub id: DeploymentId,
     pub org: String,
-    pub stack_id: String,
+    pub stack_id: StackId,
     pub skip_intermediate: bool,
 }
 
@@ -19,19 +21,19 @@ pub struct Waiting {
 #[derive(Clone, Debug)]
 pub struct Busy {
     pub org: String,
-    pub stack_id: String,
+    pub stack_id: StackId,
 }
 
 /// The paused organizations and stacks.
 #[derive(Clone, Debug, Default)]
 pub struct Pauses {
     pub orgs: HashSet<String>,
-    pub stacks: HashSet<String>,
+    pub stacks: HashSet<StackId>,
 }
 
 impl Pauses {
     /// From the store's list: (organization, stack id or `None` for the organization).
-    pub fn from_list(list: Vec<(String, Option<String>)>) -> Self {
+    pub fn from_list(list: Vec<(String, Option<StackId>)>) -> Self {
         let mut pauses = Self::default();
         for (org, stack) in list {
             match stack {
@@ -55,32 +57,32 @@ pub struct Limits {
 /// What to do now.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
-    pub start: Vec<String>,
+    pub start: Vec<DeploymentId>,
     /// Superseded deployments, each with the id of the one that supersedes it.
-    pub skip: Vec<(String, String)>,
+    pub skip: Vec<(DeploymentId, DeploymentId)>,
 }
 
 /// Decides what starts and what is skipped.
 pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limits: Limits) -> Plan {
     let mut plan = Plan::default();
     // The last deployment of each stack that skips intermediate ones.
-    let mut superseding: HashMap<&str, &str> = HashMap::new();
+    let mut superseding: HashMap<&StackId, &DeploymentId> = HashMap::new();
     for w in waiting.iter().filter(|w| w.skip_intermediate) {
         superseding.insert(&w.stack_id, &w.id);
     }
-    let mut busy: HashSet<&str> = running.iter().map(|b| b.stack_id.as_str()).collect();
+    let mut busy: HashSet<&StackId> = running.iter().map(|b| &b.stack_id).collect();
     let mut per_org: HashMap<&str, usize> = HashMap::new();
     for b in running {
         *per_org.entry(&b.org).or_default() += 1;
     }
     let mut total = running.len();
-    let mut seen_superseding: HashSet<&str> = HashSet::new();
+    let mut seen_superseding: HashSet<&StackId> = HashSet::new();
     for w in waiting {
-        if let Some(&last) = superseding.get(w.stack_id.as_str()) {
-            if w.id == last {
+        if let Some(&last) = superseding.get(&w.stack_id) {
+            if w.id == *last {
                 seen_superseding.insert(&w.stack_id);
-            } else if !seen_superseding.contains(w.stack_id.as_str()) {
-                plan.skip.push((w.id.clone(), last.to_owned()));
+            } else if !seen_superseding.contains(&w.stack_id) {
+                plan.skip.push((w.id.clone(), last.clone()));
                 continue;
             }
         }
@@ -88,7 +90,7 @@ pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limits: Limi
             continue;
         }
         let count = per_org.entry(&w.org).or_default();
-        if busy.contains(w.stack_id.as_str()) || *count >= limits.per_org || total >= limits.total {
+        if busy.contains(&w.stack_id) || *count >= limits.per_org || total >= limits.total {
             continue;
         }
         *count += 1;
@@ -119,8 +121,8 @@ mod tests {
         }
     }
 
-    fn ids(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn ids(list: &[&str]) -> Vec<DeploymentId> {
+        list.iter().map(|&s| s.into()).collect()
     }
 
     #[test]

@@ -135,7 +135,7 @@ async fn create(
         .await?;
     let response = CreateDeploymentResponse {
         console_url: console_url(&state, stack, record.version),
-        id: record.id,
+        id: record.id.into(),
         version: record.version,
     };
     Ok((StatusCode::ACCEPTED, Json(response)))
@@ -292,7 +292,7 @@ pub(super) async fn list_page(
             paused: pauses.orgs.contains(&stack.stack.org) || pauses.stacks.contains(&stack.id),
             project_name: stack.stack.project.clone(),
             stack_name: stack.stack.stack.clone(),
-            id: record.id,
+            id: record.id.into(),
             created: record.created,
             modified: record.modified,
             status: record.status,
@@ -353,7 +353,7 @@ async fn response(state: &AppState, record: DeploymentRecord) -> Result<GetDeplo
     let settings: DeploymentSettings = serde_json::from_value(record.settings)
         .map_err(|err| Error::Internal(format!("stored deployment settings: {err}")))?;
     Ok(GetDeploymentResponse {
-        id: record.id,
+        id: record.id.into(),
         created: record.created,
         modified: record.modified,
         status: record.status,

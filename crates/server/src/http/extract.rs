@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use crate::error::{Error, Result};
-use crate::store::{Account, DeploymentRecord, Membership, StackRecord};
+use crate::store::{Account, DeploymentId, DeploymentRecord, Membership, StackRecord};
 use crate::tokens;
 
 /// The caller, from `Authorization: token <access-token>`; 401 when missing or unknown.
@@ -97,7 +97,7 @@ impl FromRequestParts<AppState> for DeploymentAccess {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let access = StackAccess::from_request_parts(parts, state).await?;
-        let id = param(&path_params(parts, state).await?, "id")?;
+        let id = DeploymentId::from(param(&path_params(parts, state).await?, "id")?);
         match state.store.deployment(&id).await? {
             Some(record) if record.stack.id == access.stack.id => Ok(Self { access, record }),
             _ => Err(Error::NotFound(format!("Deployment '{id}' not found"))),

@@ -26,7 +26,7 @@ use super::extract::DeploymentAccess;
 use super::logs::{decode_token, encode_token};
 use super::{AppState, Routes};
 use crate::error::{Error, Result};
-use crate::store::{Store, StoreError};
+use crate::store::{DeploymentId, Store, StoreError};
 
 /// Rows per store query: few queries, and a chunk of about a MiB in memory at a time.
 const BATCH: u32 = 10_000;
@@ -87,7 +87,7 @@ async fn get_raw_logs(
 /// end it cleanly.
 fn log_text(
     store: Arc<dyn Store>,
-    id: String,
+    id: DeploymentId,
     mut after: i64,
     until: i64,
 ) -> impl Stream<Item = Result<Bytes, StoreError>> {

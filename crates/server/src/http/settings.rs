@@ -119,7 +119,7 @@ async fn encrypt(
             "is empty: there is nothing to encrypt",
         ));
     }
-    let ciphertext = state.cipher.seal(&value, &stack.id)?;
+    let ciphertext = state.cipher.seal(&value, stack.id.as_str())?;
     Ok(Json(EncryptedSecret { ciphertext }))
 }
 

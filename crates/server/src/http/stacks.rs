@@ -16,7 +16,7 @@ async fn get_stack(State(state): State<AppState>, access: StackAccess) -> Result
     let record = access.stack;
     let tags = state.store.stack_tags(&record.id).await?;
     Ok(Json(Stack {
-        id: record.id,
+        id: record.id.into(),
         org_name: record.stack.org,
         project_name: record.stack.project,
         stack_name: record.stack.stack,

@@ -103,7 +103,7 @@ async fn list_stacks(
         stacks: stacks
             .into_iter()
             .map(|record| StackSummary {
-                id: record.id,
+                id: record.id.into(),
                 org_name: record.stack.org,
                 project_name: record.stack.project,
                 stack_name: record.stack.stack,

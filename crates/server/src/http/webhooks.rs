@@ -37,7 +37,9 @@ use super::extract::OrgAdmin;
 use super::{AppState, Routes};
 use crate::ClientAddr;
 use crate::error::{Error, Result};
-use crate::store::{Claim, NewDelivery, NewDeployment, StackRecord, StoreError, WebhookSecret};
+use crate::store::{
+    Claim, DeploymentId, NewDelivery, NewDeployment, StackRecord, StoreError, WebhookSecret,
+};
 use crate::timestamp;
 use crate::webhook::matching::{Event, Start};
 use crate::webhook::reachability::{self, Remote};
@@ -245,11 +247,11 @@ impl Delivery {
     }
 }
 
-fn reply(outcome: DeliveryOutcome, message: String, deployment_ids: Vec<String>) -> Response {
+fn reply(outcome: DeliveryOutcome, message: String, deployment_ids: Vec<DeploymentId>) -> Response {
     Json(GitHubWebhookReply {
         outcome,
         message,
-        deployment_ids,
+        deployment_ids: deployment_ids.into_iter().map(String::from).collect(),
     })
     .into_response()
 }
@@ -374,7 +376,7 @@ async fn handle_and_finish(
     Ok(reply(outcome, message, ids))
 }
 
-type Handled = (DeliveryOutcome, String, Vec<String>);
+type Handled = (DeliveryOutcome, String, Vec<DeploymentId>);
 
 fn ignored(reason: impl std::fmt::Display) -> Result<Handled> {
     Ok((
@@ -483,7 +485,7 @@ async fn confirm_push(
 ) -> std::result::Result<(), String> {
     let open = |secret: &SecretValue| {
         let ciphertext = secret.ciphertext.as_deref()?;
-        state.cipher.open(ciphertext, &stack.id).ok()
+        state.cipher.open(ciphertext, stack.id.as_str()).ok()
     };
     let remote = Remote::new(git, open)?;
     // A local repository is asked only where a deployment could be shown it.
@@ -506,7 +508,7 @@ async fn queue(
     mut document: Value,
     start: &Start,
     requested_by: &str,
-) -> Result<String> {
+) -> Result<DeploymentId> {
     if document
         .pointer("/sourceContext/git")
         .is_none_or(Value::is_null)

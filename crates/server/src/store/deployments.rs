@@ -7,12 +7,12 @@ use keyless_api_types::{
 };
 use serde_json::Value;
 
-use super::{StackRecord, StoreError};
+use super::{DeploymentId, StackId, StackRecord, StoreError};
 
 /// What is needed to queue a deployment; the store picks its id, version and queue position.
 #[derive(Clone, Debug)]
 pub struct NewDeployment<'a> {
-    pub stack_id: &'a str,
+    pub stack_id: &'a StackId,
     pub operation: PulumiOperation,
     pub requested_by: &'a str,
     pub initiator: &'a str,
@@ -28,7 +28,7 @@ pub struct NewDeployment<'a> {
 pub struct DeploymentRecord {
     /// Position in the server-wide queue: earlier deployments have smaller numbers.
     pub seq: i64,
-    pub id: String,
+    pub id: DeploymentId,
     pub stack: StackRecord,
     pub version: i64,
     pub operation: PulumiOperation,
@@ -55,7 +55,7 @@ pub struct StepRecord {
 /// Whose deployments to list.
 #[derive(Clone, Debug)]
 pub enum DeploymentScope {
-    Stack(String),
+    Stack(StackId),
     Org(String),
 }
 
@@ -99,10 +99,10 @@ pub trait DeploymentStore: Send + Sync {
         &self,
         new: NewDeployment<'_>,
     ) -> Result<DeploymentRecord, StoreError>;
-    async fn deployment(&self, id: &str) -> Result<Option<DeploymentRecord>, StoreError>;
+    async fn deployment(&self, id: &DeploymentId) -> Result<Option<DeploymentRecord>, StoreError>;
     async fn deployment_by_version(
         &self,
-        stack_id: &str,
+        stack_id: &StackId,
         version: i64,
     ) -> Result<Option<DeploymentRecord>, StoreError>;
     /// One page, and how many there are in all.
@@ -111,7 +111,7 @@ pub trait DeploymentStore: Send + Sync {
         page: &DeploymentPage,
     ) -> Result<(Vec<DeploymentRecord>, i64), StoreError>;
     /// The stack's highest version, 0 when it has none.
-    async fn latest_version(&self, stack_id: &str) -> Result<i64, StoreError>;
+    async fn latest_version(&self, stack_id: &StackId) -> Result<i64, StoreError>;
     /// Every deployment in one of `statuses`, in queue order.
     async fn deployments_with_status(
         &self,
@@ -120,32 +120,37 @@ pub trait DeploymentStore: Send + Sync {
     /// Sets the status if it is still one of `from`; returns whether it did.
     async fn transition(
         &self,
-        id: &str,
+        id: &DeploymentId,
         from: &[DeploymentStatus],
         to: DeploymentStatus,
         now: &str,
     ) -> Result<bool, StoreError>;
     /// Starts the job if the deployment is still queued: records its steps (all
     /// `not-started`) and makes it `running`; returns whether it did.
-    async fn start_job(&self, id: &str, steps: &[String], now: &str) -> Result<bool, StoreError>;
-    async fn steps(&self, id: &str) -> Result<Vec<StepRecord>, StoreError>;
+    async fn start_job(
+        &self,
+        id: &DeploymentId,
+        steps: &[String],
+        now: &str,
+    ) -> Result<bool, StoreError>;
+    async fn steps(&self, id: &DeploymentId) -> Result<Vec<StepRecord>, StoreError>;
     /// Sets a step's status; `started` is set the first time it runs.
     async fn set_step(
         &self,
-        id: &str,
+        id: &DeploymentId,
         position: i64,
         status: StepStatus,
         now: &str,
     ) -> Result<(), StoreError>;
 
     /// Appends lines in one transaction.
-    async fn append_logs(&self, id: &str, lines: &[NewLogLine]) -> Result<(), StoreError>;
+    async fn append_logs(&self, id: &DeploymentId, lines: &[NewLogLine]) -> Result<(), StoreError>;
     /// The offset the next line of step `step` gets.
-    async fn next_step_offset(&self, id: &str, step: i64) -> Result<i64, StoreError>;
+    async fn next_step_offset(&self, id: &DeploymentId, step: i64) -> Result<i64, StoreError>;
     /// Up to `limit` lines (headers included) after line `after`.
     async fn logs_after(
         &self,
-        id: &str,
+        id: &DeploymentId,
         after: i64,
         limit: u32,
     ) -> Result<Vec<LogRecord>, StoreError>;
@@ -156,7 +161,7 @@ pub trait DeploymentStore: Send + Sync {
     /// by one is what made reading a long log whole slow.
     async fn log_text(
         &self,
-        id: &str,
+        id: &DeploymentId,
         after: i64,
         until: i64,
         limit: u32,
@@ -164,11 +169,11 @@ pub trait DeploymentStore: Send + Sync {
     ) -> Result<Option<(String, i64)>, StoreError>;
     /// The id of the deployment's last stored line (headers included), if it has any: where a
     /// read that must not outrun the writer stops.
-    async fn last_log_id(&self, id: &str) -> Result<Option<i64>, StoreError>;
+    async fn last_log_id(&self, id: &DeploymentId) -> Result<Option<i64>, StoreError>;
     /// Up to `limit` of step `step`'s lines (no header), from its `offset`-th.
     async fn step_logs(
         &self,
-        id: &str,
+        id: &DeploymentId,
         step: i64,
         offset: i64,
         limit: u32,
@@ -178,10 +183,10 @@ pub trait DeploymentStore: Send + Sync {
     async fn set_paused(
         &self,
         org: &str,
-        stack_id: Option<&str>,
+        stack_id: Option<&StackId>,
         paused: bool,
     ) -> Result<(), StoreError>;
     /// Every pause: (organization, stack id or `None` for the organization).
-    async fn pauses(&self) -> Result<Vec<(String, Option<String>)>, StoreError>;
+    async fn pauses(&self) -> Result<Vec<(String, Option<StackId>)>, StoreError>;
     async fn deployment_counts(&self, org: &str) -> Result<DeploymentCounts, StoreError>;
 }

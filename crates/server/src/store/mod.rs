@@ -1,8 +1,10 @@
 //! Persistence behind a narrow [`Store`] trait. Only plain Rust, `serde_json` and
-//! `keyless_api_types` types cross it, so a PostgreSQL implementation can sit beside
+//! `keyless_api_types` types cross it (stacks and deployments by [`StackId`] and
+//! [`DeploymentId`]), so a PostgreSQL implementation can sit beside
 //! [`SqliteStore`] (its listing must sort by byte order too, e.g. `COLLATE "C"`).
 
 pub mod deployments;
+mod ids;
 pub mod oidc_tests;
 mod sqlite;
 mod sqlite_deployments;
@@ -20,6 +22,7 @@ use keyless_api_types::{OrgRole, StackRef};
 use serde_json::Value;
 
 pub use deployments::*;
+pub use ids::{DeploymentId, StackId};
 pub use oidc_tests::*;
 pub use sqlite::SqliteStore;
 pub use tokens::*;
@@ -68,7 +71,7 @@ pub struct Membership {
 /// A stack and its stable id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StackRecord {
-    pub id: String,
+    pub id: StackId,
     pub stack: StackRef,
 }
 
@@ -146,19 +149,19 @@ pub trait Store: DeploymentStore + WebhookStore + OidcTestStore + TokenStore + S
     async fn memberships(&self, user_id: &str) -> Result<Vec<Membership>, StoreError>;
     async fn stack(&self, stack: &StackRef) -> Result<Option<StackRecord>, StoreError>;
     async fn list_stacks(&self, query: &StackQuery) -> Result<Vec<StackRecord>, StoreError>;
-    async fn stack_tags(&self, stack_id: &str) -> Result<BTreeMap<String, String>, StoreError>;
+    async fn stack_tags(&self, stack_id: &StackId) -> Result<BTreeMap<String, String>, StoreError>;
 
-    async fn settings(&self, stack_id: &str) -> Result<Option<StoredSettings>, StoreError>;
+    async fn settings(&self, stack_id: &StackId) -> Result<Option<StoredSettings>, StoreError>;
     /// Writes settings if the stored version is still `expected` (`None`: no settings yet),
     /// in one transaction; returns the new version, or [`StoreError::Conflict`].
     async fn save_settings(
         &self,
-        stack_id: &str,
+        stack_id: &StackId,
         expected: Option<i64>,
         document: &Value,
         source: &str,
     ) -> Result<i64, StoreError>;
-    async fn delete_settings(&self, stack_id: &str) -> Result<(), StoreError>;
+    async fn delete_settings(&self, stack_id: &StackId) -> Result<(), StoreError>;
 }
 
 /// Opens the store a database URL names (`sqlite:…` for now).

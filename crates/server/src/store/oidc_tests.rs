@@ -5,13 +5,13 @@ use async_trait::async_trait;
 use keyless_api_types::PulumiOperation;
 use serde_json::Value;
 
-use super::StoreError;
+use super::{StackId, StoreError};
 
 /// A "Test OIDC" run to record.
 #[derive(Clone, Debug)]
 pub struct NewOidcTest<'a> {
     pub id: &'a str,
-    pub stack_id: &'a str,
+    pub stack_id: &'a StackId,
     pub requested_by: &'a str,
     pub operation: PulumiOperation,
     pub created: &'a str,
@@ -38,14 +38,14 @@ pub trait OidcTestStore: Send + Sync {
     /// The stack's latest `limit` runs, newest first.
     async fn oidc_tests(
         &self,
-        stack_id: &str,
+        stack_id: &StackId,
         limit: u32,
     ) -> Result<Vec<OidcTestRecord>, StoreError>;
     /// Seconds from start to finish of the stack's latest `limit` succeeded runs of
     /// `operation`, newest first.
     async fn succeeded_durations(
         &self,
-        stack_id: &str,
+        stack_id: &StackId,
         operation: PulumiOperation,
         limit: u32,
     ) -> Result<Vec<u64>, StoreError>;

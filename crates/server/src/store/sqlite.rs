@@ -11,7 +11,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use super::{
-    Account, Membership, NewAccount, StackQuery, StackRecord, Store, StoreError, StoredSettings,
+    Account, Membership, NewAccount, StackId, StackQuery, StackRecord, Store, StoreError,
+    StoredSettings,
 };
 
 /// A [`Store`] in one SQLite database file.
@@ -52,7 +53,7 @@ fn parse_role(text: &str) -> Result<OrgRole, StoreError> {
     }
 }
 
-type StackRow = (String, String, String, String);
+type StackRow = (StackId, String, String, String);
 
 fn stack_record((id, org, project, name): StackRow) -> StackRecord {
     StackRecord {
@@ -137,7 +138,7 @@ impl Store for SqliteStore {
         stack: &StackRef,
         tags: &BTreeMap<String, String>,
     ) -> Result<StackRecord, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = StackId::random();
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO stacks (id, organization, project, name) VALUES (?, ?, ?, ?)")
             .bind(&id)
@@ -228,7 +229,7 @@ impl Store for SqliteStore {
         Ok(rows.into_iter().map(stack_record).collect())
     }
 
-    async fn stack_tags(&self, stack_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
+    async fn stack_tags(&self, stack_id: &StackId) -> Result<BTreeMap<String, String>, StoreError> {
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT name, value FROM stack_tags WHERE stack_id = ?")
                 .bind(stack_id)
@@ -237,7 +238,7 @@ impl Store for SqliteStore {
         Ok(rows.into_iter().collect())
     }
 
-    async fn settings(&self, stack_id: &str) -> Result<Option<StoredSettings>, StoreError> {
+    async fn settings(&self, stack_id: &StackId) -> Result<Option<StoredSettings>, StoreError> {
         let row: Option<(String, String, i64)> = sqlx::query_as(
             "SELECT document, source, version FROM deployment_settings WHERE stack_id = ?",
         )
@@ -256,7 +257,7 @@ impl Store for SqliteStore {
 
     async fn save_settings(
         &self,
-        stack_id: &str,
+        stack_id: &StackId,
         expected: Option<i64>,
         document: &Value,
         source: &str,
@@ -300,7 +301,7 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn delete_settings(&self, stack_id: &str) -> Result<(), StoreError> {
+    async fn delete_settings(&self, stack_id: &StackId) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM deployment_settings WHERE stack_id = ?")
             .bind(stack_id)
             .execute(&self.pool)

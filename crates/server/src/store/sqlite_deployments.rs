@@ -11,7 +11,7 @@ use super::deployments::{
     NewLogLine, StepRecord,
 };
 use super::sqlite::{SqliteStore, backend};
-use super::{StackRecord, StoreError};
+use super::{DeploymentId, StackId, StackRecord, StoreError};
 
 /// The columns of a [`DeploymentRow`].
 const SELECT: &str = "SELECT d.seq AS seq, d.id AS id, s.id AS stack_id,
@@ -25,8 +25,8 @@ const SELECT: &str = "SELECT d.seq AS seq, d.id AS id, s.id AS stack_id,
 #[derive(sqlx::FromRow)]
 struct DeploymentRow {
     seq: i64,
-    id: String,
-    stack_id: String,
+    id: DeploymentId,
+    stack_id: StackId,
     org: String,
     project: String,
     stack: String,
@@ -113,7 +113,7 @@ impl DeploymentStore for SqliteStore {
         &self,
         new: NewDeployment<'_>,
     ) -> Result<DeploymentRecord, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = DeploymentId::random();
         let settings = serde_json::to_string(new.settings).map_err(backend)?;
         let trigger = new
             .trigger
@@ -143,7 +143,7 @@ impl DeploymentStore for SqliteStore {
         self.deployment(&id).await?.ok_or(StoreError::Missing)
     }
 
-    async fn deployment(&self, id: &str) -> Result<Option<DeploymentRecord>, StoreError> {
+    async fn deployment(&self, id: &DeploymentId) -> Result<Option<DeploymentRecord>, StoreError> {
         let row: Option<DeploymentRow> = sqlx::query_as(&format!("{SELECT} WHERE d.id = ?"))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -153,7 +153,7 @@ impl DeploymentStore for SqliteStore {
 
     async fn deployment_by_version(
         &self,
-        stack_id: &str,
+        stack_id: &StackId,
         version: i64,
     ) -> Result<Option<DeploymentRecord>, StoreError> {
         let row: Option<DeploymentRow> =
@@ -198,7 +198,7 @@ impl DeploymentStore for SqliteStore {
         Ok((records(rows)?, total))
     }
 
-    async fn latest_version(&self, stack_id: &str) -> Result<i64, StoreError> {
+    async fn latest_version(&self, stack_id: &StackId) -> Result<i64, StoreError> {
         let (version,): (i64,) =
             sqlx::query_as("SELECT COALESCE(MAX(version), 0) FROM deployments WHERE stack_id = ?")
                 .bind(stack_id)
@@ -224,7 +224,7 @@ impl DeploymentStore for SqliteStore {
 
     async fn transition(
         &self,
-        id: &str,
+        id: &DeploymentId,
         from: &[DeploymentStatus],
         to: DeploymentStatus,
         now: &str,
@@ -244,7 +244,12 @@ impl DeploymentStore for SqliteStore {
         Ok(result.rows_affected() == 1)
     }
 
-    async fn start_job(&self, id: &str, steps: &[String], now: &str) -> Result<bool, StoreError> {
+    async fn start_job(
+        &self,
+        id: &DeploymentId,
+        steps: &[String],
+        now: &str,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let started = sqlx::query(
             "UPDATE deployments SET status = 'running', started = ?, modified = ?
@@ -273,7 +278,7 @@ impl DeploymentStore for SqliteStore {
         Ok(true)
     }
 
-    async fn steps(&self, id: &str) -> Result<Vec<StepRecord>, StoreError> {
+    async fn steps(&self, id: &DeploymentId) -> Result<Vec<StepRecord>, StoreError> {
         let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT name, status, started, last_updated FROM deployment_steps
              WHERE deployment_id = ? ORDER BY position",
@@ -296,7 +301,7 @@ impl DeploymentStore for SqliteStore {
 
     async fn set_step(
         &self,
-        id: &str,
+        id: &DeploymentId,
         position: i64,
         status: StepStatus,
         now: &str,
@@ -321,7 +326,7 @@ impl DeploymentStore for SqliteStore {
         Ok(())
     }
 
-    async fn append_logs(&self, id: &str, lines: &[NewLogLine]) -> Result<(), StoreError> {
+    async fn append_logs(&self, id: &DeploymentId, lines: &[NewLogLine]) -> Result<(), StoreError> {
         // SQLite allows 32766 bound values per statement; 6 per row.
         const ROWS_PER_STATEMENT: usize = 5000;
         let mut tx = self.pool.begin().await?;
@@ -344,7 +349,7 @@ impl DeploymentStore for SqliteStore {
         Ok(())
     }
 
-    async fn next_step_offset(&self, id: &str, step: i64) -> Result<i64, StoreError> {
+    async fn next_step_offset(&self, id: &DeploymentId, step: i64) -> Result<i64, StoreError> {
         let (next,): (i64,) = sqlx::query_as(
             "SELECT COALESCE(MAX(step_offset) + 1, 0) FROM deployment_logs
              WHERE deployment_id = ? AND step = ?",
@@ -358,7 +363,7 @@ impl DeploymentStore for SqliteStore {
 
     async fn logs_after(
         &self,
-        id: &str,
+        id: &DeploymentId,
         after: i64,
         limit: u32,
     ) -> Result<Vec<LogRecord>, StoreError> {
@@ -376,7 +381,7 @@ impl DeploymentStore for SqliteStore {
 
     async fn log_text(
         &self,
-        id: &str,
+        id: &DeploymentId,
         after: i64,
         until: i64,
         limit: u32,
@@ -402,7 +407,7 @@ impl DeploymentStore for SqliteStore {
         Ok(last.map(|last| (text.unwrap_or_default(), last)))
     }
 
-    async fn last_log_id(&self, id: &str) -> Result<Option<i64>, StoreError> {
+    async fn last_log_id(&self, id: &DeploymentId) -> Result<Option<i64>, StoreError> {
         let last: Option<i64> =
             sqlx::query_scalar("SELECT MAX(id) FROM deployment_logs WHERE deployment_id = ?")
                 .bind(id)
@@ -413,7 +418,7 @@ impl DeploymentStore for SqliteStore {
 
     async fn step_logs(
         &self,
-        id: &str,
+        id: &DeploymentId,
         step: i64,
         offset: i64,
         limit: u32,
@@ -435,10 +440,11 @@ impl DeploymentStore for SqliteStore {
     async fn set_paused(
         &self,
         org: &str,
-        stack_id: Option<&str>,
+        stack_id: Option<&StackId>,
         paused: bool,
     ) -> Result<(), StoreError> {
-        let stack_id = stack_id.unwrap_or("");
+        // The organization's own pause is stored with an empty stack id.
+        let stack_id = stack_id.map_or("", StackId::as_str);
         let sql = if paused {
             "INSERT INTO deployment_pauses (organization, stack_id) VALUES (?, ?)
              ON CONFLICT DO NOTHING"
@@ -453,14 +459,19 @@ impl DeploymentStore for SqliteStore {
         Ok(())
     }
 
-    async fn pauses(&self) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    async fn pauses(&self) -> Result<Vec<(String, Option<StackId>)>, StoreError> {
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT organization, stack_id FROM deployment_pauses")
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows
             .into_iter()
-            .map(|(org, stack)| (org, Some(stack).filter(|s| !s.is_empty())))
+            .map(|(org, stack)| {
+                (
+                    org,
+                    Some(stack).filter(|s| !s.is_empty()).map(StackId::from),
+                )
+            })
             .collect())
     }
 

@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use keyless_api_types::PulumiOperation;
 
-use super::StoreError;
 use super::oidc_tests::{NewOidcTest, OidcTestRecord, OidcTestStore};
 use super::sqlite::{SqliteStore, backend};
+use super::{StackId, StoreError};
 
 fn to_text(value: &serde_json::Value) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(backend)
@@ -38,7 +38,7 @@ impl OidcTestStore for SqliteStore {
 
     async fn oidc_tests(
         &self,
-        stack_id: &str,
+        stack_id: &StackId,
         limit: u32,
     ) -> Result<Vec<OidcTestRecord>, StoreError> {
         let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
@@ -68,7 +68,7 @@ impl OidcTestStore for SqliteStore {
 
     async fn succeeded_durations(
         &self,
-        stack_id: &str,
+        stack_id: &StackId,
         operation: PulumiOperation,
         limit: u32,
     ) -> Result<Vec<u64>, StoreError> {

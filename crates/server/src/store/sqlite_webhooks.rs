@@ -5,7 +5,7 @@ use keyless_api_types::{DeliveryOutcome, GitHubDelivery, StackRef};
 
 use super::sqlite::{SqliteStore, backend};
 use super::webhooks::{Claim, NewDelivery, WebhookSecret, WebhookStore};
-use super::{StackRecord, StoreError, StoredSettings};
+use super::{DeploymentId, StackId, StackRecord, StoreError, StoredSettings};
 use crate::timestamp;
 
 /// How many handled deliveries an organization's log keeps.
@@ -253,9 +253,10 @@ impl WebhookStore for SqliteStore {
         row: i64,
         outcome: DeliveryOutcome,
         message: &str,
-        deployment_ids: &[String],
+        deployment_ids: &[DeploymentId],
     ) -> Result<(), StoreError> {
-        let ids = serde_json::to_string(deployment_ids).map_err(backend)?;
+        let ids: Vec<&str> = deployment_ids.iter().map(DeploymentId::as_str).collect();
+        let ids = serde_json::to_string(&ids).map_err(backend)?;
         sqlx::query(
             "UPDATE github_deliveries SET outcome = ?, message = ?, deployment_ids = ?
              WHERE seq = ?",
@@ -304,7 +305,7 @@ impl WebhookStore for SqliteStore {
         &self,
         org: &str,
     ) -> Result<Vec<(StackRecord, StoredSettings)>, StoreError> {
-        let rows: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
+        let rows: Vec<(StackId, String, String, String, String, i64)> = sqlx::query_as(
             "SELECT s.id, s.project, s.name, d.document, d.source, d.version
              FROM stacks s JOIN deployment_settings d ON d.stack_id = s.id
              WHERE s.organization = ? ORDER BY s.project, s.name",

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use keyless_api_types::{DeliveryOutcome, GitHubDelivery};
 
-use super::{StackRecord, StoreError, StoredSettings};
+use super::{DeploymentId, StackRecord, StoreError, StoredSettings};
 
 /// A webhook secret, sealed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub trait WebhookStore: Send + Sync {
         row: i64,
         outcome: DeliveryOutcome,
         message: &str,
-        deployment_ids: &[String],
+        deployment_ids: &[DeploymentId],
     ) -> Result<(), StoreError>;
     /// The organization's newest `limit` handled deliveries and newest `limit` refused ones,
     /// newest first.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use keyless_api_types::{ApiError, OrgRole, StackRef};
 use keyless_server::deploy::Engine;
 use keyless_server::seed::DemoTokens;
-use keyless_server::store::{NewAccount, Store, StoreError, StoredSettings};
+use keyless_server::store::{NewAccount, StackId, Store, StoreError, StoredSettings};
 use keyless_server::{Config, tokens};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
@@ -232,7 +232,7 @@ impl TestApp {
     }
 
     /// The stable id of `org/project/stack`.
-    pub async fn stack_id(&self, org: &str, project: &str, stack: &str) -> String {
+    pub async fn stack_id(&self, org: &str, project: &str, stack: &str) -> StackId {
         self.store
             .stack(&StackRef::new(org, project, stack))
             .await

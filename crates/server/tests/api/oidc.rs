@@ -341,7 +341,7 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
         ("org", json!("acme")),
         ("project", json!("website")),
         ("stack", json!("dev")),
-        ("stackId", json!(stack_id)),
+        ("stackId", json!(stack_id.as_str())),
         ("operation", json!("update")),
         ("deployment", json!(1)),
         ("scope", json!("write")),
@@ -552,7 +552,7 @@ async fn an_expired_token_is_refused_with_the_explanation() {
         org: "acme",
         project: "website",
         stack: "dev",
-        stack_id: &stack_id,
+        stack_id: stack_id.as_str(),
         operation: "update",
         version: 1,
     };

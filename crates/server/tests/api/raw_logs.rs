@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use keyless_api_types::OrgRole;
-use keyless_server::store::NewLogLine;
+use keyless_server::store::{DeploymentId, NewLogLine};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -222,7 +222,8 @@ async fn rows_are_written_as_the_console_reads_them() {
         row(None, Some("two\nphysical lines\n")),
         row(Some("Both"), Some("in one row\n")),
     ];
-    app.store.append_logs(&id, &rows).await.expect("stored");
+    let stored = DeploymentId::from(id.as_str());
+    app.store.append_logs(&stored, &rows).await.expect("stored");
 
     let logs = format!("{base}/{id}/logs");
     let reply = raw(&app, &format!("{logs}/raw"), &app.member, false).await;

@@ -83,13 +83,19 @@ async fn sending_settings_back_as_read_keeps_secret_values() {
         stored.document["operationContext"]["environmentVariables"]["API_KEY"]["ciphertext"]
             .as_str()
             .expect("stored sealed");
-    assert_eq!(cipher.open(sealed, &stack_id).expect("opens"), PLAINTEXT);
+    assert_eq!(
+        cipher.open(sealed, stack_id.as_str()).expect("opens"),
+        PLAINTEXT
+    );
 
     // The seeded secret survives patches that do not mention it.
     let seeded = &stored.document["operationContext"]["environmentVariables"]["DATADOG_API_KEY"];
     assert_eq!(
         cipher
-            .open(seeded["ciphertext"].as_str().expect("sealed"), &stack_id)
+            .open(
+                seeded["ciphertext"].as_str().expect("sealed"),
+                stack_id.as_str()
+            )
             .expect("opens"),
         "demo-datadog-key-not-real"
     );
@@ -111,7 +117,10 @@ async fn a_new_value_replaces_a_sealed_secret() {
     let cipher = Cipher::load_or_create(app.data_dir.path()).expect("the server's key");
     let stack_id = app.stack_id("acme", "website", "prod").await;
     let sealed = new["ciphertext"].as_str().expect("sealed");
-    assert_eq!(cipher.open(sealed, &stack_id).expect("opens"), "rotated");
+    assert_eq!(
+        cipher.open(sealed, stack_id.as_str()).expect("opens"),
+        "rotated"
+    );
 }
 
 #[tokio::test]

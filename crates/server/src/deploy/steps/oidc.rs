@@ -120,7 +120,7 @@ async fn exchange_all(
         &record.stack.stack,
         record.operation.as_str(),
         record.version,
-        &record.id,
+        record.id.as_str(),
     );
     for exchange in keyless_exchange::exchanges(oidc, &vars) {
         let result = cancellable(job, exchange.run(&exchanger, token)).await?;

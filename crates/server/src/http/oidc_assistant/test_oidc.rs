@@ -47,7 +47,7 @@ pub async fn run(
     }
     state
         .oidc_tests
-        .hit(&stack.id)
+        .hit(stack.id.as_str())
         .map_err(|retry_after| Error::TooManyRequests {
             message: format!(
                 "At most {OIDC_TESTS_PER_MINUTE} OIDC tests per stack per minute; try again in \
