@@ -1,0 +1,443 @@
+//! Deployments: versions, the queue's order, transitions, jobs, logs and pauses.
+
+use std::collections::BTreeMap;
+
+use keyless_api_types::{DeploymentStatus, PulumiOperation, StackRef, StepStatus};
+use keyless_server::store::{
+    Account, DeploymentId, DeploymentPage, DeploymentRecord, DeploymentScope, NewDeployment,
+    NewLogLine, StackRecord,
+};
+use serde_json::json;
+
+use crate::Fixture;
+
+const NOW: &str = "2026-12-01T09:30:00.123456Z";
+const LATER: &str = "2026-12-01T09:31:00.000001Z";
+
+/// acme's admin and its stacks `website/prod` and `website/dev`.
+async fn two_stacks(f: &Fixture) -> (Account, StackRecord, StackRecord) {
+    let pat = f.org_with_admin("acme", "pat").await;
+    let mut stacks = Vec::new();
+    for name in ["prod", "dev"] {
+        let stack = StackRef::new("acme", "website", name);
+        stacks.push(
+            f.store
+                .create_stack(&stack, &BTreeMap::new())
+                .await
+                .expect("created"),
+        );
+    }
+    let dev = stacks.pop().expect("dev");
+    let prod = stacks.pop().expect("prod");
+    (pat, prod, dev)
+}
+
+async fn queue(
+    f: &Fixture,
+    stack: &StackRecord,
+    by: &Account,
+    operation: PulumiOperation,
+) -> DeploymentRecord {
+    f.store
+        .create_deployment(NewDeployment {
+            stack_id: &stack.id,
+            operation,
+            requested_by: &by.id,
+            initiator: "console",
+            trigger: None,
+            settings: &json!({"operationContext": {"operation": operation.as_str()}}),
+            now: NOW,
+        })
+        .await
+        .expect("queued")
+}
+
+fn page(scope: DeploymentScope, offset: u32, limit: u32, ascending: bool) -> DeploymentPage {
+    DeploymentPage {
+        scope,
+        status: None,
+        offset,
+        limit,
+        ascending,
+    }
+}
+
+pub async fn versions_count_per_stack_and_lists_page_in_queue_order(f: Fixture) {
+    let (pat, prod, dev) = two_stacks(&f).await;
+    let mut queued = Vec::new();
+    for stack in [&prod, &dev, &prod, &prod, &dev] {
+        queued.push(queue(&f, stack, &pat, PulumiOperation::Update).await);
+    }
+    let versions: Vec<i64> = queued.iter().map(|d| d.version).collect();
+    assert_eq!(versions, [1, 1, 2, 3, 2]);
+    let first = &queued[0];
+    assert_eq!(first.status, DeploymentStatus::NotStarted);
+    assert_eq!(first.stack, prod);
+    assert_eq!(
+        (
+            first.created.as_str(),
+            first.modified.as_str(),
+            first.started.as_deref()
+        ),
+        (NOW, NOW, None),
+        "timestamps come back as written"
+    );
+    assert_eq!(first.requested_by.github_login, "pat");
+    assert_eq!(first.settings["operationContext"]["operation"], "update");
+    assert_eq!(
+        f.store
+            .deployment(&first.id)
+            .await
+            .expect("answers")
+            .as_ref(),
+        Some(first)
+    );
+    assert_eq!(
+        f.store
+            .deployment(&DeploymentId::from("no-such-id"))
+            .await
+            .expect("answers"),
+        None
+    );
+    assert_eq!(
+        f.store
+            .deployment_by_version(&prod.id, 3)
+            .await
+            .expect("answers")
+            .map(|d| d.id),
+        Some(queued[3].id.clone())
+    );
+    assert_eq!(f.store.latest_version(&prod.id).await.expect("answers"), 3);
+    assert_eq!(f.store.latest_version(&dev.id).await.expect("answers"), 2);
+
+    let ids = |list: Vec<DeploymentRecord>| list.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    let all: Vec<DeploymentId> = queued.iter().map(|d| d.id.clone()).collect();
+    let (newest, total) = f
+        .store
+        .list_deployments(&page(DeploymentScope::Org("acme".into()), 0, 2, false))
+        .await
+        .expect("listed");
+    assert_eq!(
+        (ids(newest), total),
+        (vec![all[4].clone(), all[3].clone()], 5)
+    );
+    let (oldest, _) = f
+        .store
+        .list_deployments(&page(DeploymentScope::Org("acme".into()), 1, 3, true))
+        .await
+        .expect("listed");
+    assert_eq!(ids(oldest), all[1..4]);
+    let (of_prod, total) = f
+        .store
+        .list_deployments(&page(DeploymentScope::Stack(prod.id.clone()), 0, 10, true))
+        .await
+        .expect("listed");
+    assert_eq!(
+        (ids(of_prod), total),
+        (vec![all[0].clone(), all[2].clone(), all[3].clone()], 3)
+    );
+    let (beyond, total) = f
+        .store
+        .list_deployments(&page(DeploymentScope::Org("acme".into()), 10, 10, true))
+        .await
+        .expect("listed");
+    assert_eq!((beyond.len(), total), (0, 5));
+
+    f.store
+        .transition(
+            &all[1],
+            &[DeploymentStatus::NotStarted],
+            DeploymentStatus::Failed,
+            LATER,
+        )
+        .await
+        .expect("moved");
+    let failed = DeploymentPage {
+        status: Some(DeploymentStatus::Failed),
+        ..page(DeploymentScope::Org("acme".into()), 0, 10, true)
+    };
+    let (list, total) = f.store.list_deployments(&failed).await.expect("listed");
+    assert_eq!((ids(list), total), (vec![all[1].clone()], 1));
+    let counts = f.store.deployment_counts("acme").await.expect("counted");
+    assert_eq!((counts.not_started, counts.failed, counts.total), (4, 1, 5));
+    let waiting = f
+        .store
+        .deployments_with_status(&[DeploymentStatus::NotStarted])
+        .await
+        .expect("listed");
+    assert_eq!(
+        ids(waiting),
+        vec![
+            all[0].clone(),
+            all[2].clone(),
+            all[3].clone(),
+            all[4].clone()
+        ],
+        "queue order"
+    );
+}
+
+pub async fn transitions_happen_only_from_the_states_named(f: Fixture) {
+    let (pat, prod, _) = two_stacks(&f).await;
+    let id = queue(&f, &prod, &pat, PulumiOperation::Preview).await.id;
+    let queued = [DeploymentStatus::NotStarted, DeploymentStatus::Accepted];
+    assert!(
+        !f.store
+            .transition(
+                &id,
+                &[DeploymentStatus::Running],
+                DeploymentStatus::Succeeded,
+                LATER
+            )
+            .await
+            .expect("answers"),
+        "it is not running"
+    );
+    assert!(
+        f.store
+            .transition(&id, &queued, DeploymentStatus::Failed, LATER)
+            .await
+            .expect("answers")
+    );
+    assert!(
+        !f.store
+            .transition(&id, &queued, DeploymentStatus::Skipped, LATER)
+            .await
+            .expect("answers"),
+        "a finished deployment stays as it ended"
+    );
+    let stored = f
+        .store
+        .deployment(&id)
+        .await
+        .expect("answers")
+        .expect("found");
+    assert_eq!(
+        (stored.status, stored.modified.as_str()),
+        (DeploymentStatus::Failed, LATER)
+    );
+    assert!(
+        !f.store
+            .transition(
+                &DeploymentId::from("no-such-id"),
+                &queued,
+                DeploymentStatus::Failed,
+                LATER
+            )
+            .await
+            .expect("answers")
+    );
+}
+
+pub async fn jobs_record_their_steps(f: Fixture) {
+    let (pat, prod, _) = two_stacks(&f).await;
+    let id = queue(&f, &prod, &pat, PulumiOperation::Update).await.id;
+    let steps = ["Setup".to_owned(), "Get source".to_owned()];
+    assert!(
+        f.store
+            .start_job(&id, &steps, LATER)
+            .await
+            .expect("started")
+    );
+    assert!(
+        !f.store
+            .start_job(&id, &steps, LATER)
+            .await
+            .expect("answers"),
+        "a job starts once"
+    );
+    let stored = f
+        .store
+        .deployment(&id)
+        .await
+        .expect("answers")
+        .expect("found");
+    assert_eq!(
+        (stored.status, stored.started.as_deref()),
+        (DeploymentStatus::Running, Some(LATER))
+    );
+    f.store
+        .set_step(&id, 0, StepStatus::Running, LATER)
+        .await
+        .expect("set");
+    f.store
+        .set_step(&id, 0, StepStatus::Succeeded, "2026-12-01T09:32:00Z")
+        .await
+        .expect("set");
+    let steps = f.store.steps(&id).await.expect("listed");
+    let read: Vec<(&str, StepStatus, Option<&str>, Option<&str>)> = steps
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.status,
+                s.started.as_deref(),
+                s.last_updated.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        [
+            (
+                "Setup",
+                StepStatus::Succeeded,
+                Some(LATER),
+                Some("2026-12-01T09:32:00Z")
+            ),
+            ("Get source", StepStatus::NotStarted, None, None),
+        ]
+    );
+}
+
+fn header(step: i64, name: &str) -> NewLogLine {
+    NewLogLine {
+        step,
+        step_offset: None,
+        timestamp: NOW.into(),
+        header: Some(name.into()),
+        line: None,
+    }
+}
+
+fn line(step: i64, offset: i64, text: &str) -> NewLogLine {
+    NewLogLine {
+        step,
+        step_offset: Some(offset),
+        timestamp: NOW.into(),
+        header: None,
+        line: Some(text.into()),
+    }
+}
+
+pub async fn logs_are_read_in_order_by_line_and_by_step(f: Fixture) {
+    let (pat, prod, _) = two_stacks(&f).await;
+    let id = queue(&f, &prod, &pat, PulumiOperation::Update).await.id;
+    let other = queue(&f, &prod, &pat, PulumiOperation::Update).await.id;
+    assert_eq!(f.store.last_log_id(&id).await.expect("answers"), None);
+    assert_eq!(
+        f.store
+            .log_text(&id, 0, i64::MAX, 10, "##[group]")
+            .await
+            .expect("answers"),
+        None
+    );
+    f.store
+        .append_logs(
+            &id,
+            &[header(0, "Setup"), line(0, 0, "one\n"), line(0, 1, "two")],
+        )
+        .await
+        .expect("appended");
+    f.store
+        .append_logs(&other, &[line(0, 0, "another deployment's\n")])
+        .await
+        .expect("appended");
+    assert_eq!(f.store.next_step_offset(&id, 0).await.expect("answers"), 2);
+    assert_eq!(f.store.next_step_offset(&id, 1).await.expect("answers"), 0);
+    f.store
+        .append_logs(&id, &[header(1, "Get source"), line(1, 0, "cloned\n")])
+        .await
+        .expect("appended");
+
+    let all = f.store.logs_after(&id, 0, 100).await.expect("read");
+    let texts: Vec<(i64, Option<&str>, Option<&str>)> = all
+        .iter()
+        .map(|r| (r.step, r.header.as_deref(), r.line.as_deref()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            (0, Some("Setup"), None),
+            (0, None, Some("one\n")),
+            (0, None, Some("two")),
+            (1, Some("Get source"), None),
+            (1, None, Some("cloned\n")),
+        ]
+    );
+    assert!(
+        all.windows(2).all(|w| w[0].id < w[1].id),
+        "ids order the log"
+    );
+    let rest = f.store.logs_after(&id, all[1].id, 2).await.expect("read");
+    assert_eq!(
+        rest.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [all[2].id, all[3].id]
+    );
+    let last = all[4].id;
+    assert_eq!(f.store.last_log_id(&id).await.expect("answers"), Some(last));
+
+    let step = f.store.step_logs(&id, 0, 1, 10).await.expect("read");
+    assert_eq!(
+        step.iter().map(|r| r.line.as_deref()).collect::<Vec<_>>(),
+        [Some("two")],
+        "a step's lines from an offset, without its header"
+    );
+
+    let (text, through) = f
+        .store
+        .log_text(&id, 0, last, 3, "##[group]")
+        .await
+        .expect("answers")
+        .expect("lines");
+    assert_eq!(
+        text,
+        format!("{NOW} ##[group]Setup\n{NOW} one\n{NOW} two\n"),
+        "a newline ends every line"
+    );
+    assert_eq!(through, all[2].id);
+    let (text, through) = f
+        .store
+        .log_text(&id, through, last, 3, "##[group]")
+        .await
+        .expect("answers")
+        .expect("lines");
+    assert_eq!(text, format!("{NOW} ##[group]Get source\n{NOW} cloned\n"));
+    assert_eq!(through, last);
+    assert_eq!(
+        f.store
+            .log_text(&id, last, last, 3, "##[group]")
+            .await
+            .expect("answers"),
+        None
+    );
+}
+
+pub async fn pauses_hold_a_stack_or_an_organization(f: Fixture) {
+    let (_, prod, _) = two_stacks(&f).await;
+    assert!(f.store.pauses().await.expect("listed").is_empty());
+    f.store
+        .set_paused("acme", Some(&prod.id), true)
+        .await
+        .expect("paused");
+    f.store
+        .set_paused("acme", Some(&prod.id), true)
+        .await
+        .expect("pausing twice is fine");
+    f.store
+        .set_paused("acme", None, true)
+        .await
+        .expect("paused");
+    let mut pauses = f.store.pauses().await.expect("listed");
+    pauses.sort_by_key(|(_, stack)| stack.is_some());
+    assert_eq!(
+        pauses,
+        [
+            ("acme".to_owned(), None),
+            ("acme".to_owned(), Some(prod.id.clone()))
+        ]
+    );
+    f.store
+        .set_paused("acme", Some(&prod.id), false)
+        .await
+        .expect("resumed");
+    assert_eq!(
+        f.store.pauses().await.expect("listed"),
+        [("acme".to_owned(), None)]
+    );
+    f.store
+        .set_paused("acme", None, false)
+        .await
+        .expect("resumed");
+    assert!(f.store.pauses().await.expect("listed").is_empty());
+}

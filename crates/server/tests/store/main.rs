@@ -1,0 +1,81 @@
+//! The store's behaviour, written once against the `Store` trait and run against every backend
+//! (`backends!` at the end lists the tests each backend runs). The API tests reach the store
+//! through HTTP; these pin what a second backend must match: ordering, pagination, versions,
+//! conflicts and what "not found" looks like.
+
+mod deployments;
+mod records;
+
+use std::sync::Arc;
+
+use keyless_server::store::{Account, NewAccount, SqliteStore, Store};
+use tempfile::TempDir;
+
+/// A migrated, empty store, and what keeps it alive.
+pub struct Fixture {
+    pub store: Arc<dyn Store>,
+    _dir: TempDir,
+}
+
+impl Fixture {
+    /// A fresh SQLite store in its own directory.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("keyless.db").display());
+        let store = SqliteStore::connect(&url).await.expect("connects");
+        store.migrate().await.expect("migrates");
+        Self {
+            store: Arc::new(store),
+            _dir: dir,
+        }
+    }
+
+    /// An organization `org` with one member, `login`, who is its admin.
+    pub async fn org_with_admin(&self, org: &str, login: &str) -> Account {
+        self.store
+            .create_organization(org, &org.to_uppercase())
+            .await
+            .expect("organization created");
+        let account = self
+            .store
+            .create_account(NewAccount {
+                login,
+                name: login,
+                email: &format!("{login}@example.com"),
+            })
+            .await
+            .expect("account created");
+        self.store
+            .add_member(org, &account.id, keyless_api_types::OrgRole::Admin)
+            .await
+            .expect("member added");
+        account
+    }
+}
+
+/// Runs each named test (an `async fn(Fixture)` in a module of this crate) against every
+/// backend.
+macro_rules! backends {
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    crate::$module::$test(crate::Fixture::sqlite().await).await;
+                }
+            )*
+        }
+    };
+}
+
+backends!(
+    records::organizations_accounts_and_members,
+    records::stacks_list_in_byte_order_page_by_key_and_stay_unique,
+    records::settings_count_versions_and_refuse_stale_writes,
+    records::tokens_are_found_by_hash_and_deleted_only_by_their_owner,
+    deployments::versions_count_per_stack_and_lists_page_in_queue_order,
+    deployments::transitions_happen_only_from_the_states_named,
+    deployments::jobs_record_their_steps,
+    deployments::logs_are_read_in_order_by_line_and_by_step,
+    deployments::pauses_hold_a_stack_or_an_organization,
+);
