@@ -38,6 +38,12 @@ pub fn test(_args: &[String]) -> Result<(), String> {
     ))?;
     // Native: shared types and validators, the server's API tests, the console's form logic.
     cmd::run(&mut cmd::new("cargo", &["test", "--workspace"]))?;
+    // The API tests again, with the store on PostgreSQL (a schema of each test server's own on
+    // the local PostgreSQL; the store's own suite runs on both engines above).
+    cmd::run(
+        cmd::new("cargo", &["test", "-p", "keyless-server", "--test", "api"])
+            .env("KEYLESS_TEST_STORE", "postgres"),
+    )?;
     api_fuzz()?;
     // The console's components in headless Chromium.
     cmd::run(

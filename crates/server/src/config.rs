@@ -37,7 +37,8 @@ pub struct Config {
     #[arg(long, env = "KEYLESS_DATA_DIR", default_value = ".keyless")]
     pub data_dir: PathBuf,
 
-    /// Database URL; defaults to the SQLite file `<data-dir>/keyless.db`.
+    /// Database URL: `sqlite:…` (by default the file `<data-dir>/keyless.db`) or
+    /// `postgres://…` (a database that exists; the server creates its schema).
     #[arg(long, env = "KEYLESS_DATABASE_URL")]
     pub database_url: Option<String>,
 

@@ -18,6 +18,15 @@ pub fn format(at: OffsetDateTime) -> String {
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
+/// Whole seconds (rounded) from `start` to `end`, both RFC 3339; 0 when `end` is earlier.
+/// Computed here rather than in SQL, where every engine spells it differently.
+pub fn seconds_between(start: &str, end: &str) -> Result<u64, time::error::Parse> {
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let elapsed = OffsetDateTime::parse(end, rfc3339)? - OffsetDateTime::parse(start, rfc3339)?;
+    let millis = elapsed.whole_milliseconds().max(0);
+    Ok(u64::try_from((millis + 500) / 1000).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +37,17 @@ mod tests {
             OffsetDateTime::from_unix_timestamp_nanos(1_800_000_000_123_456_789).expect("in range");
         assert_eq!(format(at), "2027-01-15T08:00:00.123456Z");
         assert_eq!(now().len(), 27);
+    }
+
+    #[test]
+    fn seconds_between_rounds_and_never_goes_negative() {
+        let start = "2026-12-01T09:30:00.000000Z";
+        assert_eq!(
+            seconds_between(start, "2026-12-01T09:32:05.600000Z"),
+            Ok(126)
+        );
+        assert_eq!(seconds_between(start, "2026-12-01T09:30:00.400000Z"), Ok(0));
+        assert_eq!(seconds_between(start, "2026-12-01T09:29:00.000000Z"), Ok(0));
+        assert!(seconds_between(start, "yesterday").is_err());
     }
 }

@@ -1,16 +1,14 @@
-//! Persistence behind a narrow [`Store`] trait. Only plain Rust, `serde_json` and
-//! `keyless_api_types` types cross it (stacks and deployments by [`StackId`] and
-//! [`DeploymentId`]), so a PostgreSQL implementation can sit beside
-//! [`SqliteStore`] (its listing must sort by byte order too, e.g. `COLLATE "C"`).
+//! Persistence behind a narrow [`Store`] trait, in SQLite ([`SqliteStore`], the default) or
+//! PostgreSQL ([`PostgresStore`]). Only plain Rust, `serde_json` and `keyless_api_types` types
+//! cross it (stacks and deployments by [`StackId`] and [`DeploymentId`]). Both engines run the
+//! one implementation in `sql/`; `tests/store` holds them to the same behaviour.
 
 pub mod deployments;
 mod ids;
 pub mod oidc_tests;
+mod postgres;
+mod sql;
 mod sqlite;
-mod sqlite_deployments;
-mod sqlite_oidc_tests;
-mod sqlite_tokens;
-mod sqlite_webhooks;
 pub mod tokens;
 pub mod webhooks;
 
@@ -24,6 +22,7 @@ use serde_json::Value;
 pub use deployments::*;
 pub use ids::{DeploymentId, StackId};
 pub use oidc_tests::*;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use tokens::*;
 pub use webhooks::*;
@@ -40,6 +39,42 @@ pub enum StoreError {
     /// The database failed; the text is for logs only.
     #[error("database error: {0}")]
     Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The engines' errors in the store's terms: a unique violation is a [`StoreError::Conflict`]
+/// (409 in the API), a foreign key violation [`StoreError::Missing`].
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match err.as_database_error() {
+            Some(db) if db.is_unique_violation() => Self::Conflict,
+            Some(db) if db.is_foreign_key_violation() => Self::Missing,
+            _ => Self::Backend(Box::new(err)),
+        }
+    }
+}
+
+fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(err))
+}
+
+/// A role as the store writes it.
+fn role_name(role: OrgRole) -> &'static str {
+    match role {
+        OrgRole::Admin => "admin",
+        OrgRole::Member => "member",
+        OrgRole::ReadOnly => "read-only",
+    }
+}
+
+/// A stored role.
+fn parse_role(text: &str) -> Result<OrgRole, StoreError> {
+    match text {
+        "admin" => Ok(OrgRole::Admin),
+        "member" => Ok(OrgRole::Member),
+        other => Err(StoreError::Backend(
+            format!("unknown role {other:?} in memberships").into(),
+        )),
+    }
 }
 
 /// A user account.
@@ -164,13 +199,16 @@ pub trait Store: DeploymentStore + WebhookStore + OidcTestStore + TokenStore + S
     async fn delete_settings(&self, stack_id: &StackId) -> Result<(), StoreError>;
 }
 
-/// Opens the store a database URL names (`sqlite:…` for now).
+/// Opens the store a database URL names: `sqlite:…` (the default, a file in the data dir) or
+/// `postgres://…` (several servers may share one).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
     } else {
         Err(StoreError::Backend(
-            "unsupported database URL scheme; use sqlite:".into(),
+            "unsupported database URL scheme; use sqlite: or postgres:".into(),
         ))
     }
 }

@@ -70,7 +70,7 @@ async fn a_deployment_runs_every_step_from_a_real_repository() {
         ])
     );
     assert!(
-        !contains(&app.disk_bytes(), SECRET),
+        !contains(&app.stored_bytes().await, SECRET),
         "the secret is on disk"
     );
     let work_dir = std::env::temp_dir().join("keyless-work").join(&id);

@@ -1,7 +1,8 @@
 //! Starting a test server and talking to it.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use keyless_api_types::{ApiError, OrgRole, StackRef};
 use keyless_server::deploy::Engine;
@@ -12,6 +13,8 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
+
+use crate::support::Schema;
 
 /// The stack the seed gives deployment settings.
 pub const PROD: &str = "/api/stacks/acme/website/prod/deployments/settings";
@@ -27,6 +30,8 @@ pub struct TestApp {
     pub engine: Arc<Engine>,
     server: JoinHandle<std::io::Result<()>>,
     pub data_dir: TempDir,
+    /// The store's PostgreSQL URL, when the tests run on PostgreSQL.
+    postgres: Option<String>,
     client: reqwest::Client,
 }
 
@@ -69,6 +74,11 @@ pub async fn spawn_with_client(
     data_dir: TempDir,
     client: reqwest::Client,
 ) -> (TestApp, Option<DemoTokens>) {
+    let config = on_test_store(config).await;
+    let postgres = config
+        .database_url
+        .clone()
+        .filter(|url| url.starts_with("postgres"));
     let local_addr = listener.local_addr().expect("local address");
     let tls = keyless_server::tls_config(&config).expect("TLS files load");
     let (state, tokens) = keyless_server::start(&config, local_addr)
@@ -90,9 +100,39 @@ pub async fn spawn_with_client(
         engine,
         server,
         data_dir,
+        postgres,
         client,
     };
     (app, tokens)
+}
+
+/// `config` with its store where the tests run: SQLite in the data dir by default, or with
+/// `KEYLESS_TEST_STORE=postgres` (how `cargo xtask test` runs them a second time) a PostgreSQL
+/// schema of the data dir's own, which a restart on the same data dir finds again. A
+/// configuration that names its own database keeps it.
+pub async fn on_test_store(mut config: Config) -> Config {
+    static SCHEMAS: Mutex<BTreeMap<PathBuf, (Schema, String)>> = Mutex::new(BTreeMap::new());
+    let postgres = std::env::var("KEYLESS_TEST_STORE").is_ok_and(|store| store == "postgres");
+    if !postgres || config.database_url.is_some() {
+        return config;
+    }
+    let known = SCHEMAS
+        .lock()
+        .expect("schemas")
+        .get(&config.data_dir)
+        .map(|(_, url)| url.clone());
+    let url = match known {
+        Some(url) => url,
+        None => {
+            // Kept for the process's life (restarts reuse it); the next run drops it.
+            let (schema, url) = Schema::create().await;
+            let mut schemas = SCHEMAS.lock().expect("schemas");
+            schemas.insert(config.data_dir.clone(), (schema, url.clone()));
+            url
+        }
+    };
+    config.database_url = Some(url);
+    config
 }
 
 /// A response's status and JSON body (`Value::Null` when the body is not JSON).
@@ -241,14 +281,18 @@ impl TestApp {
             .id
     }
 
-    /// Every byte the server keeps on disk (database, WAL, key, tokens), for grepping.
-    pub fn disk_bytes(&self) -> Vec<u8> {
+    /// Every byte the server keeps (the data dir's files: database, WAL, key, tokens; and the
+    /// rows of its PostgreSQL store, when it has one), for grepping.
+    pub async fn stored_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
         for entry in std::fs::read_dir(self.data_dir.path()).expect("data dir lists") {
             let path = entry.expect("entry").path();
             if path.is_file() {
                 bytes.extend(std::fs::read(&path).expect("file reads"));
             }
+        }
+        if let Some(url) = &self.postgres {
+            bytes.extend(crate::support::contents(url).await);
         }
         bytes
     }

@@ -20,6 +20,8 @@ mod seed;
 mod settings;
 mod spa;
 mod stacks;
+#[path = "../support/postgres.rs"]
+mod support;
 mod tls;
 mod tokens;
 mod user;

@@ -326,7 +326,7 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
         .collect();
     assert_eq!(marked.len(), 4, "{log}");
     assert!(marked.iter().all(|l| !l.contains("[secret]")), "{marked:?}");
-    let disk = app.disk_bytes();
+    let disk = app.stored_bytes().await;
     assert!(
         !crate::helpers::contains(&disk, signature),
         "the token is on disk"

@@ -112,7 +112,7 @@ async fn run(app: &TestApp, name: &str, fixture: &Value) {
         }
     }
 
-    let disk = app.disk_bytes();
+    let disk = app.stored_bytes().await;
     for secret in fixture["secrets"]
         .as_array()
         .expect("the fixture lists its secrets")

@@ -40,7 +40,7 @@ async fn plaintext_never_appears_in_responses_or_on_disk() {
         get.body["sourceContext"]["git"]["gitAuth"]["accessToken"]["secret"],
         "[secret]"
     );
-    let disk = app.disk_bytes();
+    let disk = app.stored_bytes().await;
     assert!(
         contains(&disk, ciphertext),
         "the settings were written to disk"

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::fixtures::{Fixture, deployments, steps};
-use crate::helpers::{PROD, spawn_app, spawn_on};
+use crate::helpers::{PROD, on_test_store, spawn_app, spawn_on};
 
 #[tokio::test]
 async fn demo_tokens_are_written_privately_as_admin_and_member() {
@@ -69,6 +69,7 @@ async fn a_restart_keeps_data_and_does_not_seed_again() {
     let app = spawn_app().await;
     let tokens_file = std::fs::read(app.data_dir.path().join(TOKENS_FILE)).expect("tokens");
     let config = Config::new(([127, 0, 0, 1], 0).into(), app.data_dir.path().to_owned());
+    let config = on_test_store(config).await;
     let (state, tokens) = start(&config, config.listen).await.expect("restarts");
     assert!(tokens.is_none(), "seeding is skipped when data exists");
     let orgs = vec!["acme".to_owned(), "globex".to_owned()];

@@ -210,7 +210,7 @@ async fn a_token_is_kept_only_as_its_hash() {
     let made = create(&app, &app.admin, json!({"description": "on disk"})).await;
     // Used, so that its row is written again.
     assert_eq!(whoami(&app, &made.token_value).await, StatusCode::OK);
-    let disk = app.disk_bytes();
+    let disk = app.stored_bytes().await;
     assert!(!contains(&disk, &made.token_value));
     assert!(!contains(&disk, &made.token_value["pul-".len()..]));
     assert!(

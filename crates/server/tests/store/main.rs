@@ -1,20 +1,24 @@
-//! The store's behaviour, written once against the `Store` trait and run against every backend
-//! (`backends!` at the end lists the tests each backend runs). The API tests reach the store
-//! through HTTP; these pin what a second backend must match: ordering, pagination, versions,
-//! conflicts and what "not found" looks like.
+//! The store's behaviour, written once against the `Store` trait and run against every backend:
+//! SQLite in a temporary directory, PostgreSQL in a schema of its own (`support/postgres.rs`).
+//! `backends!` at the end lists the tests. These pin what every engine must match: ordering,
+//! pagination, versions, conflicts and what "not found" looks like.
 
 mod deployments;
 mod records;
+#[path = "../support/postgres.rs"]
+mod support;
 
 use std::sync::Arc;
 
-use keyless_server::store::{Account, NewAccount, SqliteStore, Store};
+use keyless_server::store::{Account, NewAccount, PostgresStore, SqliteStore, Store};
+use support::Schema;
 use tempfile::TempDir;
 
-/// A migrated, empty store, and what keeps it alive.
+/// A migrated, empty store, and where its data lives (removed when the test ends).
 pub struct Fixture {
     pub store: Arc<dyn Store>,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
+    _schema: Option<Schema>,
 }
 
 impl Fixture {
@@ -26,7 +30,20 @@ impl Fixture {
         store.migrate().await.expect("migrates");
         Self {
             store: Arc::new(store),
-            _dir: dir,
+            _dir: Some(dir),
+            _schema: None,
+        }
+    }
+
+    /// A fresh PostgreSQL store, in a schema of its own.
+    pub async fn postgres() -> Self {
+        let (schema, url) = Schema::create().await;
+        let store = PostgresStore::connect(&url).await.expect("connects");
+        store.migrate().await.expect("migrates");
+        Self {
+            store: Arc::new(store),
+            _dir: None,
+            _schema: Some(schema),
         }
     }
 
@@ -62,6 +79,14 @@ macro_rules! backends {
                 #[tokio::test]
                 async fn $test() {
                     crate::$module::$test(crate::Fixture::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    crate::$module::$test(crate::Fixture::postgres().await).await;
                 }
             )*
         }

@@ -1,0 +1,10 @@
+//! The store's implementation, once, for every SQL engine: each file is a macro that an engine's
+//! module (`sqlite/`, `postgres/`) expands for its store type. The SQL is what both engines
+//! run (`$n` parameters, standard functions); what differs is each engine's connection and
+//! schema.
+
+pub mod deployments;
+pub mod oidc_tests;
+pub mod records;
+pub mod tokens;
+pub mod webhooks;

@@ -1,0 +1,43 @@
+//! The SQLite [`Store`]: one file, WAL journal, foreign keys on, migrations from `migrations/`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use sqlx::migrate::Migrator;
+
+use super::{StoreError, sql};
+
+/// The schema, migration by migration (`migrations/`).
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// A [`Store`](super::Store) in one SQLite database file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database a `sqlite:` URL names.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+sql::records::store!(SqliteStore, Sqlite);
+sql::deployments::deployment_store!(SqliteStore, Sqlite);
+sql::webhooks::webhook_store!(SqliteStore, Sqlite);
+sql::oidc_tests::oidc_test_store!(SqliteStore, Sqlite);
+sql::tokens::token_store!(SqliteStore, Sqlite);
