@@ -23,6 +23,17 @@ pub enum Command {
         #[arg(long, env = "KEYLESS_DATA_DIR", default_value = ".keyless")]
         data_dir: PathBuf,
     },
+    /// Copies a SQLite store into an empty PostgreSQL database (creating its schema) and
+    /// verifies every table's row count. Stop the server first; then start it with the same
+    /// data dir (its keys open the copied secrets) and `--database-url <the target>`.
+    MigrateStore {
+        /// The SQLite store, e.g. `sqlite://.keyless/keyless.db`.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database, e.g. `postgres://keyless@db.internal/keyless`.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// The Keyless API server; serves the console too when given `--dist`.

@@ -1,10 +1,10 @@
 //! `keyless-server`: parse the configuration, open and migrate the store, seed demo data on
 //! first start, then serve until Ctrl-C or SIGTERM; or run a maintenance command
-//! (`rotate-oidc-key`).
+//! (`rotate-oidc-key`, `migrate-store`).
 
 use clap::Parser;
 use keyless_server::config::{Cli, Command};
-use keyless_server::{BoxError, oidc, seed};
+use keyless_server::{BoxError, oidc, seed, store};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -18,12 +18,25 @@ async fn main() -> Result<(), BoxError> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if let Some(Command::RotateOidcKey { data_dir }) = cli.command {
-        let kid = oidc::rotate(&data_dir)?;
-        println!(
-            "New OIDC signing key {kid}; the previous key stays published until its tokens expire."
-        );
-        return Ok(());
+    match cli.command {
+        Some(Command::RotateOidcKey { data_dir }) => {
+            let kid = oidc::rotate(&data_dir)?;
+            println!(
+                "New OIDC signing key {kid}; the previous key stays published until its tokens \
+                 expire."
+            );
+            return Ok(());
+        }
+        Some(Command::MigrateStore { from, to }) => {
+            for (table, rows) in store::copy::copy(&from, &to).await? {
+                println!("{table}: {rows} rows");
+            }
+            println!(
+                "Copied and verified. Start the server with --database-url and the same data dir."
+            );
+            return Ok(());
+        }
+        None => {}
     }
     let config = cli.config;
     let tls = keyless_server::tls_config(&config)?;

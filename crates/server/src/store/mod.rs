@@ -3,6 +3,7 @@
 //! cross it (stacks and deployments by [`StackId`] and [`DeploymentId`]). Both engines run the
 //! one implementation in `sql/`; `tests/store` holds them to the same behaviour.
 
+pub mod copy;
 pub mod deployments;
 mod ids;
 pub mod oidc_tests;

@@ -8,6 +8,7 @@ mod fixtures;
 mod headers;
 mod helpers;
 mod input_bombs;
+mod migrate_store;
 mod oidc;
 mod oidc_assistant;
 mod openapi;

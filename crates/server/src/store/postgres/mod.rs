@@ -15,7 +15,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations-postgres");
 /// A [`Store`](super::Store) in a PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PostgresStore {

@@ -16,7 +16,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// A [`Store`](super::Store) in one SQLite database file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {
