@@ -334,3 +334,20 @@ pub fn process_alive(command: &str) -> bool {
                 == command
     })
 }
+
+/// A preview of `acme/website/prod` held in its queue (deployments paused), so that its log
+/// stays empty until a test writes it; returns the stack's deployments path and the id.
+pub async fn held_preview(app: &TestApp) -> (String, String) {
+    let base = deployments("website", "prod");
+    let pause = app
+        .write(
+            Method::POST,
+            &format!("{base}/pause"),
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(pause.status, StatusCode::OK, "{}", pause.text);
+    let id = app.deploy(&base, &json!({"operation": "preview"})).await;
+    (base, id)
+}

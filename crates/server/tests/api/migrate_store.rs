@@ -7,7 +7,7 @@ use keyless_server::store::{DeploymentId, NewLogLine};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::fixtures::deployments;
+use crate::fixtures::held_preview;
 use crate::helpers::{PROD, spawn_with};
 use crate::support::Schema;
 
@@ -23,17 +23,7 @@ async fn a_sqlite_store_copied_to_postgresql_answers_as_before() {
     let app = app.signed_in(demo.clone());
 
     // A held deployment with a log, a token of Alice's own, and her settings' secret.
-    let base = deployments("website", "prod");
-    let paused = app
-        .write(
-            Method::POST,
-            &format!("{base}/pause"),
-            &app.admin,
-            &json!({}),
-        )
-        .await;
-    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text);
-    let id = app.deploy(&base, &json!({"operation": "preview"})).await;
+    let (base, id) = held_preview(&app).await;
     let lines: Vec<NewLogLine> = (0..10_000)
         .map(|i| NewLogLine {
             step: 0,

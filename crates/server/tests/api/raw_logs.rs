@@ -8,7 +8,7 @@ use keyless_server::store::{DeploymentId, NewLogLine};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::fixtures::{Fixture, Gate, deploy_app, deployments};
+use crate::fixtures::{Fixture, Gate, deploy_app, deployments, held_preview};
 use crate::helpers::{TestApp, spawn_app};
 
 const NEXT_TOKEN: &str = "x-keyless-next-token";
@@ -90,23 +90,6 @@ async fn finished_log(app: &TestApp, fixture: &Fixture, count: u32) -> String {
     let (done, log) = app.run(&base, &fixture.request("update", &[&print])).await;
     assert_eq!(done["status"], "succeeded", "{log}");
     format!("{base}/{}/logs", done["id"].as_str().expect("an id"))
-}
-
-/// A preview of `acme/website/prod` held in its queue (deployments paused), so that its log
-/// stays empty until a test writes it; returns the stack's deployments path and the id.
-async fn held_preview(app: &TestApp) -> (String, String) {
-    let base = deployments("website", "prod");
-    let pause = app
-        .write(
-            Method::POST,
-            &format!("{base}/pause"),
-            &app.admin,
-            &json!({}),
-        )
-        .await;
-    assert_eq!(pause.status, StatusCode::OK, "{}", pause.text);
-    let id = app.deploy(&base, &json!({"operation": "preview"})).await;
-    (base, id)
 }
 
 #[tokio::test]
