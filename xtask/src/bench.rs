@@ -1,5 +1,6 @@
-//! `cargo xtask bench logs [--lines N]`: builds the server and the log benchmark with the
-//! server's optimised profile, then runs the benchmark against the real server binary (see
+//! `cargo xtask bench logs [--lines N] [--database-url postgres://…]`: builds the server and the
+//! log benchmark with the server's optimised profile, then runs the benchmark against the real
+//! server binary, on SQLite and, when given, on PostgreSQL too (see
 //! `crates/server/examples/bench_logs.rs`). It prints figures; it asserts nothing about time.
 //! `cargo xtask bench sizes`: the last console build's download per page, by crate (see
 //! `wasm_sizes.rs`); `bench console` ends with it.
@@ -14,7 +15,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             crate::wasm_sizes::sizes()
         }
         Some("sizes") => crate::wasm_sizes::sizes(),
-        _ => Err("usage: cargo xtask bench <logs | console | sizes> [--lines N]".into()),
+        _ => Err("usage: cargo xtask bench <logs [--database-url postgres://…] | console | sizes> [--lines N]".into()),
     }
 }
 

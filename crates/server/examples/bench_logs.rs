@@ -3,20 +3,23 @@
 //! with the time it was printed), follows it through the logs API with continuation tokens the
 //! way a client does, then pages through the whole log again, and reads it whole through
 //! `logs/raw` (gzip, decompressed as it arrives, and plain); finally it measures the raw
-//! batched-insert rate of the same SQLite database through the same store code, for comparison.
+//! batched-insert rate of the same database through the same store code, for comparison.
 //! Then it floods: one deployment prints 64 MiB without a newline, another 200 MB of lines,
 //! and it samples the server's resident memory meanwhile (the limits keep it flat: lines are
 //! cut at 16 KiB, the log stops at its budget). It prints figures and asserts nothing about
 //! time.
 //!
-//! `bench_logs --server <keyless-server binary> [--lines N]`
+//! With `--database-url postgres://…` it runs again with the store in PostgreSQL (a schema of its
+//! own in that database, dropped afterwards) and prints those figures beside SQLite's.
+//!
+//! `bench_logs --server <keyless-server binary> [--lines N] [--database-url postgres://…]`
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use keyless_server::store::{DeploymentId, DeploymentStore, NewLogLine, SqliteStore};
+use keyless_server::store::{DeploymentId, NewLogLine};
 use serde_json::{Value, json};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -82,15 +85,78 @@ async fn main() -> Result<(), BoxError> {
     let mut args = std::env::args().skip(1);
     let mut server: Option<PathBuf> = None;
     let mut lines: u64 = 1_000_000;
+    let mut postgres: Option<String> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--server" => server = args.next().map(PathBuf::from),
             "--lines" => lines = args.next().ok_or("--lines needs a number")?.parse()?,
+            "--database-url" => postgres = args.next(),
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
     let server = server.ok_or("--server <keyless-server binary> is required")?;
 
+    let sqlite = bench(&server, lines, None).await?;
+    sqlite.stats.print("SQLite", lines, sqlite.raw);
+    if let Some(flood) = &sqlite.flood {
+        flood.print();
+    }
+    let Some(postgres) = postgres else {
+        return Ok(());
+    };
+    // A schema of the run's own in that database, dropped afterwards.
+    let schema = format!("bench_logs_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&postgres).await?;
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await?;
+    let separator = if postgres.contains('?') { '&' } else { '?' };
+    let scoped = format!("{postgres}{separator}options[search_path]={schema}");
+    let result = bench(&server, lines, Some(&scoped)).await;
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await?;
+    let pg = result?;
+    pg.stats.print("PostgreSQL", lines, pg.raw);
+    println!();
+    println!("PostgreSQL beside SQLite, same run (PostgreSQL / SQLite)");
+    let ratio = |what: &str, pg: f64, sqlite: f64| println!("  {what:<32} {:>12.2}", pg / sqlite);
+    ratio(
+        "ingest lines/s",
+        pg.stats.ingest_per_sec,
+        sqlite.stats.ingest_per_sec,
+    );
+    ratio(
+        "end-to-end lag p50",
+        percentile(&pg.stats.lags, 0.50),
+        percentile(&sqlite.stats.lags, 0.50),
+    );
+    ratio(
+        "paging the finished log, s",
+        pg.stats.page_secs,
+        sqlite.stats.page_secs,
+    );
+    ratio(
+        "logs/raw gzip, s",
+        pg.stats.raw_gzip.secs,
+        sqlite.stats.raw_gzip.secs,
+    );
+    ratio("raw batched insert lines/s", pg.raw, sqlite.raw);
+    Ok(())
+}
+
+/// One engine's figures.
+struct Run {
+    stats: Stats,
+    /// Lines per second of the store's own batched inserts into the same database.
+    raw: f64,
+    /// Only on SQLite, the default: the limits it shows do not depend on the engine.
+    flood: Option<Flood>,
+}
+
+/// Runs the benchmark against a server on a fresh data dir, its store in SQLite there or at
+/// `database_url`.
+async fn bench(server: &Path, lines: u64, database_url: Option<&str>) -> Result<Run, BoxError> {
     let scratch = tempfile::tempdir()?;
     let data_dir = scratch.path().join("data");
     let repo = scratch.path().join("repo");
@@ -106,11 +172,16 @@ async fn main() -> Result<(), BoxError> {
     std::fs::write(&pulumi, "#!/bin/sh\necho \"pulumi $*\"\n")?;
     std::fs::set_permissions(&pulumi, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
 
-    let mut child = Command::new(&server)
+    let mut command = Command::new(server);
+    command
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data_dir)
         .arg("--pulumi")
-        .arg(&pulumi)
+        .arg(&pulumi);
+    if let Some(url) = database_url {
+        command.arg("--database-url").arg(url);
+    }
+    let mut child = command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -131,20 +202,24 @@ async fn main() -> Result<(), BoxError> {
     }
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let result = run(&url, &data_dir, &repo, lines, child.id()).await;
-    let flood = match &result {
-        Ok(_) => Some(flood(&url, &data_dir, &repo, child.id()).await),
-        Err(_) => None,
+    let flood = match (&result, database_url) {
+        (Ok(_), None) => Some(flood(&url, &data_dir, &repo, child.id()).await),
+        _ => None,
     };
     // SIGTERM: the server shuts down gracefully.
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();
     let (deployment_id, stats) = result?;
-    let raw = raw_insert_rate(&data_dir, &deployment_id, lines).await?;
-    stats.print(lines, raw);
-    if let Some(flood) = flood {
-        flood?.print();
-    }
-    Ok(())
+    let store_url = match database_url {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite://{}", data_dir.join("keyless.db").display()),
+    };
+    let raw = raw_insert_rate(&store_url, &deployment_id, lines).await?;
+    Ok(Run {
+        stats,
+        raw,
+        flood: flood.transpose()?,
+    })
 }
 
 /// The server's memory around the floods, in KiB.
@@ -279,9 +354,9 @@ impl RawRead {
 }
 
 impl Stats {
-    fn print(&self, lines: u64, raw: f64) {
+    fn print(&self, engine: &str, lines: u64, raw: f64) {
         println!();
-        println!("Log benchmark: {lines} lines printed by one pre-run command");
+        println!("Log benchmark, store in {engine}: {lines} lines printed by one pre-run command");
         println!("  lines returned by the API        {}", self.total_lines);
         println!(
             "  ingest (first → last line)       {:>12.0} lines/s",
@@ -545,10 +620,9 @@ async fn get(
 }
 
 /// Lines per second stored by `append_logs` in batches of [`BATCH`], into the same database
-/// file, as an extra step of the same deployment.
-async fn raw_insert_rate(data_dir: &Path, id: &str, lines: u64) -> Result<f64, BoxError> {
-    let url = format!("sqlite://{}", data_dir.join("keyless.db").display());
-    let store = SqliteStore::connect(&url).await?;
+/// (`store_url`), as an extra step of the same deployment.
+async fn raw_insert_rate(store_url: &str, id: &str, lines: u64) -> Result<f64, BoxError> {
+    let store = keyless_server::store::open(store_url).await?;
     let stamp = keyless_server::timestamp::now();
     let start = Instant::now();
     let mut batch = Vec::with_capacity(BATCH);
