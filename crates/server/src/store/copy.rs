@@ -203,6 +203,8 @@ pub enum CopyError {
     Urls,
     #[error("the target already holds data (table {0} has rows); copy into an empty database")]
     TargetNotEmpty(&'static str),
+    #[error("the schema has {0}, which this copy does not know; it would be left behind")]
+    Uncovered(String),
     #[error("table {table}: {source_rows} rows in the source, {target_rows} copied")]
     Count {
         table: &'static str,
@@ -232,6 +234,7 @@ pub async fn copy(from: &str, to: &str) -> Result<Vec<(&'static str, i64)>, Copy
     let target = PostgresStore::connect(to).await?;
     target.migrate().await?;
     let (source, target) = (&source.pool, &target.pool);
+    covers_schema(target).await?;
     for (table, _) in TABLES {
         if count(target, table).await? > 0 {
             return Err(CopyError::TargetNotEmpty(table));
@@ -263,6 +266,26 @@ pub async fn copy(from: &str, to: &str) -> Result<Vec<(&'static str, i64)>, Copy
         counts.push((*table, target_rows));
     }
     Ok(counts)
+}
+
+/// Fails unless [`TABLES`] names every column of the target's schema, so that a migration that
+/// adds one cannot leave its data behind unnoticed.
+async fn covers_schema(target: &sqlx::PgPool) -> Result<(), CopyError> {
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name, column_name FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(target)
+    .await?;
+    for (table, column) in columns {
+        let known = TABLES
+            .iter()
+            .any(|(t, cs)| *t == table && cs.iter().any(|(c, _)| *c == column));
+        if !known {
+            return Err(CopyError::Uncovered(format!("{table}.{column}")));
+        }
+    }
+    Ok(())
 }
 
 /// How many rows `table` has, in either engine.
