@@ -7,11 +7,12 @@ use leptos_router::components::{A, ParentRoute, Redirect, Route, Router, Routes}
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::{Lazy, LazyRoute, NavigateOptions, path};
 
+use crate::lazy::LazyParts;
 use crate::load::loading;
 use crate::pages::deploy_settings::DeploySettingsPage;
 use crate::pages::deployment::DeploymentPage;
 use crate::pages::deployments::{OrgDeploymentsPage, StackDeploymentsPage};
-use crate::pages::log_file::{LogFilePage, LogFileViewer, ViewerLoader};
+use crate::pages::log_file::LogFilePage;
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::sign_in::SignInPage;
 use crate::pages::stack::{SettingsIndex, SettingsLayout, StackLayout, StackOverview};
@@ -23,7 +24,7 @@ use crate::unsaved::{UnsavedChanges, provide_unsaved_changes};
 /// The whole console.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_context(ViewerLoader(|| Box::pin(log_file_viewer())));
+    provide_context(LazyParts::split());
     view! {
         <SessionProvider>
             <Router>
@@ -105,13 +106,6 @@ lazy_page!(StackDeploymentsRoute, stack_deployments => <StackDeploymentsPage />)
 lazy_page!(DeploymentRoute, deployment => <DeploymentPage />);
 lazy_page!(LogFileRoute, log_file => <LogFilePage />);
 lazy_page!(DeploySettingsRoute, deploy_settings => <DeploySettingsPage />);
-
-/// `/logs/open`'s log viewer, a module of its own fetched once a file is chosen (a first visit
-/// loads only the file picker); the page loads it through [`ViewerLoader`].
-#[leptos::wasm_split::wasm_split(log_file_viewer, wasm_split_path = ::leptos::wasm_split)]
-fn log_file_viewer() -> AnyView {
-    view! { <LogFileViewer /> }.into_any()
-}
 
 /// The app's header: the product name and, when signed in, the user and Sign out.
 #[component]

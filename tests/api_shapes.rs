@@ -9,6 +9,7 @@ use keyless_api_types::{
     ApiError, DeploymentLogs, ErrorType, GetDeploymentResponse, ListDeploymentResponseV2,
     ListStacksResponse, OrgRole, PulumiOperation, Stack, StackDeploymentsMetadataResponse, User,
 };
+use keyless_console::lazy::LazyParts;
 use keyless_console::pages::deploy_settings::DeploySettingsPage;
 use keyless_console::pages::deployment::DeploymentPage;
 use keyless_console::pages::deployments::{OrgDeploymentsPage, StackDeploymentsPage};
@@ -256,6 +257,7 @@ fn open_with(path: &str, role: &str, extra: Value) -> Element {
     let root = container();
     let mounted = mount_to(root.clone(), move || {
         provide_context(Session::new(Some("test-token".into()), Some(user)));
+        provide_context(LazyParts::in_place());
         view! {
             <Router>
                 <Routes fallback=|| "not found">

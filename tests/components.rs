@@ -4,6 +4,7 @@
 
 use keyless_api_types::stack::StackRef;
 use keyless_console::components::Switch;
+use keyless_console::lazy::LazyParts;
 use keyless_console::pages::deploy_settings::{DeploySettingsForm, READ_ONLY_NOTICE};
 use keyless_console::session::Session;
 use leptos::mount::mount_to;
@@ -79,6 +80,7 @@ fn mount_panel(
 ) -> leptos::mount::UnmountHandle<impl Mountable> {
     mount_to(root.clone(), move || {
         provide_context(Session::new(Some("test-token".into()), None));
+        provide_context(LazyParts::in_place());
         view! {
             <DeploySettingsForm
                 stack=StackRef::new("acme", "website", "prod")

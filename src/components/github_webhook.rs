@@ -33,6 +33,18 @@ fn outcome_label(outcome: DeliveryOutcome) -> &'static str {
     }
 }
 
+/// Whose webhook the Deploy panel shows, for [`WebhookPart`].
+#[derive(Clone)]
+pub struct WebhookOrg(pub String);
+
+/// The [`GitHubWebhook`] of the [`WebhookOrg`] in context, which pages load as a part of its
+/// own ([`crate::lazy`]).
+#[component]
+pub fn WebhookPart() -> impl IntoView {
+    let WebhookOrg(org) = expect_context();
+    view! { <GitHubWebhook org /> }
+}
+
 /// The organization's GitHub webhook, for its admins: the payload URL to give GitHub, a
 /// button that makes (or replaces) the secret and shows it this once, and the recent
 /// deliveries with what became of each, linked to the deployments they started.

@@ -21,11 +21,11 @@ mod trust_setup;
 
 pub use copy_button::CopyButton;
 pub use explain_trust::ExplainTrust;
-pub use github_webhook::{COPY_NOW, GitHubWebhook};
+pub use github_webhook::{COPY_NOW, GitHubWebhook, WebhookOrg, WebhookPart};
 pub use lifetime_advice::LifetimeAdvice;
 pub use list_field::ListField;
 pub use log_viewer::{LiveLog, LogViewer};
-pub use oidc_assistant::OidcAssistant;
+pub use oidc_assistant::{AssistantInputs, OidcAssistant, OidcAssistantPart};
 pub use oidc_card::OidcCard;
 pub use oidc_test::{OidcTest, OidcTestOutcome, VerdictView};
 pub use operation_select::OperationSelect;

@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::{LifetimeAdvice, OidcTest, TrustSetup};
 use crate::deploy_form::DeployForm;
 
-/// The OIDC setup assistant under the Deploy panel's "OpenID Connect" section: the trust each
-/// enabled cloud needs ("Set up trust"), the lifetime advice and, for admins, "Test OIDC" —
+/// The OIDC setup assistant under the Deploy panel's "OpenID Connect" section, shown while a
+/// cloud is switched on: the trust each enabled cloud needs ("Set up trust"), the lifetime advice and, for admins, "Test OIDC" —
 /// all for the form's current values, with one operation shared between them.
 #[component]
 pub fn OidcAssistant(
@@ -39,17 +39,34 @@ pub fn OidcAssistant(
             .unwrap_or_default()
     });
     let changed = Signal::derive(move || oidc.read().as_ref() != Some(&*saved.read()));
-    let enabled = move || !form.read().oidc().is_empty();
     let valid: Signal<Option<OidcConfig>> = oidc.into();
     let operation = RwSignal::new(PulumiOperation::Update);
 
     view! {
-        <Show when=enabled>
-            <div class="oidc-assistant">
-                <TrustSetup stack oidc=valid changed operation />
-                <LifetimeAdvice stack operation />
-                <OidcTest stack oidc=valid operation />
-            </div>
-        </Show>
+        <div class="oidc-assistant">
+            <TrustSetup stack oidc=valid changed operation />
+            <LifetimeAdvice stack operation />
+            <OidcTest stack oidc=valid operation />
+        </div>
     }
+}
+
+/// What the Deploy panel hands the assistant, which it loads as a part of its own
+/// ([`crate::lazy`]).
+#[derive(Clone, Copy)]
+pub struct AssistantInputs {
+    pub stack: Signal<StackRef>,
+    pub form: Signal<DeployForm>,
+    pub loaded: Signal<Value>,
+}
+
+/// The [`OidcAssistant`] for the [`AssistantInputs`] in context.
+#[component]
+pub fn OidcAssistantPart() -> impl IntoView {
+    let AssistantInputs {
+        stack,
+        form,
+        loaded,
+    } = expect_context();
+    view! { <OidcAssistant stack form loaded /> }
 }

@@ -11,9 +11,10 @@ use web_sys::SubmitEvent;
 
 use crate::api::ApiFailure;
 use crate::components::{
-    GitHubWebhook, ListField, OidcAssistant, PageTitle, Switch, TextField, focus_by_id,
+    AssistantInputs, ListField, PageTitle, Switch, TextField, WebhookOrg, focus_by_id,
 };
 use crate::deploy_form::{CloudForm, DeployForm, Field, FieldErrors, PushSwitch};
+use crate::lazy::lazy_part;
 use crate::load::{load, load_failed, loading};
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;
@@ -56,10 +57,11 @@ pub fn DeploySettingsPage() -> impl IntoView {
                         let org = stack.org.clone();
                         let admin = session.is_admin_of(&org);
                         let read_only = Signal::derive(move || !session.is_admin_of(&org));
+                        provide_context(WebhookOrg(stack.org.clone()));
                         view! {
-                            <DeploySettingsForm stack=stack.clone() settings read_only />
+                            <DeploySettingsForm stack settings read_only />
                             // Members may not see the secret or the deliveries (the API answers 403).
-                            {admin.then(|| view! { <GitHubWebhook org=stack.org /> })}
+                            {admin.then(|| lazy_part(|parts| parts.github_webhook, "GitHub webhook"))}
                         }
                         .into_any()
                     }
@@ -90,6 +92,11 @@ pub fn DeploySettingsForm(
     let unreadable = initial.as_ref().err().cloned();
     let loaded = RwSignal::new(settings);
     let form = RwSignal::new(initial.unwrap_or_default());
+    provide_context(AssistantInputs {
+        stack,
+        form: form.into(),
+        loaded: loaded.into(),
+    });
     // The fields edited since the last save: a handful, so a list (less wasm than a set).
     let touched = RwSignal::new(Vec::<Field>::new());
     let submitted = RwSignal::new(false);
@@ -343,7 +350,9 @@ pub fn DeploySettingsForm(
                     </p>
 
                     {Cloud::ALL.map(cloud_view).into_iter().collect_view()}
-                    <OidcAssistant stack form loaded />
+                    <Show when=move || !form.read().oidc().is_empty()>
+                        {lazy_part(|parts| parts.oidc_assistant, "OIDC assistant")}
+                    </Show>
                 </section>
 
                 <section class="push-to-deploy" aria-labelledby="push-heading">

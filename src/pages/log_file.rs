@@ -3,17 +3,13 @@
 //! streamed into the viewer as it is read, the first lines shown at once. The viewer is a module
 //! of its own, fetched when a file is chosen: a first visit loads only the file picker.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 
 use crate::components::{LiveLog, LogViewer, PageTitle};
-use crate::load::loading;
+use crate::lazy::lazy_part;
 use crate::log::LogText;
 use crate::log::stream;
 
@@ -56,7 +52,6 @@ pub fn LogFilePage() -> impl IntoView {
         });
     };
     let file_name = Signal::derive(move || name.get().unwrap_or_else(|| "log.txt".into()));
-    let viewer = expect_context::<ViewerLoader>();
     provide_context(ChosenFile {
         log,
         name: file_name,
@@ -76,19 +71,10 @@ pub fn LogFilePage() -> impl IntoView {
         </div>
         {move || error.get().map(|text| view! { <p class="alert" role="alert">{text}</p> })}
         <Show when=move || name.get().is_some()>
-            <Suspense fallback=|| loading("log viewer")>
-                {Suspend::new(SendWrapper::new((viewer.0)()))}
-            </Suspense>
+            {lazy_part(|parts| parts.log_file_viewer, "log viewer")}
         </Show>
     }
 }
-
-/// Loads the log viewer's own module and renders [`LogFileViewer`]. The app provides it from
-/// its main module: called from this page's module directly, the loader's import would stay
-/// unresolved in unsplit builds (the browser tests'), and rendering the viewer here would put
-/// it back in this page's module.
-#[derive(Clone, Copy)]
-pub struct ViewerLoader(pub fn() -> Pin<Box<dyn Future<Output = AnyView>>>);
 
 /// The file being read, for [`LogFileViewer`].
 #[derive(Clone, Copy)]

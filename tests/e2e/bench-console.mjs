@@ -103,7 +103,8 @@ async function initialLoad() {
 
 /**
  * A first visit to `pagePath` with an empty cache: every wasm, js and css file the browser
- * fetched until `ready` (the shell plus the page's lazily loaded modules), gzipped.
+ * fetched until `ready` shows (a locator, or several: the shell plus the page's lazily loaded
+ * modules and parts), gzipped.
  */
 async function firstVisit(browser, base, pagePath, ready, token) {
   const context = await browser.newContext();
@@ -115,7 +116,7 @@ async function firstVisit(browser, base, pagePath, ready, token) {
     if (/\.(wasm|js|css)$/.test(name)) fetched.add(name);
   });
   await page.goto(base + pagePath);
-  await ready(page).waitFor({ timeout: 60_000 });
+  for (const shown of [ready(page)].flat()) await shown.waitFor({ timeout: 60_000 });
   await context.close();
   const modules = [...fetched].filter((name) => /-(split|chunk)_/.test(name)).length;
   let total = 0;
@@ -137,7 +138,12 @@ async function firstVisits(browser) {
     await firstVisit(browser, server.baseUrl, "/signin", (page) => page.getByLabel("Access token", { exact: true }));
     await firstVisit(browser, server.baseUrl, "/stacks", (page) => page.locator('a[href="/acme/website/prod"]'), member);
     await firstVisit(browser, server.baseUrl, log, (page) => page.locator(".log-line").first(), member);
-    await firstVisit(browser, server.baseUrl, "/acme/website/prod/settings/deploy", (page) => page.getByRole("button", { name: "Save deployment configuration" }), server.tokens.admin);
+    await firstVisit(browser, server.baseUrl, "/acme/website/prod/settings/deploy", (page) => [
+      page.getByRole("button", { name: "Save deployment configuration" }),
+      // The parts that arrive as modules of their own: prod has AWS on.
+      page.getByRole("heading", { name: "GitHub webhook" }),
+      page.getByRole("button", { name: "Test OIDC" }),
+    ], server.tokens.admin);
     await firstVisit(browser, server.baseUrl, "/logs/open", (page) => page.getByLabel("Log file"));
   } finally {
     await server.stop();

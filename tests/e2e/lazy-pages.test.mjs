@@ -31,12 +31,44 @@ test("each page's module is fetched on its first visit, and only then", async ()
   assert.deepEqual(pageModules(), ["stack", "stack_overview", "stacks"]);
   assert.equal(fetched.filter((name) => name.endsWith("_bg.wasm")).length, 1, "one main module");
 
+  // prod has AWS OIDC configured: the assistant arrives with the page, and the webhook for admins.
   await page.getByRole("link", { name: "Settings → Deploy" }).click();
   await page.getByRole("button", { name: "Save deployment configuration" }).waitFor();
+  await page.getByRole("heading", { name: "GitHub webhook" }).waitFor();
+  await page.getByRole("button", { name: "Test OIDC" }).waitFor();
   await page.getByRole("link", { name: "Stacks" }).first().click();
   await page.locator('a[href="/acme/website/prod"]').waitFor();
-  assert.deepEqual(pageModules(), ["deploy_settings", "stack", "stack_overview", "stacks"], "nothing fetched twice");
+  const settingsModules = ["deploy_settings", "github_webhook", "oidc_assistant", "stack", "stack_overview", "stacks"];
+  assert.deepEqual(pageModules(), settingsModules, "nothing fetched twice");
   await context.close();
+});
+
+test("Settings → Deploy fetches the OIDC assistant once a cloud is switched on, and members never fetch the webhook", async () => {
+  for (const [role, token] of [["admin", server.tokens.admin], ["member", server.tokens.member]]) {
+    const context = await browser.newContext();
+    await context.addInitScript((t) => localStorage.setItem("keyless.token", t), token);
+    const page = await context.newPage();
+    const fetched = [];
+    page.on("requestfinished", (request) => {
+      const name = new URL(request.url()).pathname.match(/-split_(\w+)\.wasm$/)?.[1];
+      if (name) fetched.push(name);
+    });
+    // dev has no OIDC configured.
+    await page.goto(`${server.baseUrl}/acme/website/dev/settings/deploy`);
+    await page.getByRole("switch", { name: "Enable AWS Integration" }).waitFor();
+    if (role === "admin") {
+      await page.getByRole("heading", { name: "GitHub webhook" }).waitFor();
+      assert.deepEqual(fetched.sort(), ["deploy_settings", "github_webhook", "stack"]);
+      await page.getByRole("switch", { name: "Enable AWS Integration" }).click();
+      await page.getByRole("button", { name: "Test OIDC" }).waitFor();
+      assert.deepEqual(fetched.sort(), ["deploy_settings", "github_webhook", "oidc_assistant", "stack"]);
+    } else {
+      await page.getByText("Only organization admins can change deployment settings.").waitFor();
+      await page.waitForTimeout(500);
+      assert.deepEqual(fetched.sort(), ["deploy_settings", "stack"]);
+    }
+    await context.close();
+  }
 });
 
 test("Open a log file fetches the log viewer only once a file is chosen", async () => {

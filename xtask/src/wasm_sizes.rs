@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 
 use crate::cmd;
 
-/// The pages `bench console` visits, by the module loaders (`lazy_page!` names in `src/app.rs`)
-/// their routes go through.
-const PAGES: [(&str, &[&str]); 5] = [
+/// The pages `bench console` visits, by the module loaders (`lazy_page!` names in `src/app.rs`,
+/// parts in `src/lazy.rs`) an admin's first visit goes through.
+const PAGES: [(&str, &[&str]); 6] = [
     ("/signin", &["sign_in"]),
     ("/stacks", &["stacks"]),
     (
@@ -24,7 +24,16 @@ const PAGES: [(&str, &[&str]); 5] = [
     ),
     (
         "/:org/:project/:stack/settings/deploy",
-        &["stack", "deploy_settings"],
+        &["stack", "deploy_settings", "github_webhook"],
+    ),
+    (
+        "/:org/:project/:stack/settings/deploy with a cloud on",
+        &[
+            "stack",
+            "deploy_settings",
+            "github_webhook",
+            "oidc_assistant",
+        ],
     ),
     ("/logs/open", &["log_file"]),
 ];
