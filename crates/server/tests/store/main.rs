@@ -7,6 +7,7 @@ mod deployments;
 mod records;
 #[path = "../support/postgres.rs"]
 mod support;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -103,4 +104,5 @@ backends!(
     deployments::jobs_record_their_steps,
     deployments::logs_are_read_in_order_by_line_and_by_step,
     deployments::pauses_hold_a_stack_or_an_organization,
+    webhooks::refused_deliveries_keep_their_limit_under_concurrency,
 );

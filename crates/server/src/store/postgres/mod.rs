@@ -38,6 +38,17 @@ impl PostgresStore {
     }
 }
 
+/// Makes the transaction the only one working on `key` until it ends (a transaction-scoped
+/// advisory lock): under READ COMMITTED, concurrent transactions that count rows and then insert
+/// would all see the same count, and all insert.
+pub(super) async fn serialize_on(tx: &mut sqlx::PgConnection, key: &str) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 sql::records::store!(PostgresStore, Postgres);
 sql::deployments::deployment_store!(PostgresStore, Postgres);
 sql::webhooks::webhook_store!(PostgresStore, Postgres);

@@ -222,7 +222,10 @@ macro_rules! webhook_store {
                     max_since: u32,
                 ) -> Result<bool, StoreError> {
                     let mut tx = self.pool.begin().await?;
-                    // One statement, so that concurrent deliveries cannot all pass the count.
+                    // Counted and inserted in one statement, and one organization's at a time, so
+                    // that concurrent deliveries cannot all pass the count.
+                    super::serialize_on(&mut tx, &format!("refused-deliveries {}", new.org))
+                        .await?;
                     let added = sqlx::query(
                         "INSERT INTO github_refused_deliveries (organization, delivery_id, event, received,
                                                                 outcome, message)

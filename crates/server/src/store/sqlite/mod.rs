@@ -36,6 +36,16 @@ impl SqliteStore {
     }
 }
 
+/// Makes the transaction the only one working on `key` until it ends (see the PostgreSQL
+/// store's). SQLite runs one writing statement at a time, and the statements that need it count
+/// and insert in one: nothing to take.
+pub(super) async fn serialize_on(
+    _: &mut sqlx::SqliteConnection,
+    _key: &str,
+) -> Result<(), StoreError> {
+    Ok(())
+}
+
 sql::records::store!(SqliteStore, Sqlite);
 sql::deployments::deployment_store!(SqliteStore, Sqlite);
 sql::webhooks::webhook_store!(SqliteStore, Sqlite);
