@@ -9,8 +9,9 @@ use super::{LifetimeAdvice, OidcTest, TrustSetup};
 use crate::deploy_form::DeployForm;
 
 /// The OIDC setup assistant under the Deploy panel's "OpenID Connect" section, shown while a
-/// cloud is switched on: the trust each enabled cloud needs ("Set up trust"), the lifetime advice and, for admins, "Test OIDC" —
-/// all for the form's current values, with one operation shared between them.
+/// cloud is switched on: the trust each enabled cloud needs ("Set up trust"), the lifetime
+/// advice and, for admins, "Test OIDC" — all for the form's current values, with one operation
+/// shared between them.
 #[component]
 pub fn OidcAssistant(
     /// The stack being configured.
