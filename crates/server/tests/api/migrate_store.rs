@@ -3,7 +3,7 @@
 
 use keyless_server::Config;
 use keyless_server::store::copy::{CopyError, copy};
-use keyless_server::store::{DeploymentId, NewLogLine};
+use keyless_server::store::{DeploymentId, NewLogLine, Store};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -117,4 +117,37 @@ async fn a_sqlite_store_copied_to_postgresql_answers_as_before() {
         [next.as_str(), id.as_str()],
         "newest first, after the copied one"
     );
+}
+
+/// A column the copy does not know (a migration that added one without teaching `TABLES`)
+/// stops it before it writes a row, instead of leaving that column's data behind.
+#[tokio::test]
+async fn a_column_the_copy_does_not_know_stops_it_before_it_copies_anything() {
+    let dir = tempfile::tempdir().expect("data dir");
+    let sqlite = format!("sqlite://{}", dir.path().join("keyless.db").display());
+    let source = keyless_server::store::SqliteStore::connect(&sqlite)
+        .await
+        .expect("connects");
+    source.migrate().await.expect("migrates");
+    let (_schema, postgres) = Schema::create().await;
+    let target = keyless_server::store::PostgresStore::connect(&postgres)
+        .await
+        .expect("connects");
+    target.migrate().await.expect("migrates");
+    let pool = sqlx::PgPool::connect(&postgres).await.expect("connects");
+    sqlx::query("ALTER TABLE stacks ADD COLUMN color TEXT")
+        .execute(&pool)
+        .await
+        .expect("column added");
+
+    let refused = copy(&sqlite, &postgres).await;
+    assert!(
+        matches!(&refused, Err(CopyError::Uncovered(column)) if column == "stacks.color"),
+        "{refused:?}"
+    );
+    let organizations: i64 = sqlx::query_scalar("SELECT count(*) FROM organizations")
+        .fetch_one(&pool)
+        .await
+        .expect("counted");
+    assert_eq!(organizations, 0);
 }
