@@ -4,6 +4,7 @@
 //! case-insensitive keys on input (see [`keys`]), and one set of validators ([`validate`])
 //! that the server enforces and the console runs as the admin types.
 
+pub mod agent_pools;
 pub mod cloud;
 pub mod console_config;
 pub mod deployment;

@@ -24,6 +24,9 @@ pub enum Error {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 409: the request contradicts what is stored (a name taken, a resource in use).
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("bad request: {message}")]
     BadRequest {
         message: String,
@@ -83,6 +86,7 @@ impl Error {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -106,7 +110,7 @@ impl IntoResponse for Error {
                 "Unauthorized: No credentials provided or are invalid.".to_owned(),
                 Vec::new(),
             ),
-            Self::NotFound(message) => (message, Vec::new()),
+            Self::NotFound(message) | Self::Conflict(message) => (message, Vec::new()),
             Self::MethodNotAllowed => ("Method not allowed".to_owned(), Vec::new()),
             Self::BadRequest { message, errors } | Self::Forbidden { message, errors } => {
                 (message, errors)

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::crypto::Cipher;
 use crate::error::{Error, Result};
-use crate::store::StackRecord;
+use crate::store::{StackRecord, Store, StoreError};
 
 /// Turns a settings document into valid settings for `stack` with every secret sealed:
 /// decode, normalise, validate, then encrypt new secrets and check kept ones.
@@ -31,6 +31,46 @@ pub fn prepare(
     }
     seal_secrets(&mut settings, stack, cipher)?;
     Ok(settings)
+}
+
+/// Refuses settings that name an agent pool (`agentPoolID`) the stack's organization does not
+/// have: unknown, another organization's, or deleted since the settings were saved.
+pub async fn check_agent_pool(
+    store: &dyn Store,
+    stack: &StackRecord,
+    settings: &DeploymentSettings,
+) -> Result<()> {
+    let Some(pool) = settings.agent_pool_id.as_deref() else {
+        return Ok(());
+    };
+    if store.agent_pool(&stack.stack.org, pool).await?.is_some() {
+        return Ok(());
+    }
+    Err(invalid(vec![FieldError {
+        attribute: "agentPoolID".into(),
+        kind: ErrorType::Invalid,
+        message: format!(
+            "names agent pool '{pool}', which organization '{}' does not have",
+            stack.stack.org
+        ),
+    }]))
+}
+
+/// The stacks of `org` whose saved settings name agent pool `pool`, as `project/stack`.
+pub async fn stacks_using_pool(
+    store: &dyn Store,
+    org: &str,
+    pool: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(store
+        .stacks_with_settings(org)
+        .await?
+        .into_iter()
+        .filter(|(_, settings)| {
+            settings.document.get("agentPoolID").and_then(Value::as_str) == Some(pool)
+        })
+        .map(|(stack, _)| format!("{}/{}", stack.stack.project, stack.stack.stack))
+        .collect())
 }
 
 /// Encrypts every plaintext secret; a secret sent back as read keeps its value only when its

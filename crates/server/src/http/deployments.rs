@@ -106,6 +106,7 @@ async fn create(
     let mut document = stored.map_or_else(|| Value::Object(Map::new()), |s| s.document);
     merge_patch::apply(&mut document, &Value::Object(fields));
     let settings = crate::settings::prepare(document, stack, &state.cipher)?;
+    crate::settings::check_agent_pool(state.store.as_ref(), stack, &settings).await?;
     if settings.git_source().is_none() {
         let other = settings
             .source_context

@@ -8,6 +8,7 @@ macro_rules! stack_route {
     };
 }
 
+mod agent_pools;
 mod deployments;
 pub mod extract;
 mod health;
@@ -94,6 +95,10 @@ impl Routes {
         self.add(Method::PUT, path, routing::put(handler))
     }
 
+    fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::PATCH, path, routing::patch(handler))
+    }
+
     fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
         self.add(Method::DELETE, path, routing::delete(handler))
     }
@@ -121,6 +126,7 @@ pub fn routes() -> Routes {
         .merge(openapi::router())
         .merge(user::router())
         .merge(tokens::router())
+        .merge(agent_pools::router())
         .merge(stacks::router())
         .merge(settings::router())
         .merge(deployments::router())

@@ -143,6 +143,7 @@ async fn save(
     source: &str,
 ) -> Result<Json<DeploymentSettings>> {
     let mut settings = crate::settings::prepare(document, stack, &state.cipher)?;
+    crate::settings::check_agent_pool(state.store.as_ref(), stack, &settings).await?;
     let stored = serde_json::to_value(&settings)
         .map_err(|err| Error::Internal(format!("cannot serialise settings: {err}")))?;
     let version = state

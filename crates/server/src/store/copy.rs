@@ -46,6 +46,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "agent_pools",
+        &[
+            ("id", Text),
+            ("organization", Text),
+            ("name", Text),
+            ("description", Text),
+            ("token_hash", Text),
+            ("created", Int),
+        ],
+    ),
+    (
         "stacks",
         &[
             ("id", Text),

@@ -3,6 +3,7 @@
 //! cross it (stacks and deployments by [`StackId`] and [`DeploymentId`]). Both engines run the
 //! one implementation in `sql/`; `tests/store` holds them to the same behaviour.
 
+pub mod agent_pools;
 pub mod copy;
 pub mod deployments;
 mod ids;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 use keyless_api_types::{OrgRole, StackRef};
 use serde_json::Value;
 
+pub use agent_pools::*;
 pub use deployments::*;
 pub use ids::{DeploymentId, StackId};
 pub use oidc_tests::*;
@@ -132,7 +134,9 @@ pub struct StoredSettings {
 
 /// Everything the server keeps.
 #[async_trait]
-pub trait Store: DeploymentStore + WebhookStore + OidcTestStore + TokenStore + Send + Sync {
+pub trait Store:
+    AgentPoolStore + DeploymentStore + WebhookStore + OidcTestStore + TokenStore + Send + Sync
+{
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Whether nothing has been created yet (no organization).

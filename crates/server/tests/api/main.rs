@@ -2,6 +2,7 @@
 //! (see `helpers::spawn_app`) and talks HTTP to it.
 
 mod access;
+mod agent_pools;
 mod cors;
 mod deployments;
 mod fixtures;

@@ -59,7 +59,18 @@ async fn a_sqlite_store_copied_to_postgresql_answers_as_before() {
         .await;
     assert_eq!(secret.status, StatusCode::OK, "{}", secret.text);
 
+    let pool = app
+        .write(
+            Method::POST,
+            "/api/orgs/acme/agent-pools",
+            &app.admin,
+            &json!({"name": "on-prem", "description": "racks"}),
+        )
+        .await;
+    assert_eq!(pool.status, StatusCode::OK, "{}", pool.text);
+
     let reads = [
+        "/api/orgs/acme/agent-pools".to_owned(),
         PROD.to_owned(),
         base.clone(),
         format!("{base}/{id}"),

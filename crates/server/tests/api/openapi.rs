@@ -86,6 +86,16 @@ async fn every_documented_operation_is_served() {
             path.ends_with("/deployments/settings"),
         )
     });
+    // An agent pool for `{poolId}` to name.
+    let pool = app
+        .write(
+            Method::POST,
+            "/api/orgs/acme/agent-pools",
+            &app.admin,
+            &json!({"name": "probe"}),
+        )
+        .await;
+    let pool = pool.body["id"].as_str().expect("a pool id").to_owned();
     for (method, path) in operations {
         // A deployment to address, kept queued by pausing its stack.
         let queued = queued_deployment(&app, stack).await;
@@ -94,7 +104,12 @@ async fn every_documented_operation_is_served() {
         } else {
             queued["id"].as_str().expect("an id").to_owned()
         };
-        let concrete = path
+        let concrete = if path.starts_with("/api/orgs/{}/agent-pools/") {
+            path.replacen("{}", "acme", 1).replacen("{}", &pool, 1)
+        } else {
+            path
+        };
+        let concrete = concrete
             .replacen("{}", "acme", 1)
             .replacen("{}", "website", 1)
             .replacen("{}", "prod", 1)
@@ -105,6 +120,7 @@ async fn every_documented_operation_is_served() {
         let request = match method {
             Method::POST if creates => request.json(&json!({"operation": "preview"})),
             Method::POST | Method::PUT => request.json(&json!({"tag": "probe"})),
+            Method::PATCH => request.json(&json!({"name": "probe"})),
             _ => request,
         };
         let reply = app.send(request).await;
@@ -115,7 +131,11 @@ async fn every_documented_operation_is_served() {
         let probed = concrete.ends_with("/oidc/test")
             || concrete.ends_with("/oidc/explain")
             || concrete.ends_with("/settings/encrypt")
-            || (method == Method::POST && concrete == "/api/user/tokens");
+            || (method == Method::POST && concrete == "/api/user/tokens")
+            || (method == Method::POST && concrete == "/api/orgs/acme/agent-pools");
+        // A pool's update and delete answer no body (agent_pools.rs covers them).
+        let no_content = concrete.starts_with("/api/orgs/acme/agent-pools/")
+            && (method == Method::PATCH || method == Method::DELETE);
         let expected = if creates {
             StatusCode::ACCEPTED
         } else if concrete.starts_with("/api/webhooks/") {
@@ -124,6 +144,8 @@ async fn every_documented_operation_is_served() {
             StatusCode::NOT_FOUND
         } else if probed {
             StatusCode::BAD_REQUEST
+        } else if no_content {
+            StatusCode::NO_CONTENT
         } else {
             StatusCode::OK
         };

@@ -245,13 +245,22 @@ async fn delete_then_get_is_404_and_deleting_again_is_fine() {
 #[tokio::test]
 async fn input_keys_are_case_insensitive_and_output_uses_spec_casing() {
     let app = spawn_app().await;
+    let pool = app
+        .write(
+            Method::POST,
+            "/api/orgs/acme/agent-pools",
+            &app.admin,
+            &json!({"name": "pool-1"}),
+        )
+        .await;
+    let pool = pool.body["id"].as_str().expect("a pool id").to_owned();
     let s = ok_patch(
         &app,
         DEV,
         json!({
             "SourceContext": {"git": {"repoURL": "https://github.com/acme/website", "BRANCH": "refs/heads/main"}},
             "operationContext": {"oidc": {"aws": {"roleARN": "arn:aws:iam::123456789012:role/deploy", "SessionName": "deploy-${stack.name}"}}},
-            "agentPoolId": "pool-1"
+            "agentPoolId": pool
         }),
     )
     .await;
@@ -268,7 +277,7 @@ async fn input_keys_are_case_insensitive_and_output_uses_spec_casing() {
         s["operationContext"]["oidc"]["aws"]["sessionName"],
         "deploy-${stack.name}"
     );
-    assert_eq!(s["agentPoolID"], "pool-1");
+    assert_eq!(s["agentPoolID"], pool.as_str());
     let text = serde_json::to_string(&s).expect("serialises");
     for variant in [
         "repoURL",

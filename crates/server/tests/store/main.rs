@@ -3,6 +3,7 @@
 //! `backends!` at the end lists the tests. These pin what every engine must match: ordering,
 //! pagination, versions, conflicts and what "not found" looks like.
 
+mod agent_pools;
 mod deployments;
 mod records;
 #[path = "../support/postgres.rs"]
@@ -95,6 +96,7 @@ macro_rules! backends {
 }
 
 backends!(
+    agent_pools::pools_are_named_per_organization_and_found_by_token,
     records::organizations_accounts_and_members,
     records::stacks_list_in_byte_order_page_by_key_and_stay_unique,
     records::settings_count_versions_and_refuse_stale_writes,

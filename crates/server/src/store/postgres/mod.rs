@@ -49,6 +49,7 @@ pub(super) async fn serialize_on(tx: &mut sqlx::PgConnection, key: &str) -> Resu
     Ok(())
 }
 
+sql::agent_pools::agent_pool_store!(PostgresStore, Postgres);
 sql::records::store!(PostgresStore, Postgres);
 sql::deployments::deployment_store!(PostgresStore, Postgres);
 sql::webhooks::webhook_store!(PostgresStore, Postgres);

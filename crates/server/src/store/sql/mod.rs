@@ -3,6 +3,7 @@
 //! run (`$n` parameters, standard functions); what differs is each engine's connection and
 //! schema.
 
+pub mod agent_pools;
 pub mod deployments;
 pub mod oidc_tests;
 pub mod records;

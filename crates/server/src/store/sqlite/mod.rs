@@ -46,6 +46,7 @@ pub(super) async fn serialize_on(
     Ok(())
 }
 
+sql::agent_pools::agent_pool_store!(SqliteStore, Sqlite);
 sql::records::store!(SqliteStore, Sqlite);
 sql::deployments::deployment_store!(SqliteStore, Sqlite);
 sql::webhooks::webhook_store!(SqliteStore, Sqlite);

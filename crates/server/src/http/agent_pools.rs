@@ -1,0 +1,174 @@
+//! An organization's agent pools: `GET|POST /api/orgs/{org}/agent-pools` and
+//! `GET|PATCH|DELETE /api/orgs/{org}/agent-pools/{poolId}`, for its admins only. A pool's
+//! token is shown once, when the pool is made; the store keeps its hash.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use keyless_api_types::agent_pools::{
+    self as rules, AgentPool, AgentPoolDetail, AgentPoolRequest, AgentStatus,
+    CreateAgentPoolResponse, ListAgentPoolsResponse,
+};
+use serde::Deserialize;
+
+use super::extract::{JsonBody, OrgAdmin};
+use super::{AppState, Routes};
+use crate::error::{Error, Result};
+use crate::store::{AgentPoolRecord, NewAgentPool, StoreError};
+use crate::tokens;
+
+const POOLS: &str = "/api/orgs/{org}/agent-pools";
+const POOL: &str = "/api/orgs/{org}/agent-pools/{poolId}";
+
+pub fn router() -> Routes {
+    Routes::default()
+        .get(POOLS, list)
+        .post(POOLS, create)
+        .get(POOL, get)
+        .patch(POOL, update)
+        .delete(POOL, delete)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    OrgAdmin(access): OrgAdmin,
+) -> Result<Json<ListAgentPoolsResponse>> {
+    let pools = state.store.agent_pools(&access.org).await?;
+    Ok(Json(ListAgentPoolsResponse {
+        agent_pools: pools.into_iter().map(listed).collect(),
+    }))
+}
+
+/// Makes a pool; the answer is the only place its token appears.
+async fn create(
+    State(state): State<AppState>,
+    OrgAdmin(access): OrgAdmin,
+    JsonBody(request): JsonBody<AgentPoolRequest>,
+) -> Result<Json<CreateAgentPoolResponse>> {
+    check(&request)?;
+    let token = tokens::generate();
+    let pool = state
+        .store
+        .create_agent_pool(NewAgentPool {
+            org: &access.org,
+            name: request.name.trim(),
+            description: &request.description,
+            token_hash: &tokens::hash(&token),
+            created: tokens::unix_now(),
+        })
+        .await
+        .map_err(|err| name_taken(err, &request.name))?;
+    Ok(Json(CreateAgentPoolResponse {
+        id: pool.id,
+        token_value: token,
+    }))
+}
+
+async fn get(
+    State(state): State<AppState>,
+    OrgAdmin(access): OrgAdmin,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<AgentPoolDetail>> {
+    let pool = state
+        .store
+        .agent_pool(&access.org, &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(AgentPoolDetail {
+        id: pool.id,
+        name: pool.name,
+        description: pool.description,
+        created: pool.created,
+        agents: Vec::new(),
+    }))
+}
+
+/// Renames or redescribes a pool (Pulumi's PATCH takes both fields); its token stays.
+async fn update(
+    State(state): State<AppState>,
+    OrgAdmin(access): OrgAdmin,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(request): JsonBody<AgentPoolRequest>,
+) -> Result<StatusCode> {
+    check(&request)?;
+    state
+        .store
+        .update_agent_pool(&access.org, &id, request.name.trim(), &request.description)
+        .await
+        .map_err(|err| name_taken(err, &request.name))?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The query of `DELETE …/agent-pools/{poolId}`.
+#[derive(Deserialize)]
+struct DeleteParams {
+    /// Pulumi's name: delete a pool that stacks' settings still name.
+    #[serde(default)]
+    force: bool,
+}
+
+/// Deletes a pool and its token. A pool that stacks' settings name is kept (409, naming them)
+/// unless `force=true`: those stacks' deployments then have no pool to run on until an admin
+/// picks another.
+async fn delete(
+    State(state): State<AppState>,
+    OrgAdmin(access): OrgAdmin,
+    Path((_, id)): Path<(String, String)>,
+    params: Result<Query<DeleteParams>, QueryRejection>,
+) -> Result<StatusCode> {
+    let Query(params) = params.map_err(|rejection| Error::bad_request(rejection.body_text()))?;
+    if state.store.agent_pool(&access.org, &id).await?.is_none() {
+        return Err(not_found(&id));
+    }
+    if !params.force {
+        let users =
+            crate::settings::stacks_using_pool(state.store.as_ref(), &access.org, &id).await?;
+        if !users.is_empty() {
+            return Err(Error::Conflict(format!(
+                "Agent pool '{id}' is named by the deployment settings of {}; choose another \
+                 pool for them first, or delete with force=true",
+                users.join(", ")
+            )));
+        }
+    }
+    if state.store.delete_agent_pool(&access.org, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(&id))
+    }
+}
+
+fn check(request: &AgentPoolRequest) -> Result<()> {
+    rules::name(&request.name).map_err(|m| Error::invalid_field("AgentPool", "name", m))?;
+    rules::description(&request.description)
+        .map_err(|m| Error::invalid_field("AgentPool", "description", m))
+}
+
+fn name_taken(err: StoreError, name: &str) -> Error {
+    match err {
+        StoreError::Conflict => Error::Conflict(format!(
+            "The organization already has an agent pool named '{}'",
+            name.trim()
+        )),
+        other => other.into(),
+    }
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Agent pool '{id}' not found"))
+}
+
+/// A pool as listed. No agent has reported to it yet, so it is offline and never seen.
+fn listed(pool: AgentPoolRecord) -> AgentPool {
+    AgentPool {
+        id: pool.id,
+        name: pool.name,
+        description: pool.description,
+        created: pool.created,
+        last_seen: 0,
+        status: AgentStatus::Offline,
+        last_deployment: None,
+    }
+}
