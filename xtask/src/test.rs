@@ -97,8 +97,13 @@ fn api_fuzz() -> Result<(), String> {
     let scratch = root.join(FUZZ_DIR);
     let _ = std::fs::remove_dir_all(&scratch);
     let server = FuzzServer::start()?;
-    // A deployment for `{deploymentId}` to name: a preview of the seeded acme/website/prod.
-    let deployment = server.create_deployment()?;
+    // A deployment for `{deploymentId}` to name: a preview of the seeded acme/website/prod;
+    // and an agent pool for `{poolId}`.
+    let deployment = server.create(
+        "/api/stacks/acme/website/prod/deployments",
+        r#"{"operation":"preview"}"#,
+    )?;
+    let pool = server.create("/api/orgs/acme/agent-pools", r#"{"name":"fuzz"}"#)?;
     let fuzz = |config: &str, document: &str, args: &[String]| {
         cmd::run(
             cmd::new(
@@ -109,7 +114,8 @@ fn api_fuzz() -> Result<(), String> {
             .args(args)
             .current_dir(&scratch)
             .env("KEYLESS_FUZZ_TOKEN", &server.admin_token)
-            .env("KEYLESS_FUZZ_DEPLOYMENT", &deployment),
+            .env("KEYLESS_FUZZ_DEPLOYMENT", &deployment)
+            .env("KEYLESS_FUZZ_POOL", &pool),
         )
     };
     let result = fuzz(
@@ -194,12 +200,11 @@ impl FuzzServer {
         }
     }
 
-    /// Queues a preview of acme/website/prod; returns its id.
-    fn create_deployment(&self) -> Result<String, String> {
+    /// POSTs `body` to `path` as the admin; returns the `id` answered.
+    fn create(&self, path: &str, body: &str) -> Result<String, String> {
         let address = self.url.trim_start_matches("http://");
-        let body = r#"{"operation":"preview"}"#;
         let request = format!(
-            "POST /api/stacks/acme/website/prod/deployments HTTP/1.1\r\nHost: {address}\r\n\
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\n\
              Authorization: token {}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.admin_token,
@@ -211,9 +216,9 @@ impl FuzzServer {
                 stream.write_all(request.as_bytes())?;
                 stream.read_to_string(&mut response)
             })
-            .map_err(|e| format!("cannot queue a deployment at {address}: {e}"))?;
+            .map_err(|e| format!("cannot POST {path} at {address}: {e}"))?;
         cmd::json_string(&response, "id")
-            .ok_or_else(|| format!("queueing a deployment answered {response:?}"))
+            .ok_or_else(|| format!("POST {path} answered {response:?}"))
     }
 }
 
