@@ -132,6 +132,12 @@ pub struct DeployConfig {
     #[arg(long, env = "KEYLESS_DEPLOYMENT_TIMEOUT", default_value = DEFAULT_DEPLOYMENT_TIMEOUT)]
     pub deployment_timeout: String,
 
+    /// How long a running deployment's lease lasts unless its server renews it (a Go duration):
+    /// when servers share a PostgreSQL store, how long a deployment of a server that died stays
+    /// running before another fails it.
+    #[arg(long, env = "KEYLESS_DEPLOYMENT_LEASE", default_value = DEFAULT_DEPLOYMENT_LEASE)]
+    pub deployment_lease: String,
+
     /// The most bytes of log a deployment keeps; later output is dropped, with a line saying so.
     #[arg(long, env = "KEYLESS_MAX_LOG_BYTES", default_value_t = DEFAULT_MAX_LOG_BYTES)]
     pub max_log_bytes: u64,
@@ -177,6 +183,9 @@ const DEFAULT_TOKEN_LIFETIME: &str = "1h";
 const DEFAULT_MAX_CONCURRENT: usize = 4;
 const DEFAULT_MAX_RUNNING: usize = 8;
 const DEFAULT_DEPLOYMENT_TIMEOUT: &str = "2h";
+/// Long enough that a busy server renews in time (every 2 s), short enough that a dead one's
+/// deployments fail within half a minute.
+const DEFAULT_DEPLOYMENT_LEASE: &str = "30s";
 const DEFAULT_MAX_LOG_BYTES: u64 = 100_000_000;
 
 impl DeployConfig {
@@ -208,6 +217,7 @@ impl Default for DeployConfig {
             bwrap: None,
             local_repos: None,
             deployment_timeout: DEFAULT_DEPLOYMENT_TIMEOUT.into(),
+            deployment_lease: DEFAULT_DEPLOYMENT_LEASE.into(),
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
             max_running_deployments: DEFAULT_MAX_RUNNING,
             aws_sts_endpoint: None,

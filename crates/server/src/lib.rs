@@ -310,6 +310,8 @@ fn exec_config(
     }
     let timeout = keyless_api_types::duration::parse(&deploy.deployment_timeout)
         .map_err(|err| format!("--deployment-timeout {err}"))?;
+    let lease = keyless_api_types::duration::parse(&deploy.deployment_lease)
+        .map_err(|err| format!("--deployment-lease {err}"))?;
     Ok(deploy::ExecConfig {
         data_dir,
         work_root,
@@ -322,6 +324,8 @@ fn exec_config(
         cancel_grace: CANCEL_GRACE,
         oidc,
         exchanger,
+        lease: Duration::from_secs(lease.max(1)),
+        exclusive_store: !config.database_url().starts_with("postgres"),
     })
 }
 

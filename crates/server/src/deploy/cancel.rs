@@ -1,5 +1,6 @@
-//! Cancelling a running deployment: by a user, or by the server when it runs past the
-//! deployment timeout. The reason becomes the log's last line.
+//! Cancelling a running deployment: by a user, by the server when it runs past the
+//! deployment timeout, or when the server has lost its lease on it. The reason becomes the
+//! log's last line.
 
 use std::fmt;
 use std::time::Duration;
@@ -13,6 +14,9 @@ pub enum Reason {
     User(String),
     /// It ran longer than the server's `--deployment-timeout`.
     Timeout(Duration),
+    /// This server's lease on it lapsed (the server stalled, or lost its database), and
+    /// another server sharing the store has failed it.
+    LeaseLost,
 }
 
 impl fmt::Display for Reason {
@@ -24,6 +28,11 @@ impl fmt::Display for Reason {
                 "Deployment cancelled: it ran longer than this server allows ({}, set by \
                  --deployment-timeout)",
                 keyless_api_types::duration::format(limit.as_secs())
+            ),
+            Self::LeaseLost => write!(
+                f,
+                "Deployment stopped: this server could not renew its lease on it in time, and \
+                 another server has marked it failed"
             ),
         }
     }

@@ -1,4 +1,5 @@
-//! Runs one deployment: starts its job, runs its steps in order until one fails or it is
+//! Runs one deployment: starts its job (under the queue lock, so that no other holder starts
+//! it or its stack's next one meanwhile), runs its steps in order until one fails or it is
 //! cancelled, and records every status change. The deployment's final status is written only
 //! after all of its lines are stored, so a reader that sees it finished has every line.
 
@@ -11,38 +12,81 @@ use super::cancel::{Cancel, Reason};
 use super::job::Job;
 use super::logs::LogSink;
 use super::steps::{Step, StepError};
-use crate::store::{DeploymentRecord, Store, StoreError};
+use crate::store::{DeploymentRecord, Lease, Store, StoreError};
 use crate::timestamp;
 
-/// Runs `record` to its end.
-pub async fn run(
-    store: Arc<dyn Store>,
-    config: Arc<ExecConfig>,
+/// A deployment whose job has started: `running`, leased, its steps recorded.
+pub struct Started {
     record: DeploymentRecord,
-    cancel: Cancel,
-) -> Result<(), StoreError> {
+    settings: DeploymentSettings,
+    steps: Vec<Step>,
+    names: Vec<String>,
+}
+
+impl Started {
+    pub fn record(&self) -> &DeploymentRecord {
+        &self.record
+    }
+}
+
+/// Starts `record`'s job for `lease.holder`; `None` when it is no longer queued (cancelled or
+/// skipped while it was being picked).
+pub async fn start(
+    store: &dyn Store,
+    record: DeploymentRecord,
+    lease: Lease<'_>,
+) -> Result<Option<Started>, StoreError> {
     let settings: DeploymentSettings = match serde_json::from_value(record.settings.clone()) {
         Ok(settings) => settings,
         Err(err) => {
-            return Err(StoreError::Backend(
-                format!(
-                    "deployment {} has settings that do not decode: {err}",
-                    record.id
+            // It can never run; failing it keeps it from blocking its stack's queue.
+            tracing::error!(deployment = %record.id, %err, "stored settings do not decode");
+            let queued = [DeploymentStatus::NotStarted, DeploymentStatus::Accepted];
+            if store
+                .transition(
+                    &record.id,
+                    &queued,
+                    DeploymentStatus::Failed,
+                    &timestamp::now(),
                 )
-                .into(),
-            ));
+                .await?
+            {
+                let line = format!("Deployment failed: its stored settings do not decode: {err}");
+                super::logs::append_note(store, &record.id, 0, &line).await?;
+            }
+            return Ok(None);
         }
     };
     let steps = Step::plan(&settings);
     let operation = record.operation.as_str();
     let names: Vec<String> = steps.iter().map(|s| s.name(operation)).collect();
     if !store
-        .start_job(&record.id, &names, &timestamp::now())
+        .start_job(&record.id, &names, &timestamp::now(), lease)
         .await?
     {
-        // Cancelled or skipped while it was being picked.
-        return Ok(());
+        return Ok(None);
     }
+    Ok(Some(Started {
+        record,
+        settings,
+        steps,
+        names,
+    }))
+}
+
+/// Runs a started deployment to its end.
+pub async fn run(
+    store: Arc<dyn Store>,
+    config: Arc<ExecConfig>,
+    started: Started,
+    cancel: Cancel,
+) -> Result<(), StoreError> {
+    let Started {
+        record,
+        settings,
+        steps,
+        names,
+    } = started;
     let id = record.id.clone();
     let (sink, writer) = LogSink::start(store.clone(), id.clone(), config.max_log_bytes);
     let mut job = Job::new(record, settings, config, sink.clone(), cancel);

@@ -1,6 +1,13 @@
 //! The deployments engine: a scheduler that starts queued deployments as [`queue::plan`]
-//! allows, the executor that runs each one's steps, cancellation, and recovery after a
-//! restart (what was running is marked failed; what was queued runs).
+//! allows, the executor that runs each one's steps, cancellation, and recovery.
+//!
+//! Several servers may share one store (PostgreSQL). One at a time decides what starts (the
+//! store's queue lock), counting what every server runs, so per-stack order and each
+//! organization's limit hold across them. Each running deployment is leased to the server that
+//! started it, which renews the lease every [`RENEW_EVERY`] (or a fifth of a shorter lease) and
+//! learns there of cancels asked through other servers; a deployment whose lease lapses (its
+//! server died) is failed by whichever server schedules next, and its stack's queue moves on. A server alone on its store
+//! (SQLite) fails what was running at start at once, as nothing else can be running it.
 
 mod cancel;
 mod executor;
@@ -25,7 +32,9 @@ use tokio::task::JoinHandle;
 
 use crate::crypto::Cipher;
 use crate::oidc::OidcIssuer;
-use crate::store::{DeploymentId, DeploymentRecord, NewDeployment, StackId, Store, StoreError};
+use crate::store::{
+    DeploymentId, DeploymentRecord, Lease, NewDeployment, StackId, Store, StoreError,
+};
 use crate::timestamp;
 use cancel::{Canceller, Reason};
 use queue::{Busy, Limits, Pauses, Waiting};
@@ -33,6 +42,15 @@ pub use sandbox::Sandbox;
 
 /// How often the scheduler looks at the queue when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// How often a server renews its leases and looks for cancels asked through other servers.
+pub const RENEW_EVERY: Duration = Duration::from_secs(2);
+
+/// How long a server may hold the queue lock for one scheduling pass before others may take it.
+const QUEUE_LOCK: Duration = Duration::from_secs(10);
+
+/// How soon a server tries again when another holds the queue lock (a pass takes milliseconds).
+const LOCK_RETRY: Duration = Duration::from_millis(100);
 
 /// The line a deployment that was running when the server stopped ends with.
 pub const INTERRUPTED_LINE: &str =
@@ -61,6 +79,12 @@ pub struct ExecConfig {
     pub oidc: Arc<OidcIssuer>,
     /// Trades tokens for cloud credentials, at the configured endpoints.
     pub exchanger: Exchanger,
+    /// How long a running deployment's lease lasts unless renewed: the longest a deployment of
+    /// a server that died stays `running` when other servers share the store.
+    pub lease: Duration,
+    /// Whether this server is the store's only user (SQLite), so that what is running at start
+    /// was left by its own last run.
+    pub exclusive_store: bool,
 }
 
 /// Why a deployment could not be cancelled.
@@ -73,8 +97,6 @@ pub enum CancelError {
 }
 
 struct Running {
-    org: String,
-    stack_id: StackId,
     canceller: Canceller,
     task: JoinHandle<()>,
 }
@@ -84,19 +106,29 @@ pub struct Engine {
     store: Arc<dyn Store>,
     config: Arc<ExecConfig>,
     limits: Limits,
+    /// This server's name on leases and the queue lock: new at every start.
+    holder: String,
     wake: Notify,
     running: Mutex<HashMap<DeploymentId, Running>>,
-    scheduler: Mutex<Option<JoinHandle<()>>>,
+    /// The scheduler and the lease renewer.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Engine {
-    /// Recovers from the last run, then starts scheduling.
+    /// Recovers from the last run, then starts scheduling and renewing leases.
     pub async fn start(
         store: Arc<dyn Store>,
         config: ExecConfig,
         limits: Limits,
     ) -> Result<Arc<Self>, StoreError> {
-        recover(store.as_ref(), &config.work_root).await?;
+        if config.exclusive_store {
+            let running = store
+                .deployments_with_status(&[DeploymentStatus::Running])
+                .await?;
+            fail_interrupted(store.as_ref(), &config.work_root, running).await?;
+        }
+        let holder = format!("server-{}", uuid::Uuid::new_v4());
+        tracing::info!(%holder, "deployments engine started");
         let engine = Arc::new(Self {
             store,
             config: Arc::new(config),
@@ -104,13 +136,15 @@ impl Engine {
                 per_org: limits.per_org.max(1),
                 total: limits.total.max(1),
             },
+            holder,
             wake: Notify::new(),
             running: Mutex::default(),
-            scheduler: Mutex::default(),
+            tasks: Mutex::default(),
         });
         let scheduler = tokio::spawn(Arc::clone(&engine).schedule_forever());
-        if let Ok(mut slot) = engine.scheduler.lock() {
-            *slot = Some(scheduler);
+        let renewer = tokio::spawn(Arc::clone(&engine).renew_forever());
+        if let Ok(mut tasks) = engine.tasks.lock() {
+            tasks.extend([scheduler, renewer]);
         }
         Ok(engine)
     }
@@ -156,11 +190,15 @@ impl Engine {
     }
 
     /// Cancels deployment `id` for `user`: a running one is stopped (its process group
-    /// terminated); a queued one fails at once.
+    /// terminated; through the store when another server runs it, within [`RENEW_EVERY`]); a
+    /// queued one fails at once.
     pub async fn cancel(&self, id: &DeploymentId, user: &str) -> Result<(), CancelError> {
-        // Twice: the scheduler may start it between the two looks.
+        // Twice: a scheduler may start it between the two looks.
         for _ in 0..2 {
             if self.signal(id, Reason::User(user.to_owned())) {
+                return Ok(());
+            }
+            if self.store.request_cancel(id, user).await? {
                 return Ok(());
             }
             let queued = [DeploymentStatus::NotStarted, DeploymentStatus::Accepted];
@@ -182,8 +220,8 @@ impl Engine {
     /// Stops everything at once, as a crash would: no status is written, and every running
     /// process group is killed. The next start recovers.
     pub fn shutdown(&self) {
-        if let Some(scheduler) = self.scheduler.lock().ok().and_then(|mut s| s.take()) {
-            scheduler.abort();
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.drain(..).for_each(|task| task.abort());
         }
         if let Ok(mut running) = self.running.lock() {
             for (_, run) in running.drain() {
@@ -214,32 +252,62 @@ impl Engine {
 
     async fn schedule_forever(self: Arc<Self>) {
         loop {
-            if let Err(err) = self.schedule_once().await {
-                tracing::error!(%err, "cannot schedule deployments");
+            match self.schedule_once().await {
+                Ok(true) => {
+                    let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
+                }
+                // Another server is scheduling, and may have read the queue before what woke
+                // this one: try again as soon as its pass is likely over.
+                Ok(false) => tokio::time::sleep(LOCK_RETRY).await,
+                Err(err) => {
+                    tracing::error!(%err, "cannot schedule deployments");
+                    let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
+                }
             }
-            let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
         }
     }
 
-    async fn schedule_once(self: &Arc<Self>) -> Result<(), StoreError> {
+    /// One scheduling pass, if this server gets the queue lock; returns whether it did.
+    async fn schedule_once(self: &Arc<Self>) -> Result<bool, StoreError> {
+        let now = unix_millis();
+        let lock = Lease {
+            holder: &self.holder,
+            until: now + millis(QUEUE_LOCK),
+        };
+        if !self.store.lock_queue(lock, now).await? {
+            return Ok(false);
+        }
+        let result = self.schedule_locked().await;
+        self.store.unlock_queue(&self.holder).await?;
+        result.map(|()| true)
+    }
+
+    async fn schedule_locked(self: &Arc<Self>) -> Result<(), StoreError> {
+        let lapsed = self.store.lapsed_leases(unix_millis()).await?;
+        fail_interrupted(self.store.as_ref(), &self.config.work_root, lapsed).await?;
         let queued = self
             .store
             .deployments_with_status(&[DeploymentStatus::NotStarted, DeploymentStatus::Accepted])
             .await?;
         let pauses = Pauses::from_list(self.store.pauses().await?);
+        let running = self
+            .store
+            .deployments_with_status(&[DeploymentStatus::Running])
+            .await?;
         let busy: Vec<Busy> = match self.running.lock() {
-            Ok(running) => running
-                .values()
+            Ok(here) => running
+                .iter()
                 .map(|r| Busy {
-                    org: r.org.clone(),
-                    stack_id: r.stack_id.clone(),
+                    org: r.stack.stack.org.clone(),
+                    stack_id: r.stack.id.clone(),
+                    here: here.contains_key(&r.id),
                 })
                 .collect(),
             Err(_) => return Ok(()),
         };
         let waiting: Vec<Waiting> = queued.iter().map(waiting).collect();
         let plan = queue::plan(&waiting, &busy, &pauses, self.limits);
-        let by_id: HashMap<&DeploymentId, &DeploymentRecord> =
+        let mut by_id: HashMap<&DeploymentId, &DeploymentRecord> =
             queued.iter().map(|d| (&d.id, d)).collect();
         for (id, superseded_by) in &plan.skip {
             let version = by_id.get(superseded_by).map_or(0, |d| d.version);
@@ -255,28 +323,78 @@ impl Engine {
             }
         }
         for id in &plan.start {
-            if let Some(record) = by_id.get(id) {
-                self.launch((*record).clone());
+            let Some(record) = by_id.remove(id) else {
+                continue;
+            };
+            let lease = Lease {
+                holder: &self.holder,
+                until: unix_millis() + millis(self.config.lease),
+            };
+            // Started before the lock is let go, so that the next pass, here or on another
+            // server, counts it as running.
+            if let Some(started) =
+                executor::start(self.store.as_ref(), record.clone(), lease).await?
+            {
+                self.launch(started);
             }
         }
         Ok(())
     }
 
-    fn launch(self: &Arc<Self>, record: DeploymentRecord) {
+    /// Renews this server's leases every [`RENEW_EVERY`], and passes on what the store says:
+    /// cancels asked through other servers, and deployments another server has failed since
+    /// the lease lapsed.
+    async fn renew_forever(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(RENEW_EVERY.min(self.config.lease / 5));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let here: Vec<DeploymentId> = match self.running.lock() {
+                Ok(running) => running.keys().cloned().collect(),
+                Err(_) => continue,
+            };
+            if here.is_empty() {
+                continue;
+            }
+            let lease = Lease {
+                holder: &self.holder,
+                until: unix_millis() + millis(self.config.lease),
+            };
+            let held = match self.store.renew_leases(lease, &here).await {
+                Ok(held) => held,
+                Err(err) => {
+                    tracing::error!(%err, "cannot renew deployment leases");
+                    continue;
+                }
+            };
+            for id in here {
+                match held.iter().find(|(held, _)| *held == id) {
+                    Some((_, Some(user))) => {
+                        self.signal(&id, Reason::User(user.clone()));
+                    }
+                    Some((_, None)) => {}
+                    None => {
+                        tracing::warn!(deployment = %id, "lease lost: another server failed it");
+                        self.signal(&id, Reason::LeaseLost);
+                    }
+                }
+            }
+        }
+    }
+
+    fn launch(self: &Arc<Self>, started: executor::Started) {
         let (canceller, cancel) = cancel::channel();
         let Ok(mut running) = self.running.lock() else {
             return;
         };
-        let id = record.id.clone();
-        let org = record.stack.stack.org.clone();
-        let stack_id = record.stack.id.clone();
+        let id = started.record().id.clone();
         let engine = Arc::clone(self);
         let task_id = id.clone();
         let task = tokio::spawn(async move {
             let store = engine.store.clone();
             let config = engine.config.clone();
             let timeout = config.timeout;
-            let run = executor::run(store, config, record, cancel);
+            let run = executor::run(store, config, started, cancel);
             tokio::pin!(run);
             let result = tokio::select! {
                 result = &mut run => result,
@@ -303,15 +421,7 @@ impl Engine {
             }
             engine.wake();
         });
-        running.insert(
-            id,
-            Running {
-                org,
-                stack_id,
-                canceller,
-                task,
-            },
-        );
+        running.insert(id, Running { canceller, task });
     }
 }
 
@@ -328,13 +438,14 @@ fn waiting(record: &DeploymentRecord) -> Waiting {
     }
 }
 
-/// Marks every deployment left `running` by the last run failed, with a line saying why, on
-/// the step that was running, and removes its work dir.
-async fn recover(store: &dyn Store, work_root: &std::path::Path) -> Result<(), StoreError> {
-    for record in store
-        .deployments_with_status(&[DeploymentStatus::Running])
-        .await?
-    {
+/// Marks deployments whose server stopped while they ran failed, with a line saying why, on
+/// the step that was running, and removes their work dirs (when on this machine).
+async fn fail_interrupted(
+    store: &dyn Store,
+    work_root: &std::path::Path,
+    interrupted: Vec<DeploymentRecord>,
+) -> Result<(), StoreError> {
+    for record in interrupted {
         let now = timestamp::now();
         let steps = store.steps(&record.id).await?;
         let interrupted = steps
@@ -350,6 +461,7 @@ async fn recover(store: &dyn Store, work_root: &std::path::Path) -> Result<(), S
                 .await?;
         }
         logs::append_note(store, &record.id, interrupted, INTERRUPTED_LINE).await?;
+        // Last, so that a reader who sees it failed has every line.
         store
             .transition(
                 &record.id,
@@ -359,7 +471,20 @@ async fn recover(store: &dyn Store, work_root: &std::path::Path) -> Result<(), S
             )
             .await?;
         let _ = sandbox::remove(&work_root.join(record.id.as_str()));
-        tracing::warn!(deployment = %record.id, "marked failed: it was running when the server stopped");
+        tracing::warn!(deployment = %record.id, "marked failed: its server stopped while it ran");
     }
     Ok(())
+}
+
+/// Now, in Unix milliseconds: the unit of leases.
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }

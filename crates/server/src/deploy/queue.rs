@@ -17,11 +17,13 @@ pub struct Waiting {
     pub skip_intermediate: bool,
 }
 
-/// A running deployment.
+/// A running deployment, on this server or another that shares the store.
 #[derive(Clone, Debug)]
 pub struct Busy {
     pub org: String,
     pub stack_id: StackId,
+    /// Whether this server runs it (the server-wide limit counts only those).
+    pub here: bool,
 }
 
 /// The paused organizations and stacks.
@@ -50,7 +52,8 @@ impl Pauses {
 pub struct Limits {
     /// Of one organization.
     pub per_org: usize,
-    /// On this server, all organizations together.
+    /// On this server, all organizations together (other servers sharing the store have
+    /// their own).
     pub total: usize,
 }
 
@@ -75,7 +78,7 @@ pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limits: Limi
     for b in running {
         *per_org.entry(&b.org).or_default() += 1;
     }
-    let mut total = running.len();
+    let mut total = running.iter().filter(|b| b.here).count();
     let mut seen_superseding: HashSet<&StackId> = HashSet::new();
     for w in waiting {
         if let Some(&last) = superseding.get(&w.stack_id) {
@@ -137,6 +140,7 @@ mod tests {
         let running = [Busy {
             org: "acme".into(),
             stack_id: "a".into(),
+            here: true,
         }];
         assert_eq!(
             plan(&q[1..], &running, &Pauses::default(), per_org(4)).start,
@@ -155,6 +159,7 @@ mod tests {
         let running = [Busy {
             org: "acme".into(),
             stack_id: "z".into(),
+            here: true,
         }];
         let p = plan(&q, &running, &Pauses::default(), per_org(2));
         assert_eq!(p.start, ids(&["1", "3"]));
@@ -170,6 +175,7 @@ mod tests {
         let running = [Busy {
             org: "umbrella".into(),
             stack_id: "z".into(),
+            here: true,
         }];
         let limits = Limits {
             per_org: 4,
@@ -178,6 +184,30 @@ mod tests {
         assert_eq!(
             plan(&q, &running, &Pauses::default(), limits).start,
             ids(&["1", "2"])
+        );
+    }
+
+    #[test]
+    fn other_servers_runs_hold_stacks_and_organizations_but_not_this_servers_limit() {
+        let q = [
+            waiting("1", "acme", "a", false),
+            waiting("2", "acme", "b", false),
+            waiting("3", "acme", "c", false),
+            waiting("4", "globex", "d", false),
+        ];
+        let elsewhere = |org: &str, stack: &str| Busy {
+            org: org.into(),
+            stack_id: stack.into(),
+            here: false,
+        };
+        let running = [elsewhere("acme", "a"), elsewhere("umbrella", "z")];
+        let limits = Limits {
+            per_org: 2,
+            total: 2,
+        };
+        assert_eq!(
+            plan(&q, &running, &Pauses::default(), limits).start,
+            ids(&["2", "4"])
         );
     }
 
@@ -207,6 +237,7 @@ mod tests {
         let running = [Busy {
             org: "acme".into(),
             stack_id: "a".into(),
+            here: true,
         }];
         let p = plan(&q, &running, &Pauses::default(), per_org(4));
         assert_eq!(

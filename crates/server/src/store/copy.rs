@@ -95,6 +95,9 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("modified", Text),
             ("started", Text),
             ("trigger_info", Text),
+            ("lease_holder", Text),
+            ("lease_until", Int),
+            ("cancel_requested_by", Text),
         ],
     ),
     (
@@ -177,6 +180,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("outcome", Text),
             ("message", Text),
         ],
+    ),
+    (
+        "queue_lock",
+        &[("name", Text), ("holder", Text), ("until", Int)],
     ),
     (
         "oidc_tests",

@@ -43,6 +43,15 @@ pub struct DeploymentRecord {
     pub started: Option<String>,
 }
 
+/// Who holds a running deployment (or the queue lock), and until when: a server's or an
+/// agent's id, and Unix milliseconds. The holder renews it while it runs; a lease that lapses
+/// was lost with its holder.
+#[derive(Clone, Copy, Debug)]
+pub struct Lease<'a> {
+    pub holder: &'a str,
+    pub until: i64,
+}
+
 /// One step of a deployment's job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepRecord {
@@ -126,13 +135,32 @@ pub trait DeploymentStore: Send + Sync {
         now: &str,
     ) -> Result<bool, StoreError>;
     /// Starts the job if the deployment is still queued: records its steps (all
-    /// `not-started`) and makes it `running`; returns whether it did.
+    /// `not-started`), makes it `running` and leases it; returns whether it did.
     async fn start_job(
         &self,
         id: &DeploymentId,
         steps: &[String],
         now: &str,
+        lease: Lease<'_>,
     ) -> Result<bool, StoreError>;
+    /// Takes the queue lock for `lease.holder` when it is free, lapsed (before `now`, Unix
+    /// milliseconds) or theirs already; returns whether it did.
+    async fn lock_queue(&self, lease: Lease<'_>, now: i64) -> Result<bool, StoreError>;
+    /// Frees the queue lock if `holder` has it.
+    async fn unlock_queue(&self, holder: &str) -> Result<(), StoreError>;
+    /// Extends the leases `lease.holder` has on running deployments `ids` to `lease.until`, and
+    /// returns the deployments it still held, each with who asked to cancel it, if anyone has.
+    async fn renew_leases(
+        &self,
+        lease: Lease<'_>,
+        ids: &[DeploymentId],
+    ) -> Result<Vec<(DeploymentId, Option<String>)>, StoreError>;
+    /// The running deployments whose lease lapsed before `now` (Unix milliseconds), or that
+    /// have none, in queue order.
+    async fn lapsed_leases(&self, now: i64) -> Result<Vec<DeploymentRecord>, StoreError>;
+    /// Asks the holder of running deployment `id` to cancel it for `user` (the first ask
+    /// stays); returns whether it is running.
+    async fn request_cancel(&self, id: &DeploymentId, user: &str) -> Result<bool, StoreError>;
     async fn steps(&self, id: &DeploymentId) -> Result<Vec<StepRecord>, StoreError>;
     /// Sets a step's status; `started` is set the first time it runs.
     async fn set_step(

@@ -132,8 +132,14 @@ pub async fn on_test_store(mut config: Config) -> Config {
         }
     };
     config.database_url = Some(url);
+    // A shared store keeps a crashed server's deployments running until their lease lapses.
+    config.deploy.deployment_lease = TEST_LEASE.into();
     config
 }
+
+/// The lease of deployments in tests on a shared store: short, so that a crashed server's
+/// deployments fail soon.
+pub const TEST_LEASE: &str = "3s";
 
 /// A response's status and JSON body (`Value::Null` when the body is not JSON).
 pub struct Reply {

@@ -16,6 +16,7 @@ mod openapi;
 mod pulumi_clients;
 mod queue;
 mod raw_logs;
+mod replicas;
 mod sandbox;
 mod secrets;
 mod seed;

@@ -8,7 +8,7 @@ use keyless_api_types::{Cloud, DeploymentStatus, OidcTestRun, PulumiOperation};
 use keyless_console::trust_view;
 use keyless_exchange::relying_party::{RelyingParty, aws, azure, gcp};
 use keyless_server::Config;
-use keyless_server::store::NewDeployment;
+use keyless_server::store::{Lease, NewDeployment};
 use keyless_server::tokens;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -544,7 +544,15 @@ async fn lifetime_advice_reads_recent_successful_runs() {
             .expect("created");
         let started = app
             .store
-            .start_job(&record.id, &["run".into()], "2026-12-01T09:00:00.000000Z")
+            .start_job(
+                &record.id,
+                &["run".into()],
+                "2026-12-01T09:00:00.000000Z",
+                Lease {
+                    holder: "test",
+                    until: i64::MAX,
+                },
+            )
             .await
             .expect("started");
         assert!(started);

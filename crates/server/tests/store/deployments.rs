@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use keyless_api_types::{DeploymentStatus, PulumiOperation, StackRef, StepStatus};
 use keyless_server::store::{
-    Account, DeploymentId, DeploymentPage, DeploymentRecord, DeploymentScope, NewDeployment,
+    Account, DeploymentId, DeploymentPage, DeploymentRecord, DeploymentScope, Lease, NewDeployment,
     NewLogLine, StackRecord,
 };
 use serde_json::json;
@@ -13,6 +13,10 @@ use crate::Fixture;
 
 const NOW: &str = "2026-12-01T09:30:00.123456Z";
 const LATER: &str = "2026-12-01T09:31:00.000001Z";
+
+fn lease(holder: &str, until: i64) -> Lease<'_> {
+    Lease { holder, until }
+}
 
 /// acme's admin and its stacks `website/prod` and `website/dev`.
 async fn two_stacks(f: &Fixture) -> (Account, StackRecord, StackRecord) {
@@ -235,13 +239,13 @@ pub async fn jobs_record_their_steps(f: Fixture) {
     let steps = ["Setup".to_owned(), "Get source".to_owned()];
     assert!(
         f.store
-            .start_job(&id, &steps, LATER)
+            .start_job(&id, &steps, LATER, lease("here", 1_000))
             .await
             .expect("started")
     );
     assert!(
         !f.store
-            .start_job(&id, &steps, LATER)
+            .start_job(&id, &steps, LATER, lease("here", 1_000))
             .await
             .expect("answers"),
         "a job starts once"
@@ -440,4 +444,118 @@ pub async fn pauses_hold_a_stack_or_an_organization(f: Fixture) {
         .await
         .expect("resumed");
     assert!(f.store.pauses().await.expect("listed").is_empty());
+}
+
+pub async fn leases_are_renewed_by_their_holder_and_lapse_without_them(f: Fixture) {
+    let (pat, prod, dev) = two_stacks(&f).await;
+    let store = &f.store;
+    let ours = queue(&f, &prod, &pat, PulumiOperation::Update).await.id;
+    let theirs = queue(&f, &dev, &pat, PulumiOperation::Update).await.id;
+    let steps = ["Setup".to_owned()];
+    assert!(
+        store
+            .start_job(&ours, &steps, LATER, lease("a", 1_000))
+            .await
+            .expect("starts")
+    );
+    assert!(
+        store
+            .start_job(&theirs, &steps, LATER, lease("b", 1_000))
+            .await
+            .expect("starts")
+    );
+
+    // Only the holder renews, and only what it names.
+    let both = [ours.clone(), theirs.clone()];
+    let renewed = store
+        .renew_leases(lease("a", 5_000), &both)
+        .await
+        .expect("renews");
+    assert_eq!(renewed, [(ours.clone(), None)]);
+    let lapsed: Vec<DeploymentId> = store
+        .lapsed_leases(2_000)
+        .await
+        .expect("answers")
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(lapsed, std::slice::from_ref(&theirs));
+    assert!(store.lapsed_leases(999).await.expect("answers").is_empty());
+
+    // A cancel asked through another holder waits for the holder; the first ask stays.
+    assert!(store.request_cancel(&ours, "bob").await.expect("asks"));
+    assert!(store.request_cancel(&ours, "carol").await.expect("asks"));
+    let renewed = store
+        .renew_leases(lease("a", 6_000), &both)
+        .await
+        .expect("renews");
+    assert_eq!(renewed, [(ours.clone(), Some("bob".to_owned()))]);
+
+    // A finished deployment is neither renewed, nor lapsed, nor cancellable.
+    assert!(
+        store
+            .transition(
+                &ours,
+                &[DeploymentStatus::Running],
+                DeploymentStatus::Succeeded,
+                LATER
+            )
+            .await
+            .expect("finishes")
+    );
+    assert!(
+        store
+            .renew_leases(lease("a", 7_000), &both)
+            .await
+            .expect("renews")
+            .is_empty()
+    );
+    assert!(!store.request_cancel(&ours, "bob").await.expect("answers"));
+    assert_eq!(
+        store.lapsed_leases(i64::MAX).await.expect("answers").len(),
+        1
+    );
+}
+
+pub async fn the_queue_lock_has_one_holder_until_it_lapses(f: Fixture) {
+    let store = &f.store;
+    assert!(
+        store
+            .lock_queue(lease("a", 10_000), 1_000)
+            .await
+            .expect("takes")
+    );
+    assert!(
+        !store
+            .lock_queue(lease("b", 12_000), 2_000)
+            .await
+            .expect("answers")
+    );
+    assert!(
+        store
+            .lock_queue(lease("a", 13_000), 3_000)
+            .await
+            .expect("retakes its own")
+    );
+    store.unlock_queue("b").await.expect("answers");
+    assert!(
+        !store
+            .lock_queue(lease("b", 14_000), 4_000)
+            .await
+            .expect("answers"),
+        "not b's to free"
+    );
+    store.unlock_queue("a").await.expect("frees");
+    assert!(
+        store
+            .lock_queue(lease("b", 15_000), 5_000)
+            .await
+            .expect("takes a freed lock")
+    );
+    assert!(
+        store
+            .lock_queue(lease("a", 30_000), 15_001)
+            .await
+            .expect("takes a lapsed lock")
+    );
 }

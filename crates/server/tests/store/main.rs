@@ -106,5 +106,7 @@ backends!(
     deployments::jobs_record_their_steps,
     deployments::logs_are_read_in_order_by_line_and_by_step,
     deployments::pauses_hold_a_stack_or_an_organization,
+    deployments::leases_are_renewed_by_their_holder_and_lapse_without_them,
+    deployments::the_queue_lock_has_one_holder_until_it_lapses,
     webhooks::refused_deliveries_keep_their_limit_under_concurrency,
 );

@@ -15,8 +15,8 @@ macro_rules! deployment_store {
             use super::$store as This;
             use crate::store::backend;
             use crate::store::deployments::{
-                DeploymentPage, DeploymentRecord, DeploymentScope, DeploymentStore, LogRecord,
-                NewDeployment, NewLogLine, StepRecord,
+                DeploymentPage, DeploymentRecord, DeploymentScope, DeploymentStore, Lease,
+                LogRecord, NewDeployment, NewLogLine, StepRecord,
             };
             use crate::store::{DeploymentId, StackId, StackRecord, StoreError};
 
@@ -264,14 +264,18 @@ macro_rules! deployment_store {
                     id: &DeploymentId,
                     steps: &[String],
                     now: &str,
+                    lease: Lease<'_>,
                 ) -> Result<bool, StoreError> {
                     let mut tx = self.pool.begin().await?;
                     let started = sqlx::query(
-                        "UPDATE deployments SET status = 'running', started = $1, modified = $2
-                         WHERE id = $3 AND status IN ('not-started', 'accepted')",
+                        "UPDATE deployments SET status = 'running', started = $1, modified = $2,
+                                lease_holder = $3, lease_until = $4
+                         WHERE id = $5 AND status IN ('not-started', 'accepted')",
                     )
                     .bind(now)
                     .bind(now)
+                    .bind(lease.holder)
+                    .bind(lease.until)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -291,6 +295,80 @@ macro_rules! deployment_store {
                     }
                     tx.commit().await?;
                     Ok(true)
+                }
+
+                async fn lock_queue(&self, lease: Lease<'_>, now: i64) -> Result<bool, StoreError> {
+                    let taken = sqlx::query(
+                        "INSERT INTO queue_lock (name, holder, until) VALUES ('queue', $1, $2)
+                         ON CONFLICT (name) DO UPDATE SET holder = $3, until = $4
+                         WHERE queue_lock.until < $5 OR queue_lock.holder = $6",
+                    )
+                    .bind(lease.holder)
+                    .bind(lease.until)
+                    .bind(lease.holder)
+                    .bind(lease.until)
+                    .bind(now)
+                    .bind(lease.holder)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(taken.rows_affected() == 1)
+                }
+
+                async fn unlock_queue(&self, holder: &str) -> Result<(), StoreError> {
+                    sqlx::query("UPDATE queue_lock SET until = 0 WHERE name = 'queue' AND holder = $1")
+                        .bind(holder)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn renew_leases(
+                    &self,
+                    lease: Lease<'_>,
+                    ids: &[DeploymentId],
+                ) -> Result<Vec<(DeploymentId, Option<String>)>, StoreError> {
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut sql =
+                        QueryBuilder::<Db>::new("UPDATE deployments SET lease_until = ");
+                    sql.push_bind(lease.until)
+                        .push(" WHERE lease_holder = ")
+                        .push_bind(lease.holder)
+                        .push(" AND status = 'running' AND id IN (");
+                    let mut list = sql.separated(", ");
+                    for id in ids {
+                        list.push_bind(id);
+                    }
+                    sql.push(") RETURNING id, cancel_requested_by");
+                    Ok(sql.build_query_as().fetch_all(&self.pool).await?)
+                }
+
+                async fn lapsed_leases(&self, now: i64) -> Result<Vec<DeploymentRecord>, StoreError> {
+                    let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
+                        "{SELECT} WHERE d.status = 'running'
+                         AND (d.lease_until IS NULL OR d.lease_until < $1) ORDER BY d.seq"
+                    ))
+                    .bind(now)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    records(rows)
+                }
+
+                async fn request_cancel(
+                    &self,
+                    id: &DeploymentId,
+                    user: &str,
+                ) -> Result<bool, StoreError> {
+                    let running: Option<(Option<String>,)> = sqlx::query_as(
+                        "UPDATE deployments SET cancel_requested_by = COALESCE(cancel_requested_by, $1)
+                         WHERE id = $2 AND status = 'running' RETURNING cancel_requested_by",
+                    )
+                    .bind(user)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    Ok(running.is_some())
                 }
 
                 async fn steps(&self, id: &DeploymentId) -> Result<Vec<StepRecord>, StoreError> {

@@ -1,0 +1,230 @@
+//! Two servers on one PostgreSQL store, as replicas behind a load balancer: either answers any
+//! request alike, deployments queued through both run once each in per-stack order within the
+//! organization's limit, a log is followed through the server that does not run it, a cancel
+//! reaches the server that runs it, and a crashed server's deployment fails once its lease
+//! lapses while its stack's queue moves on.
+
+use std::time::{Duration, Instant};
+
+use keyless_server::Config;
+use keyless_server::deploy::INTERRUPTED_LINE;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::fixtures::{Fixture, Gate, PATIENCE, deployments, process_alive};
+use crate::helpers::{TEST_LEASE, TestApp, spawn_with};
+use crate::support::Schema;
+use keyless_server::seed::DemoTokens;
+
+/// A seeded server on a new schema of its own, `max` deployments at a time per organization.
+async fn first(fixture: &Fixture, max: usize) -> (TestApp, Store) {
+    let (schema, url) = Schema::create().await;
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let config = config(fixture, max, &url, &data_dir);
+    let (server, tokens) = spawn_with(config, data_dir).await;
+    let tokens = tokens.expect("seeded");
+    let store = Store {
+        url,
+        tokens,
+        _schema: schema,
+    };
+    (server.signed_in(store.tokens.clone()), store)
+}
+
+/// Another server on `first`'s store, sharing its data dir (its keys), as replicas are given
+/// the same keys.
+async fn join(first: &TestApp, store: &Store, fixture: &Fixture, max: usize) -> TestApp {
+    let config = config(fixture, max, &store.url, &first.data_dir);
+    let unused = tempfile::tempdir().expect("temp dir");
+    let (server, again) = spawn_with(config, unused).await;
+    assert!(again.is_none(), "a replica does not seed again");
+    server.signed_in(store.tokens.clone())
+}
+
+/// The store replicas share, and the demo tokens it was seeded with.
+struct Store {
+    url: String,
+    tokens: DemoTokens,
+    _schema: Schema,
+}
+
+fn config(fixture: &Fixture, max: usize, url: &str, data_dir: &TempDir) -> Config {
+    let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
+    config.database_url = Some(url.to_owned());
+    config.deploy.pulumi = Some(fixture.pulumi.clone());
+    config.deploy.max_concurrent_deployments = max;
+    config.deploy.deployment_lease = TEST_LEASE.into();
+    config
+}
+
+fn status(deployment: &Value) -> &str {
+    deployment["status"].as_str().unwrap_or_default()
+}
+
+fn text<'a>(deployment: &'a Value, field: &str) -> &'a str {
+    deployment[field].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn deployments_queued_through_both_run_once_each_in_order_within_the_limit() {
+    let fixture = Fixture::new();
+    let (a, store) = first(&fixture, 2).await;
+    let b = join(&a, &store, &fixture, 2).await;
+
+    // Settings written through one are read through the other.
+    let settings = "/api/stacks/acme/website/dev/deployments/settings";
+    let patch = json!({"operationContext": {"environmentVariables": {"REGION": "eu-west-1"}}});
+    let written = a.patch(settings, &patch).await;
+    assert_eq!(written.status, StatusCode::OK, "{}", written.text);
+    let read = b.get(settings, &b.admin).await;
+    assert_eq!(read.body, written.body);
+
+    let stacks = [
+        deployments("website", "dev"),
+        deployments("website", "staging"),
+        deployments("payments", "dev"),
+        deployments("payments", "prod"),
+        deployments("data-platform", "dev"),
+    ];
+    let mut queued = Vec::new();
+    for n in 0..20 {
+        let base = &stacks[n % stacks.len()];
+        let through = if n % 2 == 0 { &a } else { &b };
+        let marker = format!("run {n} of 20");
+        let body = fixture.request("update", &[&format!("echo '{marker}'; sleep 0.3")]);
+        queued.push((base.clone(), through.deploy(base, &body).await, marker));
+    }
+
+    let mut runs = Vec::new();
+    for (base, id, marker) in &queued {
+        let done = b.finished(base, id).await;
+        assert_eq!(status(&done), "succeeded", "{}", b.log_text(base, id).await);
+        let log = a.log_text(base, id).await;
+        assert_eq!(log.matches(&format!("\n{marker}\n")).count(), 1, "{log}");
+        assert_eq!(log.matches("fake pulumi: up").count(), 1, "ran once: {log}");
+        let started = done["jobs"][0]["started"]
+            .as_str()
+            .expect("started")
+            .to_owned();
+        runs.push((base.clone(), started, text(&done, "modified").to_owned()));
+    }
+    // Per stack, each run starts after the one queued before it ended.
+    for stack in &stacks {
+        let order: Vec<&(String, String, String)> =
+            runs.iter().filter(|(base, ..)| base == stack).collect();
+        for pair in order.windows(2) {
+            assert!(pair[1].1 >= pair[0].2, "{stack} ran two at once: {pair:?}");
+        }
+    }
+    // Never more than the organization's limit at once, counting both servers.
+    for (_, started, _) in &runs {
+        let at_once = runs
+            .iter()
+            .filter(|(_, s, m)| s.as_str() <= started.as_str() && started.as_str() < m.as_str())
+            .count();
+        assert!(at_once <= 2, "{at_once} ran at once at {started}");
+    }
+}
+
+#[tokio::test]
+async fn a_log_is_followed_and_a_deployment_cancelled_through_the_other_server() {
+    let fixture = Fixture::new();
+    let (a, store) = first(&fixture, 4).await;
+    let b = join(&a, &store, &fixture, 4).await;
+    let dev = deployments("website", "dev");
+    let gate = Gate::new().await;
+    let command = format!(
+        "echo first line; {}; echo after the gate; sleep 60.0201",
+        gate.wait()
+    );
+    let id = a
+        .deploy(&dev, &fixture.request("update", &[&command]))
+        .await;
+
+    // Whichever server runs it, the other reads its lines as they come.
+    b.wait_for_log(&dev, &id, "\nfirst line\n").await;
+    a.wait_for_log(&dev, &id, "\nfirst line\n").await;
+    gate.open();
+    b.wait_for_log(&dev, &id, "\nafter the gate\n").await;
+    assert!(process_alive("sleep 60.0201"));
+
+    // Cancelled through each server in turn: one runs it, the other asks through the store.
+    for server in [&b, &a] {
+        let reply = server
+            .send(server.request(
+                Method::POST,
+                &format!("{dev}/{id}/cancel"),
+                Some(&server.member),
+            ))
+            .await;
+        assert!(
+            [StatusCode::OK, StatusCode::CONFLICT].contains(&reply.status),
+            "{}",
+            reply.text
+        );
+    }
+    let done = b.finished(&dev, &id).await;
+    assert_eq!(status(&done), "failed");
+    let log = a.log_text(&dev, &id).await;
+    assert_eq!(
+        log.matches("Deployment cancelled by bob").count(),
+        1,
+        "{log}"
+    );
+    let start = Instant::now();
+    while process_alive("sleep 60.0201") {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the deployment outlived the cancel"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_servers_deployment_fails_when_its_lease_lapses_and_its_stack_moves_on() {
+    let fixture = Fixture::new();
+    let (a, store) = first(&fixture, 4).await;
+    let dev = deployments("website", "dev");
+    let running = a
+        .deploy(
+            &dev,
+            &fixture.request("update", &["echo started; sleep 60.0301"]),
+        )
+        .await;
+    a.wait_for_log(&dev, &running, "\nstarted\n").await;
+    let b = join(&a, &store, &fixture, 4).await;
+    let queued = b
+        .deploy(&dev, &fixture.request("update", &["echo second run"]))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(status(&b.deployment(&dev, &queued).await), "not-started");
+
+    let crashed = Instant::now();
+    let _data_dir = a.crash();
+    let failed = b.finished(&dev, &running).await;
+    assert_eq!(status(&failed), "failed");
+    let lease = Duration::from_secs(3);
+    // Within the lease and one scheduling poll (5 s) of the crash.
+    let waited = crashed.elapsed();
+    assert!(
+        waited < lease + Duration::from_secs(8),
+        "failed after {waited:?}"
+    );
+    let log = b.log_text(&dev, &running).await;
+    assert!(
+        log.contains("\nstarted\n"),
+        "a line logged before the crash is kept: {log}"
+    );
+    assert!(log.contains(INTERRUPTED_LINE), "{log}");
+
+    let done = b.finished(&dev, &queued).await;
+    assert_eq!(
+        status(&done),
+        "succeeded",
+        "{}",
+        b.log_text(&dev, &queued).await
+    );
+    assert!(b.log_text(&dev, &queued).await.contains("\nsecond run\n"));
+}
