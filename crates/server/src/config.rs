@@ -1,7 +1,7 @@
 //! Command-line and environment configuration.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The command line: serve (the default), or one of the maintenance commands.
 #[derive(Debug, clap::Parser)]
@@ -17,11 +17,14 @@ pub struct Cli {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Adds a new OIDC signing key; the previous one stays in the JWKS until every token it
-    /// signed has expired. A running server picks the new key up by itself.
+    /// signed has expired. Running servers pick the new key up by themselves.
     RotateOidcKey {
-        /// The server's data directory.
+        /// The server's data directory (its secret key seals the signing keys).
         #[arg(long, env = "KEYLESS_DATA_DIR", default_value = ".keyless")]
         data_dir: PathBuf,
+        /// The server's store, as `--database-url` (by default `<data-dir>/keyless.db`).
+        #[arg(long, env = "KEYLESS_DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Copies a SQLite store into an empty PostgreSQL database (creating its schema) and
     /// verifies every table's row count. Stop the server first; then start it with the same
@@ -286,8 +289,13 @@ impl Config {
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("keyless.db").display()))
+            .unwrap_or_else(|| default_database_url(&self.data_dir))
     }
+}
+
+/// The store when no `--database-url` is given: SQLite in the data dir.
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("keyless.db").display())
 }
 
 #[cfg(test)]
@@ -424,7 +432,8 @@ mod tests {
             .expect("parses");
         assert!(matches!(
             cli.command,
-            Some(Command::RotateOidcKey { data_dir }) if data_dir == Path::new("d")
+            Some(Command::RotateOidcKey { data_dir, database_url: None })
+                if data_dir == Path::new("d")
         ));
     }
 }

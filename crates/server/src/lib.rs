@@ -360,12 +360,16 @@ pub async fn start(
         .unwrap_or_else(|| format!("{public_url}/oidc"));
     let lifetime = keyless_api_types::duration::parse(&config.deploy.oidc_token_lifetime)
         .map_err(|err| format!("--oidc-token-lifetime {err}"))?;
-    let oidc = Arc::new(oidc::OidcIssuer::load_or_create(
-        &config.data_dir,
-        &issuer_url,
-        Duration::from_secs(lifetime),
-        cipher.clone(),
-    )?);
+    let oidc = Arc::new(
+        oidc::OidcIssuer::load_or_create(
+            store.clone(),
+            &config.data_dir,
+            &issuer_url,
+            Duration::from_secs(lifetime),
+            cipher.clone(),
+        )
+        .await?,
+    );
     let exchanger = keyless_exchange::Exchanger::new(config.deploy.endpoints())?;
     let exec = exec_config(config, cipher.clone(), oidc.clone(), exchanger.clone())?;
     let limits = deploy::queue::Limits {
@@ -385,10 +389,6 @@ pub async fn start(
         exchanger,
         refused_deliveries: Arc::new(rate_limit::RateLimiter::new(
             http::REFUSED_DELIVERIES_PER_MINUTE,
-            Duration::from_secs(60),
-        )),
-        oidc_tests: Arc::new(rate_limit::RateLimiter::new(
-            http::OIDC_TESTS_PER_MINUTE,
             Duration::from_secs(60),
         )),
     };

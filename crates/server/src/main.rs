@@ -3,7 +3,7 @@
 //! (`rotate-oidc-key`, `migrate-store`).
 
 use clap::Parser;
-use keyless_server::config::{Cli, Command};
+use keyless_server::config::{Cli, Command, default_database_url};
 use keyless_server::{BoxError, oidc, seed, store};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -19,8 +19,15 @@ async fn main() -> Result<(), BoxError> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::RotateOidcKey { data_dir }) => {
-            let kid = oidc::rotate(&data_dir)?;
+        Some(Command::RotateOidcKey {
+            data_dir,
+            database_url,
+        }) => {
+            let url = database_url.unwrap_or_else(|| default_database_url(&data_dir));
+            let store = store::open(&url).await?;
+            store.migrate().await?;
+            let cipher = keyless_server::crypto::Cipher::load_or_create(&data_dir)?;
+            let kid = oidc::rotate(store.as_ref(), &cipher).await?;
             println!(
                 "New OIDC signing key {kid}; the previous key stays published until its tokens \
                  expire."

@@ -1,12 +1,14 @@
-//! The server's OIDC issuer: the signing key ring kept in `<data-dir>/oidc-keys.json` (private
-//! keys sealed by the server's [`Cipher`]), its discovery document and JWKS (served by
-//! `http::issuer`), and one token per deployment.
+//! The server's OIDC issuer: the signing key ring, kept in the store (private keys sealed by the
+//! server's [`Cipher`]) so that every server sharing the store signs with the same active key
+//! and publishes the same JWKS; its discovery document and JWKS (served by `http::issuer`); and
+//! one token per deployment.
 //!
-//! `keyless-server rotate-oidc-key` rewrites the key file; a running server notices the file
-//! changed (its modification time, size or inode) and reloads the ring before answering or
-//! minting, so the new key signs and the old one stays published until its tokens expire.
+//! `keyless-server rotate-oidc-key` writes a new version of the ring; each server checks the
+//! stored version before answering or minting and reloads the ring when it changed, so the new
+//! key signs everywhere at once and the old one stays published until its tokens expire.
+//! Servers that kept the ring in `<data-dir>/oidc-keys.json` import that file at start.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,9 +18,9 @@ use keyless_oidc::{
 
 use crate::BoxError;
 use crate::crypto::{Cipher, CryptoError};
-use crate::store::StackRecord;
+use crate::store::{StackRecord, Store, StoreError};
 
-/// The key ring's file in the data directory.
+/// Where servers before the ring moved into the store kept it, in the data directory.
 pub const KEY_FILE: &str = "oidc-keys.json";
 
 impl Sealer for Cipher {
@@ -33,15 +35,6 @@ impl Sealer for Cipher {
     }
 }
 
-/// What identifies a version of the key file.
-type Stamp = (SystemTime, u64, u64);
-
-fn stamp(path: &Path) -> std::io::Result<Stamp> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path)?;
-    Ok((meta.modified()?, meta.len(), meta.ino()))
-}
-
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
     SystemTime::now()
@@ -53,15 +46,18 @@ pub fn unix_now() -> u64 {
 pub struct OidcIssuer {
     issuer: Issuer,
     lifetime: Duration,
-    path: PathBuf,
+    store: Arc<dyn Store>,
     cipher: Arc<Cipher>,
-    ring: RwLock<(KeyRing, Stamp)>,
+    /// The ring as last read, and its stored version.
+    ring: RwLock<(Arc<KeyRing>, i64)>,
 }
 
 impl OidcIssuer {
-    /// Loads the key ring from `data_dir`, generating it on first start. `lifetime` is how long
-    /// each deployment token is valid (at most [`MAX_TOKEN_LIFETIME`]).
-    pub fn load_or_create(
+    /// Loads the key ring from the store; on first start imports it from `data_dir`'s key file
+    /// when there is one, else generates it. `lifetime` is how long each deployment token is
+    /// valid (at most [`MAX_TOKEN_LIFETIME`]).
+    pub async fn load_or_create(
+        store: Arc<dyn Store>,
         data_dir: &Path,
         issuer: &str,
         lifetime: Duration,
@@ -75,21 +71,28 @@ impl OidcIssuer {
             )
             .into());
         }
-        let path = data_dir.join(KEY_FILE);
-        if !path.exists() {
-            let ring = KeyRing::generate(unix_now())?;
-            let json = ring.to_json(cipher.as_ref())?;
-            match crate::files::write_private(&path, json.as_bytes(), true) {
-                // Another process created it first: use theirs.
-                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
-                other => other?,
+        if store.key_ring_version().await?.is_none() {
+            let file = data_dir.join(KEY_FILE);
+            let json = if file.exists() {
+                let json = std::fs::read_to_string(&file)?;
+                // Opened before it is stored, so that a file sealed by another key stops here.
+                KeyRing::from_json(&json, cipher.as_ref())?;
+                tracing::info!(file = %file.display(), "imported the OIDC key ring into the store; the file is no longer read");
+                json
+            } else {
+                KeyRing::generate(unix_now())?.to_json(cipher.as_ref())?
+            };
+            match store.save_key_ring(&json, None).await {
+                // Another server stored one first: use theirs.
+                Ok(_) | Err(StoreError::Conflict) => {}
+                Err(err) => return Err(err.into()),
             }
         }
-        let loaded = read(&path, &cipher)?;
+        let loaded = read(store.as_ref(), &cipher).await?;
         Ok(Self {
             issuer,
             lifetime,
-            path,
+            store,
             cipher,
             ring: RwLock::new(loaded),
         })
@@ -117,13 +120,14 @@ impl OidcIssuer {
     }
 
     /// The keys to publish now.
-    pub fn jwks(&self) -> Result<Jwks, BoxError> {
-        self.with_ring(|ring| Ok(keyless_oidc::jwks(ring, unix_now())))
+    pub async fn jwks(&self) -> Result<Jwks, BoxError> {
+        let ring = self.current().await?;
+        Ok(keyless_oidc::jwks(&ring, unix_now()))
     }
 
     /// A token for `operation` version `version` (0 for a test) of `stack`, signed by the
     /// active key, and its claims.
-    pub fn mint(
+    pub async fn mint(
         &self,
         stack: &StackRecord,
         operation: &str,
@@ -138,90 +142,103 @@ impl OidcIssuer {
             version,
         };
         let claims = DeploymentClaims::new(&self.issuer, &deployment, unix_now(), self.lifetime)?;
-        let token = self.with_ring(|ring| Ok(keyless_oidc::mint(ring, &claims)?))?;
+        let ring = self.current().await?;
+        let token = keyless_oidc::mint(&ring, &claims)?;
         Ok((token, claims))
     }
 
-    /// Runs `f` on the current ring, reloading it first when the file changed.
-    fn with_ring<T>(&self, f: impl FnOnce(&KeyRing) -> Result<T, BoxError>) -> Result<T, BoxError> {
-        let current = stamp(&self.path)?;
-        let fresh = self
-            .ring
-            .read()
-            .map_err(|_| "the key ring lock is poisoned")?
-            .1
-            == current;
-        if !fresh {
-            let loaded = read(&self.path, &self.cipher)?;
-            tracing::info!(path = %self.path.display(), "reloaded the OIDC key ring");
-            *self
+    /// The current ring: the one last read while the store's version is the same, else read
+    /// again.
+    async fn current(&self) -> Result<Arc<KeyRing>, BoxError> {
+        let stored = self.store.key_ring_version().await?;
+        {
+            let held = self
                 .ring
-                .write()
-                .map_err(|_| "the key ring lock is poisoned")? = loaded;
+                .read()
+                .map_err(|_| "the key ring lock is poisoned")?;
+            if Some(held.1) == stored {
+                return Ok(held.0.clone());
+            }
         }
-        let guard = self
+        let loaded = read(self.store.as_ref(), &self.cipher).await?;
+        tracing::info!(version = loaded.1, "reloaded the OIDC key ring");
+        let ring = loaded.0.clone();
+        *self
             .ring
-            .read()
-            .map_err(|_| "the key ring lock is poisoned")?;
-        f(&guard.0)
+            .write()
+            .map_err(|_| "the key ring lock is poisoned")? = loaded;
+        Ok(ring)
     }
 }
 
-fn read(path: &Path, cipher: &Cipher) -> Result<(KeyRing, Stamp), BoxError> {
-    let before = stamp(path)?;
-    let json = std::fs::read_to_string(path)?;
-    let ring = KeyRing::from_json(&json, cipher)?;
-    Ok((ring, before))
+const NO_RING: &str = "the store holds no OIDC key ring; start the server once to create it";
+
+async fn read(store: &dyn Store, cipher: &Cipher) -> Result<(Arc<KeyRing>, i64), BoxError> {
+    let stored = store.key_ring().await?.ok_or(NO_RING)?;
+    let ring = KeyRing::from_json(&stored.ring, cipher)?;
+    Ok((Arc::new(ring), stored.version))
 }
 
-/// Adds a new signing key to the ring in `data_dir` and drops retired keys whose tokens have all
-/// expired; returns the new key's id. The file is replaced atomically, so a running server
-/// reads either the old ring or the new one.
-pub fn rotate(data_dir: &Path) -> Result<String, BoxError> {
-    let cipher = Cipher::load_or_create(data_dir)?;
-    let path = data_dir.join(KEY_FILE);
-    let (mut ring, _) = read(&path, &cipher).map_err(|err| {
-        format!(
-            "cannot read {} ({err}); start the server once to create it",
-            path.display()
-        )
-    })?;
-    let now = unix_now();
-    let kid = ring.rotate(now)?.kid().to_owned();
-    ring.prune(now);
-    let json = ring.to_json(&cipher)?;
-    let temporary = data_dir.join(format!("{KEY_FILE}.new"));
-    crate::files::write_private(&temporary, json.as_bytes(), false)?;
-    std::fs::rename(&temporary, &path)?;
-    Ok(kid)
+/// Adds a new signing key to the ring in `store` and drops retired keys whose tokens have all
+/// expired; returns the new key's id. Every server signs with it from its next token on.
+pub async fn rotate(store: &dyn Store, cipher: &Cipher) -> Result<String, BoxError> {
+    loop {
+        let stored = store.key_ring().await?.ok_or(NO_RING)?;
+        let mut ring = KeyRing::from_json(&stored.ring, cipher)?;
+        let now = unix_now();
+        let kid = ring.rotate(now)?.kid().to_owned();
+        ring.prune(now);
+        match store
+            .save_key_ring(&ring.to_json(cipher)?, Some(stored.version))
+            .await
+        {
+            Ok(_) => return Ok(kid),
+            // Rotated meanwhile by someone else: rotate what they stored.
+            Err(StoreError::Conflict) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SqliteStore;
 
-    fn issuer(dir: &Path, url: &str) -> OidcIssuer {
-        let cipher = Arc::new(Cipher::load_or_create(dir).expect("key"));
-        OidcIssuer::load_or_create(dir, url, Duration::from_secs(600), cipher).expect("issuer")
+    async fn store(dir: &Path) -> Arc<dyn Store> {
+        let url = format!("sqlite://{}", dir.join("keyless.db").display());
+        let store = SqliteStore::connect(&url).await.expect("opens");
+        store.migrate().await.expect("migrates");
+        Arc::new(store)
     }
 
-    #[test]
-    fn the_ring_persists_sealed_and_rotation_is_picked_up() {
+    async fn issuer(store: &Arc<dyn Store>, dir: &Path, url: &str) -> OidcIssuer {
+        let cipher = Arc::new(Cipher::load_or_create(dir).expect("key"));
+        OidcIssuer::load_or_create(store.clone(), dir, url, Duration::from_secs(600), cipher)
+            .await
+            .expect("issuer")
+    }
+
+    #[tokio::test]
+    async fn the_ring_persists_sealed_and_rotation_is_picked_up() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let first = issuer(dir.path(), "http://127.0.0.1:1/oidc");
-        let kid = first.jwks().expect("keys").keys[0].kid.clone();
-        let file = std::fs::read_to_string(dir.path().join(KEY_FILE)).expect("key file");
+        let store = store(dir.path()).await;
+        let first = issuer(&store, dir.path(), "http://127.0.0.1:1/oidc").await;
+        let kid = first.jwks().await.expect("keys").keys[0].kid.clone();
+        let stored = store.key_ring().await.expect("reads").expect("stored").ring;
         assert!(
-            file.contains(&kid) && !file.contains("PRIVATE KEY"),
-            "{file}"
+            stored.contains(&kid) && !stored.contains("PRIVATE KEY"),
+            "{stored}"
         );
         // A restart keeps the key.
-        let again = issuer(dir.path(), "http://127.0.0.1:1/oidc");
-        assert_eq!(again.jwks().expect("keys").keys[0].kid, kid);
+        let again = issuer(&store, dir.path(), "http://127.0.0.1:1/oidc").await;
+        assert_eq!(again.jwks().await.expect("keys").keys[0].kid, kid);
 
-        let new_kid = rotate(dir.path()).expect("rotates");
+        let cipher = Cipher::load_or_create(dir.path()).expect("key");
+        let new_kid = rotate(store.as_ref(), &cipher).await.expect("rotates");
         let keys: Vec<String> = first
             .jwks()
+            .await
             .expect("keys")
             .keys
             .into_iter()
@@ -230,24 +247,59 @@ mod tests {
         assert_eq!(keys, [new_kid, kid]);
     }
 
-    #[test]
-    fn the_issuer_path_and_lifetime_are_checked() {
+    #[tokio::test]
+    async fn a_key_file_of_an_earlier_server_is_imported_once() {
         let dir = tempfile::tempdir().expect("temp dir");
+        let cipher = Cipher::load_or_create(dir.path()).expect("key");
+        let ring = KeyRing::generate(unix_now()).expect("generates");
+        let kid = ring.active().kid().to_owned();
+        let json = ring.to_json(&cipher).expect("seals");
+        std::fs::write(dir.path().join(KEY_FILE), &json).expect("writes");
+        let store = store(dir.path()).await;
+        let imported = issuer(&store, dir.path(), "http://127.0.0.1:1/oidc").await;
+        assert_eq!(imported.jwks().await.expect("keys").keys[0].kid, kid);
+        // The store's ring wins from then on, whatever the file says.
+        let other = KeyRing::generate(unix_now()).expect("generates");
+        std::fs::write(
+            dir.path().join(KEY_FILE),
+            other.to_json(&cipher).expect("seals"),
+        )
+        .expect("writes");
+        let again = issuer(&store, dir.path(), "http://127.0.0.1:1/oidc").await;
+        assert_eq!(again.jwks().await.expect("keys").keys[0].kid, kid);
+    }
+
+    #[tokio::test]
+    async fn the_issuer_path_and_lifetime_are_checked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store(dir.path()).await;
         assert_eq!(
-            issuer(dir.path(), "http://127.0.0.1:1/oidc").path(),
+            issuer(&store, dir.path(), "http://127.0.0.1:1/oidc")
+                .await
+                .path(),
             "/oidc"
         );
-        assert_eq!(issuer(dir.path(), "https://id.example.com").path(), "");
+        assert_eq!(
+            issuer(&store, dir.path(), "https://id.example.com")
+                .await
+                .path(),
+            ""
+        );
         let cipher = Arc::new(Cipher::load_or_create(dir.path()).expect("key"));
         for (url, lifetime) in [
             ("http://x/oidc", Duration::ZERO),
             ("http://x/oidc", Duration::from_secs(3 * 3600)),
             ("ftp://x", Duration::from_secs(60)),
         ] {
-            assert!(
-                OidcIssuer::load_or_create(dir.path(), url, lifetime, cipher.clone()).is_err(),
-                "{url} {lifetime:?}"
-            );
+            let made = OidcIssuer::load_or_create(
+                store.clone(),
+                dir.path(),
+                url,
+                lifetime,
+                cipher.clone(),
+            )
+            .await;
+            assert!(made.is_err(), "{url} {lifetime:?}");
         }
     }
 }

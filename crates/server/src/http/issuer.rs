@@ -28,6 +28,7 @@ async fn jwks(State(state): State<AppState>) -> Result<Json<Jwks>> {
     state
         .oidc
         .jwks()
+        .await
         .map(Json)
         .map_err(|err| Error::Internal(format!("cannot read the OIDC keys: {err}")))
 }

@@ -62,8 +62,6 @@ pub struct AppState {
     pub oidc: Arc<OidcIssuer>,
     /// Trades OIDC tokens for cloud credentials (deployments and "Test OIDC").
     pub exchanger: Exchanger,
-    /// Limits "Test OIDC" runs per stack.
-    pub oidc_tests: Arc<RateLimiter>,
     /// Limits how many refused webhook deliveries each source gets logged.
     pub refused_deliveries: Arc<RateLimiter>,
 }

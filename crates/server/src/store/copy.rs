@@ -185,6 +185,11 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         "queue_lock",
         &[("name", Text), ("holder", Text), ("until", Int)],
     ),
+    ("rate_limit_hits", &[("key", Text), ("at", Int)]),
+    (
+        "oidc_key_ring",
+        &[("name", Text), ("ring", Text), ("version", Int)],
+    ),
     (
         "oidc_tests",
         &[

@@ -7,8 +7,10 @@ pub mod agent_pools;
 pub mod copy;
 pub mod deployments;
 mod ids;
+pub mod oidc_keys;
 pub mod oidc_tests;
 mod postgres;
+pub mod rate_limits;
 mod sql;
 mod sqlite;
 pub mod tokens;
@@ -24,8 +26,10 @@ use serde_json::Value;
 pub use agent_pools::*;
 pub use deployments::*;
 pub use ids::{DeploymentId, StackId};
+pub use oidc_keys::*;
 pub use oidc_tests::*;
 pub use postgres::PostgresStore;
+pub use rate_limits::*;
 pub use sqlite::SqliteStore;
 pub use tokens::*;
 pub use webhooks::*;
@@ -135,7 +139,15 @@ pub struct StoredSettings {
 /// Everything the server keeps.
 #[async_trait]
 pub trait Store:
-    AgentPoolStore + DeploymentStore + WebhookStore + OidcTestStore + TokenStore + Send + Sync
+    AgentPoolStore
+    + DeploymentStore
+    + OidcKeyStore
+    + RateLimitStore
+    + WebhookStore
+    + OidcTestStore
+    + TokenStore
+    + Send
+    + Sync
 {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<(), StoreError>;

@@ -258,6 +258,15 @@ impl TestApp {
         token
     }
 
+    /// `--database-url` for a command run on this server's store, when it is not the data
+    /// dir's SQLite file.
+    pub fn database_args(&self) -> Vec<String> {
+        self.postgres
+            .iter()
+            .flat_map(|url| ["--database-url".to_owned(), url.clone()])
+            .collect()
+    }
+
     /// What the store holds for `org/project/stack`'s settings.
     pub async fn stored_settings(
         &self,

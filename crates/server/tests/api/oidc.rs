@@ -216,9 +216,22 @@ async fn discovery_and_keys_are_served_under_the_issuer_path() {
         (Some("RSA"), Some("RS256"))
     );
     assert!(key["kid"].as_str().is_some_and(|kid| !kid.is_empty()));
-    let stored = std::fs::read_to_string(app.data_dir.path().join(keyless_server::oidc::KEY_FILE))
-        .expect("the key ring is in the data dir");
+    let stored = app
+        .store
+        .key_ring()
+        .await
+        .expect("the store answers")
+        .expect("the key ring is in the store")
+        .ring;
+    assert!(stored.contains(key["kid"].as_str().expect("kid")));
     assert!(!stored.contains("PRIVATE"), "private keys are sealed");
+    assert!(
+        !app.data_dir
+            .path()
+            .join(keyless_server::oidc::KEY_FILE)
+            .exists(),
+        "no key file is written"
+    );
 }
 
 #[tokio::test]
@@ -364,6 +377,7 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
         .args(["rotate-oidc-key", "--data-dir"])
         .arg(app.data_dir.path())
+        .args(app.database_args())
         .output()
         .expect("the command runs");
     assert!(
@@ -543,8 +557,13 @@ async fn an_expired_token_is_refused_with_the_explanation() {
     let fixture = Fixture::new();
     let (app, clouds) = oidc_app(&fixture, "acme", None).await;
     let cipher = keyless_server::crypto::Cipher::load_or_create(app.data_dir.path()).expect("key");
-    let json = std::fs::read_to_string(app.data_dir.path().join(keyless_server::oidc::KEY_FILE))
-        .expect("ring");
+    let json = app
+        .store
+        .key_ring()
+        .await
+        .expect("the store answers")
+        .expect("ring")
+        .ring;
     let ring = keyless_oidc::KeyRing::from_json(&json, &cipher).expect("opens");
     let issuer = keyless_oidc::Issuer::new(format!("{}/oidc", app.base_url)).expect("issuer");
     let stack_id = app.stack_id("acme", "website", "dev").await;

@@ -131,39 +131,30 @@ async fn deployments_queued_through_both_run_once_each_in_order_within_the_limit
 async fn a_log_is_followed_and_a_deployment_cancelled_through_the_other_server() {
     let fixture = Fixture::new();
     let (a, store) = first(&fixture, 4).await;
-    let b = join(&a, &store, &fixture, 4).await;
     let dev = deployments("website", "dev");
     let gate = Gate::new().await;
     let command = format!(
         "echo first line; {}; echo after the gate; sleep 60.0201",
         gate.wait()
     );
+    // Running on `a` before `b` exists.
     let id = a
         .deploy(&dev, &fixture.request("update", &[&command]))
         .await;
-
-    // Whichever server runs it, the other reads its lines as they come.
-    b.wait_for_log(&dev, &id, "\nfirst line\n").await;
     a.wait_for_log(&dev, &id, "\nfirst line\n").await;
+    let b = join(&a, &store, &fixture, 4).await;
+
+    // `b` reads the lines `a` writes as they come.
+    b.wait_for_log(&dev, &id, "\nfirst line\n").await;
     gate.open();
     b.wait_for_log(&dev, &id, "\nafter the gate\n").await;
     assert!(process_alive("sleep 60.0201"));
 
-    // Cancelled through each server in turn: one runs it, the other asks through the store.
-    for server in [&b, &a] {
-        let reply = server
-            .send(server.request(
-                Method::POST,
-                &format!("{dev}/{id}/cancel"),
-                Some(&server.member),
-            ))
-            .await;
-        assert!(
-            [StatusCode::OK, StatusCode::CONFLICT].contains(&reply.status),
-            "{}",
-            reply.text
-        );
-    }
+    // Cancelled through `b`, which asks `a` through the store.
+    let reply = b
+        .send(b.request(Method::POST, &format!("{dev}/{id}/cancel"), Some(&b.member)))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let done = b.finished(&dev, &id).await;
     assert_eq!(status(&done), "failed");
     let log = a.log_text(&dev, &id).await;
@@ -227,4 +218,83 @@ async fn a_crashed_servers_deployment_fails_when_its_lease_lapses_and_its_stack_
         b.log_text(&dev, &queued).await
     );
     assert!(b.log_text(&dev, &queued).await.contains("\nsecond run\n"));
+}
+
+#[tokio::test]
+async fn both_servers_publish_the_same_keys_and_a_rotation_through_either_reaches_both() {
+    let fixture = Fixture::new();
+    let (a, store) = first(&fixture, 4).await;
+    let b = join(&a, &store, &fixture, 4).await;
+    let before = jwks(&a).await;
+    assert_eq!(before, jwks(&b).await, "byte-identical JWKS");
+    let kids = |text: &str| -> Vec<String> {
+        let jwks: Value = serde_json::from_str(text).expect("JSON");
+        jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|key| key["kid"].as_str().expect("kid").to_owned())
+            .collect()
+    };
+    let old = kids(&before);
+    assert_eq!(old.len(), 1);
+
+    // Rotated by the real command, pointed at the shared store.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
+        .args(["rotate-oidc-key", "--data-dir"])
+        .arg(a.data_dir.path())
+        .args(["--database-url", &store.url])
+        .output()
+        .expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let after = jwks(&b).await;
+    assert_eq!(after, jwks(&a).await, "both serve the rotated ring at once");
+    let new = kids(&after);
+    assert_eq!(new.len(), 2, "{after}");
+    assert_eq!(
+        new[1], old[0],
+        "the old key stays published, after the new one"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(&new[0]),
+        "the command names the new key, which signs from now on"
+    );
+}
+
+async fn jwks(server: &TestApp) -> String {
+    server
+        .send(server.bare_get("/oidc/.well-known/jwks"))
+        .await
+        .text
+}
+
+#[tokio::test]
+async fn the_test_oidc_limit_counts_runs_through_every_server() {
+    let fixture = Fixture::new();
+    let (a, store) = first(&fixture, 4).await;
+    let b = join(&a, &store, &fixture, 4).await;
+    // The seeded prod stack has AWS OIDC; the exchange fails (no STS here), which still counts.
+    let test = "/api/stacks/acme/website/prod/deployments/oidc/test";
+    for n in 0..10 {
+        let server = if n % 2 == 0 { &a } else { &b };
+        let reply = server
+            .write(Method::POST, test, &server.admin, &json!({}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "run {n}: {}", reply.text);
+    }
+    for server in [&a, &b] {
+        let reply = server
+            .write(Method::POST, test, &server.admin, &json!({}))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            reply.text
+        );
+    }
 }

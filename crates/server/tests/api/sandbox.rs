@@ -187,7 +187,8 @@ async fn a_deployment_sees_nothing_of_the_server_and_leaves_nothing_behind() {
     let server_pid = std::process::id();
     let operator_home = std::env::var("HOME").expect("the server has a HOME");
     let secret_key = format!("{data}/secret.key");
-    let signing_keys = format!("{data}/oidc-keys.json");
+    // The signing keys are in the store: on SQLite, the data dir's database file.
+    let signing_keys = format!("{data}/keyless.db");
     // From the program dir (work/<id>/source/infra), enough `..` to reach `/`, then the data dir.
     let upward = format!("../../../../../../../../../../../..{data}/secret.key");
     let commands = [
@@ -197,7 +198,7 @@ async fn a_deployment_sees_nothing_of_the_server_and_leaves_nothing_behind() {
         ),
         attempt(
             "signing keys by path",
-            &format!("cat '{signing_keys}' >/dev/null 2>&1"),
+            &format!("grep -qa oidc_key_ring '{signing_keys}' 2>/dev/null"),
         ),
         attempt("database by path", &format!("test -e '{data}/keyless.db'")),
         attempt("key by ..", &format!("cat '{upward}' >/dev/null 2>&1")),

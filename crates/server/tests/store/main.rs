@@ -6,6 +6,7 @@
 mod agent_pools;
 mod deployments;
 mod records;
+mod shared;
 #[path = "../support/postgres.rs"]
 mod support;
 mod webhooks;
@@ -109,4 +110,6 @@ backends!(
     deployments::leases_are_renewed_by_their_holder_and_lapse_without_them,
     deployments::the_queue_lock_has_one_holder_until_it_lapses,
     webhooks::refused_deliveries_keep_their_limit_under_concurrency,
+    shared::the_key_ring_is_versioned_and_stale_writes_are_refused,
+    shared::rate_limits_hold_under_concurrency,
 );

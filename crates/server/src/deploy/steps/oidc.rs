@@ -52,6 +52,7 @@ async fn mint(job: &mut Job, index: i64) -> Result<(String, DeploymentClaims), S
         .config
         .oidc
         .mint(&record.stack, record.operation.as_str(), version)
+        .await
         .map_err(|err| StepError::Failed(format!("cannot mint the OIDC token: {err}")))?;
     job.set_env("PULUMI_OIDC_TOKEN", &token, true);
     if let Some((_, signature)) = token.rsplit_once('.') {

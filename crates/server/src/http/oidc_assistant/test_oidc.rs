@@ -22,10 +22,15 @@ use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::http::extract::{JsonBody, StackAccess};
 use crate::oidc::unix_now;
-use crate::store::{NewOidcTest, OidcTestRecord, StackRecord};
+use crate::store::{Limit, NewOidcTest, OidcTestRecord, StackRecord};
 
 /// How many runs a stack may have per minute.
 pub const OIDC_TESTS_PER_MINUTE: usize = 10;
+
+const PER_MINUTE: Limit = Limit {
+    max: OIDC_TESTS_PER_MINUTE,
+    window: 60_000,
+};
 /// How many runs `GET …/oidc/tests` lists.
 const LISTED: u32 = 50;
 
@@ -45,20 +50,26 @@ pub async fn run(
     if oidc.is_empty() {
         return Err(Error::bad_request("No cloud is configured for OIDC"));
     }
-    state
-        .oidc_tests
-        .hit(stack.id.as_str())
-        .map_err(|retry_after| Error::TooManyRequests {
+    // Counted in the store, so that every server sharing it holds the stack to one limit.
+    let key = format!("oidc-test {}", stack.id);
+    let now = i64::try_from(unix_now())
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1000);
+    if let Err(wait) = state.store.hit(&key, PER_MINUTE, now).await? {
+        let retry_after = u64::try_from(wait).unwrap_or(1).div_ceil(1000).max(1);
+        return Err(Error::TooManyRequests {
             message: format!(
                 "At most {OIDC_TESTS_PER_MINUTE} OIDC tests per stack per minute; try again in \
                  {retry_after}s"
             ),
             retry_after,
-        })?;
+        });
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let (token, minted) = state
         .oidc
         .mint(stack, request.operation.as_str(), 0)
+        .await
         .map_err(|err| Error::Internal(format!("cannot mint a test token: {err}")))?;
     let claims = serde_json::to_value(&minted)
         .map_err(|err| Error::Internal(format!("cannot serialise claims: {err}")))?;

@@ -53,5 +53,7 @@ sql::agent_pools::agent_pool_store!(PostgresStore, Postgres);
 sql::records::store!(PostgresStore, Postgres);
 sql::deployments::deployment_store!(PostgresStore, Postgres);
 sql::webhooks::webhook_store!(PostgresStore, Postgres);
+sql::oidc_keys::oidc_key_store!(PostgresStore, Postgres);
 sql::oidc_tests::oidc_test_store!(PostgresStore, Postgres);
+sql::rate_limits::rate_limit_store!(PostgresStore, Postgres);
 sql::tokens::token_store!(PostgresStore, Postgres);

@@ -5,7 +5,9 @@
 
 pub mod agent_pools;
 pub mod deployments;
+pub mod oidc_keys;
 pub mod oidc_tests;
+pub mod rate_limits;
 pub mod records;
 pub mod tokens;
 pub mod webhooks;

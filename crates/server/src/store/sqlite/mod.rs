@@ -50,5 +50,7 @@ sql::agent_pools::agent_pool_store!(SqliteStore, Sqlite);
 sql::records::store!(SqliteStore, Sqlite);
 sql::deployments::deployment_store!(SqliteStore, Sqlite);
 sql::webhooks::webhook_store!(SqliteStore, Sqlite);
+sql::oidc_keys::oidc_key_store!(SqliteStore, Sqlite);
 sql::oidc_tests::oidc_test_store!(SqliteStore, Sqlite);
+sql::rate_limits::rate_limit_store!(SqliteStore, Sqlite);
 sql::tokens::token_store!(SqliteStore, Sqlite);
