@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::crypto::{Cipher, CryptoError};
+
 /// The command line: serve (the default), or one of the maintenance commands.
 #[derive(Debug, clap::Parser)]
 #[command(name = "keyless-server", version, about)]
@@ -25,6 +27,9 @@ pub enum Command {
         /// The server's store, as `--database-url` (by default `<data-dir>/keyless.db`).
         #[arg(long, env = "KEYLESS_DATABASE_URL")]
         database_url: Option<String>,
+        /// The server's key, as `--secret-key-file` (by default `<data-dir>/secret.key`).
+        #[arg(long, env = "KEYLESS_SECRET_KEY_FILE")]
+        secret_key_file: Option<PathBuf>,
     },
     /// Copies a SQLite store into an empty PostgreSQL database (creating its schema) and
     /// verifies every table's row count. Stop the server first; then start it with the same
@@ -50,6 +55,11 @@ pub struct Config {
     /// Directory for the database, the encryption key and the demo tokens.
     #[arg(long, env = "KEYLESS_DATA_DIR", default_value = ".keyless")]
     pub data_dir: PathBuf,
+
+    /// The key that seals secrets and signing keys (32 bytes), when it is not
+    /// `<data-dir>/secret.key`: servers sharing one store must all be given the same key.
+    #[arg(long, env = "KEYLESS_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
 
     /// Database URL: `sqlite:…` (by default the file `<data-dir>/keyless.db`) or
     /// `postgres://…` (a database that exists; the server creates its schema).
@@ -238,6 +248,7 @@ impl Config {
             listen,
             data_dir,
             database_url: None,
+            secret_key_file: None,
             dist: None,
             tls_cert: None,
             tls_key: None,
@@ -269,9 +280,10 @@ impl Config {
     pub fn absolute(&self) -> std::io::Result<Self> {
         let mut config = self.clone();
         config.data_dir = std::path::absolute(&self.data_dir)?;
-        config.dist = self.dist.as_deref().map(std::path::absolute).transpose()?;
         let absolute =
             |path: &Option<PathBuf>| path.as_deref().map(std::path::absolute).transpose();
+        config.dist = absolute(&self.dist)?;
+        config.secret_key_file = absolute(&self.secret_key_file)?;
         let deploy = &mut config.deploy;
         deploy.pulumi = absolute(&self.deploy.pulumi)?;
         deploy.bwrap = absolute(&self.deploy.bwrap)?;
@@ -283,6 +295,15 @@ impl Config {
             .unwrap_or_else(|| std::env::temp_dir().join("keyless-work"));
         deploy.work_dir = Some(std::path::absolute(work_dir)?);
         Ok(config)
+    }
+
+    /// The key that seals secrets: the given file, which must exist, or the data dir's, made
+    /// on first start.
+    pub fn cipher(&self) -> Result<Cipher, CryptoError> {
+        match &self.secret_key_file {
+            Some(path) => Cipher::load(path),
+            None => Cipher::load_or_create(&self.data_dir),
+        }
     }
 
     /// The database URL to open.
@@ -432,7 +453,7 @@ mod tests {
             .expect("parses");
         assert!(matches!(
             cli.command,
-            Some(Command::RotateOidcKey { data_dir, database_url: None })
+            Some(Command::RotateOidcKey { data_dir, database_url: None, secret_key_file: None })
                 if data_dir == Path::new("d")
         ));
     }

@@ -1,5 +1,6 @@
 //! Secrets at rest: AES-256-GCM under a key generated on first start into
-//! `<data-dir>/secret.key`. A ciphertext is `base64(nonce || sealed)`, bound to a context (the
+//! `<data-dir>/secret.key`, or given by `--secret-key-file` (as every server sharing a store
+//! must be). A ciphertext is `base64(nonce || sealed)`, bound to a context (the
 //! stack's id) so that it cannot be replayed into another stack.
 
 use std::io;
@@ -36,21 +37,28 @@ impl Cipher {
     /// Loads `<data_dir>/secret.key`, generating it (mode 0600) when absent.
     pub fn load_or_create(data_dir: &Path) -> Result<Self, CryptoError> {
         let path = data_dir.join(KEY_FILE);
-        let file_error = |source| CryptoError::KeyFile {
-            path: path.clone(),
-            source,
-        };
         if !path.exists() {
             let key = Aes256Gcm::generate_key(OsRng);
             match crate::files::write_private(&path, key.as_slice(), true) {
                 // Another process created it first: use theirs.
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-                other => other.map_err(file_error)?,
+                other => other.map_err(|source| CryptoError::KeyFile {
+                    path: path.clone(),
+                    source,
+                })?,
             }
         }
-        let bytes = std::fs::read(&path).map_err(file_error)?;
+        Self::load(&path)
+    }
+
+    /// Loads the key in `path` (`--secret-key-file`), which must exist.
+    pub fn load(path: &Path) -> Result<Self, CryptoError> {
+        let bytes = std::fs::read(path).map_err(|source| CryptoError::KeyFile {
+            path: path.to_owned(),
+            source,
+        })?;
         if bytes.len() != KEY_LEN {
-            return Err(CryptoError::KeyLength(path));
+            return Err(CryptoError::KeyLength(path.to_owned()));
         }
         Ok(Self {
             aead: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),

@@ -271,11 +271,31 @@ fn exec_config(
         )
         .into());
     }
+    let secret_key = match &config.secret_key_file {
+        Some(file) => {
+            let file = file.canonicalize()?;
+            if deploy::sandbox::always_shown(&file) || file.starts_with(&work_root) {
+                return Err(format!(
+                    "--secret-key-file {}: deployments can see that path; keep the key where \
+                     they cannot (e.g. /etc/keyless/ or the data dir)",
+                    file.display()
+                )
+                .into());
+            }
+            Some(file)
+        }
+        None => None,
+    };
+    let guarded = deploy::sandbox::Guarded {
+        data_dir: &data_dir,
+        work_root: &work_root,
+        secret_key: secret_key.as_deref(),
+    };
     let pulumi = match &deploy.pulumi {
         Some(cli) => {
             let cli = cli.canonicalize().unwrap_or_else(|_| cli.clone());
             if let Some(dir) = cli.parent().filter(|d| !d.starts_with("/usr")) {
-                deploy::sandbox::may_show(dir, &data_dir, &work_root).map_err(|why| {
+                deploy::sandbox::may_show(dir, &guarded).map_err(|why| {
                     format!(
                         "--pulumi {}: its folder is shown to deployments, and {why}; install the \
                          CLI in a folder of its own",
@@ -314,6 +334,7 @@ fn exec_config(
         .map_err(|err| format!("--deployment-lease {err}"))?;
     Ok(deploy::ExecConfig {
         data_dir,
+        secret_key,
         work_root,
         sandbox,
         timeout: Duration::from_secs(timeout.max(1)),
@@ -350,7 +371,7 @@ pub async fn start(
     files::create_private_dir(&config.data_dir)?;
     let store = store::open(&config.database_url()).await?;
     store.migrate().await?;
-    let cipher = Arc::new(crypto::Cipher::load_or_create(&config.data_dir)?);
+    let cipher = Arc::new(config.cipher()?);
     let tokens = seed::seed_if_empty(store.as_ref(), &cipher, &config.data_dir).await?;
     let public_url = config.public_url(local_addr);
     let issuer_url = config

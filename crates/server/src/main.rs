@@ -22,11 +22,15 @@ async fn main() -> Result<(), BoxError> {
         Some(Command::RotateOidcKey {
             data_dir,
             database_url,
+            secret_key_file,
         }) => {
             let url = database_url.unwrap_or_else(|| default_database_url(&data_dir));
             let store = store::open(&url).await?;
             store.migrate().await?;
-            let cipher = keyless_server::crypto::Cipher::load_or_create(&data_dir)?;
+            let cipher = match secret_key_file {
+                Some(path) => keyless_server::crypto::Cipher::load(&path)?,
+                None => keyless_server::crypto::Cipher::load_or_create(&data_dir)?,
+            };
             let kid = oidc::rotate(store.as_ref(), &cipher).await?;
             println!(
                 "New OIDC signing key {kid}; the previous key stays published until its tokens \

@@ -76,7 +76,7 @@ impl OidcIssuer {
             let json = if file.exists() {
                 let json = std::fs::read_to_string(&file)?;
                 // Opened before it is stored, so that a file sealed by another key stops here.
-                KeyRing::from_json(&json, cipher.as_ref())?;
+                open(&json, &cipher)?;
                 tracing::info!(file = %file.display(), "imported the OIDC key ring into the store; the file is no longer read");
                 json
             } else {
@@ -175,8 +175,18 @@ const NO_RING: &str = "the store holds no OIDC key ring; start the server once t
 
 async fn read(store: &dyn Store, cipher: &Cipher) -> Result<(Arc<KeyRing>, i64), BoxError> {
     let stored = store.key_ring().await?.ok_or(NO_RING)?;
-    let ring = KeyRing::from_json(&stored.ring, cipher)?;
+    let ring = open(&stored.ring, cipher)?;
     Ok((Arc::new(ring), stored.version))
+}
+
+fn open(json: &str, cipher: &Cipher) -> Result<KeyRing, BoxError> {
+    KeyRing::from_json(json, cipher).map_err(|err| {
+        format!(
+            "the OIDC signing keys do not open with this server's secret key ({err}); every \
+             server sharing a store must be given the same key (--secret-key-file)"
+        )
+        .into()
+    })
 }
 
 /// Adds a new signing key to the ring in `store` and drops retired keys whose tokens have all
@@ -184,7 +194,7 @@ async fn read(store: &dyn Store, cipher: &Cipher) -> Result<(Arc<KeyRing>, i64),
 pub async fn rotate(store: &dyn Store, cipher: &Cipher) -> Result<String, BoxError> {
     loop {
         let stored = store.key_ring().await?.ok_or(NO_RING)?;
-        let mut ring = KeyRing::from_json(&stored.ring, cipher)?;
+        let mut ring = open(&stored.ring, cipher)?;
         let now = unix_now();
         let kid = ring.rotate(now)?.kid().to_owned();
         ring.prune(now);

@@ -19,9 +19,7 @@ pub fn resolve(url: &str, config: &ExecConfig) -> Result<Option<PathBuf>, String
             "this server deploys local repositories only from {} (--local-repos)",
             root.display()
         )),
-        _ => {
-            sandbox::may_show(&git_dir, &config.data_dir, &config.work_root).map(|()| Some(git_dir))
-        }
+        _ => sandbox::may_show(&git_dir, &config.guarded()).map(|()| Some(git_dir)),
     }
 }
 

@@ -60,6 +60,9 @@ pub const INTERRUPTED_LINE: &str =
 pub struct ExecConfig {
     /// The server's data dir, which deployments must never see.
     pub data_dir: PathBuf,
+    /// The secret key when it is kept outside the data dir (`--secret-key-file`), which
+    /// deployments must never see either.
+    pub secret_key: Option<PathBuf>,
     /// Where deployments' work dirs go, one per deployment id (outside the data dir).
     pub work_root: PathBuf,
     /// How deployment processes are run.
@@ -85,6 +88,17 @@ pub struct ExecConfig {
     /// Whether this server is the store's only user (SQLite), so that what is running at start
     /// was left by its own last run.
     pub exclusive_store: bool,
+}
+
+impl ExecConfig {
+    /// What deployments are never shown.
+    pub fn guarded(&self) -> sandbox::Guarded<'_> {
+        sandbox::Guarded {
+            data_dir: &self.data_dir,
+            work_root: &self.work_root,
+            secret_key: self.secret_key.as_deref(),
+        }
+    }
 }
 
 /// Why a deployment could not be cancelled.

@@ -292,11 +292,21 @@ pub fn home(work_dir: &Path) -> PathBuf {
     work_dir.join("home")
 }
 
+/// What deployments are never shown.
+#[derive(Clone, Copy, Debug)]
+pub struct Guarded<'a> {
+    /// The server's data dir: the key that seals every secret, the database.
+    pub data_dir: &'a Path,
+    /// Where every deployment's work dir is.
+    pub work_root: &'a Path,
+    /// The secret key, when `--secret-key-file` keeps it outside the data dir.
+    pub secret_key: Option<&'a Path>,
+}
+
 /// Whether the host folder `path` (absolute, symlinks resolved) may be shown to deployments
-/// read-only. Not the root, nor a folder that holds or is inside the data dir (the key that
-/// seals every secret, the signing keys, the database) or the work root (other deployments),
-/// nor one that holds the server user's home (`~/.ssh`, `~/.aws`, `~/.pulumi`).
-pub fn may_show(path: &Path, data_dir: &Path, work_root: &Path) -> Result<(), String> {
+/// read-only. Not the root, nor a folder that holds or is inside what is [`Guarded`], nor one
+/// that holds the server user's home (`~/.ssh`, `~/.aws`, `~/.pulumi`).
+pub fn may_show(path: &Path, guarded: &Guarded) -> Result<(), String> {
     // The home as the system knows it too: `HOME` may be unset (a service) or a link.
     let account_home = nix::unistd::User::from_uid(nix::unistd::geteuid())
         .ok()
@@ -314,13 +324,15 @@ pub fn may_show(path: &Path, data_dir: &Path, work_root: &Path) -> Result<(), St
             "{} would show the whole filesystem",
             path.display()
         ))
-    } else if overlaps(data_dir) {
+    } else if overlaps(guarded.data_dir) {
         Err(format!("{} overlaps the server's data dir", path.display()))
-    } else if overlaps(work_root) {
+    } else if overlaps(guarded.work_root) {
         Err(format!(
             "{} overlaps the work dirs of deployments",
             path.display()
         ))
+    } else if guarded.secret_key.is_some_and(overlaps) {
+        Err(format!("{} holds the server's secret key", path.display()))
     } else if homes.iter().any(|home| home.starts_with(path)) {
         Err(format!("{} holds the server user's home", path.display()))
     } else {
@@ -328,15 +340,27 @@ pub fn may_show(path: &Path, data_dir: &Path, work_root: &Path) -> Result<(), St
     }
 }
 
+/// Whether every sandbox shows `path` (absolute, symlinks resolved): it is under `/usr`, a
+/// directory linked into it, or one of the files of `/etc` deployments see.
+pub fn always_shown(path: &Path) -> bool {
+    std::iter::once("/usr")
+        .chain(USR_LINKS.iter().copied())
+        .chain(ETC.iter().copied())
+        .any(|shown| path.starts_with(shown))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn nothing_around_the_data_dir_the_work_root_or_home_is_shown() {
-        let data = Path::new("/srv/keyless/data");
-        let work = Path::new("/var/tmp/keyless-work");
-        assert!(may_show(Path::new("/srv/repos/infra/.git"), data, work).is_ok());
+    fn nothing_around_the_data_dir_the_work_root_the_key_or_home_is_shown() {
+        let guarded = Guarded {
+            data_dir: Path::new("/srv/keyless/data"),
+            work_root: Path::new("/var/tmp/keyless-work"),
+            secret_key: Some(Path::new("/etc/keyless/secret.key")),
+        };
+        assert!(may_show(Path::new("/srv/repos/infra/.git"), &guarded).is_ok());
         for refused in [
             "/",
             "/srv",
@@ -345,17 +369,30 @@ mod tests {
             "/srv/keyless/data/x",
             "/var/tmp",
             "/var/tmp/keyless-work/other-deployment",
+            "/etc",
+            "/etc/keyless",
         ] {
-            assert!(
-                may_show(Path::new(refused), data, work).is_err(),
-                "{refused}"
-            );
+            assert!(may_show(Path::new(refused), &guarded).is_err(), "{refused}");
         }
         if let Some(home) = std::env::var_os("HOME").map(PathBuf::from)
             && home.parent().is_some()
         {
-            assert!(may_show(&home, data, work).is_err());
-            assert!(may_show(home.parent().unwrap_or(&home), data, work).is_err());
+            assert!(may_show(&home, &guarded).is_err());
+            assert!(may_show(home.parent().unwrap_or(&home), &guarded).is_err());
+        }
+    }
+
+    #[test]
+    fn what_every_sandbox_shows() {
+        for shown in [
+            "/usr/share/keyless/secret.key",
+            "/lib/x",
+            "/etc/ssl/private/k",
+        ] {
+            assert!(always_shown(Path::new(shown)), "{shown}");
+        }
+        for hidden in ["/etc/keyless/secret.key", "/srv/secret.key", "/usrx/k"] {
+            assert!(!always_shown(Path::new(hidden)), "{hidden}");
         }
     }
 

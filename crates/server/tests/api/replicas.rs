@@ -18,7 +18,7 @@ use crate::support::Schema;
 use keyless_server::seed::DemoTokens;
 
 /// A seeded server on a new schema of its own, `max` deployments at a time per organization.
-async fn first(fixture: &Fixture, max: usize) -> (TestApp, Store) {
+pub async fn first(fixture: &Fixture, max: usize) -> (TestApp, Store) {
     let (schema, url) = Schema::create().await;
     let data_dir = tempfile::tempdir().expect("temp data dir");
     let config = config(fixture, max, &url, &data_dir);
@@ -32,18 +32,19 @@ async fn first(fixture: &Fixture, max: usize) -> (TestApp, Store) {
     (server.signed_in(store.tokens.clone()), store)
 }
 
-/// Another server on `first`'s store, sharing its data dir (its keys), as replicas are given
-/// the same keys.
-async fn join(first: &TestApp, store: &Store, fixture: &Fixture, max: usize) -> TestApp {
-    let config = config(fixture, max, &store.url, &first.data_dir);
-    let unused = tempfile::tempdir().expect("temp dir");
-    let (server, again) = spawn_with(config, unused).await;
+/// Another server on `first`'s store, with a data dir of its own and `first`'s secret key
+/// (`--secret-key-file`), as replicas are given the same key.
+pub async fn join(first: &TestApp, store: &Store, fixture: &Fixture, max: usize) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let mut config = config(fixture, max, &store.url, &data_dir);
+    config.secret_key_file = Some(first.data_dir.path().join("secret.key"));
+    let (server, again) = spawn_with(config, data_dir).await;
     assert!(again.is_none(), "a replica does not seed again");
     server.signed_in(store.tokens.clone())
 }
 
 /// The store replicas share, and the demo tokens it was seeded with.
-struct Store {
+pub struct Store {
     url: String,
     tokens: DemoTokens,
     _schema: Schema,
@@ -297,4 +298,35 @@ async fn the_test_oidc_limit_counts_runs_through_every_server() {
             reply.text
         );
     }
+}
+
+#[tokio::test]
+async fn a_server_given_another_key_refuses_to_start_on_the_store() {
+    let fixture = Fixture::new();
+    let (a, store) = first(&fixture, 4).await;
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let config = config(&fixture, 4, &store.url, &data_dir);
+    let started = keyless_server::start(&config, ([127, 0, 0, 1], 0).into()).await;
+    let err = started.err().expect("refused").to_string();
+    assert!(err.contains("--secret-key-file"), "{err}");
+    let config = Config {
+        secret_key_file: Some(data_dir.path().join("missing.key")),
+        ..config
+    };
+    let started = keyless_server::start(&config, ([127, 0, 0, 1], 0).into()).await;
+    let err = started.err().expect("refused").to_string();
+    assert!(err.contains("missing.key"), "{err}");
+
+    // The right key, kept where deployments would see it, is refused too.
+    let work = tempfile::tempdir().expect("temp work dir");
+    let visible = work.path().join("secret.key");
+    std::fs::copy(a.data_dir.path().join("secret.key"), &visible).expect("copies");
+    let mut config = Config {
+        secret_key_file: Some(visible),
+        ..config
+    };
+    config.deploy.work_dir = Some(work.path().to_owned());
+    let started = keyless_server::start(&config, ([127, 0, 0, 1], 0).into()).await;
+    let err = started.err().expect("refused").to_string();
+    assert!(err.contains("deployments can see that path"), "{err}");
 }

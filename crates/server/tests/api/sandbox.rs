@@ -552,3 +552,33 @@ async fn a_local_path_that_is_no_repository_or_holds_the_data_dir_is_refused() {
     assert_eq!(done["status"], "failed", "{log}");
     assert!(log.contains("overlaps the server's data dir"), "{log}");
 }
+
+#[tokio::test]
+async fn a_secret_key_kept_outside_the_data_dir_is_not_shown_either() {
+    let fixture = Fixture::new();
+    let keys = tempfile::tempdir().expect("temp dir");
+    let key = keys.path().join("secret.key");
+    std::fs::write(&key, [7u8; 32]).expect("writes a key");
+    let shown = key.clone();
+    let app = app_with(&fixture, |config| config.secret_key_file = Some(shown)).await;
+    let key = key.canonicalize().expect("key path");
+    let key = key.display();
+    let dir = keys.path().canonicalize().expect("key dir");
+    let commands = [
+        attempt("key file", &format!("cat '{key}' >/dev/null 2>&1")),
+        attempt(
+            "key dir",
+            &format!("ls '{}' >/dev/null 2>&1", dir.display()),
+        ),
+    ];
+    let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+    let dev = deployments("website", "dev");
+    let (done, log) = app.run(&dev, &fixture.request("update", &commands)).await;
+    assert_eq!(done["status"], "succeeded", "{log}");
+    for what in ["key file", "key dir"] {
+        assert!(
+            log.contains(&format!("\nblocked: {what}\n")),
+            "{what}: {log}"
+        );
+    }
+}

@@ -164,6 +164,12 @@ struct Hooked {
 }
 
 async fn configured() -> Hooked {
+    configured_on(spawn_app().await).await
+}
+
+/// `app` with the organization's queue paused, three stacks following the repository, and a
+/// webhook secret.
+async fn configured_on(app: TestApp) -> Hooked {
     let repo = Fixture::new();
     let head = git(&repo.repo, &["rev-parse", "HEAD"]);
     git(&repo.repo, &["branch", "staging"]);
@@ -175,7 +181,6 @@ async fn configured() -> Hooked {
     );
     let feature = git(&repo.repo, &["rev-parse", "HEAD"]);
     git(&repo.repo, &["checkout", "--quiet", "main"]);
-    let app = spawn_app().await;
     let pause = app
         .write(
             Method::POST,
@@ -466,6 +471,31 @@ async fn unsigned_forged_and_oversized_deliveries_are_refused() {
     assert_ne!(rotated, secret);
     let stale = app.deliver("push", "f-4", &body, Some(&secret)).await;
     assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_delivery_replayed_to_another_server_sharing_the_store_starts_nothing() {
+    let fixture = Fixture::new();
+    let (a, store) = crate::replicas::first(&fixture, 4).await;
+    let b = crate::replicas::join(&a, &store, &fixture, 4).await;
+    let Hooked {
+        app: a,
+        secret,
+        repo: _repo,
+        head,
+        ..
+    } = configured_on(a).await;
+    let body = push("refs/heads/main", &head, &["infra/index.ts"]);
+    let first = a.deliver("push", "r-1", &body, Some(&secret)).await;
+    assert_eq!(first.body["outcome"], "started", "{}", first.text);
+    // The same delivery, and the same body under a new id, through the other server.
+    for id in ["r-1", "r-2"] {
+        let replay = b.deliver("push", id, &body, Some(&secret)).await;
+        assert_eq!(replay.status, StatusCode::OK, "{}", replay.text);
+        assert_eq!(replay.body["outcome"], "duplicate", "{}", replay.text);
+    }
+    assert_eq!(a.org_deployments().await.len(), 1);
+    assert_eq!(b.org_deployments().await.len(), 1);
 }
 
 #[tokio::test]

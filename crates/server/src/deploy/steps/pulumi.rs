@@ -22,7 +22,7 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
     )?;
     if let Some(dir) = cli.parent().filter(|d| !d.starts_with("/usr")) {
         let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
-        sandbox::may_show(&dir, &job.config.data_dir, &job.config.work_root).map_err(|why| {
+        sandbox::may_show(&dir, &job.config.guarded()).map_err(|why| {
             StepError::Failed(format!(
                 "the pulumi CLI at {} cannot be shown to deployments: {why}; install it in a \
                  folder of its own",
