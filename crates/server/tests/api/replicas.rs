@@ -19,9 +19,18 @@ use keyless_server::seed::DemoTokens;
 
 /// A seeded server on a new schema of its own, `max` deployments at a time per organization.
 pub async fn first(fixture: &Fixture, max: usize) -> (TestApp, Store) {
+    first_with(fixture, |config| {
+        config.deploy.max_concurrent_deployments = max
+    })
+    .await
+}
+
+/// [`first`], configured further by `configure`.
+async fn first_with(fixture: &Fixture, configure: impl FnOnce(&mut Config)) -> (TestApp, Store) {
     let (schema, url) = Schema::create().await;
     let data_dir = tempfile::tempdir().expect("temp data dir");
-    let config = config(fixture, max, &url, &data_dir);
+    let mut config = config(fixture, 4, &url, &data_dir);
+    configure(&mut config);
     let (server, tokens) = spawn_with(config, data_dir).await;
     let tokens = tokens.expect("seeded");
     let store = Store {
@@ -43,6 +52,9 @@ pub async fn join(first: &TestApp, store: &Store, fixture: &Fixture, max: usize)
     server.signed_in(store.tokens.clone())
 }
 
+/// The issuer every replica names in its tokens (the load balancer's address, in production).
+const ISSUER: &str = "https://keyless.example.com/oidc";
+
 /// The store replicas share, and the demo tokens it was seeded with.
 pub struct Store {
     url: String,
@@ -52,6 +64,8 @@ pub struct Store {
 
 fn config(fixture: &Fixture, max: usize, url: &str, data_dir: &TempDir) -> Config {
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
+    // Replicas behind one address share one issuer URL.
+    config.deploy.oidc_issuer = Some(ISSUER.into());
     config.database_url = Some(url.to_owned());
     config.deploy.pulumi = Some(fixture.pulumi.clone());
     config.deploy.max_concurrent_deployments = max;
@@ -271,6 +285,141 @@ async fn jwks(server: &TestApp) -> String {
         .send(server.bare_get("/oidc/.well-known/jwks"))
         .await
         .text
+}
+
+#[tokio::test]
+async fn a_token_minted_by_one_server_verifies_against_the_others_keys_before_and_after_rotation() {
+    let fixture = Fixture::new();
+    let sts = TokenCatcher::start().await;
+    let (a, store) = first_with(&fixture, |config| {
+        config.deploy.aws_sts_endpoint = Some(sts.url.clone());
+    })
+    .await;
+    let b = join(&a, &store, &fixture, 4).await;
+    // "Test OIDC" on the seeded prod stack (AWS) makes `a` mint a token and send it to STS.
+    let test = "/api/stacks/acme/website/prod/deployments/oidc/test";
+    let minted_by_a = || async {
+        let reply = a.write(Method::POST, test, &a.admin, &json!({})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        sts.last().await
+    };
+    let before = minted_by_a().await;
+    let old_kid = verify(&jwks(&b).await, &before);
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
+        .args(["rotate-oidc-key", "--data-dir"])
+        .arg(b.data_dir.path())
+        .args(["--database-url", &store.url])
+        .arg("--secret-key-file")
+        .arg(a.data_dir.path().join("secret.key"))
+        .output()
+        .expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let after = minted_by_a().await;
+    let new_kid = verify(&jwks(&b).await, &after);
+    assert_ne!(
+        new_kid, old_kid,
+        "the rotation through the other server signs at once"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&new_kid));
+    // The old token still verifies: its key stays published.
+    verify(&jwks(&b).await, &before);
+}
+
+/// Verifies `token` against `jwks` and the shared issuer; returns the key id that signed it.
+fn verify(jwks: &str, token: &str) -> String {
+    let jwks: Value = serde_json::from_str(jwks).expect("JWKS is JSON");
+    let kid = jsonwebtoken::decode_header(token)
+        .expect("a JWT")
+        .kid
+        .expect("a kid");
+    let key = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .unwrap_or_else(|| panic!("kid {kid} not served: {jwks}"));
+    let key = jsonwebtoken::DecodingKey::from_rsa_components(
+        key["n"].as_str().expect("n"),
+        key["e"].as_str().expect("e"),
+    )
+    .expect("an RSA key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.validate_aud = false;
+    validation.set_issuer(&[ISSUER]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation).expect("the token verifies");
+    kid
+}
+
+/// A stand-in for AWS STS that keeps every `WebIdentityToken` it is sent and refuses it.
+struct TokenCatcher {
+    url: String,
+    tokens: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl TokenCatcher {
+    async fn start() -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let url = format!("http://{}/", listener.local_addr().expect("address"));
+        let tokens = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = tokens.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 8192];
+                    // Read until the body the headers announce has arrived.
+                    while let Ok(read) = stream.read(&mut buffer).await {
+                        if read == 0 {
+                            break;
+                        }
+                        request.extend_from_slice(&buffer[..read]);
+                        let text = String::from_utf8_lossy(&request);
+                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                            let length = head
+                                .lines()
+                                .find_map(|l| {
+                                    let (name, value) = l.split_once(':')?;
+                                    name.eq_ignore_ascii_case("content-length")
+                                        .then(|| value.trim().parse::<usize>().ok())?
+                                })
+                                .unwrap_or(0);
+                            if body.len() >= length {
+                                let token = body.split('&').find_map(|pair| {
+                                    pair.strip_prefix("WebIdentityToken=").map(str::to_owned)
+                                });
+                                if let (Some(token), Ok(mut kept)) = (token, kept.lock()) {
+                                    kept.push(token);
+                                }
+                                break;
+                            }
+                        }
+                    }
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                });
+            }
+        });
+        Self { url, tokens }
+    }
+
+    /// The last token sent.
+    async fn last(&self) -> String {
+        self.tokens
+            .lock()
+            .ok()
+            .and_then(|tokens| tokens.last().cloned())
+            .expect("a token reached STS")
+    }
 }
 
 #[tokio::test]
