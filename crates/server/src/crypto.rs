@@ -11,7 +11,8 @@ use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-const KEY_FILE: &str = "secret.key";
+/// The key's file in the data dir.
+pub const KEY_FILE: &str = "secret.key";
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 12;
 

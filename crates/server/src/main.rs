@@ -25,12 +25,16 @@ async fn main() -> Result<(), BoxError> {
             secret_key_file,
         }) => {
             let url = database_url.unwrap_or_else(|| default_database_url(&data_dir));
+            // Nothing is created here: a wrong path or a missing key must not make new ones.
+            if let Some(file) = url.strip_prefix("sqlite://")
+                && !std::path::Path::new(file).exists()
+            {
+                return Err(format!("no store at {file}: start the server once first").into());
+            }
+            let key =
+                secret_key_file.unwrap_or_else(|| data_dir.join(keyless_server::crypto::KEY_FILE));
+            let cipher = keyless_server::crypto::Cipher::load(&key)?;
             let store = store::open(&url).await?;
-            store.migrate().await?;
-            let cipher = match secret_key_file {
-                Some(path) => keyless_server::crypto::Cipher::load(&path)?,
-                None => keyless_server::crypto::Cipher::load_or_create(&data_dir)?,
-            };
             let kid = oidc::rotate(store.as_ref(), &cipher).await?;
             println!(
                 "New OIDC signing key {kid}; the previous key stays published until its tokens \

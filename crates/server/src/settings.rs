@@ -33,8 +33,9 @@ pub fn prepare(
     Ok(settings)
 }
 
-/// Refuses settings that name an agent pool (`agentPoolID`) the stack's organization does not
-/// have: unknown, another organization's, or deleted since the settings were saved.
+/// Refuses settings that name a new agent pool (`agentPoolID`) the stack's organization does
+/// not have: unknown or another organization's. The pool the stack's saved settings name
+/// already is kept as it is, so that a change to anything else never fails on it.
 pub async fn check_agent_pool(
     store: &dyn Store,
     stack: &StackRecord,
@@ -43,7 +44,12 @@ pub async fn check_agent_pool(
     let Some(pool) = settings.agent_pool_id.as_deref() else {
         return Ok(());
     };
-    if store.agent_pool(&stack.stack.org, pool).await?.is_some() {
+    let saved = store.settings(&stack.id).await?;
+    let saved_pool = saved
+        .as_ref()
+        .and_then(|s| s.document.get("agentPoolID"))
+        .and_then(Value::as_str);
+    if saved_pool == Some(pool) || store.agent_pool(&stack.stack.org, pool).await?.is_some() {
         return Ok(());
     }
     Err(invalid(vec![FieldError {

@@ -14,8 +14,8 @@ pub enum Reason {
     User(String),
     /// It ran longer than the server's `--deployment-timeout`.
     Timeout(Duration),
-    /// This server's lease on it lapsed (the server stalled, or lost its database), and
-    /// another server sharing the store has failed it.
+    /// This server's lease on it lapsed, or is about to while the store cannot be reached
+    /// (the server stalled, or lost its database): another server may take over its stack.
     LeaseLost,
 }
 
@@ -31,8 +31,8 @@ impl fmt::Display for Reason {
             ),
             Self::LeaseLost => write!(
                 f,
-                "Deployment stopped: this server could not renew its lease on it in time, and \
-                 another server has marked it failed"
+                "Deployment stopped: this server could not renew its lease on it in time, so \
+                 another server sharing the store may fail it and run its stack's next deployment"
             ),
         }
     }

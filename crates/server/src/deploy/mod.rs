@@ -297,8 +297,9 @@ impl Engine {
     }
 
     async fn schedule_locked(self: &Arc<Self>) -> Result<(), StoreError> {
-        let lapsed = self.store.lapsed_leases(unix_millis()).await?;
-        fail_interrupted(self.store.as_ref(), &self.config.work_root, lapsed).await?;
+        if !self.config.exclusive_store {
+            self.reap_lapsed().await?;
+        }
         let queued = self
             .store
             .deployments_with_status(&[DeploymentStatus::NotStarted, DeploymentStatus::Accepted])
@@ -355,12 +356,38 @@ impl Engine {
         Ok(())
     }
 
+    /// Fails the deployments of other servers whose lease lapsed (this server's own are alive:
+    /// a late renewal is its renewer's to notice). Each is taken over first, so that a holder
+    /// that renews in the meantime is told it lost it, rather than ignored.
+    async fn reap_lapsed(&self) -> Result<(), StoreError> {
+        let now = unix_millis();
+        let mut lapsed = self.store.lapsed_leases(now).await?;
+        if let Ok(here) = self.running.lock() {
+            lapsed.retain(|d| !here.contains_key(&d.id));
+        }
+        let reaper = Lease {
+            holder: &self.holder,
+            until: now + millis(self.config.lease),
+        };
+        let mut taken = Vec::new();
+        for record in lapsed {
+            if self.store.take_lapsed(&record.id, reaper, now).await? {
+                taken.push(record);
+            }
+        }
+        fail_interrupted(self.store.as_ref(), &self.config.work_root, taken).await
+    }
+
     /// Renews this server's leases every [`RENEW_EVERY`], and passes on what the store says:
     /// cancels asked through other servers, and deployments another server has failed since
     /// the lease lapsed.
     async fn renew_forever(self: Arc<Self>) {
         let mut tick = tokio::time::interval(RENEW_EVERY.min(self.config.lease / 5));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let every = RENEW_EVERY.min(self.config.lease / 5);
+        // Past this since the last renewal, another server may take over: stop first.
+        let give_up = self.config.lease.saturating_sub(every * 2);
+        let mut renewed = std::time::Instant::now();
         loop {
             tick.tick().await;
             let here: Vec<DeploymentId> = match self.running.lock() {
@@ -368,6 +395,7 @@ impl Engine {
                 Err(_) => continue,
             };
             if here.is_empty() {
+                renewed = std::time::Instant::now();
                 continue;
             }
             let lease = Lease {
@@ -375,9 +403,17 @@ impl Engine {
                 until: unix_millis() + millis(self.config.lease),
             };
             let held = match self.store.renew_leases(lease, &here).await {
-                Ok(held) => held,
+                Ok(held) => {
+                    renewed = std::time::Instant::now();
+                    held
+                }
                 Err(err) => {
                     tracing::error!(%err, "cannot renew deployment leases");
+                    if renewed.elapsed() >= give_up {
+                        for id in &here {
+                            self.signal(id, Reason::LeaseLost);
+                        }
+                    }
                     continue;
                 }
             };

@@ -110,7 +110,7 @@ struct DeleteParams {
 }
 
 /// Deletes a pool and its token. A pool that stacks' settings name is kept (409, naming them)
-/// unless `force=true`: those stacks' deployments then have no pool to run on until an admin
+/// unless `force=true`: those settings then keep naming a pool that is gone, until an admin
 /// picks another.
 async fn delete(
     State(state): State<AppState>,

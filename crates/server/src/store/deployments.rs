@@ -158,6 +158,14 @@ pub trait DeploymentStore: Send + Sync {
     /// The running deployments whose lease lapsed before `now` (Unix milliseconds), or that
     /// have none, in queue order.
     async fn lapsed_leases(&self, now: i64) -> Result<Vec<DeploymentRecord>, StoreError>;
+    /// Takes running deployment `id` over for `lease.holder` if its lease lapsed before `now`
+    /// (or it has none); returns whether it did. Its old holder's next renewal then fails.
+    async fn take_lapsed(
+        &self,
+        id: &DeploymentId,
+        lease: Lease<'_>,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Asks the holder of running deployment `id` to cancel it for `user` (the first ask
     /// stays); returns whether it is running.
     async fn request_cancel(&self, id: &DeploymentId, user: &str) -> Result<bool, StoreError>;

@@ -248,8 +248,7 @@ async fn settings_may_name_only_a_pool_of_their_organization() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.body["agentPoolID"], pool.id.as_str());
 
-    // A pool that settings name is kept unless the delete is forced; then deployments of the
-    // stack are refused, naming the field, until an admin picks another pool.
+    // A pool that settings name is kept unless the delete is forced.
     let path = format!("{POOLS}/{}", pool.id);
     let reply = app
         .send(app.request(Method::DELETE, &path, Some(&app.admin)))
@@ -266,12 +265,18 @@ async fn settings_may_name_only_a_pool_of_their_organization() {
         StatusCode::NO_CONTENT
     );
 
+    // Settings that still name it may change anything else; naming it anew is refused.
     let reply = app
         .patch(
             SETTINGS,
             &json!({"sourceContext": {"git": {"repoUrl": "https://github.com/acme/website"}}}),
         )
         .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let other = create(&app, json!({"name": "other"})).await;
+    let reply = app.patch(SETTINGS, &json!({"agentPoolID": other.id})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let reply = app.patch(SETTINGS, &json!({"agentPoolID": pool.id})).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
     assert_eq!(reply.error_attributes(), ["agentPoolID"]);
     let reply = app
@@ -279,8 +284,7 @@ async fn settings_may_name_only_a_pool_of_their_organization() {
             Method::POST,
             "/api/stacks/acme/website/dev/deployments",
             &app.admin,
-            &json!({"operation": "preview", "inheritSettings": true,
-                    "sourceContext": {"git": {"repoUrl": "https://github.com/acme/website"}}}),
+            &json!({"operation": "preview", "agentPoolID": pool.id}),
         )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);

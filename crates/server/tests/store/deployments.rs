@@ -482,6 +482,37 @@ pub async fn leases_are_renewed_by_their_holder_and_lapse_without_them(f: Fixtur
     assert_eq!(lapsed, std::slice::from_ref(&theirs));
     assert!(store.lapsed_leases(999).await.expect("answers").is_empty());
 
+    // Taken over only once lapsed, and only once; its old holder then renews nothing.
+    assert!(
+        !store
+            .take_lapsed(&ours, lease("c", 9_000), 2_000)
+            .await
+            .expect("answers")
+    );
+    assert!(
+        !store
+            .take_lapsed(&theirs, lease("c", 9_000), 999)
+            .await
+            .expect("answers")
+    );
+    assert!(
+        store
+            .take_lapsed(&theirs, lease("c", 9_000), 2_000)
+            .await
+            .expect("takes")
+    );
+    assert!(
+        !store
+            .take_lapsed(&theirs, lease("d", 9_000), 2_000)
+            .await
+            .expect("answers")
+    );
+    let old_holder = store
+        .renew_leases(lease("b", 9_500), &both)
+        .await
+        .expect("renews");
+    assert!(old_holder.is_empty(), "{old_holder:?}");
+
     // A cancel asked through another holder waits for the holder; the first ask stays.
     assert!(store.request_cancel(&ours, "bob").await.expect("asks"));
     assert!(store.request_cancel(&ours, "carol").await.expect("asks"));

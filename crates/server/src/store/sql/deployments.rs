@@ -355,6 +355,26 @@ macro_rules! deployment_store {
                     records(rows)
                 }
 
+                async fn take_lapsed(
+                    &self,
+                    id: &DeploymentId,
+                    lease: Lease<'_>,
+                    now: i64,
+                ) -> Result<bool, StoreError> {
+                    let taken = sqlx::query(
+                        "UPDATE deployments SET lease_holder = $1, lease_until = $2
+                         WHERE id = $3 AND status = 'running'
+                         AND (lease_until IS NULL OR lease_until < $4)",
+                    )
+                    .bind(lease.holder)
+                    .bind(lease.until)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(taken.rows_affected() == 1)
+                }
+
                 async fn request_cancel(
                     &self,
                     id: &DeploymentId,
