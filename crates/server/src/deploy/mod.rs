@@ -283,12 +283,11 @@ impl Engine {
 
     /// One scheduling pass, if this server gets the queue lock; returns whether it did.
     async fn schedule_once(self: &Arc<Self>) -> Result<bool, StoreError> {
-        let now = unix_millis();
         let lock = Lease {
             holder: &self.holder,
-            until: now + millis(QUEUE_LOCK),
+            millis: millis(QUEUE_LOCK),
         };
-        if !self.store.lock_queue(lock, now).await? {
+        if !self.store.lock_queue(lock).await? {
             return Ok(false);
         }
         let result = self.schedule_locked().await;
@@ -343,7 +342,7 @@ impl Engine {
             };
             let lease = Lease {
                 holder: &self.holder,
-                until: unix_millis() + millis(self.config.lease),
+                millis: millis(self.config.lease),
             };
             // Started before the lock is let go, so that the next pass, here or on another
             // server, counts it as running.
@@ -360,18 +359,17 @@ impl Engine {
     /// a late renewal is its renewer's to notice). Each is taken over first, so that a holder
     /// that renews in the meantime is told it lost it, rather than ignored.
     async fn reap_lapsed(&self) -> Result<(), StoreError> {
-        let now = unix_millis();
-        let mut lapsed = self.store.lapsed_leases(now).await?;
+        let mut lapsed = self.store.lapsed_leases().await?;
         if let Ok(here) = self.running.lock() {
             lapsed.retain(|d| !here.contains_key(&d.id));
         }
         let reaper = Lease {
             holder: &self.holder,
-            until: now + millis(self.config.lease),
+            millis: millis(self.config.lease),
         };
         let mut taken = Vec::new();
         for record in lapsed {
-            if self.store.take_lapsed(&record.id, reaper, now).await? {
+            if self.store.take_lapsed(&record.id, reaper).await? {
                 taken.push(record);
             }
         }
@@ -400,7 +398,7 @@ impl Engine {
             }
             let lease = Lease {
                 holder: &self.holder,
-                until: unix_millis() + millis(self.config.lease),
+                millis: millis(self.config.lease),
             };
             let held = match self.store.renew_leases(lease, &here).await {
                 Ok(held) => {
@@ -524,15 +522,6 @@ async fn fail_interrupted(
         tracing::warn!(deployment = %record.id, "marked failed: its server stopped while it ran");
     }
     Ok(())
-}
-
-/// Now, in Unix milliseconds: the unit of leases.
-fn unix_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
 }
 
 fn millis(duration: Duration) -> i64 {

@@ -43,13 +43,13 @@ pub struct DeploymentRecord {
     pub started: Option<String>,
 }
 
-/// Who holds a running deployment (or the queue lock), and until when: a server's or an
-/// agent's id, and Unix milliseconds. The holder renews it while it runs; a lease that lapses
-/// was lost with its holder.
+/// Who holds a running deployment (or the queue lock), and for how long from now: a server's
+/// or an agent's id, and milliseconds by the store's clock (which every server sharing it
+/// agrees on). The holder renews it while it runs; a lease that lapses was lost with its holder.
 #[derive(Clone, Copy, Debug)]
 pub struct Lease<'a> {
     pub holder: &'a str,
-    pub until: i64,
+    pub millis: i64,
 }
 
 /// One step of a deployment's job.
@@ -143,29 +143,23 @@ pub trait DeploymentStore: Send + Sync {
         now: &str,
         lease: Lease<'_>,
     ) -> Result<bool, StoreError>;
-    /// Takes the queue lock for `lease.holder` when it is free, lapsed (before `now`, Unix
-    /// milliseconds) or theirs already; returns whether it did.
-    async fn lock_queue(&self, lease: Lease<'_>, now: i64) -> Result<bool, StoreError>;
+    /// Takes the queue lock for `lease.holder` when it is free, lapsed or theirs already;
+    /// returns whether it did.
+    async fn lock_queue(&self, lease: Lease<'_>) -> Result<bool, StoreError>;
     /// Frees the queue lock if `holder` has it.
     async fn unlock_queue(&self, holder: &str) -> Result<(), StoreError>;
-    /// Extends the leases `lease.holder` has on running deployments `ids` to `lease.until`, and
+    /// Extends the leases `lease.holder` has on running deployments `ids` by `lease.millis`, and
     /// returns the deployments it still held, each with who asked to cancel it, if anyone has.
     async fn renew_leases(
         &self,
         lease: Lease<'_>,
         ids: &[DeploymentId],
     ) -> Result<Vec<(DeploymentId, Option<String>)>, StoreError>;
-    /// The running deployments whose lease lapsed before `now` (Unix milliseconds), or that
-    /// have none, in queue order.
-    async fn lapsed_leases(&self, now: i64) -> Result<Vec<DeploymentRecord>, StoreError>;
-    /// Takes running deployment `id` over for `lease.holder` if its lease lapsed before `now`
-    /// (or it has none); returns whether it did. Its old holder's next renewal then fails.
-    async fn take_lapsed(
-        &self,
-        id: &DeploymentId,
-        lease: Lease<'_>,
-        now: i64,
-    ) -> Result<bool, StoreError>;
+    /// The running deployments whose lease lapsed, or that have none, in queue order.
+    async fn lapsed_leases(&self) -> Result<Vec<DeploymentRecord>, StoreError>;
+    /// Takes running deployment `id` over for `lease.holder` if its lease lapsed (or it has
+    /// none); returns whether it did. Its old holder's next renewal then fails.
+    async fn take_lapsed(&self, id: &DeploymentId, lease: Lease<'_>) -> Result<bool, StoreError>;
     /// Asks the holder of running deployment `id` to cancel it for `user` (the first ask
     /// stays); returns whether it is running.
     async fn request_cancel(&self, id: &DeploymentId, user: &str) -> Result<bool, StoreError>;

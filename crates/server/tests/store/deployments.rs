@@ -14,9 +14,13 @@ use crate::Fixture;
 const NOW: &str = "2026-12-01T09:30:00.123456Z";
 const LATER: &str = "2026-12-01T09:31:00.000001Z";
 
-fn lease(holder: &str, until: i64) -> Lease<'_> {
-    Lease { holder, until }
+/// A lease of `millis` from now by the store's clock (negative: lapsed already).
+fn lease(holder: &str, millis: i64) -> Lease<'_> {
+    Lease { holder, millis }
 }
+
+/// Long enough not to lapse during a test.
+const MINUTE: i64 = 60_000;
 
 /// acme's admin and its stacks `website/prod` and `website/dev`.
 async fn two_stacks(f: &Fixture) -> (Account, StackRecord, StackRecord) {
@@ -239,13 +243,13 @@ pub async fn jobs_record_their_steps(f: Fixture) {
     let steps = ["Setup".to_owned(), "Get source".to_owned()];
     assert!(
         f.store
-            .start_job(&id, &steps, LATER, lease("here", 1_000))
+            .start_job(&id, &steps, LATER, lease("here", MINUTE))
             .await
             .expect("started")
     );
     assert!(
         !f.store
-            .start_job(&id, &steps, LATER, lease("here", 1_000))
+            .start_job(&id, &steps, LATER, lease("here", MINUTE))
             .await
             .expect("answers"),
         "a job starts once"
@@ -454,13 +458,14 @@ pub async fn leases_are_renewed_by_their_holder_and_lapse_without_them(f: Fixtur
     let steps = ["Setup".to_owned()];
     assert!(
         store
-            .start_job(&ours, &steps, LATER, lease("a", 1_000))
+            .start_job(&ours, &steps, LATER, lease("a", MINUTE))
             .await
             .expect("starts")
     );
+    // Started with a lease that has lapsed already, as if its holder had stopped renewing.
     assert!(
         store
-            .start_job(&theirs, &steps, LATER, lease("b", 1_000))
+            .start_job(&theirs, &steps, LATER, lease("b", -1))
             .await
             .expect("starts")
     );
@@ -468,56 +473,50 @@ pub async fn leases_are_renewed_by_their_holder_and_lapse_without_them(f: Fixtur
     // Only the holder renews, and only what it names.
     let both = [ours.clone(), theirs.clone()];
     let renewed = store
-        .renew_leases(lease("a", 5_000), &both)
+        .renew_leases(lease("a", MINUTE), &both)
         .await
         .expect("renews");
     assert_eq!(renewed, [(ours.clone(), None)]);
     let lapsed: Vec<DeploymentId> = store
-        .lapsed_leases(2_000)
+        .lapsed_leases()
         .await
         .expect("answers")
         .into_iter()
         .map(|d| d.id)
         .collect();
     assert_eq!(lapsed, std::slice::from_ref(&theirs));
-    assert!(store.lapsed_leases(999).await.expect("answers").is_empty());
 
     // Taken over only once lapsed, and only once; its old holder then renews nothing.
     assert!(
         !store
-            .take_lapsed(&ours, lease("c", 9_000), 2_000)
-            .await
-            .expect("answers")
-    );
-    assert!(
-        !store
-            .take_lapsed(&theirs, lease("c", 9_000), 999)
+            .take_lapsed(&ours, lease("c", MINUTE))
             .await
             .expect("answers")
     );
     assert!(
         store
-            .take_lapsed(&theirs, lease("c", 9_000), 2_000)
+            .take_lapsed(&theirs, lease("c", MINUTE))
             .await
             .expect("takes")
     );
     assert!(
         !store
-            .take_lapsed(&theirs, lease("d", 9_000), 2_000)
+            .take_lapsed(&theirs, lease("d", MINUTE))
             .await
             .expect("answers")
     );
     let old_holder = store
-        .renew_leases(lease("b", 9_500), &both)
+        .renew_leases(lease("b", MINUTE), &both)
         .await
         .expect("renews");
     assert!(old_holder.is_empty(), "{old_holder:?}");
+    assert!(store.lapsed_leases().await.expect("answers").is_empty());
 
     // A cancel asked through another holder waits for the holder; the first ask stays.
     assert!(store.request_cancel(&ours, "bob").await.expect("asks"));
     assert!(store.request_cancel(&ours, "carol").await.expect("asks"));
     let renewed = store
-        .renew_leases(lease("a", 6_000), &both)
+        .renew_leases(lease("a", MINUTE), &both)
         .await
         .expect("renews");
     assert_eq!(renewed, [(ours.clone(), Some("bob".to_owned()))]);
@@ -536,57 +535,43 @@ pub async fn leases_are_renewed_by_their_holder_and_lapse_without_them(f: Fixtur
     );
     assert!(
         store
-            .renew_leases(lease("a", 7_000), &both)
+            .renew_leases(lease("a", -1), &both)
             .await
             .expect("renews")
             .is_empty()
     );
     assert!(!store.request_cancel(&ours, "bob").await.expect("answers"));
-    assert_eq!(
-        store.lapsed_leases(i64::MAX).await.expect("answers").len(),
-        1
-    );
+    assert!(store.lapsed_leases().await.expect("answers").is_empty());
 }
 
 pub async fn the_queue_lock_has_one_holder_until_it_lapses(f: Fixture) {
     let store = &f.store;
+    assert!(store.lock_queue(lease("a", MINUTE)).await.expect("takes"));
+    assert!(!store.lock_queue(lease("b", MINUTE)).await.expect("answers"));
     assert!(
         store
-            .lock_queue(lease("a", 10_000), 1_000)
-            .await
-            .expect("takes")
-    );
-    assert!(
-        !store
-            .lock_queue(lease("b", 12_000), 2_000)
-            .await
-            .expect("answers")
-    );
-    assert!(
-        store
-            .lock_queue(lease("a", 13_000), 3_000)
+            .lock_queue(lease("a", MINUTE))
             .await
             .expect("retakes its own")
     );
     store.unlock_queue("b").await.expect("answers");
     assert!(
-        !store
-            .lock_queue(lease("b", 14_000), 4_000)
-            .await
-            .expect("answers"),
+        !store.lock_queue(lease("b", MINUTE)).await.expect("answers"),
         "not b's to free"
     );
     store.unlock_queue("a").await.expect("frees");
+    // Taken for a moment that has passed already: lapsed at once.
     assert!(
         store
-            .lock_queue(lease("b", 15_000), 5_000)
+            .lock_queue(lease("b", -1))
             .await
             .expect("takes a freed lock")
     );
     assert!(
         store
-            .lock_queue(lease("a", 30_000), 15_001)
+            .lock_queue(lease("a", MINUTE))
             .await
             .expect("takes a lapsed lock")
     );
+    assert!(!store.lock_queue(lease("b", MINUTE)).await.expect("answers"));
 }

@@ -49,6 +49,10 @@ pub(super) async fn serialize_on(tx: &mut sqlx::PgConnection, key: &str) -> Resu
     Ok(())
 }
 
+/// Now in Unix milliseconds by the database's clock: the one clock every server sharing the
+/// store agrees on, for leases and the queue lock.
+pub(super) const NOW_MILLIS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+
 sql::agent_pools::agent_pool_store!(PostgresStore, Postgres);
 sql::records::store!(PostgresStore, Postgres);
 sql::deployments::deployment_store!(PostgresStore, Postgres);

@@ -13,6 +13,7 @@ macro_rules! deployment_store {
             use sqlx::QueryBuilder;
 
             use super::$store as This;
+            use super::NOW_MILLIS;
             use crate::store::backend;
             use crate::store::deployments::{
                 DeploymentPage, DeploymentRecord, DeploymentScope, DeploymentStore, Lease,
@@ -267,15 +268,15 @@ macro_rules! deployment_store {
                     lease: Lease<'_>,
                 ) -> Result<bool, StoreError> {
                     let mut tx = self.pool.begin().await?;
-                    let started = sqlx::query(
+                    let started = sqlx::query(&format!(
                         "UPDATE deployments SET status = 'running', started = $1, modified = $2,
-                                lease_holder = $3, lease_until = $4
-                         WHERE id = $5 AND status IN ('not-started', 'accepted')",
-                    )
+                                lease_holder = $3, lease_until = {NOW_MILLIS} + $4
+                         WHERE id = $5 AND status IN ('not-started', 'accepted')"
+                    ))
                     .bind(now)
                     .bind(now)
                     .bind(lease.holder)
-                    .bind(lease.until)
+                    .bind(lease.millis)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -297,17 +298,17 @@ macro_rules! deployment_store {
                     Ok(true)
                 }
 
-                async fn lock_queue(&self, lease: Lease<'_>, now: i64) -> Result<bool, StoreError> {
-                    let taken = sqlx::query(
-                        "INSERT INTO queue_lock (name, holder, until) VALUES ('queue', $1, $2)
-                         ON CONFLICT (name) DO UPDATE SET holder = $3, until = $4
-                         WHERE queue_lock.until < $5 OR queue_lock.holder = $6",
-                    )
+                async fn lock_queue(&self, lease: Lease<'_>) -> Result<bool, StoreError> {
+                    let taken = sqlx::query(&format!(
+                        "INSERT INTO queue_lock (name, holder, until)
+                         VALUES ('queue', $1, {NOW_MILLIS} + $2)
+                         ON CONFLICT (name) DO UPDATE SET holder = $3, until = {NOW_MILLIS} + $4
+                         WHERE queue_lock.until < {NOW_MILLIS} OR queue_lock.holder = $5"
+                    ))
                     .bind(lease.holder)
-                    .bind(lease.until)
+                    .bind(lease.millis)
                     .bind(lease.holder)
-                    .bind(lease.until)
-                    .bind(now)
+                    .bind(lease.millis)
                     .bind(lease.holder)
                     .execute(&self.pool)
                     .await?;
@@ -330,9 +331,10 @@ macro_rules! deployment_store {
                     if ids.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let mut sql =
-                        QueryBuilder::<Db>::new("UPDATE deployments SET lease_until = ");
-                    sql.push_bind(lease.until)
+                    let mut sql = QueryBuilder::<Db>::new(format!(
+                        "UPDATE deployments SET lease_until = {NOW_MILLIS} + "
+                    ));
+                    sql.push_bind(lease.millis)
                         .push(" WHERE lease_holder = ")
                         .push_bind(lease.holder)
                         .push(" AND status = 'running' AND id IN (");
@@ -344,12 +346,12 @@ macro_rules! deployment_store {
                     Ok(sql.build_query_as().fetch_all(&self.pool).await?)
                 }
 
-                async fn lapsed_leases(&self, now: i64) -> Result<Vec<DeploymentRecord>, StoreError> {
+                async fn lapsed_leases(&self) -> Result<Vec<DeploymentRecord>, StoreError> {
                     let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
                         "{SELECT} WHERE d.status = 'running'
-                         AND (d.lease_until IS NULL OR d.lease_until < $1) ORDER BY d.seq"
+                         AND (d.lease_until IS NULL OR d.lease_until < {NOW_MILLIS})
+                         ORDER BY d.seq"
                     ))
-                    .bind(now)
                     .fetch_all(&self.pool)
                     .await?;
                     records(rows)
@@ -359,17 +361,15 @@ macro_rules! deployment_store {
                     &self,
                     id: &DeploymentId,
                     lease: Lease<'_>,
-                    now: i64,
                 ) -> Result<bool, StoreError> {
-                    let taken = sqlx::query(
-                        "UPDATE deployments SET lease_holder = $1, lease_until = $2
+                    let taken = sqlx::query(&format!(
+                        "UPDATE deployments SET lease_holder = $1, lease_until = {NOW_MILLIS} + $2
                          WHERE id = $3 AND status = 'running'
-                         AND (lease_until IS NULL OR lease_until < $4)",
-                    )
+                         AND (lease_until IS NULL OR lease_until < {NOW_MILLIS})"
+                    ))
                     .bind(lease.holder)
-                    .bind(lease.until)
+                    .bind(lease.millis)
                     .bind(id)
-                    .bind(now)
                     .execute(&self.pool)
                     .await?;
                     Ok(taken.rows_affected() == 1)

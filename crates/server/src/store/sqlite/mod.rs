@@ -46,6 +46,10 @@ pub(super) async fn serialize_on(
     Ok(())
 }
 
+/// Now in Unix milliseconds by the database's clock: the one clock every server sharing the
+/// store agrees on, for leases and the queue lock.
+pub(super) const NOW_MILLIS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+
 sql::agent_pools::agent_pool_store!(SqliteStore, Sqlite);
 sql::records::store!(SqliteStore, Sqlite);
 sql::deployments::deployment_store!(SqliteStore, Sqlite);
