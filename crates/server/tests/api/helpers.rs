@@ -319,3 +319,23 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
         .windows(needle.len())
         .any(|window| window == needle.as_bytes())
 }
+
+/// Runs `keyless-server rotate-oidc-key` with `args` (data dir, store, key); returns what it
+/// printed, after asserting that it succeeded.
+pub fn rotate_oidc_key<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
+        .arg("rotate-oidc-key")
+        .args(args)
+        .output()
+        .expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

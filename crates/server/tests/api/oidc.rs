@@ -374,17 +374,12 @@ async fn a_deployment_gets_credentials_from_every_cloud_and_tokens_survive_rotat
         .expect("jwt")
         .kid
         .expect("kid");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
-        .args(["rotate-oidc-key", "--data-dir"])
-        .arg(app.data_dir.path())
-        .args(app.database_args())
-        .output()
-        .expect("the command runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut args = vec![
+        "--data-dir".into(),
+        app.data_dir.path().display().to_string(),
+    ];
+    args.extend(app.database_args());
+    crate::helpers::rotate_oidc_key(args);
     let start = Instant::now();
     let kids = loop {
         let jwks = app.send(app.bare_get("/oidc/.well-known/jwks")).await.body;

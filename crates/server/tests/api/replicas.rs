@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::fixtures::{Fixture, Gate, PATIENCE, deployments, process_alive};
-use crate::helpers::{TEST_LEASE, TestApp, spawn_with};
+use crate::helpers::{TEST_LEASE, TestApp, rotate_oidc_key, spawn_with};
 use crate::support::Schema;
 use keyless_server::seed::DemoTokens;
 
@@ -255,17 +255,8 @@ async fn both_servers_publish_the_same_keys_and_a_rotation_through_either_reache
     assert_eq!(old.len(), 1);
 
     // Rotated by the real command, pointed at the shared store.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
-        .args(["rotate-oidc-key", "--data-dir"])
-        .arg(a.data_dir.path())
-        .args(["--database-url", &store.url])
-        .output()
-        .expect("the command runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let data_dir = a.data_dir.path().display().to_string();
+    let printed = rotate_oidc_key(["--data-dir", &data_dir, "--database-url", &store.url]);
     let after = jwks(&b).await;
     assert_eq!(after, jwks(&a).await, "both serve the rotated ring at once");
     let new = kids(&after);
@@ -275,7 +266,7 @@ async fn both_servers_publish_the_same_keys_and_a_rotation_through_either_reache
         "the old key stays published, after the new one"
     );
     assert!(
-        String::from_utf8_lossy(&output.stdout).contains(&new[0]),
+        printed.contains(&new[0]),
         "the command names the new key, which signs from now on"
     );
 }
@@ -306,26 +297,23 @@ async fn a_token_minted_by_one_server_verifies_against_the_others_keys_before_an
     let before = minted_by_a().await;
     let old_kid = verify(&jwks(&b).await, &before);
 
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
-        .args(["rotate-oidc-key", "--data-dir"])
-        .arg(b.data_dir.path())
-        .args(["--database-url", &store.url])
-        .arg("--secret-key-file")
-        .arg(a.data_dir.path().join("secret.key"))
-        .output()
-        .expect("the command runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let data_dir = b.data_dir.path().display().to_string();
+    let key = a.data_dir.path().join("secret.key").display().to_string();
+    let printed = rotate_oidc_key([
+        "--data-dir",
+        &data_dir,
+        "--database-url",
+        &store.url,
+        "--secret-key-file",
+        &key,
+    ]);
     let after = minted_by_a().await;
     let new_kid = verify(&jwks(&b).await, &after);
     assert_ne!(
         new_kid, old_kid,
         "the rotation through the other server signs at once"
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains(&new_kid));
+    assert!(printed.contains(&new_kid));
     // The old token still verifies: its key stays published.
     verify(&jwks(&b).await, &before);
 }
