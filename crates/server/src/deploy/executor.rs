@@ -17,6 +17,8 @@ use crate::timestamp;
 
 /// A deployment whose job has started: `running`, leased, its steps recorded.
 pub struct Started {
+    /// Who holds its lease: the only one that may end it.
+    holder: String,
     record: DeploymentRecord,
     settings: DeploymentSettings,
     steps: Vec<Step>,
@@ -67,6 +69,7 @@ pub async fn start(
         return Ok(None);
     }
     Ok(Some(Started {
+        holder: lease.holder.to_owned(),
         record,
         settings,
         steps,
@@ -82,6 +85,7 @@ pub async fn run(
     cancel: Cancel,
 ) -> Result<(), StoreError> {
     let Started {
+        holder,
         record,
         settings,
         steps,
@@ -137,7 +141,7 @@ pub async fn run(
         DeploymentStatus::Failed
     };
     store
-        .transition(&id, &[DeploymentStatus::Running], status, &timestamp::now())
+        .finish_job(&id, &holder, status, &timestamp::now())
         .await?;
     Ok(())
 }

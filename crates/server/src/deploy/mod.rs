@@ -456,12 +456,7 @@ impl Engine {
                 let now = timestamp::now();
                 let _ = engine
                     .store
-                    .transition(
-                        &task_id,
-                        &[DeploymentStatus::Running],
-                        DeploymentStatus::Failed,
-                        &now,
-                    )
+                    .finish_job(&task_id, &engine.holder, DeploymentStatus::Failed, &now)
                     .await;
             }
             if let Ok(mut running) = engine.running.lock() {

@@ -143,6 +143,15 @@ pub trait DeploymentStore: Send + Sync {
         now: &str,
         lease: Lease<'_>,
     ) -> Result<bool, StoreError>;
+    /// Ends running deployment `id` with `status` if `holder` still holds its lease; returns
+    /// whether it did. A server that lost the lease leaves the end to the one that took it.
+    async fn finish_job(
+        &self,
+        id: &DeploymentId,
+        holder: &str,
+        status: DeploymentStatus,
+        now: &str,
+    ) -> Result<bool, StoreError>;
     /// Takes the queue lock for `lease.holder` when it is free, lapsed or theirs already;
     /// returns whether it did.
     async fn lock_queue(&self, lease: Lease<'_>) -> Result<bool, StoreError>;

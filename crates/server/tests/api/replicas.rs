@@ -467,3 +467,43 @@ async fn a_server_given_another_key_refuses_to_start_on_the_store() {
     let err = started.err().expect("refused").to_string();
     assert!(err.contains("deployments can see that path"), "{err}");
 }
+
+#[tokio::test]
+async fn a_server_whose_lease_was_taken_over_stops_its_deployment() {
+    let fixture = Fixture::new();
+    let (a, store) = first(&fixture, 4).await;
+    let dev = deployments("website", "dev");
+    let running = a
+        .deploy(
+            &dev,
+            &fixture.request("update", &["echo started; sleep 60.0401"]),
+        )
+        .await;
+    a.wait_for_log(&dev, &running, "\nstarted\n").await;
+    let b = join(&a, &store, &fixture, 4).await;
+    // As if `a` had stalled past its lease and another server had begun to take it over.
+    let database = sqlx::PgPool::connect(&store.url).await.expect("connects");
+    sqlx::query("UPDATE deployments SET lease_holder = 'elsewhere', lease_until = 0 WHERE id = $1")
+        .bind(&running)
+        .execute(&database)
+        .await
+        .expect("lapses");
+    // `a` learns at its next renewal and stops its process, leaving the end to the server
+    // that takes the lapsed lease over (here `b`), which fails it.
+    let done = b.finished(&dev, &running).await;
+    assert_eq!(status(&done), "failed");
+    let start = Instant::now();
+    while process_alive("sleep 60.0401") {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the deployment outlived the lost lease"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = b.log_text(&dev, &running).await;
+    assert_eq!(log.matches(INTERRUPTED_LINE).count(), 1, "{log}");
+    assert!(
+        log.contains("could not renew its lease on it in time"),
+        "{log}"
+    );
+}

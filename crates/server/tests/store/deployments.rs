@@ -521,17 +521,28 @@ pub async fn leases_are_renewed_by_their_holder_and_lapse_without_them(f: Fixtur
         .expect("renews");
     assert_eq!(renewed, [(ours.clone(), Some("bob".to_owned()))]);
 
-    // A finished deployment is neither renewed, nor lapsed, nor cancellable.
+    // Only the holder ends it. A finished deployment is neither renewed, nor lapsed, nor
+    // cancellable.
+    assert!(
+        !store
+            .finish_job(&ours, "c", DeploymentStatus::Failed, LATER)
+            .await
+            .expect("answers")
+    );
     assert!(
         store
-            .transition(
-                &ours,
-                &[DeploymentStatus::Running],
-                DeploymentStatus::Succeeded,
-                LATER
-            )
+            .finish_job(&ours, "a", DeploymentStatus::Succeeded, LATER)
             .await
             .expect("finishes")
+    );
+    assert_eq!(
+        store
+            .deployment(&ours)
+            .await
+            .expect("reads")
+            .expect("found")
+            .status,
+        DeploymentStatus::Succeeded
     );
     assert!(
         store

@@ -298,6 +298,26 @@ macro_rules! deployment_store {
                     Ok(true)
                 }
 
+                async fn finish_job(
+                    &self,
+                    id: &DeploymentId,
+                    holder: &str,
+                    status: DeploymentStatus,
+                    now: &str,
+                ) -> Result<bool, StoreError> {
+                    let finished = sqlx::query(
+                        "UPDATE deployments SET status = $1, modified = $2
+                         WHERE id = $3 AND status = 'running' AND lease_holder = $4",
+                    )
+                    .bind(status.as_str())
+                    .bind(now)
+                    .bind(id)
+                    .bind(holder)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(finished.rows_affected() == 1)
+                }
+
                 async fn lock_queue(&self, lease: Lease<'_>) -> Result<bool, StoreError> {
                     let taken = sqlx::query(&format!(
                         "INSERT INTO queue_lock (name, holder, until)
