@@ -250,6 +250,7 @@ impl Drop for TlsListener {
 /// the sandbox is tried, and `--pulumi`'s folder is checked before any deployment sees it.
 fn exec_config(
     config: &Config,
+    exclusive_store: bool,
     cipher: Arc<crypto::Cipher>,
     oidc: Arc<oidc::OidcIssuer>,
     exchanger: keyless_exchange::Exchanger,
@@ -346,7 +347,7 @@ fn exec_config(
         oidc,
         exchanger,
         lease: Duration::from_secs(lease.max(1)),
-        exclusive_store: !config.database_url().starts_with("postgres"),
+        exclusive_store,
     })
 }
 
@@ -392,7 +393,13 @@ pub async fn start(
         .await?,
     );
     let exchanger = keyless_exchange::Exchanger::new(config.deploy.endpoints())?;
-    let exec = exec_config(config, cipher.clone(), oidc.clone(), exchanger.clone())?;
+    let exec = exec_config(
+        config,
+        !store.shared(),
+        cipher.clone(),
+        oidc.clone(),
+        exchanger.clone(),
+    )?;
     let limits = deploy::queue::Limits {
         per_org: config.deploy.max_concurrent_deployments,
         total: config.deploy.max_running_deployments,

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::crypto::Cipher;
 use crate::error::{Error, Result};
-use crate::store::{StackRecord, Store, StoreError};
+use crate::store::{StackRecord, Store, StoreError, StoredSettings};
 
 /// Turns a settings document into valid settings for `stack` with every secret sealed:
 /// decode, normalise, validate, then encrypt new secrets and check kept ones.
@@ -40,16 +40,14 @@ pub async fn check_agent_pool(
     store: &dyn Store,
     stack: &StackRecord,
     settings: &DeploymentSettings,
+    saved: Option<&StoredSettings>,
 ) -> Result<()> {
     let Some(pool) = settings.agent_pool_id.as_deref() else {
         return Ok(());
     };
-    let saved = store.settings(&stack.id).await?;
-    let saved_pool = saved
-        .as_ref()
-        .and_then(|s| s.document.get("agentPoolID"))
-        .and_then(Value::as_str);
-    if saved_pool == Some(pool) || store.agent_pool(&stack.stack.org, pool).await?.is_some() {
+    if saved.and_then(pool_of) == Some(pool)
+        || store.agent_pool(&stack.stack.org, pool).await?.is_some()
+    {
         return Ok(());
     }
     Err(invalid(vec![FieldError {
@@ -62,6 +60,11 @@ pub async fn check_agent_pool(
     }]))
 }
 
+/// The agent pool saved settings name.
+fn pool_of(saved: &StoredSettings) -> Option<&str> {
+    saved.document.get("agentPoolID").and_then(Value::as_str)
+}
+
 /// The stacks of `org` whose saved settings name agent pool `pool`, as `project/stack`.
 pub async fn stacks_using_pool(
     store: &dyn Store,
@@ -72,9 +75,7 @@ pub async fn stacks_using_pool(
         .stacks_with_settings(org)
         .await?
         .into_iter()
-        .filter(|(_, settings)| {
-            settings.document.get("agentPoolID").and_then(Value::as_str) == Some(pool)
-        })
+        .filter(|(_, settings)| pool_of(settings) == Some(pool))
         .map(|(stack, _)| format!("{}/{}", stack.stack.project, stack.stack.stack))
         .collect())
 }

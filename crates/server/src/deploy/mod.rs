@@ -6,8 +6,9 @@
 //! organization's limit hold across them. Each running deployment is leased to the server that
 //! started it, which renews the lease every [`RENEW_EVERY`] (or a fifth of a shorter lease) and
 //! learns there of cancels asked through other servers; a deployment whose lease lapses (its
-//! server died) is failed by whichever server schedules next, and its stack's queue moves on. A server alone on its store
-//! (SQLite) fails what was running at start at once, as nothing else can be running it.
+//! server died) is failed by whichever server schedules next, and its stack's queue moves on.
+//! A server alone on its store (SQLite) fails what was running at start at once, as nothing
+//! else can be running it.
 
 mod cancel;
 mod executor;
@@ -380,9 +381,9 @@ impl Engine {
     /// cancels asked through other servers, and deployments another server has failed since
     /// the lease lapsed.
     async fn renew_forever(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(RENEW_EVERY.min(self.config.lease / 5));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let every = RENEW_EVERY.min(self.config.lease / 5);
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Past this since the last renewal, another server may take over: stop first.
         let give_up = self.config.lease.saturating_sub(every * 2);
         let mut renewed = std::time::Instant::now();

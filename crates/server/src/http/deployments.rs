@@ -103,10 +103,13 @@ async fn create(
         true => state.store.settings(&stack.id).await?,
         false => None,
     };
-    let mut document = stored.map_or_else(|| Value::Object(Map::new()), |s| s.document);
+    let mut document = stored
+        .as_ref()
+        .map_or_else(|| Value::Object(Map::new()), |s| s.document.clone());
     merge_patch::apply(&mut document, &Value::Object(fields));
     let settings = crate::settings::prepare(document, stack, &state.cipher)?;
-    crate::settings::check_agent_pool(state.store.as_ref(), stack, &settings).await?;
+    crate::settings::check_agent_pool(state.store.as_ref(), stack, &settings, stored.as_ref())
+        .await?;
     if settings.git_source().is_none() {
         let other = settings
             .source_context

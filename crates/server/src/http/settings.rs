@@ -55,8 +55,7 @@ async fn patch_settings(
         .as_ref()
         .map_or_else(|| Value::Object(Map::new()), |c| c.document.clone());
     merge_patch::apply(&mut document, &patch);
-    let expected = current.map(|c| c.version);
-    save(&state, &stack, expected, document, origin.settings_source).await
+    save(&state, &stack, current, document, origin.settings_source).await
 }
 
 /// Go clients send a field they leave unset as its zero value: `""` (the CLI's
@@ -75,8 +74,8 @@ async fn replace_settings(
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<DeploymentSettings>> {
     let document = request_object(body)?;
-    let expected = state.store.settings(&stack.id).await?.map(|c| c.version);
-    save(&state, &stack, expected, document, origin.settings_source).await
+    let current = state.store.settings(&stack.id).await?;
+    save(&state, &stack, current, document, origin.settings_source).await
 }
 
 async fn delete_settings(
@@ -135,15 +134,19 @@ fn request_object(mut body: Value) -> Result<Value> {
     Ok(body)
 }
 
+/// Stores `document` as the stack's settings in place of `current` (the version read, which
+/// must still be current).
 async fn save(
     state: &AppState,
     stack: &StackRecord,
-    expected: Option<i64>,
+    current: Option<StoredSettings>,
     document: Value,
     source: &str,
 ) -> Result<Json<DeploymentSettings>> {
     let mut settings = crate::settings::prepare(document, stack, &state.cipher)?;
-    crate::settings::check_agent_pool(state.store.as_ref(), stack, &settings).await?;
+    crate::settings::check_agent_pool(state.store.as_ref(), stack, &settings, current.as_ref())
+        .await?;
+    let expected = current.map(|c| c.version);
     let stored = serde_json::to_value(&settings)
         .map_err(|err| Error::Internal(format!("cannot serialise settings: {err}")))?;
     let version = state

@@ -151,6 +151,9 @@ pub trait Store:
 {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<(), StoreError>;
+    /// Whether several servers may share this store (PostgreSQL), or it is one server's alone
+    /// (SQLite).
+    fn shared(&self) -> bool;
     /// Whether nothing has been created yet (no organization).
     async fn is_empty(&self) -> Result<bool, StoreError>;
 

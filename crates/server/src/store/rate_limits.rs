@@ -13,8 +13,9 @@ pub struct Limit {
 
 #[async_trait]
 pub trait RateLimitStore: Send + Sync {
-    /// Counts a hit for `key` at `now` (Unix milliseconds); or, when `limit.max` hits already
-    /// fall in the window, counts nothing and returns the milliseconds until the oldest leaves
-    /// it. Hits that left the window are forgotten.
-    async fn hit(&self, key: &str, limit: Limit, now: i64) -> Result<Result<(), i64>, StoreError>;
+    /// Counts a hit for `key` now, by the database's clock (which every server sharing the
+    /// store agrees on); or, when `limit.max` hits already fall in the window, counts nothing
+    /// and returns the milliseconds until the oldest leaves it. Hits that left the window are
+    /// forgotten.
+    async fn hit(&self, key: &str, limit: Limit) -> Result<Result<(), i64>, StoreError>;
 }

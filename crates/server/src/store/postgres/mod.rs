@@ -49,6 +49,9 @@ pub(super) async fn serialize_on(tx: &mut sqlx::PgConnection, key: &str) -> Resu
     Ok(())
 }
 
+/// Several servers may share it (see `deploy`'s leases and queue lock).
+pub(super) const SHARED: bool = true;
+
 /// Now in Unix milliseconds by the database's clock: the one clock every server sharing the
 /// store agrees on, for leases and the queue lock.
 pub(super) const NOW_MILLIS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";

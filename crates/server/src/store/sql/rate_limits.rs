@@ -17,11 +17,13 @@ macro_rules! rate_limit_store {
                     &self,
                     key: &str,
                     limit: Limit,
-                    now: i64,
                 ) -> Result<Result<(), i64>, StoreError> {
                     let mut tx = self.pool.begin().await?;
                     // Count and insert as one, or concurrent hits would all see room.
                     super::serialize_on(&mut tx, key).await?;
+                    let (now,): (i64,) = sqlx::query_as(&format!("SELECT {}", super::NOW_MILLIS))
+                        .fetch_one(&mut *tx)
+                        .await?;
                     sqlx::query("DELETE FROM rate_limit_hits WHERE key = $1 AND at <= $2")
                         .bind(key)
                         .bind(now - limit.window)

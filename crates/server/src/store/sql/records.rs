@@ -38,6 +38,10 @@ macro_rules! store {
                     super::MIGRATOR.run(&self.pool).await.map_err(backend)
                 }
 
+                fn shared(&self) -> bool {
+                    super::SHARED
+                }
+
                 async fn is_empty(&self) -> Result<bool, StoreError> {
                     let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM organizations")
                         .fetch_one(&self.pool)

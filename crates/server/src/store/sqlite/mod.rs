@@ -46,6 +46,9 @@ pub(super) async fn serialize_on(
     Ok(())
 }
 
+/// One server's file: no other server runs what it runs.
+pub(super) const SHARED: bool = false;
+
 /// Now in Unix milliseconds by the database's clock: the one clock every server sharing the
 /// store agrees on, for leases and the queue lock.
 pub(super) const NOW_MILLIS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
