@@ -315,6 +315,16 @@ impl Gate {
     }
 }
 
+/// Waits until no process's command line is `command` (see [`process_alive`]); panics after
+/// [`PATIENCE`] saying it `outlived` what should have ended it.
+pub async fn wait_until_ended(command: &str, outlived: &str) {
+    let start = Instant::now();
+    while process_alive(command) {
+        assert!(start.elapsed() < PATIENCE, "{command} outlived {outlived}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Whether a process whose whole command line is `command` (arguments joined by spaces) is
 /// alive on this machine, seen from outside any sandbox (zombies aside).
 pub fn process_alive(command: &str) -> bool {

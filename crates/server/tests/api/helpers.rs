@@ -339,3 +339,38 @@ where
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// Verifies `token` as a relying party would: signed (RS256) by the key of `jwks` its header
+/// names, issued by `issuer`, for `audience` when given. Returns that key's id and the claims.
+pub fn verify_jwt(
+    jwks: &Value,
+    token: &str,
+    issuer: &str,
+    audience: Option<&str>,
+) -> (String, Value) {
+    let header = jsonwebtoken::decode_header(token).expect("a JWT");
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let kid = header.kid.expect("a kid");
+    let key = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .unwrap_or_else(|| panic!("kid {kid} not served: {jwks}"));
+    let key = jsonwebtoken::DecodingKey::from_rsa_components(
+        key["n"].as_str().expect("n"),
+        key["e"].as_str().expect("e"),
+    )
+    .expect("an RSA key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    match audience {
+        Some(audience) => validation.set_audience(&[audience]),
+        None => validation.validate_aud = false,
+    }
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("the token verifies against the JWKS")
+        .claims;
+    (kid, claims)
+}

@@ -70,6 +70,8 @@ async fn a_sqlite_store_copied_to_postgresql_answers_as_before() {
     assert_eq!(pool.status, StatusCode::OK, "{}", pool.text);
 
     let reads = [
+        // The signing keys move too: clouds trust them.
+        "/oidc/.well-known/jwks".to_owned(),
         "/api/orgs/acme/agent-pools".to_owned(),
         PROD.to_owned(),
         base.clone(),

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::{DecodingKey, Validation};
 use keyless_api_types::Cloud;
 use keyless_api_types::oidc_log::{OidcLogEvent, parse_marker};
 use keyless_exchange::relying_party::{aws, azure, gcp};
@@ -14,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::fixtures::{Fixture, Outbox, PATIENCE, deployments, steps};
-use crate::helpers::{TestApp, spawn_app, spawn_on};
+use crate::helpers::{TestApp, spawn_app, spawn_on, verify_jwt};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/keyless-deploy";
 const TENANT: &str = "8f5c1c7e-3c4b-4d1a-9a7e-2b6f0c9d1e23";
@@ -162,27 +161,7 @@ async fn verify(app: &TestApp, token: &str) -> Value {
         .json()
         .await
         .expect("JWKS is JSON");
-    let header = jsonwebtoken::decode_header(token).expect("a JWT");
-    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
-    let kid = header.kid.expect("a kid");
-    let key = jwks["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .unwrap_or_else(|| panic!("kid {kid} not served: {jwks}"));
-    let key = DecodingKey::from_rsa_components(
-        key["n"].as_str().expect("n"),
-        key["e"].as_str().expect("e"),
-    )
-    .expect("an RSA key");
-    let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
-    validation.set_audience(&["acme"]);
-    validation.set_issuer(&[issuer]);
-    validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .expect("the token verifies against the served JWKS")
-        .claims
+    verify_jwt(&jwks, token, issuer, Some("acme")).1
 }
 
 #[tokio::test]
@@ -591,4 +570,32 @@ async fn an_expired_token_is_refused_with_the_explanation() {
         .expect_err("an expired token is refused");
     assert_eq!(err.code(), Some("ExpiredTokenException"), "{err}");
     assert!(!err.explain().is_empty());
+}
+
+#[tokio::test]
+async fn rotating_keys_without_a_server_creates_nothing() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
+        .args(["rotate-oidc-key", "--data-dir"])
+        .arg(empty.path())
+        .output()
+        .expect("the command runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("start the server once"), "{stderr}");
+    let made: Vec<_> = std::fs::read_dir(empty.path()).expect("lists").collect();
+    assert!(made.is_empty(), "it made {made:?}");
+
+    // With a store but no key of its own, it makes no key either.
+    let app = spawn_app().await;
+    let data_dir = app.data_dir.path();
+    std::fs::rename(data_dir.join("secret.key"), data_dir.join("moved.key")).expect("moves");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
+        .args(["rotate-oidc-key", "--data-dir"])
+        .arg(data_dir)
+        .args(app.database_args())
+        .output()
+        .expect("the command runs");
+    assert!(!output.status.success());
+    assert!(!data_dir.join("secret.key").exists(), "a new key was made");
 }

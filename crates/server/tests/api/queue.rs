@@ -2,7 +2,7 @@
 //! organization's concurrency limit, skipping superseded deployments, cancelling (the whole
 //! process group ends), and recovery after a crash.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keyless_server::Config;
 use keyless_server::deploy::INTERRUPTED_LINE;
@@ -10,7 +10,9 @@ use keyless_server::seed::DemoTokens;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::fixtures::{Fixture, Gate, PATIENCE, deploy_app, deployments, process_alive, steps};
+use crate::fixtures::{
+    Fixture, Gate, deploy_app, deployments, process_alive, steps, wait_until_ended,
+};
 use crate::helpers::spawn_with;
 
 fn status(deployment: &Value) -> &str {
@@ -156,15 +158,8 @@ async fn cancel_ends_every_process_of_the_deployment() {
     let log = app.log_text(&dev, &id).await;
     assert!(log.contains("Deployment cancelled by bob"), "{log}");
     assert!(!log.contains("\nafter\n"), "{log}");
-    let start = Instant::now();
     for marker in markers {
-        while process_alive(&format!("sleep {marker}")) {
-            assert!(
-                start.elapsed() < PATIENCE,
-                "sleep {marker} outlived the cancel"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until_ended(&format!("sleep {marker}"), "the cancel").await;
     }
     // A finished deployment cannot be cancelled again.
     let again = app

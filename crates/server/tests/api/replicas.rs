@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 
 use keyless_server::Config;
 use keyless_server::deploy::INTERRUPTED_LINE;
+use keyless_server::seed::DemoTokens;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::fixtures::{Fixture, Gate, PATIENCE, deployments, process_alive};
-use crate::helpers::{TEST_LEASE, TestApp, rotate_oidc_key, spawn_with};
+use crate::fixtures::{Fixture, Gate, deployments, process_alive, wait_until_ended};
+use crate::helpers::{TEST_LEASE, TestApp, rotate_oidc_key, spawn_with, verify_jwt};
 use crate::support::Schema;
-use keyless_server::seed::DemoTokens;
 
 /// A seeded server on a new schema of its own, `max` deployments at a time per organization.
 pub async fn first(fixture: &Fixture, max: usize) -> (TestApp, Store) {
@@ -50,6 +50,21 @@ pub async fn join(first: &TestApp, store: &Store, fixture: &Fixture, max: usize)
     let (server, again) = spawn_with(config, data_dir).await;
     assert!(again.is_none(), "a replica does not seed again");
     server.signed_in(store.tokens.clone())
+}
+
+/// Two servers on one store, the first running `command` (which begins `echo started`) as a
+/// deployment of `website/dev`: the second joins once it has started, so the first runs it.
+/// Returns both servers, the store, the stack's deployments path and the deployment's id.
+async fn running_on_first(
+    fixture: &Fixture,
+    command: &str,
+) -> (TestApp, TestApp, Store, String, String) {
+    let (a, store) = first(fixture, 4).await;
+    let dev = deployments("website", "dev");
+    let id = a.deploy(&dev, &fixture.request("update", &[command])).await;
+    a.wait_for_log(&dev, &id, "\nstarted\n").await;
+    let b = join(&a, &store, fixture, 4).await;
+    (a, b, store, dev, id)
 }
 
 /// The issuer every replica names in its tokens (the load balancer's address, in production).
@@ -145,22 +160,15 @@ async fn deployments_queued_through_both_run_once_each_in_order_within_the_limit
 #[tokio::test]
 async fn a_log_is_followed_and_a_deployment_cancelled_through_the_other_server() {
     let fixture = Fixture::new();
-    let (a, store) = first(&fixture, 4).await;
-    let dev = deployments("website", "dev");
     let gate = Gate::new().await;
     let command = format!(
-        "echo first line; {}; echo after the gate; sleep 60.0201",
+        "echo started; {}; echo after the gate; sleep 60.0201",
         gate.wait()
     );
-    // Running on `a` before `b` exists.
-    let id = a
-        .deploy(&dev, &fixture.request("update", &[&command]))
-        .await;
-    a.wait_for_log(&dev, &id, "\nfirst line\n").await;
-    let b = join(&a, &store, &fixture, 4).await;
+    let (a, b, _store, dev, id) = running_on_first(&fixture, &command).await;
 
     // `b` reads the lines `a` writes as they come.
-    b.wait_for_log(&dev, &id, "\nfirst line\n").await;
+    b.wait_for_log(&dev, &id, "\nstarted\n").await;
     gate.open();
     b.wait_for_log(&dev, &id, "\nafter the gate\n").await;
     assert!(process_alive("sleep 60.0201"));
@@ -178,29 +186,14 @@ async fn a_log_is_followed_and_a_deployment_cancelled_through_the_other_server()
         1,
         "{log}"
     );
-    let start = Instant::now();
-    while process_alive("sleep 60.0201") {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "the deployment outlived the cancel"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_ended("sleep 60.0201", "the cancel").await;
 }
 
 #[tokio::test]
 async fn a_crashed_servers_deployment_fails_when_its_lease_lapses_and_its_stack_moves_on() {
     let fixture = Fixture::new();
-    let (a, store) = first(&fixture, 4).await;
-    let dev = deployments("website", "dev");
-    let running = a
-        .deploy(
-            &dev,
-            &fixture.request("update", &["echo started; sleep 60.0301"]),
-        )
-        .await;
-    a.wait_for_log(&dev, &running, "\nstarted\n").await;
-    let b = join(&a, &store, &fixture, 4).await;
+    let (a, b, _store, dev, running) =
+        running_on_first(&fixture, "echo started; sleep 60.0301").await;
     let queued = b
         .deploy(&dev, &fixture.request("update", &["echo second run"]))
         .await;
@@ -321,26 +314,7 @@ async fn a_token_minted_by_one_server_verifies_against_the_others_keys_before_an
 /// Verifies `token` against `jwks` and the shared issuer; returns the key id that signed it.
 fn verify(jwks: &str, token: &str) -> String {
     let jwks: Value = serde_json::from_str(jwks).expect("JWKS is JSON");
-    let kid = jsonwebtoken::decode_header(token)
-        .expect("a JWT")
-        .kid
-        .expect("a kid");
-    let key = jwks["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .unwrap_or_else(|| panic!("kid {kid} not served: {jwks}"));
-    let key = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().expect("n"),
-        key["e"].as_str().expect("e"),
-    )
-    .expect("an RSA key");
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-    validation.validate_aud = false;
-    validation.set_issuer(&[ISSUER]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation).expect("the token verifies");
-    kid
+    verify_jwt(&jwks, token, ISSUER, None).0
 }
 
 /// A stand-in for AWS STS that keeps every `WebIdentityToken` it is sent and refuses it.
@@ -471,16 +445,8 @@ async fn a_server_given_another_key_refuses_to_start_on_the_store() {
 #[tokio::test]
 async fn a_server_whose_lease_was_taken_over_stops_its_deployment() {
     let fixture = Fixture::new();
-    let (a, store) = first(&fixture, 4).await;
-    let dev = deployments("website", "dev");
-    let running = a
-        .deploy(
-            &dev,
-            &fixture.request("update", &["echo started; sleep 60.0401"]),
-        )
-        .await;
-    a.wait_for_log(&dev, &running, "\nstarted\n").await;
-    let b = join(&a, &store, &fixture, 4).await;
+    let (_a, b, store, dev, running) =
+        running_on_first(&fixture, "echo started; sleep 60.0401").await;
     // As if `a` had stalled past its lease and another server had begun to take it over.
     let database = sqlx::PgPool::connect(&store.url).await.expect("connects");
     sqlx::query("UPDATE deployments SET lease_holder = 'elsewhere', lease_until = 0 WHERE id = $1")
@@ -492,14 +458,7 @@ async fn a_server_whose_lease_was_taken_over_stops_its_deployment() {
     // that takes the lapsed lease over (here `b`), which fails it.
     let done = b.finished(&dev, &running).await;
     assert_eq!(status(&done), "failed");
-    let start = Instant::now();
-    while process_alive("sleep 60.0401") {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "the deployment outlived the lost lease"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_ended("sleep 60.0401", "the lost lease").await;
     let log = b.log_text(&dev, &running).await;
     assert_eq!(log.matches(INTERRUPTED_LINE).count(), 1, "{log}");
     assert!(
