@@ -15,9 +15,13 @@ pub struct Cli {
     pub config: Config,
 }
 
-/// Maintenance commands.
+/// An agent, and maintenance commands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// Runs an agent: claims deployments of the agent pool whose token is in the
+    /// KEYLESS_AGENT_TOKEN environment variable from the server at --server, and runs each in
+    /// its own sandbox on this machine.
+    Agent(AgentConfig),
     /// Adds a new OIDC signing key; the previous one stays in the JWKS until every token it
     /// signed has expired. Running servers pick the new key up by themselves.
     RotateOidcKey {
@@ -42,6 +46,21 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+}
+
+/// What an agent is given: its server, how much it runs at once, and how deployments run here.
+#[derive(Clone, Debug, clap::Args)]
+pub struct AgentConfig {
+    /// The server's URL, e.g. https://keyless.example.com.
+    #[arg(long, env = "KEYLESS_SERVER_URL", value_parser = parse_public_url)]
+    pub server: String,
+
+    /// How many deployments this agent runs at once.
+    #[arg(long, env = "KEYLESS_AGENT_MAX_RUNNING", default_value_t = DEFAULT_AGENT_RUNNING)]
+    pub max_running: usize,
+
+    #[command(flatten)]
+    pub run: RunConfig,
 }
 
 /// The Keyless API server; serves the console too when given `--dist`.
@@ -117,30 +136,6 @@ pub struct DeployConfig {
     #[arg(long, env = "KEYLESS_MAX_CONCURRENT_DEPLOYMENTS", default_value_t = DEFAULT_MAX_CONCURRENT)]
     pub max_concurrent_deployments: usize,
 
-    /// The pulumi CLI to run; by default the one on PATH (or in ~/.pulumi/bin).
-    #[arg(long, env = "KEYLESS_PULUMI")]
-    pub pulumi: Option<PathBuf>,
-
-    /// Directory under which each deployment gets its own work dir (kept apart from the data
-    /// dir); defaults to `keyless-work` in the system's temporary directory.
-    #[arg(long, env = "KEYLESS_WORK_DIR")]
-    pub work_dir: Option<PathBuf>,
-
-    /// Run deployments without the bubblewrap sandbox: only for a server that runs inside a
-    /// container of its own, holding nothing else. Every deployment's log says so.
-    #[arg(long, env = "KEYLESS_NO_SANDBOX")]
-    pub no_sandbox: bool,
-
-    /// Only local repositories (paths and file:// URLs) inside this folder may be deployed;
-    /// by default any that is not, nor holds, the data dir, the work dir or the server
-    /// user's home. Set it on a server shared by organizations.
-    #[arg(long, env = "KEYLESS_LOCAL_REPOS")]
-    pub local_repos: Option<PathBuf>,
-
-    /// The bubblewrap binary deployments run in; by default `bwrap` on PATH.
-    #[arg(long, env = "KEYLESS_BWRAP")]
-    pub bwrap: Option<PathBuf>,
-
     /// How long a deployment may run before it is cancelled (a Go duration).
     #[arg(long, env = "KEYLESS_DEPLOYMENT_TIMEOUT", default_value = DEFAULT_DEPLOYMENT_TIMEOUT)]
     pub deployment_timeout: String,
@@ -158,6 +153,39 @@ pub struct DeployConfig {
     /// How many deployments may run at once on this server, all organizations together.
     #[arg(long, env = "KEYLESS_MAX_RUNNING_DEPLOYMENTS", default_value_t = DEFAULT_MAX_RUNNING)]
     pub max_running_deployments: usize,
+
+    #[command(flatten)]
+    pub run: RunConfig,
+}
+
+/// Where and how deployments run, on the server or on an agent, and the cloud endpoints their
+/// tokens are traded at.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct RunConfig {
+    /// The pulumi CLI to run; by default the one on PATH (or in ~/.pulumi/bin).
+    #[arg(long, env = "KEYLESS_PULUMI")]
+    pub pulumi: Option<PathBuf>,
+
+    /// Directory under which each deployment gets its own work dir (kept apart from the data
+    /// dir); defaults to `keyless-work` (an agent's to `keyless-agent-work`) in the system's
+    /// temporary directory.
+    #[arg(long, env = "KEYLESS_WORK_DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// Run deployments without the bubblewrap sandbox: only for a server that runs inside a
+    /// container of its own, holding nothing else. Every deployment's log says so.
+    #[arg(long, env = "KEYLESS_NO_SANDBOX")]
+    pub no_sandbox: bool,
+
+    /// Only local repositories (paths and file:// URLs) inside this folder may be deployed;
+    /// by default any that is not, nor holds, the data dir, the work dir or the server
+    /// user's home. Set it on a server shared by organizations.
+    #[arg(long, env = "KEYLESS_LOCAL_REPOS")]
+    pub local_repos: Option<PathBuf>,
+
+    /// The bubblewrap binary deployments run in; by default `bwrap` on PATH.
+    #[arg(long, env = "KEYLESS_BWRAP")]
+    pub bwrap: Option<PathBuf>,
 
     /// AWS STS endpoint for AssumeRoleWithWebIdentity.
     #[arg(long, env = "KEYLESS_AWS_STS_ENDPOINT")]
@@ -195,13 +223,32 @@ fn parse_public_url(value: &str) -> Result<String, String> {
 const DEFAULT_TOKEN_LIFETIME: &str = "1h";
 const DEFAULT_MAX_CONCURRENT: usize = 4;
 const DEFAULT_MAX_RUNNING: usize = 8;
+const DEFAULT_AGENT_RUNNING: usize = 2;
 const DEFAULT_DEPLOYMENT_TIMEOUT: &str = "2h";
 /// Long enough that a busy server renews in time (every 2 s), short enough that a dead one's
 /// deployments fail within half a minute.
 const DEFAULT_DEPLOYMENT_LEASE: &str = "30s";
 const DEFAULT_MAX_LOG_BYTES: u64 = 100_000_000;
 
-impl DeployConfig {
+impl RunConfig {
+    /// The same with every path made absolute, and the work dir defaulted to `default_work` in
+    /// the system's temporary directory.
+    pub fn absolute(&self, default_work: &str) -> std::io::Result<Self> {
+        let absolute =
+            |path: &Option<PathBuf>| path.as_deref().map(std::path::absolute).transpose();
+        let work_dir = self
+            .work_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(default_work));
+        Ok(Self {
+            pulumi: absolute(&self.pulumi)?,
+            bwrap: absolute(&self.bwrap)?,
+            local_repos: absolute(&self.local_repos)?,
+            work_dir: Some(std::path::absolute(work_dir)?),
+            ..self.clone()
+        })
+    }
+
     /// The cloud endpoints: each flag, or the cloud's public URL.
     pub fn endpoints(&self) -> keyless_exchange::Endpoints {
         let defaults = keyless_exchange::Endpoints::default();
@@ -224,19 +271,11 @@ impl Default for DeployConfig {
             oidc_issuer: None,
             oidc_token_lifetime: DEFAULT_TOKEN_LIFETIME.into(),
             max_concurrent_deployments: DEFAULT_MAX_CONCURRENT,
-            pulumi: None,
-            work_dir: None,
-            no_sandbox: false,
-            bwrap: None,
-            local_repos: None,
             deployment_timeout: DEFAULT_DEPLOYMENT_TIMEOUT.into(),
             deployment_lease: DEFAULT_DEPLOYMENT_LEASE.into(),
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
             max_running_deployments: DEFAULT_MAX_RUNNING,
-            aws_sts_endpoint: None,
-            azure_authority_host: None,
-            gcp_sts_endpoint: None,
-            gcp_iam_credentials_endpoint: None,
+            run: RunConfig::default(),
         }
     }
 }
@@ -284,16 +323,7 @@ impl Config {
             |path: &Option<PathBuf>| path.as_deref().map(std::path::absolute).transpose();
         config.dist = absolute(&self.dist)?;
         config.secret_key_file = absolute(&self.secret_key_file)?;
-        let deploy = &mut config.deploy;
-        deploy.pulumi = absolute(&self.deploy.pulumi)?;
-        deploy.bwrap = absolute(&self.deploy.bwrap)?;
-        deploy.local_repos = absolute(&self.deploy.local_repos)?;
-        let work_dir = self
-            .deploy
-            .work_dir
-            .clone()
-            .unwrap_or_else(|| std::env::temp_dir().join("keyless-work"));
-        deploy.work_dir = Some(std::path::absolute(work_dir)?);
+        config.deploy.run = self.deploy.run.absolute("keyless-work")?;
         Ok(config)
     }
 
@@ -341,8 +371,8 @@ mod tests {
         let cwd = std::env::current_dir().expect("cwd");
         assert_eq!(config.data_dir, cwd.join(".keyless"));
         assert_eq!(config.dist, Some(cwd.join("dist")));
-        assert_eq!(config.deploy.pulumi, Some(cwd.join("bin/pulumi")));
-        let work = config.deploy.work_dir.clone().expect("a work dir");
+        assert_eq!(config.deploy.run.pulumi, Some(cwd.join("bin/pulumi")));
+        let work = config.deploy.run.work_dir.clone().expect("a work dir");
         assert!(work.is_absolute() && !work.starts_with(&config.data_dir));
         assert_eq!(
             config.database_url(),
@@ -372,9 +402,12 @@ mod tests {
         assert_eq!(config.database_url(), "sqlite://elsewhere.db");
         assert_eq!(config.dist, Some(PathBuf::from("dist")));
         assert_eq!(config.deploy.max_concurrent_deployments, 2);
-        assert_eq!(config.deploy.endpoints().aws_sts, "http://127.0.0.1:1/sts");
         assert_eq!(
-            config.deploy.endpoints().gcp_sts,
+            config.deploy.run.endpoints().aws_sts,
+            "http://127.0.0.1:1/sts"
+        );
+        assert_eq!(
+            config.deploy.run.endpoints().gcp_sts,
             "https://sts.googleapis.com"
         );
     }

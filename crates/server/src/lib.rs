@@ -1,6 +1,7 @@
 //! Keyless's API server: the Pulumi Cloud Deployments REST API subset the console speaks,
 //! over a [`store::Store`], with secrets sealed by [`crypto::Cipher`].
 
+pub mod agent;
 pub mod config;
 mod console;
 pub mod cors;
@@ -64,6 +65,7 @@ pub fn app(state: AppState) -> Router {
     let api = http::routes()
         .into_router()
         .merge(http::issuer::router(&state.oidc.path()))
+        .merge(http::agent::router())
         .route("/api", any(http::not_found))
         .route("/api/{*path}", any(http::not_found))
         .method_not_allowed_fallback(http::method_not_allowed);
@@ -246,25 +248,26 @@ impl Drop for TlsListener {
     }
 }
 
-/// How deployments run, from `config` (whose paths are absolute): the work root is created,
-/// the sandbox is tried, and `--pulumi`'s folder is checked before any deployment sees it.
-fn exec_config(
-    config: &Config,
-    exclusive_store: bool,
-    cipher: Arc<crypto::Cipher>,
-    oidc: Arc<oidc::OidcIssuer>,
-    exchanger: keyless_exchange::Exchanger,
+/// How deployments run, from `run` (whose paths are absolute), on a server with `data_dir` and
+/// `secret_key_file` or an agent (which has neither): the work root is created, the sandbox is
+/// tried, and `--pulumi`'s folder is checked before any deployment sees it.
+pub fn exec_config(
+    run: &config::RunConfig,
+    data_dir: Option<&std::path::Path>,
+    secret_key_file: Option<&std::path::Path>,
 ) -> Result<deploy::ExecConfig, BoxError> {
-    let deploy = &config.deploy;
-    let work_root = deploy
+    let exchanger = keyless_exchange::Exchanger::new(run.endpoints())?;
+    let work_root = run
         .work_dir
         .clone()
         .ok_or("the configuration has no work dir")?;
     files::create_private_dir(&work_root)
         .map_err(|err| format!("cannot create the work dir {}: {err}", work_root.display()))?;
     let work_root = work_root.canonicalize()?;
-    let data_dir = config.data_dir.canonicalize()?;
-    if work_root.starts_with(&data_dir) || data_dir.starts_with(&work_root) {
+    let data_dir = data_dir.map(std::path::Path::canonicalize).transpose()?;
+    if let Some(data_dir) = &data_dir
+        && (work_root.starts_with(data_dir) || data_dir.starts_with(&work_root))
+    {
         return Err(format!(
             "--work-dir {} must be apart from the data dir {}: deployments see their work dir",
             work_root.display(),
@@ -272,7 +275,7 @@ fn exec_config(
         )
         .into());
     }
-    let secret_key = match &config.secret_key_file {
+    let secret_key = match secret_key_file {
         Some(file) => {
             let file = file.canonicalize()?;
             if deploy::sandbox::always_shown(&file) || file.starts_with(&work_root) {
@@ -288,11 +291,11 @@ fn exec_config(
         None => None,
     };
     let guarded = deploy::sandbox::Guarded {
-        data_dir: &data_dir,
+        data_dir: data_dir.as_deref(),
         work_root: &work_root,
         secret_key: secret_key.as_deref(),
     };
-    let pulumi = match &deploy.pulumi {
+    let pulumi = match &run.pulumi {
         Some(cli) => {
             let cli = cli.canonicalize().unwrap_or_else(|_| cli.clone());
             if let Some(dir) = cli.parent().filter(|d| !d.starts_with("/usr")) {
@@ -308,14 +311,14 @@ fn exec_config(
         }
         None => None,
     };
-    let local_repos = match &deploy.local_repos {
+    let local_repos = match &run.local_repos {
         Some(dir) => Some(
             dir.canonicalize()
                 .map_err(|err| format!("--local-repos {}: {err}", dir.display()))?,
         ),
         None => None,
     };
-    let sandbox = deploy::Sandbox::detect(deploy.no_sandbox, deploy.bwrap.as_deref(), &work_root);
+    let sandbox = deploy::Sandbox::detect(run.no_sandbox, run.bwrap.as_deref(), &work_root);
     match &sandbox {
         deploy::Sandbox::Bubblewrap(bwrap) => {
             tracing::info!(bwrap = %bwrap.display(), "deployments run in a bubblewrap sandbox");
@@ -329,25 +332,29 @@ fn exec_config(
             tracing::error!("deployments will not start: {why}");
         }
     }
-    let timeout = keyless_api_types::duration::parse(&deploy.deployment_timeout)
-        .map_err(|err| format!("--deployment-timeout {err}"))?;
-    let lease = keyless_api_types::duration::parse(&deploy.deployment_lease)
-        .map_err(|err| format!("--deployment-lease {err}"))?;
     Ok(deploy::ExecConfig {
         data_dir,
         secret_key,
         work_root,
         sandbox,
-        timeout: Duration::from_secs(timeout.max(1)),
-        max_log_bytes: deploy.max_log_bytes,
-        cipher,
         pulumi,
         local_repos,
         cancel_grace: CANCEL_GRACE,
-        oidc,
         exchanger,
+    })
+}
+
+/// What the server allows every deployment, from `--deployment-timeout`, `--max-log-bytes` and
+/// `--deployment-lease`.
+fn allowance(deploy: &config::DeployConfig) -> Result<deploy::Allowance, BoxError> {
+    let timeout = keyless_api_types::duration::parse(&deploy.deployment_timeout)
+        .map_err(|err| format!("--deployment-timeout {err}"))?;
+    let lease = keyless_api_types::duration::parse(&deploy.deployment_lease)
+        .map_err(|err| format!("--deployment-lease {err}"))?;
+    Ok(deploy::Allowance {
+        timeout: Duration::from_secs(timeout.max(1)),
+        max_log_bytes: deploy.max_log_bytes,
         lease: Duration::from_secs(lease.max(1)),
-        exclusive_store,
     })
 }
 
@@ -392,19 +399,23 @@ pub async fn start(
         )
         .await?,
     );
-    let exchanger = keyless_exchange::Exchanger::new(config.deploy.endpoints())?;
     let exec = exec_config(
-        config,
-        !store.shared(),
-        cipher.clone(),
-        oidc.clone(),
-        exchanger.clone(),
+        &config.deploy.run,
+        Some(&config.data_dir),
+        config.secret_key_file.as_deref(),
     )?;
+    let exchanger = exec.exchanger.clone();
+    let plane = deploy::Plane {
+        cipher: cipher.clone(),
+        oidc: oidc.clone(),
+        allowance: allowance(&config.deploy)?,
+        exclusive_store: !store.shared(),
+    };
     let limits = deploy::queue::Limits {
         per_org: config.deploy.max_concurrent_deployments,
         total: config.deploy.max_running_deployments,
     };
-    let deployments = deploy::Engine::start(store.clone(), exec, limits).await?;
+    let deployments = deploy::Engine::start(store.clone(), exec, plane, limits).await?;
     let state = AppState {
         store,
         cipher,

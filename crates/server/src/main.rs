@@ -1,6 +1,6 @@
 //! `keyless-server`: parse the configuration, open and migrate the store, seed demo data on
-//! first start, then serve until Ctrl-C or SIGTERM; or run a maintenance command
-//! (`rotate-oidc-key`, `migrate-store`).
+//! first start, then serve until Ctrl-C or SIGTERM; or run an agent (`agent`), or a
+//! maintenance command (`rotate-oidc-key`, `migrate-store`).
 
 use clap::Parser;
 use keyless_server::config::{Cli, Command, default_database_url};
@@ -19,6 +19,15 @@ async fn main() -> Result<(), BoxError> {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Some(Command::Agent(config)) => {
+            let token = std::env::var(keyless_server::agent::TOKEN_VAR).map_err(|_| {
+                format!(
+                    "set {} to the agent pool's token (shown once, when the pool was made)",
+                    keyless_server::agent::TOKEN_VAR
+                )
+            })?;
+            return keyless_server::agent::run(config, token).await;
+        }
         Some(Command::RotateOidcKey {
             data_dir,
             database_url,

@@ -121,6 +121,22 @@ fn seal_secrets(
     }
 }
 
+/// Opens every secret of `settings`, stored sealed for `stack`, for a deployment to use;
+/// `Err` names the first that does not open.
+pub fn open_secrets(
+    settings: &mut DeploymentSettings,
+    stack: &StackRecord,
+    cipher: &Cipher,
+) -> std::result::Result<(), String> {
+    for (attribute, slot) in settings.secrets_mut() {
+        let ciphertext = slot.ciphertext.take().unwrap_or_default();
+        slot.secret = cipher
+            .open(&ciphertext, stack.id.as_str())
+            .map_err(|_| format!("cannot decrypt the secret {attribute}"))?;
+    }
+    Ok(())
+}
+
 /// A decoder message without the offending input value, which may be a secret:
 /// `invalid type: string "x", expected a sequence` → `invalid type: expected a sequence`.
 fn without_input(message: &str) -> String {

@@ -14,8 +14,9 @@ pub enum Reason {
     User(String),
     /// It ran longer than the server's `--deployment-timeout`.
     Timeout(Duration),
-    /// This server's lease on it lapsed, or is about to while the store cannot be reached
-    /// (the server stalled, or lost its database): another server may take over its stack.
+    /// The lease of the server or agent running it lapsed, or is about to while the store
+    /// cannot be reached (it stalled, or lost its database or its server): another server may
+    /// fail it and run its stack's next deployment.
     LeaseLost,
 }
 
@@ -31,8 +32,8 @@ impl fmt::Display for Reason {
             ),
             Self::LeaseLost => write!(
                 f,
-                "Deployment stopped: this server could not renew its lease on it in time, so \
-                 another server sharing the store may fail it and run its stack's next deployment"
+                "Deployment stopped: the server or agent running it could not renew its lease \
+                 on it in time, so it may be failed and its stack's next deployment run elsewhere"
             ),
         }
     }
@@ -44,6 +45,17 @@ pub type Canceller = watch::Sender<Option<Reason>>;
 /// The receiving side, held by the deployment's steps.
 #[derive(Clone)]
 pub struct Cancel(watch::Receiver<Option<Reason>>);
+
+/// Cancels for `reason`, unless it was cancelled already (the first reason stays).
+pub fn request(canceller: &Canceller, reason: Reason) {
+    canceller.send_if_modified(|current| {
+        let first = current.is_none();
+        if first {
+            *current = Some(reason);
+        }
+        first
+    });
+}
 
 /// A new pair.
 pub fn channel() -> (Canceller, Cancel) {

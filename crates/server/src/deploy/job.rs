@@ -4,20 +4,18 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use keyless_api_types::{DeploymentSettings, SecretValue};
-
 use super::ExecConfig;
 use super::cancel::Cancel;
+use super::control::Control;
 use super::logs::LogSink;
 use super::process::Spec;
+use super::protocol::Assignment;
 use super::sandbox::View;
-use crate::crypto::CryptoError;
-use crate::store::DeploymentRecord;
 
 /// A running deployment.
 pub struct Job {
-    pub record: DeploymentRecord,
-    pub settings: DeploymentSettings,
+    /// The deployment, its secrets opened.
+    pub deployment: Assignment,
     pub config: Arc<ExecConfig>,
     /// The deployment's own folder, named by its id in the server's work root.
     pub work_dir: PathBuf,
@@ -31,17 +29,19 @@ pub struct Job {
     pub env: BTreeMap<String, String>,
     pub sink: LogSink,
     pub cancel: Cancel,
+    /// Where the token comes from.
+    pub control: Arc<dyn Control>,
 }
 
 impl Job {
     pub fn new(
-        record: DeploymentRecord,
-        settings: DeploymentSettings,
+        deployment: Assignment,
         config: Arc<ExecConfig>,
         sink: LogSink,
         cancel: Cancel,
+        control: Arc<dyn Control>,
     ) -> Self {
-        let work_dir = config.work_root.join(record.id.as_str());
+        let work_dir = config.work_root.join(deployment.id.as_str());
         let checkout_dir = work_dir.join("source");
         let mut env = config.sandbox.base_env(&work_dir);
         let mut view = View {
@@ -57,8 +57,7 @@ impl Job {
         }
         env.insert("PULUMI_SKIP_UPDATE_CHECK".into(), "true".into());
         Self {
-            record,
-            settings,
+            deployment,
             config,
             program_dir: checkout_dir.clone(),
             checkout_dir,
@@ -67,12 +66,13 @@ impl Job {
             env,
             sink,
             cancel,
+            control,
         }
     }
 
     /// `org/project/stack`.
     pub fn stack_name(&self) -> String {
-        self.record.stack.stack.to_string()
+        self.deployment.stack.stack.to_string()
     }
 
     /// Sets a variable for every later process; a secret value is redacted from the log.
@@ -86,13 +86,5 @@ impl Job {
     /// `spec` as it runs in this deployment's sandbox.
     pub fn sandboxed(&self, spec: Spec) -> Spec {
         self.config.sandbox.wrap(spec, &self.view)
-    }
-
-    /// The plaintext of a secret of this deployment's settings (sealed for its stack).
-    pub fn open_secret(&self, secret: &SecretValue) -> Result<String, CryptoError> {
-        let ciphertext = secret.ciphertext.as_deref().ok_or(CryptoError::Open)?;
-        self.config
-            .cipher
-            .open(ciphertext, self.record.stack.id.as_str())
     }
 }

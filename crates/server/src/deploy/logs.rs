@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::control::Control;
 use super::redact::Redactor;
 use crate::store::{DeploymentId, NewLogLine, Store, StoreError};
 use crate::timestamp;
@@ -75,11 +76,11 @@ impl LogWriter {
 }
 
 impl LogSink {
-    /// A sink for deployment `id`, which has no lines yet, keeping at most `max_bytes` of
-    /// its output.
-    pub fn start(store: Arc<dyn Store>, id: DeploymentId, max_bytes: u64) -> (Self, LogWriter) {
+    /// A sink for a deployment that has no lines yet, stored through `control`, keeping at
+    /// most `max_bytes` of its output.
+    pub fn start(control: Arc<dyn Control>, max_bytes: u64) -> (Self, LogWriter) {
         let (tx, rx) = mpsc::channel(BACKLOG);
-        let writer = tokio::spawn(write(store, id, rx));
+        let writer = tokio::spawn(write(control, rx));
         let sink = Self {
             tx,
             redactor: Arc::default(),
@@ -190,7 +191,7 @@ impl LogSink {
     }
 }
 
-async fn write(store: Arc<dyn Store>, id: DeploymentId, mut rx: mpsc::Receiver<Entry>) {
+async fn write(control: Arc<dyn Control>, mut rx: mpsc::Receiver<Entry>) {
     let mut offsets: HashMap<i64, i64> = HashMap::new();
     let mut entries = Vec::with_capacity(BATCH);
     let mut rows = Vec::with_capacity(BATCH);
@@ -227,8 +228,8 @@ async fn write(store: Arc<dyn Store>, id: DeploymentId, mut rx: mpsc::Receiver<E
             }
         }
         if !rows.is_empty() {
-            if let Err(err) = store.append_logs(&id, &rows).await {
-                tracing::error!(%err, deployment = %id, lines = rows.len(), "cannot store log lines");
+            if let Err(err) = control.append_logs(&rows).await {
+                tracing::error!(%err, lines = rows.len(), "cannot store log lines");
             }
             rows.clear();
             held.clear();

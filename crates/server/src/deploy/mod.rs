@@ -10,12 +10,14 @@
 //! A server alone on its store (SQLite) fails what was running at start at once, as nothing
 //! else can be running it.
 
-mod cancel;
-mod executor;
+pub mod cancel;
+pub mod control;
+pub mod executor;
 mod job;
 mod local_repo;
 mod logs;
 mod process;
+pub mod protocol;
 pub mod queue;
 pub mod redact;
 pub mod sandbox;
@@ -38,6 +40,8 @@ use crate::store::{
 };
 use crate::timestamp;
 use cancel::{Canceller, Reason};
+pub use executor::{Allowance, Started};
+use protocol::Assignment;
 use queue::{Busy, Limits, Pauses, Waiting};
 pub use sandbox::Sandbox;
 
@@ -53,14 +57,40 @@ const QUEUE_LOCK: Duration = Duration::from_secs(10);
 /// How soon a server tries again when another holds the queue lock (a pass takes milliseconds).
 const LOCK_RETRY: Duration = Duration::from_millis(100);
 
+/// How long an agent's claim waits for the queue lock before it is told nothing is waiting.
+const CLAIM_WAIT: Duration = Duration::from_secs(2);
+
 /// The line a deployment that was running when the server stopped ends with.
 pub const INTERRUPTED_LINE: &str =
     "Deployment failed: the server stopped while it was running, so its outcome is unknown";
 
-/// What the executor needs from the server's configuration.
+/// The line a deployment whose agent stopped being heard from ends with.
+pub const AGENT_LOST_LINE: &str = "Deployment failed: the agent running it was lost (it stopped \
+     renewing its lease: killed, or its machine or network gone), so its outcome is unknown";
+
+/// The lease holder names of agents start so, then name their pool: `agent:<pool>:<agent>`.
+const AGENT_HOLDER: &str = "agent:";
+
+/// The lease holder name of agent `agent` of pool `pool`.
+pub fn agent_holder(pool: &str, agent: &str) -> String {
+    format!("{AGENT_HOLDER}{pool}:{agent}")
+}
+
+/// What the control plane alone holds and decides, beside how deployments run.
+pub struct Plane {
+    pub cipher: Arc<Cipher>,
+    /// Mints each deployment's token.
+    pub oidc: Arc<OidcIssuer>,
+    pub allowance: Allowance,
+    /// Whether this server is the store's only user (SQLite), so that what it ran that is
+    /// still running at start was left by its own last run.
+    pub exclusive_store: bool,
+}
+
+/// How deployments run where they run (this server, or an agent).
 pub struct ExecConfig {
-    /// The server's data dir, which deployments must never see.
-    pub data_dir: PathBuf,
+    /// The server's data dir, which deployments must never see (an agent has none).
+    pub data_dir: Option<PathBuf>,
     /// The secret key when it is kept outside the data dir (`--secret-key-file`), which
     /// deployments must never see either.
     pub secret_key: Option<PathBuf>,
@@ -68,34 +98,21 @@ pub struct ExecConfig {
     pub work_root: PathBuf,
     /// How deployment processes are run.
     pub sandbox: Sandbox,
-    /// How long a deployment may run before the server cancels it.
-    pub timeout: Duration,
-    /// The most log bytes a deployment keeps.
-    pub max_log_bytes: u64,
-    pub cipher: Arc<Cipher>,
     /// The pulumi CLI given by `--pulumi`.
     pub pulumi: Option<PathBuf>,
     /// The folder local repositories must be in (`--local-repos`), symlinks resolved.
     pub local_repos: Option<PathBuf>,
     /// How long a cancelled process group has between SIGTERM and SIGKILL.
     pub cancel_grace: Duration,
-    /// Mints each deployment's token.
-    pub oidc: Arc<OidcIssuer>,
     /// Trades tokens for cloud credentials, at the configured endpoints.
     pub exchanger: Exchanger,
-    /// How long a running deployment's lease lasts unless renewed: the longest a deployment of
-    /// a server that died stays `running` when other servers share the store.
-    pub lease: Duration,
-    /// Whether this server is the store's only user (SQLite), so that what is running at start
-    /// was left by its own last run.
-    pub exclusive_store: bool,
 }
 
 impl ExecConfig {
     /// What deployments are never shown.
     pub fn guarded(&self) -> sandbox::Guarded<'_> {
         sandbox::Guarded {
-            data_dir: &self.data_dir,
+            data_dir: self.data_dir.as_deref(),
             work_root: &self.work_root,
             secret_key: self.secret_key.as_deref(),
         }
@@ -120,6 +137,7 @@ struct Running {
 pub struct Engine {
     store: Arc<dyn Store>,
     config: Arc<ExecConfig>,
+    plane: Plane,
     limits: Limits,
     /// This server's name on leases and the queue lock: new at every start.
     holder: String,
@@ -134,12 +152,15 @@ impl Engine {
     pub async fn start(
         store: Arc<dyn Store>,
         config: ExecConfig,
+        plane: Plane,
         limits: Limits,
     ) -> Result<Arc<Self>, StoreError> {
-        if config.exclusive_store {
-            let running = store
+        if plane.exclusive_store {
+            // Agents' deployments may still be running: their leases tell.
+            let mut running = store
                 .deployments_with_status(&[DeploymentStatus::Running])
                 .await?;
+            running.retain(|d| !held_by_agent(d));
             fail_interrupted(store.as_ref(), &config.work_root, running).await?;
         }
         let holder = format!("server-{}", uuid::Uuid::new_v4());
@@ -147,6 +168,7 @@ impl Engine {
         let engine = Arc::new(Self {
             store,
             config: Arc::new(config),
+            plane,
             limits: Limits {
                 per_org: limits.per_org.max(1),
                 total: limits.total.max(1),
@@ -199,8 +221,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Asks the scheduler to look at the queue (after a deployment is queued, a pause ends…).
-    fn wake(&self) {
+    /// Asks the scheduler to look at the queue (after a deployment is queued or ends, a pause
+    /// ends…).
+    pub fn wake(&self) {
         self.wake.notify_one();
     }
 
@@ -252,13 +275,7 @@ impl Engine {
         };
         match running.get(id) {
             Some(run) => {
-                run.canceller.send_if_modified(|current| {
-                    let first = current.is_none();
-                    if first {
-                        *current = Some(reason);
-                    }
-                    first
-                });
+                cancel::request(&run.canceller, reason);
                 true
             }
             None => false,
@@ -297,9 +314,25 @@ impl Engine {
     }
 
     async fn schedule_locked(self: &Arc<Self>) -> Result<(), StoreError> {
-        if !self.config.exclusive_store {
-            self.reap_lapsed().await?;
+        let startable = self.plan_locked().await?;
+        let lease = Lease {
+            holder: &self.holder,
+            millis: millis(self.plane.allowance.lease),
+        };
+        for record in startable.into_iter().filter(|r| pool_of(r).is_none()) {
+            // Started before the lock is let go, so that the next pass, here or on another
+            // server, counts it as running.
+            if let Some(started) = self.start_one(record, lease).await? {
+                self.launch(started);
+            }
         }
+        Ok(())
+    }
+
+    /// Under the queue lock: fails lapsed deployments, skips superseded ones, and returns what
+    /// may start now, in queue order.
+    async fn plan_locked(&self) -> Result<Vec<DeploymentRecord>, StoreError> {
+        self.reap_lapsed().await?;
         let queued = self
             .store
             .deployments_with_status(&[DeploymentStatus::NotStarted, DeploymentStatus::Accepted])
@@ -318,12 +351,12 @@ impl Engine {
                     here: here.contains_key(&r.id),
                 })
                 .collect(),
-            Err(_) => return Ok(()),
+            Err(_) => return Ok(Vec::new()),
         };
         let waiting: Vec<Waiting> = queued.iter().map(waiting).collect();
         let plan = queue::plan(&waiting, &busy, &pauses, self.limits);
-        let mut by_id: HashMap<&DeploymentId, &DeploymentRecord> =
-            queued.iter().map(|d| (&d.id, d)).collect();
+        let mut by_id: HashMap<DeploymentId, DeploymentRecord> =
+            queued.into_iter().map(|d| (d.id.clone(), d)).collect();
         for (id, superseded_by) in &plan.skip {
             let version = by_id.get(superseded_by).map_or(0, |d| d.version);
             let from = [DeploymentStatus::NotStarted, DeploymentStatus::Accepted];
@@ -337,28 +370,115 @@ impl Engine {
                 logs::append_note(self.store.as_ref(), id, 0, &note).await?;
             }
         }
-        for id in &plan.start {
-            let Some(record) = by_id.remove(id) else {
-                continue;
-            };
-            let lease = Lease {
-                holder: &self.holder,
-                millis: millis(self.config.lease),
-            };
-            // Started before the lock is let go, so that the next pass, here or on another
-            // server, counts it as running.
-            if let Some(started) =
-                executor::start(self.store.as_ref(), record.clone(), lease).await?
-            {
-                self.launch(started);
-            }
-        }
-        Ok(())
+        Ok(plan
+            .start
+            .iter()
+            .filter_map(|id| by_id.remove(id))
+            .collect())
     }
 
-    /// Fails the deployments of other servers whose lease lapsed (this server's own are alive:
-    /// a late renewal is its renewer's to notice). Each is taken over first, so that a holder
-    /// that renews in the meantime is told it lost it, rather than ignored.
+    async fn start_one(
+        &self,
+        record: DeploymentRecord,
+        lease: Lease<'_>,
+    ) -> Result<Option<Started>, StoreError> {
+        let cipher = &self.plane.cipher;
+        executor::start(
+            self.store.as_ref(),
+            cipher,
+            record,
+            lease,
+            self.plane.allowance,
+        )
+        .await
+    }
+
+    /// Starts the next deployment of agent pool `pool` that may start, leased to `holder` (an
+    /// [`agent_holder`]); `None` when none may, or the queue stayed locked for [`CLAIM_WAIT`].
+    pub async fn claim(&self, pool: &str, holder: &str) -> Result<Option<Assignment>, StoreError> {
+        let lock = Lease {
+            holder: &self.holder,
+            millis: millis(QUEUE_LOCK),
+        };
+        let deadline = tokio::time::Instant::now() + CLAIM_WAIT;
+        while !self.store.lock_queue(lock).await? {
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(LOCK_RETRY).await;
+        }
+        let result = self.claim_locked(pool, holder).await;
+        self.store.unlock_queue(&self.holder).await?;
+        if matches!(result, Ok(Some(_))) {
+            // What the claim started may hold back others, or a skip may free some.
+            self.wake();
+        }
+        result
+    }
+
+    async fn claim_locked(
+        &self,
+        pool: &str,
+        holder: &str,
+    ) -> Result<Option<Assignment>, StoreError> {
+        let lease = Lease {
+            holder,
+            millis: millis(self.plane.allowance.lease),
+        };
+        for record in self.plan_locked().await? {
+            if pool_of(&record) == Some(pool)
+                && let Some(started) = self.start_one(record, lease).await?
+            {
+                return Ok(Some(started.deployment));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Renews the leases agent `holder` has on running deployments `ids`; returns those it
+    /// still holds, each with who asked to cancel it, if anyone has.
+    pub async fn renew_for(
+        &self,
+        holder: &str,
+        ids: &[DeploymentId],
+    ) -> Result<Vec<(DeploymentId, Option<String>)>, StoreError> {
+        let lease = Lease {
+            holder,
+            millis: millis(self.plane.allowance.lease),
+        };
+        self.store.renew_leases(lease, ids).await
+    }
+
+    /// Mints the OIDC token of running deployment `id` for its lease holder `holder`; `None`
+    /// when `holder` does not hold it.
+    pub async fn mint_for(
+        &self,
+        id: &DeploymentId,
+        holder: &str,
+    ) -> Result<Option<protocol::MintedToken>, StoreError> {
+        let Some(record) = self.store.deployment(id).await? else {
+            return Ok(None);
+        };
+        if record.status != DeploymentStatus::Running
+            || record.lease_holder.as_deref() != Some(holder)
+        {
+            return Ok(None);
+        }
+        control::mint(
+            &self.plane.oidc,
+            &record.stack,
+            record.operation,
+            record.version,
+        )
+        .await
+        .map(Some)
+        .map_err(|err| StoreError::Backend(err.into()))
+    }
+
+    /// Fails the deployments of other servers and of agents whose lease lapsed (this server's
+    /// own are alive: a late renewal is its renewer's to notice). Each is taken over first, so
+    /// that a holder that renews or reports in the meantime is told it lost it, rather than
+    /// ignored.
     async fn reap_lapsed(&self) -> Result<(), StoreError> {
         let mut lapsed = self.store.lapsed_leases().await?;
         if let Ok(here) = self.running.lock() {
@@ -366,7 +486,7 @@ impl Engine {
         }
         let reaper = Lease {
             holder: &self.holder,
-            millis: millis(self.config.lease),
+            millis: millis(self.plane.allowance.lease),
         };
         let mut taken = Vec::new();
         for record in lapsed {
@@ -381,11 +501,12 @@ impl Engine {
     /// cancels asked through other servers, and deployments another server has failed since
     /// the lease lapsed.
     async fn renew_forever(self: Arc<Self>) {
-        let every = RENEW_EVERY.min(self.config.lease / 5);
+        let lease = self.plane.allowance.lease;
+        let every = RENEW_EVERY.min(lease / 5);
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Past this since the last renewal, another server may take over: stop first.
-        let give_up = self.config.lease.saturating_sub(every * 2);
+        let give_up = lease.saturating_sub(every * 2);
         let mut renewed = std::time::Instant::now();
         loop {
             tick.tick().await;
@@ -399,7 +520,7 @@ impl Engine {
             }
             let lease = Lease {
                 holder: &self.holder,
-                millis: millis(self.config.lease),
+                millis: millis(lease),
             };
             let held = match self.store.renew_leases(lease, &here).await {
                 Ok(held) => {
@@ -431,27 +552,25 @@ impl Engine {
         }
     }
 
-    fn launch(self: &Arc<Self>, started: executor::Started) {
+    fn launch(self: &Arc<Self>, started: Started) {
         let (canceller, cancel) = cancel::channel();
         let Ok(mut running) = self.running.lock() else {
             return;
         };
-        let id = started.record().id.clone();
+        let id = started.deployment.id.clone();
         let engine = Arc::clone(self);
         let task_id = id.clone();
+        let control = Arc::new(control::Local {
+            store: self.store.clone(),
+            oidc: self.plane.oidc.clone(),
+            holder: started.holder,
+            deployment: started.deployment.clone(),
+        });
+        let timer = canceller.clone();
         let task = tokio::spawn(async move {
-            let store = engine.store.clone();
             let config = engine.config.clone();
-            let timeout = config.timeout;
-            let run = executor::run(store, config, started, cancel);
-            tokio::pin!(run);
-            let result = tokio::select! {
-                result = &mut run => result,
-                () = tokio::time::sleep(timeout) => {
-                    engine.signal(&task_id, Reason::Timeout(timeout));
-                    run.await
-                }
-            };
+            let result =
+                executor::run_timed(control, config, started.deployment, timer, cancel).await;
             if let Err(err) = result {
                 tracing::error!(deployment = %task_id, %err, "deployment stopped on a store error");
                 let now = timestamp::now();
@@ -479,11 +598,29 @@ fn waiting(record: &DeploymentRecord) -> Waiting {
         org: record.stack.stack.org.clone(),
         stack_id: record.stack.id.clone(),
         skip_intermediate,
+        pool: pool_of(record).map(str::to_owned),
     }
 }
 
-/// Marks deployments whose server stopped while they ran failed, with a line saying why, on
-/// the step that was running, and removes their work dirs (when on this machine).
+/// The agent pool a deployment's settings route it to; `None` for the server's own.
+fn pool_of(record: &DeploymentRecord) -> Option<&str> {
+    record
+        .settings
+        .get("agentPoolID")
+        .and_then(serde_json::Value::as_str)
+        .filter(|pool| !pool.is_empty())
+}
+
+/// Whether an agent holds running deployment `record`.
+fn held_by_agent(record: &DeploymentRecord) -> bool {
+    record
+        .lease_holder
+        .as_deref()
+        .is_some_and(|holder| holder.starts_with(AGENT_HOLDER))
+}
+
+/// Marks deployments whose server or agent stopped while they ran failed, with a line saying
+/// why, on the step that was running, and removes their work dirs (when on this machine).
 async fn fail_interrupted(
     store: &dyn Store,
     work_root: &std::path::Path,
@@ -504,7 +641,12 @@ async fn fail_interrupted(
                 .set_step(&record.id, interrupted, StepStatus::Failed, &now)
                 .await?;
         }
-        logs::append_note(store, &record.id, interrupted, INTERRUPTED_LINE).await?;
+        let line = if held_by_agent(&record) {
+            AGENT_LOST_LINE
+        } else {
+            INTERRUPTED_LINE
+        };
+        logs::append_note(store, &record.id, interrupted, line).await?;
         // Last, so that a reader who sees it failed has every line.
         store
             .transition(
@@ -515,7 +657,7 @@ async fn fail_interrupted(
             )
             .await?;
         let _ = sandbox::remove(&work_root.join(record.id.as_str()));
-        tracing::warn!(deployment = %record.id, "marked failed: its server stopped while it ran");
+        tracing::warn!(deployment = %record.id, holder = ?record.lease_holder, "marked failed: its holder stopped while it ran");
     }
     Ok(())
 }

@@ -15,6 +15,8 @@ pub struct Waiting {
     pub org: String,
     pub stack_id: StackId,
     pub skip_intermediate: bool,
+    /// The agent pool it runs on (`agentPoolID`); `None` for the server's own.
+    pub pool: Option<String>,
 }
 
 /// A running deployment, on this server or another that shares the store.
@@ -53,7 +55,7 @@ pub struct Limits {
     /// Of one organization.
     pub per_org: usize,
     /// On this server, all organizations together (other servers sharing the store have
-    /// their own).
+    /// their own; agents claim only what they can run).
     pub total: usize,
 }
 
@@ -93,11 +95,12 @@ pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limits: Limi
             continue;
         }
         let count = per_org.entry(&w.org).or_default();
-        if busy.contains(&w.stack_id) || *count >= limits.per_org || total >= limits.total {
+        let here = w.pool.is_none();
+        if busy.contains(&w.stack_id) || *count >= limits.per_org || here && total >= limits.total {
             continue;
         }
         *count += 1;
-        total += 1;
+        total += usize::from(here);
         busy.insert(&w.stack_id);
         plan.start.push(w.id.clone());
     }
@@ -114,6 +117,7 @@ mod tests {
             org: org.into(),
             stack_id: stack.into(),
             skip_intermediate: skip,
+            pool: None,
         }
     }
 

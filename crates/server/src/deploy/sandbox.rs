@@ -295,8 +295,9 @@ pub fn home(work_dir: &Path) -> PathBuf {
 /// What deployments are never shown.
 #[derive(Clone, Copy, Debug)]
 pub struct Guarded<'a> {
-    /// The server's data dir: the key that seals every secret, the database.
-    pub data_dir: &'a Path,
+    /// The server's data dir: the key that seals every secret, the database (an agent has
+    /// none).
+    pub data_dir: Option<&'a Path>,
     /// Where every deployment's work dir is.
     pub work_root: &'a Path,
     /// The secret key, when `--secret-key-file` keeps it outside the data dir.
@@ -324,7 +325,7 @@ pub fn may_show(path: &Path, guarded: &Guarded) -> Result<(), String> {
             "{} would show the whole filesystem",
             path.display()
         ))
-    } else if overlaps(guarded.data_dir) {
+    } else if guarded.data_dir.is_some_and(overlaps) {
         Err(format!("{} overlaps the server's data dir", path.display()))
     } else if overlaps(guarded.work_root) {
         Err(format!(
@@ -356,7 +357,7 @@ mod tests {
     #[test]
     fn nothing_around_the_data_dir_the_work_root_the_key_or_home_is_shown() {
         let guarded = Guarded {
-            data_dir: Path::new("/srv/keyless/data"),
+            data_dir: Some(Path::new("/srv/keyless/data")),
             work_root: Path::new("/var/tmp/keyless-work"),
             secret_key: Some(Path::new("/etc/keyless/secret.key")),
         };

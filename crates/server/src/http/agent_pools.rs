@@ -7,7 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use keyless_api_types::agent_pools::{
-    self as rules, AgentPool, AgentPoolDetail, AgentPoolRequest, AgentStatus,
+    self as rules, AgentMetadata, AgentPool, AgentPoolDetail, AgentPoolRequest, AgentStatus,
     CreateAgentPoolResponse, ListAgentPoolsResponse,
 };
 use serde::Deserialize;
@@ -15,11 +15,15 @@ use serde::Deserialize;
 use super::extract::{JsonBody, OrgAdmin};
 use super::{AppState, Routes};
 use crate::error::{Error, Result};
-use crate::store::{AgentPoolRecord, NewAgentPool, StoreError};
+use crate::store::{AgentRecord, NewAgentPool, StoreError};
 use crate::tokens;
 
 const POOLS: &str = "/api/orgs/{org}/agent-pools";
 const POOL: &str = "/api/orgs/{org}/agent-pools/{poolId}";
+
+/// Agents ask for work every second and renew every two while they run: one not heard from in
+/// this long is gone, or cut off.
+const ONLINE_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn router() -> Routes {
     Routes::default()
@@ -34,9 +38,21 @@ async fn list(
     State(state): State<AppState>,
     OrgAdmin(access): OrgAdmin,
 ) -> Result<Json<ListAgentPoolsResponse>> {
-    let pools = state.store.agent_pools(&access.org).await?;
+    let mut listed = Vec::new();
+    for pool in state.store.agent_pools(&access.org).await? {
+        let agents = state.store.agents(&pool.id).await?;
+        listed.push(AgentPool {
+            last_seen: agents.first().map_or(0, |a| a.last_seen / 1000),
+            status: agents.first().map_or(AgentStatus::Offline, status),
+            id: pool.id,
+            name: pool.name,
+            description: pool.description,
+            created: pool.created,
+            last_deployment: None,
+        });
+    }
     Ok(Json(ListAgentPoolsResponse {
-        agent_pools: pools.into_iter().map(listed).collect(),
+        agent_pools: listed,
     }))
 }
 
@@ -75,12 +91,24 @@ async fn get(
         .agent_pool(&access.org, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
+    let agents = state.store.agents(&pool.id).await?;
     Ok(Json(AgentPoolDetail {
         id: pool.id,
         name: pool.name,
         description: pool.description,
         created: pool.created,
-        agents: Vec::new(),
+        agents: agents
+            .iter()
+            .map(|agent| AgentMetadata {
+                version: agent.version.clone(),
+                platform: agent.platform.clone(),
+                hostname: agent.hostname.clone(),
+                ip: String::new(),
+                pid: agent.pid.clone(),
+                last_seen: agent.last_seen / 1000,
+                status: status(agent),
+            })
+            .collect(),
     }))
 }
 
@@ -160,15 +188,11 @@ fn not_found(id: &str) -> Error {
     Error::NotFound(format!("Agent pool '{id}' not found"))
 }
 
-/// A pool as listed. No agent has reported to it yet, so it is offline and never seen.
-fn listed(pool: AgentPoolRecord) -> AgentPool {
-    AgentPool {
-        id: pool.id,
-        name: pool.name,
-        description: pool.description,
-        created: pool.created,
-        last_seen: 0,
-        status: AgentStatus::Offline,
-        last_deployment: None,
+/// An agent is online while it has been heard from within [`ONLINE_WITHIN`].
+fn status(agent: &AgentRecord) -> AgentStatus {
+    if agent.silent_millis < ONLINE_WITHIN.as_millis() as i64 {
+        AgentStatus::Online
+    } else {
+        AgentStatus::Offline
     }
 }

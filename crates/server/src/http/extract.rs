@@ -30,7 +30,7 @@ impl AuthUser {
     }
 }
 
-fn access_token(parts: &Parts) -> Option<&str> {
+pub(super) fn access_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();

@@ -8,6 +8,7 @@ macro_rules! stack_route {
     };
 }
 
+pub mod agent;
 mod agent_pools;
 mod deployments;
 pub mod extract;

@@ -28,6 +28,32 @@ pub struct AgentPoolRecord {
     pub created: i64,
 }
 
+/// What an agent says of itself when it is heard from.
+#[derive(Clone, Copy, Debug)]
+pub struct AgentSeen<'a> {
+    /// Its lease holder name, which names its pool.
+    pub id: &'a str,
+    pub pool_id: &'a str,
+    pub hostname: &'a str,
+    pub version: &'a str,
+    pub platform: &'a str,
+    pub pid: &'a str,
+}
+
+/// A recorded agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentRecord {
+    pub id: String,
+    pub hostname: String,
+    pub version: String,
+    pub platform: String,
+    pub pid: String,
+    /// Unix milliseconds.
+    pub last_seen: i64,
+    /// How long ago, by the store's clock.
+    pub silent_millis: i64,
+}
+
 #[async_trait]
 pub trait AgentPoolStore: Send + Sync {
     /// Records a pool; [`StoreError::Conflict`] when the organization has one of that name.
@@ -51,6 +77,10 @@ pub trait AgentPoolStore: Send + Sync {
     /// Deletes the organization's pool `id`, and with it its token; `false` when it has none
     /// such.
     async fn delete_agent_pool(&self, org: &str, id: &str) -> Result<bool, StoreError>;
+    /// Records that an agent was heard from, now by the store's clock.
+    async fn agent_seen(&self, agent: AgentSeen<'_>) -> Result<(), StoreError>;
+    /// The agents of pool `pool_id`, last heard from first.
+    async fn agents(&self, pool_id: &str) -> Result<Vec<AgentRecord>, StoreError>;
     /// The pool whose token has this SHA-256 hex hash.
     async fn agent_pool_by_token(
         &self,

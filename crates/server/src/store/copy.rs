@@ -57,6 +57,18 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "agents",
+        &[
+            ("id", Text),
+            ("pool_id", Text),
+            ("hostname", Text),
+            ("version", Text),
+            ("platform", Text),
+            ("pid", Text),
+            ("last_seen", Int),
+        ],
+    ),
+    (
         "stacks",
         &[
             ("id", Text),
@@ -98,6 +110,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("lease_holder", Text),
             ("lease_until", Int),
             ("cancel_requested_by", Text),
+            ("report_seq", Int),
         ],
     ),
     (

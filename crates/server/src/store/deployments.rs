@@ -41,6 +41,8 @@ pub struct DeploymentRecord {
     pub modified: String,
     /// When its job started.
     pub started: Option<String>,
+    /// Who holds its lease, while it runs (a server or an agent, see [`Lease`]).
+    pub lease_holder: Option<String>,
 }
 
 /// Who holds a running deployment (or the queue lock), and for how long from now: a server's
@@ -50,6 +52,30 @@ pub struct DeploymentRecord {
 pub struct Lease<'a> {
     pub holder: &'a str,
     pub millis: i64,
+}
+
+/// What a deployment's holder reports, in one transaction: a step's new status, lines, and
+/// the deployment's end. `seq` numbers the holder's reports from 1, so that one sent twice is
+/// stored once.
+#[derive(Clone, Copy, Debug)]
+pub struct Report<'a> {
+    pub seq: i64,
+    /// Step (position), its status, and when.
+    pub step: Option<(i64, StepStatus, &'a str)>,
+    pub lines: &'a [NewLogLine],
+    /// The deployment's final status, and when; stored after the lines.
+    pub finish: Option<(DeploymentStatus, &'a str)>,
+}
+
+/// What became of a [`Report`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reported {
+    Stored,
+    /// It had been stored already.
+    Again,
+    /// The reporter does not hold the deployment (its lease was taken over), or it is out of
+    /// order; nothing was stored.
+    NotHeld,
 }
 
 /// One step of a deployment's job.
@@ -182,6 +208,14 @@ pub trait DeploymentStore: Send + Sync {
         now: &str,
     ) -> Result<(), StoreError>;
 
+    /// Stores `report` from `holder` if it holds running deployment `id` and the report is the
+    /// next one; says so if it was stored already.
+    async fn apply_report(
+        &self,
+        id: &DeploymentId,
+        holder: &str,
+        report: Report<'_>,
+    ) -> Result<Reported, StoreError>;
     /// Appends lines in one transaction.
     async fn append_logs(&self, id: &DeploymentId, lines: &[NewLogLine]) -> Result<(), StoreError>;
     /// The offset the next line of step `step` gets.

@@ -6,8 +6,11 @@ use std::fmt;
 macro_rules! id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, sqlx::Type)]
+        #[derive(
+            Clone, Debug, PartialEq, Eq, Hash, sqlx::Type, serde::Serialize, serde::Deserialize,
+        )]
         #[sqlx(transparent)]
+        #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {

@@ -111,7 +111,7 @@ pub struct Membership {
 }
 
 /// A stack and its stable id.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StackRecord {
     pub id: StackId,
     pub stack: StackRef,

@@ -102,7 +102,7 @@ pub const SECRET: &str = "s3cr3t-v4lue-0f-the-token";
 pub async fn deploy_app(fixture: &Fixture, max: usize) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp data dir");
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
-    config.deploy.pulumi = Some(fixture.pulumi.clone());
+    config.deploy.run.pulumi = Some(fixture.pulumi.clone());
     config.deploy.max_concurrent_deployments = max;
     let (app, tokens) = spawn_with(config, data_dir).await;
     app.signed_in(tokens.expect("seeded"))

@@ -3,6 +3,7 @@
 
 mod access;
 mod agent_pools;
+mod agents;
 mod cors;
 mod deployments;
 mod fixtures;

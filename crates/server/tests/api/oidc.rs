@@ -101,12 +101,12 @@ async fn oidc_app(
     let clouds = Clouds::start(&issuer, aws_audience).await;
     let data_dir = tempfile::tempdir().expect("temp data dir");
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
-    config.deploy.pulumi = Some(fixture.pulumi.clone());
+    config.deploy.run.pulumi = Some(fixture.pulumi.clone());
     config.deploy.oidc_token_lifetime = "20m".into();
-    config.deploy.aws_sts_endpoint = Some(aws_sts.unwrap_or(clouds.aws.url()).to_owned());
-    config.deploy.azure_authority_host = Some(clouds.azure.url().to_owned());
-    config.deploy.gcp_sts_endpoint = Some(clouds.gcp.url().to_owned());
-    config.deploy.gcp_iam_credentials_endpoint = Some(clouds.gcp.url().to_owned());
+    config.deploy.run.aws_sts_endpoint = Some(aws_sts.unwrap_or(clouds.aws.url()).to_owned());
+    config.deploy.run.azure_authority_host = Some(clouds.azure.url().to_owned());
+    config.deploy.run.gcp_sts_endpoint = Some(clouds.gcp.url().to_owned());
+    config.deploy.run.gcp_iam_credentials_endpoint = Some(clouds.gcp.url().to_owned());
     let (app, tokens) = spawn_on(listener, config, data_dir).await;
     (app.signed_in(tokens.expect("seeded")), clouds)
 }

@@ -56,10 +56,10 @@ async fn server(
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
     config.deploy.oidc_issuer = Some(issuer.to_owned());
     if let Some([aws, azure, gcp]) = clouds {
-        config.deploy.aws_sts_endpoint = Some(aws.url().to_owned());
-        config.deploy.azure_authority_host = Some(azure.url().to_owned());
-        config.deploy.gcp_sts_endpoint = Some(gcp.url().to_owned());
-        config.deploy.gcp_iam_credentials_endpoint = Some(gcp.url().to_owned());
+        config.deploy.run.aws_sts_endpoint = Some(aws.url().to_owned());
+        config.deploy.run.azure_authority_host = Some(azure.url().to_owned());
+        config.deploy.run.gcp_sts_endpoint = Some(gcp.url().to_owned());
+        config.deploy.run.gcp_iam_credentials_endpoint = Some(gcp.url().to_owned());
     }
     let (app, tokens) = spawn_on(listener, config, data_dir).await;
     let app = app.signed_in(tokens.expect("seeded"));

@@ -226,7 +226,7 @@ async fn a_restart_fails_what_was_running_and_runs_what_was_queued() {
     let data_dir = app.crash();
 
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
-    config.deploy.pulumi = Some(fixture.pulumi.clone());
+    config.deploy.run.pulumi = Some(fixture.pulumi.clone());
     let (app, fresh) = spawn_with(config, data_dir).await;
     assert!(fresh.is_none(), "not seeded again");
     let app = app.signed_in(tokens);

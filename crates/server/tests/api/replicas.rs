@@ -82,7 +82,7 @@ fn config(fixture: &Fixture, max: usize, url: &str, data_dir: &TempDir) -> Confi
     // Replicas behind one address share one issuer URL.
     config.deploy.oidc_issuer = Some(ISSUER.into());
     config.database_url = Some(url.to_owned());
-    config.deploy.pulumi = Some(fixture.pulumi.clone());
+    config.deploy.run.pulumi = Some(fixture.pulumi.clone());
     config.deploy.max_concurrent_deployments = max;
     config.deploy.deployment_lease = TEST_LEASE.into();
     config
@@ -276,7 +276,7 @@ async fn a_token_minted_by_one_server_verifies_against_the_others_keys_before_an
     let fixture = Fixture::new();
     let sts = TokenCatcher::start().await;
     let (a, store) = first_with(&fixture, |config| {
-        config.deploy.aws_sts_endpoint = Some(sts.url.clone());
+        config.deploy.run.aws_sts_endpoint = Some(sts.url.clone());
     })
     .await;
     let b = join(&a, &store, &fixture, 4).await;
@@ -436,7 +436,7 @@ async fn a_server_given_another_key_refuses_to_start_on_the_store() {
         secret_key_file: Some(visible),
         ..config
     };
-    config.deploy.work_dir = Some(work.path().to_owned());
+    config.deploy.run.work_dir = Some(work.path().to_owned());
     let started = keyless_server::start(&config, ([127, 0, 0, 1], 0).into()).await;
     let err = started.err().expect("refused").to_string();
     assert!(err.contains("deployments can see that path"), "{err}");

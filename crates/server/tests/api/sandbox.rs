@@ -18,7 +18,7 @@ use crate::helpers::{TestApp, spawn_with};
 async fn app_with(fixture: &Fixture, configure: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp data dir");
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
-    config.deploy.pulumi = Some(fixture.pulumi.clone());
+    config.deploy.run.pulumi = Some(fixture.pulumi.clone());
     configure(&mut config);
     let (app, tokens) = spawn_with(config, data_dir).await;
     app.signed_in(tokens.expect("seeded"))
@@ -402,7 +402,7 @@ async fn a_deployment_that_runs_too_long_is_cancelled_saying_why() {
 #[tokio::test]
 async fn without_the_sandbox_every_log_opens_with_a_warning() {
     let fixture = Fixture::new();
-    let app = app_with(&fixture, |config| config.deploy.no_sandbox = true).await;
+    let app = app_with(&fixture, |config| config.deploy.run.no_sandbox = true).await;
     let dev = deployments("website", "dev");
     let id = app
         .deploy(&dev, &fixture.request("update", &["echo ran"]))
@@ -423,7 +423,7 @@ async fn without_the_sandbox_every_log_opens_with_a_warning() {
 async fn without_bubblewrap_deployments_refuse_to_start_and_say_how_to_install_it() {
     let fixture = Fixture::new();
     let app = app_with(&fixture, |config| {
-        config.deploy.bwrap = Some(PathBuf::from("/nonexistent/bwrap"));
+        config.deploy.run.bwrap = Some(PathBuf::from("/nonexistent/bwrap"));
     })
     .await;
     let dev = deployments("website", "dev");
@@ -446,7 +446,7 @@ async fn local_repositories_come_only_from_the_configured_folder() {
     let fixture = Fixture::new();
     let elsewhere = tempfile::tempdir().expect("another folder");
     let app = app_with(&fixture, |config| {
-        config.deploy.local_repos = Some(elsewhere.path().to_owned());
+        config.deploy.run.local_repos = Some(elsewhere.path().to_owned());
     })
     .await;
     let dev = deployments("website", "dev");
@@ -464,7 +464,10 @@ async fn local_repositories_come_only_from_the_configured_folder() {
         .parent()
         .expect("the fixture's folder")
         .to_owned();
-    let app = app_with(&fixture, |config| config.deploy.local_repos = Some(parent)).await;
+    let app = app_with(&fixture, |config| {
+        config.deploy.run.local_repos = Some(parent)
+    })
+    .await;
     let id = app
         .deploy(&dev, &fixture.request("update", &["echo ran"]))
         .await;
@@ -494,8 +497,8 @@ async fn relative_data_and_work_dirs_deploy() {
     let work = tempfile::tempdir().expect("work root");
     let data_dir = tempfile::tempdir().expect("data dir");
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), relative_to_cwd(data_dir.path()));
-    config.deploy.work_dir = Some(relative_to_cwd(work.path()));
-    config.deploy.pulumi = Some(relative_to_cwd(&fixture.pulumi));
+    config.deploy.run.work_dir = Some(relative_to_cwd(work.path()));
+    config.deploy.run.pulumi = Some(relative_to_cwd(&fixture.pulumi));
     let (app, tokens) = spawn_with(config, data_dir).await;
     let app = app.signed_in(tokens.expect("seeded"));
     let dev = deployments("website", "dev");

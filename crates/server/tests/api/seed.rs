@@ -153,11 +153,11 @@ async fn the_demo_stack_deploys_its_local_repository_with_credentials_from_local
     let fixture = Fixture::new();
     let data_dir = tempfile::tempdir().expect("temp data dir");
     let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
-    config.deploy.pulumi = Some(fixture.pulumi.clone());
-    config.deploy.aws_sts_endpoint = Some(aws.url().to_owned());
-    config.deploy.azure_authority_host = Some(azure.url().to_owned());
-    config.deploy.gcp_sts_endpoint = Some(gcp.url().to_owned());
-    config.deploy.gcp_iam_credentials_endpoint = Some(gcp.url().to_owned());
+    config.deploy.run.pulumi = Some(fixture.pulumi.clone());
+    config.deploy.run.aws_sts_endpoint = Some(aws.url().to_owned());
+    config.deploy.run.azure_authority_host = Some(azure.url().to_owned());
+    config.deploy.run.gcp_sts_endpoint = Some(gcp.url().to_owned());
+    config.deploy.run.gcp_iam_credentials_endpoint = Some(gcp.url().to_owned());
     let (app, tokens) = spawn_on(listener, config, data_dir).await;
     let app = app.signed_in(tokens.expect("seeded"));
 

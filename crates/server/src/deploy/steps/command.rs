@@ -8,6 +8,7 @@ use crate::deploy::job::Job;
 
 pub async fn run(job: &mut Job, index: i64, command: &str) -> StepResult {
     let shell = job
+        .deployment
         .settings
         .operation_context
         .as_ref()

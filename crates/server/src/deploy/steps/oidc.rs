@@ -16,27 +16,28 @@ use keyless_api_types::oidc_log::{
 };
 use keyless_api_types::session_name::SessionVars;
 use keyless_exchange::{Credentials, Endpoint, ExchangeError};
-use keyless_oidc::DeploymentClaims;
 
 use super::{StepError, StepResult};
 use crate::deploy::job::Job;
+use crate::deploy::protocol::MintedToken;
 
 /// The token's file in the work directory, as Pulumi Deployments names it.
 const TOKEN_FILE: &str = "pulumi.oidc";
 
 pub async fn run(job: &mut Job, index: i64) -> StepResult {
     let oidc = job
+        .deployment
         .settings
         .oidc()
         .cloned()
         .ok_or_else(|| StepError::Failed("no cloud is configured for OIDC".into()))?;
-    let (token, claims) = mint(job, index).await?;
+    let minted = mint(job, index).await?;
     let presented = Presented {
-        iss: job.config.oidc.issuer().as_str().to_owned(),
-        aud: claims.audience().to_owned(),
-        sub: claims.subject().to_owned(),
+        iss: minted.issuer.clone(),
+        aud: minted.audience.clone(),
+        sub: minted.subject.clone(),
     };
-    exchange_all(job, index, &oidc, &token, &presented).await
+    exchange_all(job, index, &oidc, &minted.token, &presented).await
 }
 
 /// Logs `event` as its marker line.
@@ -45,16 +46,14 @@ async fn mark(job: &Job, index: i64, event: OidcLogEvent) {
 }
 
 /// Mints the token, hands it to the deployment and logs what it says.
-async fn mint(job: &mut Job, index: i64) -> Result<(String, DeploymentClaims), StepError> {
-    let record = &job.record;
-    let version = u64::try_from(record.version).unwrap_or_default();
-    let (token, claims) = job
-        .config
-        .oidc
-        .mint(&record.stack, record.operation.as_str(), version)
+async fn mint(job: &mut Job, index: i64) -> Result<MintedToken, StepError> {
+    let minted = job
+        .control
+        .mint()
         .await
         .map_err(|err| StepError::Failed(format!("cannot mint the OIDC token: {err}")))?;
-    job.set_env("PULUMI_OIDC_TOKEN", &token, true);
+    let token = &minted.token;
+    job.set_env("PULUMI_OIDC_TOKEN", token, true);
     if let Some((_, signature)) = token.rsplit_once('.') {
         job.sink.add_secret(signature);
     }
@@ -67,19 +66,19 @@ async fn mint(job: &mut Job, index: i64) -> Result<(String, DeploymentClaims), S
             index,
             &format!(
                 "Minted an OIDC token for {} (issuer {}), in PULUMI_OIDC_TOKEN and {}",
-                claims.subject(),
-                job.config.oidc.issuer(),
+                minted.subject,
+                minted.issuer,
                 file.display()
             ),
         )
         .await;
-    let rendered = keyless_oidc::render_for_log(&token)
+    let rendered = keyless_oidc::render_for_log(token)
         .map_err(|err| StepError::Failed(format!("cannot decode the minted token: {err}")))?;
     for line in rendered.lines() {
         job.sink.line(index, line).await;
     }
     let expires_at = crate::timestamp::format(
-        time::OffsetDateTime::from_unix_timestamp(claims.expires_at() as i64)
+        time::OffsetDateTime::from_unix_timestamp(minted.expires_at as i64)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
     );
     job.sink
@@ -88,22 +87,22 @@ async fn mint(job: &mut Job, index: i64) -> Result<(String, DeploymentClaims), S
             &format!("The token expires at {expires_at} (signature not shown)"),
         )
         .await;
-    let (header, decoded) = keyless_oidc::decode_unverified(&token)
+    let (header, decoded) = keyless_oidc::decode_unverified(token)
         .map_err(|err| StepError::Failed(format!("cannot decode the minted token: {err}")))?;
     let object = |value: serde_json::Value| match value {
         serde_json::Value::Object(map) => map,
         _ => serde_json::Map::new(),
     };
     let event = TokenEvent {
-        issuer: job.config.oidc.issuer().as_str().to_owned(),
-        subject: claims.subject().to_owned(),
-        audience: claims.audience().to_owned(),
+        issuer: minted.issuer.clone(),
+        subject: minted.subject.clone(),
+        audience: minted.audience.clone(),
         expires_at,
         header: object(header),
         claims: object(decoded),
     };
     mark(job, index, OidcLogEvent::Token(event)).await;
-    Ok((token, claims))
+    Ok(minted)
 }
 
 /// Exchanges `token` with each configured cloud in turn; the first failure ends the step and
@@ -116,7 +115,7 @@ async fn exchange_all(
     presented: &Presented,
 ) -> StepResult {
     let exchanger = job.config.exchanger.clone();
-    let record = &job.record;
+    let record = &job.deployment;
     let vars = SessionVars::new(
         &record.stack.stack,
         record.operation.as_str(),

@@ -34,6 +34,7 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         }
     }
     let delete_after_destroy = job
+        .deployment
         .settings
         .operation_context
         .as_ref()
@@ -45,7 +46,7 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         Some(url) if url.starts_with("file://") => {
             // A file backend has one organization, named `organization`, and keeps stacks
             // only once made: select the stack, making it on the first deployment.
-            let s = &job.record.stack.stack;
+            let s = &job.deployment.stack.stack;
             let stack = format!("organization/{}/{}", s.project, s.stack);
             let select: Vec<String> = ["stack", "select", "--create", "--non-interactive"]
                 .into_iter()
@@ -58,7 +59,7 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         }
         _ => job.stack_name(),
     };
-    let args = arguments(job.record.operation, &stack, delete_after_destroy);
+    let args = arguments(job.deployment.operation, &stack, delete_after_destroy);
     let shown = format!("pulumi {}", args.join(" "));
     run_process(job, index, &cli, &args, &dir, &shown).await
 }

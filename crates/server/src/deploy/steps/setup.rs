@@ -18,14 +18,14 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         Sandbox::Off => job.sink.note(index, NO_SANDBOX_WARNING).await,
         Sandbox::Bubblewrap(_) => {}
     }
-    let record = &job.record;
+    let record = &job.deployment;
     let intro = format!(
         "Deployment {} (version {}): pulumi {} of {}, requested by {}",
         record.id,
         record.version,
         record.operation.as_str(),
         record.stack.stack,
-        record.requested_by.github_login,
+        record.requested_by,
     );
     job.sink.line(index, &intro).await;
     job.config.sandbox.prepare(&job.work_dir).map_err(|err| {
@@ -46,6 +46,7 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
         .await;
 
     let variables = job
+        .deployment
         .settings
         .operation_context
         .as_ref()
@@ -54,14 +55,8 @@ pub async fn run(job: &mut Job, index: i64) -> StepResult {
     for (name, value) in &variables {
         match value {
             EnvValue::Plain(value) => job.set_env(name, value, false),
-            EnvValue::Secret(secret) => {
-                let value = job.open_secret(secret).map_err(|_| {
-                    StepError::Failed(format!(
-                        "cannot decrypt the secret environment variable {name}"
-                    ))
-                })?;
-                job.set_env(name, &value, true);
-            }
+            // Opened when the deployment started.
+            EnvValue::Secret(secret) => job.set_env(name, &secret.secret, true),
         }
     }
     if !variables.is_empty() {

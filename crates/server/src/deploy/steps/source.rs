@@ -19,7 +19,7 @@ use crate::git_auth::{self, GitCredentials, url_password};
 const SSH_KEY_FILE: &str = "git-ssh-key";
 
 pub async fn run(job: &mut Job, index: i64) -> StepResult {
-    let git = job.settings.git_source().ok_or_else(|| {
+    let git = job.deployment.settings.git_source().ok_or_else(|| {
         StepError::Failed("neither sourceContext.git.repoUrl nor gitHub.repository is set".into())
     })?;
     let mut url = git.repo_url.clone().unwrap_or_default();
@@ -117,7 +117,7 @@ type GitEnv = Vec<(String, String)>;
 
 /// The environment that gives git the credentials, and the key file to delete afterwards.
 fn credentials(job: &Job, auth: &GitAuthConfig) -> Result<(GitEnv, Option<PathBuf>), StepError> {
-    let opened = git_auth::open(Some(auth), |secret| job.open_secret(secret).ok())
+    let opened = git_auth::open(Some(auth), |secret| Some(secret.secret.clone()))
         .map_err(StepError::Failed)?;
     for secret in &opened.secrets {
         job.sink.add_secret(secret);

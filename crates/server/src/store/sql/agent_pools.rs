@@ -7,9 +7,12 @@ macro_rules! agent_pool_store {
         mod agent_pool_store {
             use async_trait::async_trait;
 
+            use super::NOW_MILLIS;
             use super::$store as This;
             use crate::store::StoreError;
-            use crate::store::agent_pools::{AgentPoolRecord, AgentPoolStore, NewAgentPool};
+            use crate::store::agent_pools::{
+                AgentPoolRecord, AgentPoolStore, AgentRecord, AgentSeen, NewAgentPool,
+            };
 
             type PoolRow = (String, String, String, String, i64);
 
@@ -108,6 +111,57 @@ macro_rules! agent_pool_store {
                             .execute(&self.pool)
                             .await?;
                     Ok(deleted.rows_affected() > 0)
+                }
+
+                async fn agent_seen(&self, agent: AgentSeen<'_>) -> Result<(), StoreError> {
+                    sqlx::query(&format!(
+                        "INSERT INTO agents
+                             (id, pool_id, hostname, version, platform, pid, last_seen)
+                         VALUES ($1, $2, $3, $4, $5, $6, {NOW_MILLIS})
+                         ON CONFLICT (id) DO UPDATE SET hostname = $7, version = $8,
+                             platform = $9, pid = $10, last_seen = {NOW_MILLIS}"
+                    ))
+                    .bind(agent.id)
+                    .bind(agent.pool_id)
+                    .bind(agent.hostname)
+                    .bind(agent.version)
+                    .bind(agent.platform)
+                    .bind(agent.pid)
+                    .bind(agent.hostname)
+                    .bind(agent.version)
+                    .bind(agent.platform)
+                    .bind(agent.pid)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn agents(&self, pool_id: &str) -> Result<Vec<AgentRecord>, StoreError> {
+                    let rows: Vec<(String, String, String, String, String, i64, i64)> =
+                        sqlx::query_as(&format!(
+                            "SELECT id, hostname, version, platform, pid, last_seen,
+                                    {NOW_MILLIS} - last_seen
+                             FROM agents WHERE pool_id = $1 ORDER BY last_seen DESC, id"
+                        ))
+                        .bind(pool_id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(
+                            |(id, hostname, version, platform, pid, last_seen, silent_millis)| {
+                                AgentRecord {
+                                    id,
+                                    hostname,
+                                    version,
+                                    platform,
+                                    pid,
+                                    last_seen,
+                                    silent_millis,
+                                }
+                            },
+                        )
+                        .collect())
                 }
 
                 async fn agent_pool_by_token(

@@ -17,7 +17,7 @@ macro_rules! deployment_store {
             use crate::store::backend;
             use crate::store::deployments::{
                 DeploymentPage, DeploymentRecord, DeploymentScope, DeploymentStore, Lease,
-                LogRecord, NewDeployment, NewLogLine, StepRecord,
+                LogRecord, NewDeployment, NewLogLine, Report, Reported, StepRecord,
             };
             use crate::store::{DeploymentId, StackId, StackRecord, StoreError};
 
@@ -27,7 +27,8 @@ macro_rules! deployment_store {
                     d.operation AS operation, d.status AS status, u.name AS user_name,
                     u.login AS user_login, u.avatar_url AS user_avatar, d.initiator AS initiator,
                     d.settings AS settings, d.created AS created, d.modified AS modified,
-                    d.started AS started, d.trigger_info AS trigger_info
+                    d.started AS started, d.trigger_info AS trigger_info,
+                    d.lease_holder AS lease_holder
                 FROM deployments d JOIN stacks s ON s.id = d.stack_id JOIN users u ON u.id = d.requested_by";
 
             #[derive(sqlx::FromRow)]
@@ -50,6 +51,7 @@ macro_rules! deployment_store {
                 modified: String,
                 started: Option<String>,
                 trigger_info: Option<String>,
+                lease_holder: Option<String>,
             }
 
             fn corrupt(what: &str, value: &str) -> StoreError {
@@ -85,6 +87,7 @@ macro_rules! deployment_store {
                     created: row.created,
                     modified: row.modified,
                     started: row.started,
+                    lease_holder: row.lease_holder,
                 })
             }
 
@@ -104,6 +107,60 @@ macro_rules! deployment_store {
                         line,
                     })
                     .collect()
+            }
+
+            type Conn = <Db as sqlx::Database>::Connection;
+
+            async fn update_step(
+                conn: &mut Conn,
+                id: &DeploymentId,
+                position: i64,
+                status: StepStatus,
+                now: &str,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE deployment_steps
+                     SET status = $1, last_updated = $2, started = COALESCE(started, $3)
+                     WHERE deployment_id = $4 AND position = $5",
+                )
+                .bind(status.as_str())
+                .bind(now)
+                .bind(now)
+                .bind(id)
+                .bind(position)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("UPDATE deployments SET modified = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_logs(
+                conn: &mut Conn,
+                id: &DeploymentId,
+                lines: &[NewLogLine],
+            ) -> Result<(), StoreError> {
+                // SQLite allows 32766 bound values per statement; 6 per row.
+                const ROWS_PER_STATEMENT: usize = 5000;
+                for chunk in lines.chunks(ROWS_PER_STATEMENT) {
+                    let mut sql = QueryBuilder::<Db>::new(
+                        "INSERT INTO deployment_logs
+                         (deployment_id, step, step_offset, timestamp, header, line) ",
+                    );
+                    sql.push_values(chunk, |mut row, line| {
+                        row.push_bind(id)
+                            .push_bind(line.step)
+                            .push_bind(line.step_offset)
+                            .push_bind(&line.timestamp)
+                            .push_bind(&line.header)
+                            .push_bind(&line.line);
+                    });
+                    sql.build().execute(&mut *conn).await?;
+                }
+                Ok(())
             }
 
             fn push_statuses(sql: &mut QueryBuilder<'_, Db>, statuses: &[DeploymentStatus]) {
@@ -440,24 +497,60 @@ macro_rules! deployment_store {
                     status: StepStatus,
                     now: &str,
                 ) -> Result<(), StoreError> {
-                    sqlx::query(
-                        "UPDATE deployment_steps
-                         SET status = $1, last_updated = $2, started = COALESCE(started, $3)
-                         WHERE deployment_id = $4 AND position = $5",
+                    let mut tx = self.pool.begin().await?;
+                    update_step(&mut tx, id, position, status, now).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn apply_report(
+                    &self,
+                    id: &DeploymentId,
+                    holder: &str,
+                    report: Report<'_>,
+                ) -> Result<Reported, StoreError> {
+                    let mut tx = self.pool.begin().await?;
+                    let next = sqlx::query(
+                        "UPDATE deployments SET report_seq = $1
+                         WHERE id = $2 AND status = 'running' AND lease_holder = $3
+                         AND report_seq = $4",
                     )
-                    .bind(status.as_str())
-                    .bind(now)
-                    .bind(now)
+                    .bind(report.seq)
                     .bind(id)
-                    .bind(position)
-                    .execute(&self.pool)
+                    .bind(holder)
+                    .bind(report.seq - 1)
+                    .execute(&mut *tx)
                     .await?;
-                    sqlx::query("UPDATE deployments SET modified = $1 WHERE id = $2")
+                    if next.rows_affected() != 1 {
+                        let stored: Option<(i64, Option<String>)> = sqlx::query_as(
+                            "SELECT report_seq, lease_holder FROM deployments WHERE id = $1",
+                        )
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        return Ok(match stored {
+                            Some((seq, Some(held))) if held == holder && seq >= report.seq => {
+                                Reported::Again
+                            }
+                            _ => Reported::NotHeld,
+                        });
+                    }
+                    if let Some((position, status, now)) = report.step {
+                        update_step(&mut tx, id, position, status, now).await?;
+                    }
+                    insert_logs(&mut tx, id, report.lines).await?;
+                    if let Some((status, now)) = report.finish {
+                        sqlx::query(
+                            "UPDATE deployments SET status = $1, modified = $2 WHERE id = $3",
+                        )
+                        .bind(status.as_str())
                         .bind(now)
                         .bind(id)
-                        .execute(&self.pool)
+                        .execute(&mut *tx)
                         .await?;
-                    Ok(())
+                    }
+                    tx.commit().await?;
+                    Ok(Reported::Stored)
                 }
 
                 async fn append_logs(
@@ -465,24 +558,8 @@ macro_rules! deployment_store {
                     id: &DeploymentId,
                     lines: &[NewLogLine],
                 ) -> Result<(), StoreError> {
-                    // SQLite allows 32766 bound values per statement; 6 per row.
-                    const ROWS_PER_STATEMENT: usize = 5000;
                     let mut tx = self.pool.begin().await?;
-                    for chunk in lines.chunks(ROWS_PER_STATEMENT) {
-                        let mut sql = QueryBuilder::<Db>::new(
-                            "INSERT INTO deployment_logs
-                             (deployment_id, step, step_offset, timestamp, header, line) ",
-                        );
-                        sql.push_values(chunk, |mut row, line| {
-                            row.push_bind(id)
-                                .push_bind(line.step)
-                                .push_bind(line.step_offset)
-                                .push_bind(&line.timestamp)
-                                .push_bind(&line.header)
-                                .push_bind(&line.line);
-                        });
-                        sql.build().execute(&mut *tx).await?;
-                    }
+                    insert_logs(&mut tx, id, lines).await?;
                     tx.commit().await?;
                     Ok(())
                 }

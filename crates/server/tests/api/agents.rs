@@ -1,0 +1,404 @@
+//! Agents: real `keyless-server agent` processes claim their pool's deployments from a test
+//! server, run them in their own sandboxes and report back; the server runs none of them. An
+//! agent killed mid-deployment is lost within the lease and its stack moves on to another
+//! agent; a pool's token reaches only what its agents hold; a deployment sees nothing of its
+//! agent.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keyless_server::Config;
+use keyless_server::deploy::AGENT_LOST_LINE;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::fixtures::{Fixture, Gate, SECRET, deployments, wait_until_ended};
+use crate::helpers::{TEST_LEASE, TestApp, spawn_with};
+
+/// A `keyless-server agent` process, killed when dropped.
+struct Agent {
+    child: Child,
+    work: TempDir,
+}
+
+impl Agent {
+    /// Starts an agent of the pool whose token is `token`, running deployments with the
+    /// fixture's pulumi.
+    fn start(app: &TestApp, token: &str, fixture: &Fixture) -> Self {
+        let work = tempfile::tempdir().expect("a work dir");
+        let child = Command::new(env!("CARGO_BIN_EXE_keyless-server"))
+            .args(["agent", "--server", &app.base_url, "--pulumi"])
+            .arg(&fixture.pulumi)
+            .arg("--work-dir")
+            .arg(work.path())
+            .env("KEYLESS_AGENT_TOKEN", token)
+            .env("RUST_LOG", "keyless_server=warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the agent starts");
+        Self { child, work }
+    }
+
+    /// Kills it as `kill -9` would.
+    fn kill(&mut self) {
+        self.child.kill().expect("killed");
+        self.child.wait().expect("reaped");
+    }
+
+    /// Waits for it to exit by itself; its status.
+    async fn exited(&mut self) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waits") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the agent runs on"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A seeded server with short leases, `max` deployments at a time per organization.
+async fn server(fixture: &Fixture, max: usize) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let mut config = Config::new(([127, 0, 0, 1], 0).into(), data_dir.path().to_owned());
+    config.deploy.run.pulumi = Some(fixture.pulumi.clone());
+    config.deploy.max_concurrent_deployments = max;
+    config.deploy.deployment_lease = TEST_LEASE.into();
+    let (app, tokens) = spawn_with(config, data_dir).await;
+    app.signed_in(tokens.expect("seeded"))
+}
+
+/// Makes a pool named `name`; its id and token.
+async fn pool(app: &TestApp, name: &str) -> (String, String) {
+    let reply = app
+        .write(
+            Method::POST,
+            "/api/orgs/acme/agent-pools",
+            &app.admin,
+            &json!({ "name": name }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let text = |field: &str| reply.body[field].as_str().expect(field).to_owned();
+    (text("id"), text("tokenValue"))
+}
+
+/// Routes the stack of deployments path `base` to pool `pool`.
+async fn route(app: &TestApp, base: &str, pool: &str) {
+    let reply = app
+        .patch(&format!("{base}/settings"), &json!({ "agentPoolID": pool }))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
+
+fn status(deployment: &Value) -> &str {
+    deployment["status"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_pools_agent_runs_its_deployments_and_the_server_runs_none() {
+    let fixture = Fixture::new();
+    let app = server(&fixture, 4).await;
+    let (pool_id, token) = pool(&app, "builders").await;
+    let dev = deployments("website", "dev");
+    route(&app, &dev, &pool_id).await;
+
+    // No agent yet: the server does not run it itself.
+    let id = app
+        .deploy(&dev, &fixture.request("update", &["echo ran on an agent"]))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(status(&app.deployment(&dev, &id).await), "not-started");
+
+    let agent = Agent::start(&app, &token, &fixture);
+    let done = app.finished(&dev, &id).await;
+    let log = app.log_text(&dev, &id).await;
+    assert_eq!(status(&done), "succeeded", "{log}");
+    assert!(log.contains("\nran on an agent\n"), "{log}");
+    assert!(log.contains("fake pulumi: up"), "{log}");
+    // The secret reached the deployment, and its log shows it redacted.
+    assert!(!log.contains(SECRET), "{log}");
+    assert!(log.contains("SECRET_TOKEN=[secret]"), "{log}");
+    // It ran in the agent's work dir, not the server's.
+    let work = agent.work.path().canonicalize().expect("resolves");
+    assert!(
+        log.contains(&format!("Work directory: {}/{id}", work.display())),
+        "{log}"
+    );
+    let steps: Vec<&str> = done["jobs"][0]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["status"].as_str().unwrap_or_default())
+        .collect();
+    assert!(steps.iter().all(|s| *s == "succeeded"), "{steps:?}");
+
+    // The pool lists its agent, online.
+    let detail = app
+        .get(&format!("/api/orgs/acme/agent-pools/{pool_id}"), &app.admin)
+        .await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    let agents = detail.body["agents"].as_array().expect("agents");
+    assert_eq!(agents.len(), 1, "{}", detail.text);
+    assert_eq!(agents[0]["status"], "online");
+    assert_eq!(agents[0]["pid"], agent.child.id().to_string());
+    assert_eq!(agents[0]["version"], env!("CARGO_PKG_VERSION"));
+
+    // A stack of no pool still runs on the server.
+    let staging = deployments("website", "staging");
+    let (done, log) = app
+        .run(
+            &staging,
+            &fixture.request("update", &["echo on the server"]),
+        )
+        .await;
+    assert_eq!(status(&done), "succeeded", "{log}");
+    assert!(!log.contains(&work.display().to_string()), "{log}");
+}
+
+#[tokio::test]
+async fn an_agent_killed_mid_deployment_is_lost_and_the_stack_moves_on_to_another() {
+    let fixture = Fixture::new();
+    let app = server(&fixture, 4).await;
+    let (pool_id, token) = pool(&app, "builders").await;
+    let dev = deployments("website", "dev");
+    route(&app, &dev, &pool_id).await;
+    let gate = Gate::new().await;
+    let command = format!("echo started; {}; sleep 60.0401", gate.wait());
+
+    let mut first = Agent::start(&app, &token, &fixture);
+    let running = app
+        .deploy(&dev, &fixture.request("update", &[&command]))
+        .await;
+    app.wait_for_log(&dev, &running, "\nstarted\n").await;
+    let queued = app
+        .deploy(&dev, &fixture.request("update", &["echo second run"]))
+        .await;
+
+    let killed = Instant::now();
+    first.kill();
+    // Its sandbox died with it.
+    wait_until_ended(&gate.wait(), "its agent").await;
+    let failed = app.finished(&dev, &running).await;
+    let waited = killed.elapsed();
+    assert_eq!(status(&failed), "failed");
+    // Within the lease (3 s) and the next claim or scheduling pass.
+    assert!(waited < Duration::from_secs(15), "failed after {waited:?}");
+    let log = app.log_text(&dev, &running).await;
+    assert!(
+        log.contains("\nstarted\n"),
+        "lines before the kill stay: {log}"
+    );
+    assert_eq!(log.matches(AGENT_LOST_LINE).count(), 1, "{log}");
+
+    // The stack's next deployment waits for an agent, then runs on the new one.
+    assert_eq!(status(&app.deployment(&dev, &queued).await), "not-started");
+    let second = Agent::start(&app, &token, &fixture);
+    let done = app.finished(&dev, &queued).await;
+    let log = app.log_text(&dev, &queued).await;
+    assert_eq!(status(&done), "succeeded", "{log}");
+    let work = second.work.path().canonicalize().expect("resolves");
+    assert!(log.contains(&work.display().to_string()), "{log}");
+}
+
+#[tokio::test]
+async fn two_agents_run_twenty_deployments_in_stack_order_within_the_limit_each_line_once() {
+    let fixture = Fixture::new();
+    let app = server(&fixture, 2).await;
+    let (pool_id, token) = pool(&app, "builders").await;
+    let stacks = [
+        deployments("website", "dev"),
+        deployments("website", "staging"),
+        deployments("payments", "dev"),
+        deployments("payments", "prod"),
+        deployments("data-platform", "dev"),
+    ];
+    for stack in &stacks {
+        route(&app, stack, &pool_id).await;
+    }
+    let _agents = [
+        Agent::start(&app, &token, &fixture),
+        Agent::start(&app, &token, &fixture),
+    ];
+    let mut queued = Vec::new();
+    for n in 0..20 {
+        let base = &stacks[n % stacks.len()];
+        let command = format!("for i in $(seq 1 300); do echo \"run {n} line $i\"; done");
+        let id = app
+            .deploy(base, &fixture.request("update", &[&command]))
+            .await;
+        queued.push((base.clone(), id, n));
+    }
+
+    let mut runs = Vec::new();
+    for (base, id, n) in &queued {
+        let done = app.finished(base, id).await;
+        let log = app.log_text(base, id).await;
+        assert_eq!(status(&done), "succeeded", "{log}");
+        for i in 1..=300 {
+            let line = format!("\nrun {n} line {i}\n");
+            assert_eq!(log.matches(&line).count(), 1, "{line:?} once: {log}");
+        }
+        assert_eq!(log.matches("fake pulumi: up").count(), 1, "ran once: {log}");
+        let started = done["jobs"][0]["started"].as_str().expect("started");
+        let ended = done["modified"].as_str().expect("modified");
+        runs.push((base.clone(), started.to_owned(), ended.to_owned()));
+    }
+    for stack in &stacks {
+        let order: Vec<_> = runs.iter().filter(|(base, ..)| base == stack).collect();
+        for pair in order.windows(2) {
+            assert!(pair[1].1 >= pair[0].2, "{stack} ran two at once: {pair:?}");
+        }
+    }
+    for (_, started, _) in &runs {
+        let at_once = runs
+            .iter()
+            .filter(|(_, s, e)| s.as_str() <= started.as_str() && started.as_str() < e.as_str())
+            .count();
+        assert!(at_once <= 2, "{at_once} ran at once at {started}");
+    }
+}
+
+/// A request to the agents' API as agent `agent` of the pool whose token is `token`.
+async fn as_agent(
+    app: &TestApp,
+    token: &str,
+    agent: &str,
+    path: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let reply = app
+        .send(
+            app.request(Method::POST, path, Some(token))
+                .header("keyless-agent", agent)
+                .json(body),
+        )
+        .await;
+    (reply.status.as_u16(), reply.body)
+}
+
+#[tokio::test]
+async fn a_pools_token_reaches_only_what_its_agents_hold_and_a_deleted_pools_nothing() {
+    let fixture = Fixture::new();
+    let app = server(&fixture, 4).await;
+    let (_, other_token) = pool(&app, "others").await;
+    let (pool_id, token) = pool(&app, "builders").await;
+    let dev = deployments("website", "dev");
+    route(&app, &dev, &pool_id).await;
+    let id = app
+        .deploy(&dev, &fixture.request("update", &["echo hello"]))
+        .await;
+    let claim = "/api/agent/claim";
+
+    // Another pool's agent finds nothing to claim; a user's token, none, or no agent id, fail.
+    assert_eq!(
+        as_agent(&app, &other_token, "a1", claim, &json!({}))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        as_agent(&app, &app.admin, "a1", claim, &json!({})).await.0,
+        401
+    );
+    let bare = app.send(
+        app.request(Method::POST, claim, None)
+            .header("keyless-agent", "a1"),
+    );
+    assert_eq!(bare.await.status, StatusCode::UNAUTHORIZED);
+    let anonymous = app
+        .send(
+            app.request(Method::POST, claim, Some(&token))
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!(
+        anonymous.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        anonymous.text
+    );
+
+    // The pool's agent claims it, with its secret opened: the one plaintext an agent gets.
+    let (code, assignment) = as_agent(&app, &token, "b1", claim, &json!({})).await;
+    assert_eq!(code, 200, "{assignment}");
+    assert_eq!(assignment["id"], id.as_str());
+    let env = &assignment["settings"]["operationContext"]["environmentVariables"];
+    assert_eq!(env["SECRET_TOKEN"]["secret"], SECRET);
+
+    // Nobody else may report, mint or renew for it: not another pool, nor another agent of
+    // the same pool.
+    let report = format!("/api/agent/deployments/{id}/reports");
+    let line = json!({"seq": 1, "lines": [{"step": 0, "stepOffset": 0,
+        "timestamp": "2026-12-06T00:00:00Z", "line": "forged\n"}]});
+    let token_path = format!("/api/agent/deployments/{id}/token");
+    for (who, agent) in [(&other_token, "b1"), (&token, "b2")] {
+        assert_eq!(as_agent(&app, who, agent, &report, &line).await.0, 409);
+        assert_eq!(
+            as_agent(&app, who, agent, &token_path, &json!({})).await.0,
+            409
+        );
+        let renew = json!({"agent": {}, "deployments": [id]});
+        let (code, held) = as_agent(&app, who, agent, "/api/agent/leases", &renew).await;
+        assert_eq!((code, held["held"].clone()), (200, json!([])));
+    }
+    assert!(!app.log_text(&dev, &id).await.contains("forged"));
+
+    // Its holder's report is stored once, however often it is sent.
+    for _ in 0..3 {
+        assert_eq!(as_agent(&app, &token, "b1", &report, &line).await.0, 204);
+    }
+    assert_eq!(app.log_text(&dev, &id).await.matches("forged").count(), 1);
+    // Out of order, or ending it as anything but succeeded or failed: refused.
+    let skipped = json!({"seq": 3, "lines": []});
+    assert_eq!(as_agent(&app, &token, "b1", &report, &skipped).await.0, 409);
+    let odd = json!({"seq": 2, "finish": {"status": "running", "at": "2026-12-06T00:00:00Z"}});
+    assert_eq!(as_agent(&app, &token, "b1", &report, &odd).await.0, 400);
+
+    // Deleted, the pool's token is refused at once, and a running agent of it stops.
+    let delete = app
+        .send(app.request(
+            Method::DELETE,
+            &format!("/api/orgs/acme/agent-pools/{pool_id}?force=true"),
+            Some(&app.admin),
+        ))
+        .await;
+    assert_eq!(delete.status, StatusCode::NO_CONTENT, "{}", delete.text);
+    assert_eq!(as_agent(&app, &token, "b1", claim, &json!({})).await.0, 401);
+    assert_eq!(as_agent(&app, &token, "b1", &report, &line).await.0, 401);
+    let mut agent = Agent::start(&app, &token, &fixture);
+    assert!(!agent.exited().await.success());
+}
+
+#[tokio::test]
+async fn a_deployment_sees_nothing_of_its_agent() {
+    let fixture = Fixture::new();
+    let app = server(&fixture, 4).await;
+    let (pool_id, token) = pool(&app, "builders").await;
+    let dev = deployments("website", "dev");
+    route(&app, &dev, &pool_id).await;
+    let _agent = Agent::start(&app, &token, &fixture);
+    let probe = "env; for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do \
+                 tr '\\0' ' ' < $f; echo; done; echo probed";
+    let (done, log) = app.run(&dev, &fixture.request("update", &[probe])).await;
+    assert_eq!(status(&done), "succeeded", "{log}");
+    assert!(log.contains("\nprobed\n"), "{log}");
+    assert!(!log.contains(&token), "the pool's token leaked: {log}");
+    assert!(!log.contains("KEYLESS_AGENT_TOKEN"), "{log}");
+    assert!(
+        !log.contains("agent --server"),
+        "the agent's command line: {log}"
+    );
+}
