@@ -21,7 +21,7 @@ pub enum Command {
     /// Runs an agent: claims deployments of the agent pool whose token is in the
     /// KEYLESS_AGENT_TOKEN environment variable from the server at --server, and runs each in
     /// its own sandbox on this machine.
-    Agent(AgentConfig),
+    Agent(Box<AgentConfig>),
     /// Adds a new OIDC signing key; the previous one stays in the JWKS until every token it
     /// signed has expired. Running servers pick the new key up by themselves.
     RotateOidcKey {
@@ -58,6 +58,15 @@ pub struct AgentConfig {
     /// How many deployments this agent runs at once.
     #[arg(long, env = "KEYLESS_AGENT_MAX_RUNNING", default_value_t = DEFAULT_AGENT_RUNNING)]
     pub max_running: usize,
+
+    /// The server's data dir, which deployments must never see (given by a server to its local
+    /// agents).
+    #[arg(long, hide = true)]
+    pub server_data_dir: Option<PathBuf>,
+
+    /// The server's secret key file, which deployments must never see (likewise).
+    #[arg(long, hide = true)]
+    pub server_secret_key: Option<PathBuf>,
 
     #[command(flatten)]
     pub run: RunConfig,
@@ -150,9 +159,20 @@ pub struct DeployConfig {
     #[arg(long, env = "KEYLESS_MAX_LOG_BYTES", default_value_t = DEFAULT_MAX_LOG_BYTES)]
     pub max_log_bytes: u64,
 
-    /// How many deployments may run at once on this server, all organizations together.
+    /// How many deployments this server's local agents run at once, all organizations together
+    /// (agents of pools run what they can each).
     #[arg(long, env = "KEYLESS_MAX_RUNNING_DEPLOYMENTS", default_value_t = DEFAULT_MAX_RUNNING)]
     pub max_running_deployments: usize,
+
+    /// How many local agents (child processes) run the deployments of no agent pool; 0 for a
+    /// server whose agents all run elsewhere.
+    #[arg(long, env = "KEYLESS_AGENTS", default_value_t = DEFAULT_AGENTS)]
+    pub agents: usize,
+
+    /// The program local agents run (`keyless-server agent`): this one, unless an embedder
+    /// (a test) says otherwise.
+    #[arg(skip)]
+    pub agent_program: Option<PathBuf>,
 
     #[command(flatten)]
     pub run: RunConfig,
@@ -224,6 +244,7 @@ const DEFAULT_TOKEN_LIFETIME: &str = "1h";
 const DEFAULT_MAX_CONCURRENT: usize = 4;
 const DEFAULT_MAX_RUNNING: usize = 8;
 const DEFAULT_AGENT_RUNNING: usize = 2;
+const DEFAULT_AGENTS: usize = 1;
 const DEFAULT_DEPLOYMENT_TIMEOUT: &str = "2h";
 /// Long enough that a busy server renews in time (every 2 s), short enough that a dead one's
 /// deployments fail within half a minute.
@@ -231,6 +252,32 @@ const DEFAULT_DEPLOYMENT_LEASE: &str = "30s";
 const DEFAULT_MAX_LOG_BYTES: u64 = 100_000_000;
 
 impl RunConfig {
+    /// The flags that give an agent this configuration.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut flag = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                args.extend([format!("--{name}"), value]);
+            }
+        };
+        let path = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string());
+        flag("pulumi", path(&self.pulumi));
+        flag("work-dir", path(&self.work_dir));
+        flag("local-repos", path(&self.local_repos));
+        flag("bwrap", path(&self.bwrap));
+        flag("aws-sts-endpoint", self.aws_sts_endpoint.clone());
+        flag("azure-authority-host", self.azure_authority_host.clone());
+        flag("gcp-sts-endpoint", self.gcp_sts_endpoint.clone());
+        flag(
+            "gcp-iam-credentials-endpoint",
+            self.gcp_iam_credentials_endpoint.clone(),
+        );
+        if self.no_sandbox {
+            args.push("--no-sandbox".into());
+        }
+        args
+    }
+
     /// The same with every path made absolute, and the work dir defaulted to `default_work` in
     /// the system's temporary directory.
     pub fn absolute(&self, default_work: &str) -> std::io::Result<Self> {
@@ -275,6 +322,8 @@ impl Default for DeployConfig {
             deployment_lease: DEFAULT_DEPLOYMENT_LEASE.into(),
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
             max_running_deployments: DEFAULT_MAX_RUNNING,
+            agents: DEFAULT_AGENTS,
+            agent_program: None,
             run: RunConfig::default(),
         }
     }
@@ -478,6 +527,38 @@ mod tests {
                 .cors_origins
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_local_agent_is_given_the_servers_run_configuration() {
+        let server = Cli::parse_from([
+            "keyless-server",
+            "--pulumi",
+            "/opt/pulumi/bin/pulumi",
+            "--work-dir",
+            "/var/tmp/work",
+            "--no-sandbox",
+            "--local-repos",
+            "/srv/repos",
+            "--bwrap",
+            "/usr/bin/bwrap",
+            "--aws-sts-endpoint",
+            "http://127.0.0.1:1/sts",
+            "--azure-authority-host",
+            "http://127.0.0.1:2",
+            "--gcp-sts-endpoint",
+            "http://127.0.0.1:3",
+            "--gcp-iam-credentials-endpoint",
+            "http://127.0.0.1:4",
+        ]);
+        let run = server.config.deploy.run;
+        let mut argv = vec!["keyless-server".to_owned(), "agent".into()];
+        argv.extend(["--server".into(), "http://127.0.0.1:5".into()]);
+        argv.extend(run.args());
+        let Some(Command::Agent(agent)) = Cli::parse_from(argv).command else {
+            panic!("an agent");
+        };
+        assert_eq!(format!("{:?}", agent.run), format!("{run:?}"));
     }
 
     #[test]

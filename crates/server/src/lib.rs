@@ -411,11 +411,8 @@ pub async fn start(
         allowance: allowance(&config.deploy)?,
         exclusive_store: !store.shared(),
     };
-    let limits = deploy::queue::Limits {
-        per_org: config.deploy.max_concurrent_deployments,
-        total: config.deploy.max_running_deployments,
-    };
-    let deployments = deploy::Engine::start(store.clone(), exec, plane, limits).await?;
+    let per_org = config.deploy.max_concurrent_deployments;
+    let deployments = deploy::Engine::start(store.clone(), exec, plane, per_org).await?;
     let state = AppState {
         store,
         cipher,
@@ -430,6 +427,38 @@ pub async fn start(
             http::REFUSED_DELIVERIES_PER_MINUTE,
             Duration::from_secs(60),
         )),
+        local_agents: Arc::default(),
     };
+    if config.deploy.agents > 0 {
+        start_local_agents(config, &state).await?;
+    }
     Ok((state, tokens))
+}
+
+/// Starts the server's local agents, and the loopback listener they talk to.
+async fn start_local_agents(config: &Config, state: &AppState) -> Result<(), BoxError> {
+    let program = match &config.deploy.agent_program {
+        Some(program) => program.clone(),
+        None => std::env::current_exe()?,
+    };
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+    let addr = listener.local_addr()?;
+    let app = http::agent::router()
+        .layer(axum::Extension(http::agent::LocalListener))
+        .with_state(state.clone());
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::error!(%err, "the local agents' listener stopped");
+        }
+    });
+    let launch = agent::local::Launch {
+        program: &program,
+        count: config.deploy.agents,
+        max_running: config.deploy.max_running_deployments,
+        run: &config.deploy.run,
+        data_dir: &config.data_dir,
+        secret_key: config.secret_key_file.as_deref(),
+    };
+    state.local_agents.start(&launch, addr);
+    Ok(())
 }

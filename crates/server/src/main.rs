@@ -26,7 +26,7 @@ async fn main() -> Result<(), BoxError> {
                     keyless_server::agent::TOKEN_VAR
                 )
             })?;
-            return keyless_server::agent::run(config, token).await;
+            return keyless_server::agent::run(*config, token).await;
         }
         Some(Command::RotateOidcKey {
             data_dir,
@@ -69,6 +69,7 @@ async fn main() -> Result<(), BoxError> {
     let (state, demo_tokens) = keyless_server::start(&config, local_addr).await?;
     let url = state.public_url.clone();
     let deployments = state.deployments.clone();
+    let local_agents = state.local_agents.clone();
     println!("Keyless listening on {}://{local_addr}", config.scheme());
     if config.public_url.is_some() {
         println!("Public URL: {url}");
@@ -88,8 +89,10 @@ async fn main() -> Result<(), BoxError> {
         None => {}
     }
     keyless_server::serve(listener, tls, state, shutdown_signal()).await?;
-    // Running deployments end with the server; the next start marks them failed.
+    // Running deployments end with the server and its local agents; the next start marks them
+    // failed.
     deployments.shutdown();
+    local_agents.shutdown();
     Ok(())
 }
 

@@ -13,14 +13,14 @@ use tokio::sync::Mutex;
 
 use crate::deploy::control::Control;
 use crate::deploy::protocol::{
-    AGENT_HEADER, AgentInfo, Assignment, Finish, LogLine, MintedToken, RenewRequest, RenewResponse,
-    Report, StepChange,
+    AGENT_HEADER, Assignment, ClaimRequest, Finish, LogLine, MintedToken, RenewRequest,
+    RenewResponse, Report, StepChange,
 };
 use crate::http::agent::REPORT_LIMIT;
 use crate::store::{DeploymentId, NewLogLine, StoreError};
 
-/// How long one request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one request may take (a claim is held up to 20 s).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(40);
 /// The first wait before a failed request is sent again; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -70,9 +70,9 @@ impl Client {
         })
     }
 
-    /// The next deployment of the pool, if one may start.
-    pub async fn claim(&self, info: &AgentInfo) -> Result<Option<Assignment>, RequestError> {
-        self.post("/api/agent/claim", info).await
+    /// The next deployment of the pool, once one may start within the claim's wait.
+    pub async fn claim(&self, claim: &ClaimRequest) -> Result<Option<Assignment>, RequestError> {
+        self.post("/api/agent/claim", claim).await
     }
 
     pub async fn renew(&self, request: &RenewRequest) -> Result<RenewResponse, RequestError> {

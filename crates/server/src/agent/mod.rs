@@ -10,6 +10,7 @@
 //! with [`crate::deploy::AGENT_LOST_LINE`].
 
 pub mod client;
+pub mod local;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,12 +22,14 @@ use tokio::sync::Notify;
 use crate::BoxError;
 use crate::config::AgentConfig;
 use crate::deploy::cancel::{self, Canceller, Reason};
-use crate::deploy::protocol::{AgentInfo, Assignment, RenewRequest};
+use crate::deploy::protocol::{
+    AgentInfo, Assignment, ClaimRequest, MAX_CLAIM_WAIT_MILLIS, RenewRequest,
+};
 use crate::deploy::{ExecConfig, RENEW_EVERY, executor};
 use crate::store::DeploymentId;
 use client::{Client, Remote, RequestError};
 
-/// How long an agent that found nothing to claim waits before asking again.
+/// How long a full agent waits for one of its deployments to end before looking again.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// How long an agent that could not reach the server waits before trying again.
 const UNREACHABLE_RETRY: Duration = Duration::from_secs(2);
@@ -39,6 +42,8 @@ struct Agent {
     client: Client,
     exec: Arc<ExecConfig>,
     info: AgentInfo,
+    /// What it sends to claim: itself, and how long the server may hold the claim.
+    claim: ClaimRequest,
     max_running: usize,
     /// The deployments it runs, each with the sender that cancels it.
     running: Mutex<HashMap<DeploymentId, Canceller>>,
@@ -54,7 +59,11 @@ pub async fn run(config: AgentConfig, token: String) -> Result<(), BoxError> {
         .run
         .absolute("keyless-agent-work")
         .map_err(|err| format!("cannot resolve the configured paths: {err}"))?;
-    let exec = Arc::new(crate::exec_config(&run, None, None)?);
+    let exec = Arc::new(crate::exec_config(
+        &run,
+        config.server_data_dir.as_deref(),
+        config.server_secret_key.as_deref(),
+    )?);
     let id = uuid::Uuid::new_v4().simple().to_string();
     let client = Client::new(&config.server, token, id.clone())?;
     let info = AgentInfo {
@@ -66,10 +75,15 @@ pub async fn run(config: AgentConfig, token: String) -> Result<(), BoxError> {
         pid: std::process::id().to_string(),
     };
     tracing::info!(agent = %id, server = %config.server, "agent started");
+    let claim = ClaimRequest {
+        agent: info.clone(),
+        wait_millis: MAX_CLAIM_WAIT_MILLIS,
+    };
     let agent = Arc::new(Agent {
         client,
         exec,
         info,
+        claim,
         max_running: config.max_running.max(1),
         running: Mutex::default(),
         ended: Notify::new(),
@@ -92,11 +106,10 @@ impl Agent {
                 let _ = tokio::time::timeout(IDLE_POLL, self.ended.notified()).await;
                 continue;
             }
-            match self.client.claim(&self.info).await {
+            match self.client.claim(&self.claim).await {
                 Ok(Some(deployment)) => self.launch(deployment),
-                Ok(None) => {
-                    let _ = tokio::time::timeout(IDLE_POLL, self.ended.notified()).await;
-                }
+                // The server held the claim as long as it would: ask again.
+                Ok(None) => {}
                 Err(RequestError::Refused { status: 401, .. }) => {
                     return Err(
                         "the server refused the pool's token: the pool was deleted, or \

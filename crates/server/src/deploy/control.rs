@@ -1,15 +1,13 @@
 //! What a running deployment asks of the control plane: to record its steps and lines, to end
-//! it, and to mint its OIDC token. In the server's own process that is the store and the issuer
-//! ([`Local`]); in an agent, requests to the server (`crate::agent`).
-
-use std::sync::Arc;
+//! it, and to mint its OIDC token. Agents implement it with requests to their server
+//! (`crate::agent::client::Remote`); the server answers with [`mint`] and its store.
 
 use async_trait::async_trait;
 use keyless_api_types::{DeploymentStatus, PulumiOperation, StepStatus};
 
-use super::protocol::{Assignment, MintedToken};
+use super::protocol::MintedToken;
 use crate::oidc::OidcIssuer;
-use crate::store::{NewLogLine, StackRecord, Store, StoreError};
+use crate::store::{NewLogLine, StackRecord, StoreError};
 
 /// The control plane, as one running deployment sees it.
 #[async_trait]
@@ -25,47 +23,7 @@ pub trait Control: Send + Sync {
     async fn mint(&self) -> Result<MintedToken, String>;
 }
 
-/// A deployment the server runs itself: straight to its store and its issuer.
-pub struct Local {
-    pub store: Arc<dyn Store>,
-    pub oidc: Arc<OidcIssuer>,
-    /// The lease's holder: this server.
-    pub holder: String,
-    pub deployment: Assignment,
-}
-
-#[async_trait]
-impl Control for Local {
-    async fn set_step(
-        &self,
-        position: i64,
-        status: StepStatus,
-        at: &str,
-    ) -> Result<(), StoreError> {
-        self.store
-            .set_step(&self.deployment.id, position, status, at)
-            .await
-    }
-
-    async fn append_logs(&self, lines: &[NewLogLine]) -> Result<(), StoreError> {
-        self.store.append_logs(&self.deployment.id, lines).await
-    }
-
-    async fn finish(&self, status: DeploymentStatus, at: &str) -> Result<(), StoreError> {
-        self.store
-            .finish_job(&self.deployment.id, &self.holder, status, at)
-            .await?;
-        Ok(())
-    }
-
-    async fn mint(&self) -> Result<MintedToken, String> {
-        let d = &self.deployment;
-        mint(&self.oidc, &d.stack, d.operation, d.version).await
-    }
-}
-
-/// Mints the token of version `version` of `stack`, running `operation` (for the server's own
-/// deployments and for agents').
+/// Mints the token of version `version` of `stack`, running `operation`, for its agent.
 pub async fn mint(
     oidc: &OidcIssuer,
     stack: &StackRecord,

@@ -1,14 +1,16 @@
-//! The deployments engine: a scheduler that starts queued deployments as [`queue::plan`]
-//! allows, the executor that runs each one's steps, cancellation, and recovery.
+//! The deployments engine of the control plane: it queues deployments and decides, under the
+//! store's queue lock, what may start ([`queue::plan`]), but runs none of them. Agents claim
+//! them ([`Engine::claim`]): the server's own local agents (child processes, for deployments of
+//! no pool) and the agents of the pool a stack's settings name. Each started deployment is
+//! leased to the agent that claimed it, which renews the lease while it runs (and learns there
+//! of cancels); a deployment whose lease lapses (its agent, or the server it talked to, died)
+//! is failed by whichever server schedules next, and its stack's queue moves on. The executor
+//! that runs a deployment's steps (`executor`, `steps`) is the agents' half of this module.
 //!
-//! Several servers may share one store (PostgreSQL). One at a time decides what starts (the
-//! store's queue lock), counting what every server runs, so per-stack order and each
-//! organization's limit hold across them. Each running deployment is leased to the server that
-//! started it, which renews the lease every [`RENEW_EVERY`] (or a fifth of a shorter lease) and
-//! learns there of cancels asked through other servers; a deployment whose lease lapses (its
-//! server died) is failed by whichever server schedules next, and its stack's queue moves on.
-//! A server alone on its store (SQLite) fails what was running at start at once, as nothing
-//! else can be running it.
+//! Several servers may share one store (PostgreSQL): one at a time decides what starts,
+//! counting what every agent runs, so per-stack order and each organization's limit hold
+//! across them. A server alone on its store (SQLite) fails at start what its own local agents
+//! were running, as they died with it.
 
 pub mod cancel;
 pub mod control;
@@ -39,16 +41,15 @@ use crate::store::{
     DeploymentId, DeploymentRecord, Lease, NewDeployment, StackId, Store, StoreError,
 };
 use crate::timestamp;
-use cancel::{Canceller, Reason};
 pub use executor::{Allowance, Started};
 use protocol::Assignment;
-use queue::{Busy, Limits, Pauses, Waiting};
+use queue::{Busy, Pauses, Waiting};
 pub use sandbox::Sandbox;
 
 /// How often the scheduler looks at the queue when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
-/// How often a server renews its leases and looks for cancels asked through other servers.
+/// How often an agent renews its leases and looks for cancels (or a fifth of a shorter lease).
 pub const RENEW_EVERY: Duration = Duration::from_secs(2);
 
 /// How long a server may hold the queue lock for one scheduling pass before others may take it.
@@ -57,8 +58,9 @@ const QUEUE_LOCK: Duration = Duration::from_secs(10);
 /// How soon a server tries again when another holds the queue lock (a pass takes milliseconds).
 const LOCK_RETRY: Duration = Duration::from_millis(100);
 
-/// How long an agent's claim waits for the queue lock before it is told nothing is waiting.
-const CLAIM_WAIT: Duration = Duration::from_secs(2);
+/// How often a waiting claim looks at the queue again when nothing on this server woke it (a
+/// deployment queued through another server sharing the store).
+const CLAIM_RECHECK: Duration = Duration::from_secs(1);
 
 /// The line a deployment that was running when the server stopped ends with.
 pub const INTERRUPTED_LINE: &str =
@@ -71,9 +73,9 @@ pub const AGENT_LOST_LINE: &str = "Deployment failed: the agent running it was l
 /// The lease holder names of agents start so, then name their pool: `agent:<pool>:<agent>`.
 const AGENT_HOLDER: &str = "agent:";
 
-/// The lease holder name of agent `agent` of pool `pool`.
-pub fn agent_holder(pool: &str, agent: &str) -> String {
-    format!("{AGENT_HOLDER}{pool}:{agent}")
+/// The lease holder name of agent `agent` of pool `pool` (`None`: a server's local agent).
+pub fn agent_holder(pool: Option<&str>, agent: &str) -> String {
+    format!("{AGENT_HOLDER}{}:{agent}", pool.unwrap_or_default())
 }
 
 /// What the control plane alone holds and decides, beside how deployments run.
@@ -128,40 +130,44 @@ pub enum CancelError {
     Store(#[from] StoreError),
 }
 
-struct Running {
-    canceller: Canceller,
-    task: JoinHandle<()>,
-}
-
 /// The engine. One per server.
 pub struct Engine {
     store: Arc<dyn Store>,
+    /// How this server's local agents run deployments (for the local repository checks).
     config: Arc<ExecConfig>,
     plane: Plane,
-    limits: Limits,
-    /// This server's name on leases and the queue lock: new at every start.
+    /// How many deployments of one organization may run at once.
+    per_org: usize,
+    /// This server's name on the queue lock and on leases it takes over: new at every start.
     holder: String,
+    /// Wakes the scheduler.
     wake: Notify,
-    running: Mutex<HashMap<DeploymentId, Running>>,
-    /// The scheduler and the lease renewer.
+    /// Wakes waiting claims.
+    claimable: Notify,
+    /// Held for each pass under the queue lock (see [`Engine::lock_queue`]).
+    pass: tokio::sync::Mutex<()>,
+    /// The scheduler.
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Engine {
-    /// Recovers from the last run, then starts scheduling and renewing leases.
+    /// Recovers from the last run, then starts scheduling.
     pub async fn start(
         store: Arc<dyn Store>,
         config: ExecConfig,
         plane: Plane,
-        limits: Limits,
+        per_org: usize,
     ) -> Result<Arc<Self>, StoreError> {
         if plane.exclusive_store {
-            // Agents' deployments may still be running: their leases tell.
+            // Pools' agents may still be running theirs: their leases tell.
             let mut running = store
                 .deployments_with_status(&[DeploymentStatus::Running])
                 .await?;
-            running.retain(|d| !held_by_agent(d));
-            fail_interrupted(store.as_ref(), &config.work_root, running).await?;
+            running.retain(|d| !held_by_pool_agent(d));
+            fail_interrupted(store.as_ref(), &config.work_root, running, |_| {
+                INTERRUPTED_LINE
+            })
+            .await?;
         }
         let holder = format!("server-{}", uuid::Uuid::new_v4());
         tracing::info!(%holder, "deployments engine started");
@@ -169,26 +175,23 @@ impl Engine {
             store,
             config: Arc::new(config),
             plane,
-            limits: Limits {
-                per_org: limits.per_org.max(1),
-                total: limits.total.max(1),
-            },
+            per_org: per_org.max(1),
             holder,
             wake: Notify::new(),
-            running: Mutex::default(),
+            claimable: Notify::new(),
+            pass: tokio::sync::Mutex::new(()),
             tasks: Mutex::default(),
         });
         let scheduler = tokio::spawn(Arc::clone(&engine).schedule_forever());
-        let renewer = tokio::spawn(Arc::clone(&engine).renew_forever());
         if let Ok(mut tasks) = engine.tasks.lock() {
-            tasks.extend([scheduler, renewer]);
+            tasks.push(scheduler);
         }
         Ok(engine)
     }
 
     /// How many deployments of one organization may run at once.
     pub fn max_concurrent(&self) -> usize {
-        self.limits.per_org
+        self.per_org
     }
 
     /// The git dir of `url` when it names a local repository this server allows deployments
@@ -221,21 +224,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Asks the scheduler to look at the queue (after a deployment is queued or ends, a pause
-    /// ends…).
+    /// Tells the scheduler and waiting claims to look at the queue (after a deployment is
+    /// queued or ends, a pause ends…).
     pub fn wake(&self) {
         self.wake.notify_one();
+        self.claimable.notify_waiters();
     }
 
-    /// Cancels deployment `id` for `user`: a running one is stopped (its process group
-    /// terminated; through the store when another server runs it, within [`RENEW_EVERY`]); a
-    /// queued one fails at once.
+    /// Cancels deployment `id` for `user`: a running one through its lease (its agent stops it
+    /// at its next renewal, within [`RENEW_EVERY`]); a queued one fails at once.
     pub async fn cancel(&self, id: &DeploymentId, user: &str) -> Result<(), CancelError> {
-        // Twice: a scheduler may start it between the two looks.
+        // Twice: an agent may claim it between the two looks.
         for _ in 0..2 {
-            if self.signal(id, Reason::User(user.to_owned())) {
-                return Ok(());
-            }
             if self.store.request_cancel(id, user).await? {
                 return Ok(());
             }
@@ -246,7 +246,7 @@ impl Engine {
                 .transition(id, &queued, DeploymentStatus::Failed, &now)
                 .await?
             {
-                let line = Reason::User(user.to_owned()).to_string();
+                let line = cancel::Reason::User(user.to_owned()).to_string();
                 logs::append_note(self.store.as_ref(), id, 0, &line).await?;
                 self.wake();
                 return Ok(());
@@ -255,30 +255,10 @@ impl Engine {
         Err(CancelError::Finished)
     }
 
-    /// Stops everything at once, as a crash would: no status is written, and every running
-    /// process group is killed. The next start recovers.
+    /// Stops scheduling, as a crash would.
     pub fn shutdown(&self) {
         if let Ok(mut tasks) = self.tasks.lock() {
             tasks.drain(..).for_each(|task| task.abort());
-        }
-        if let Ok(mut running) = self.running.lock() {
-            for (_, run) in running.drain() {
-                run.task.abort();
-            }
-        }
-    }
-
-    /// Cancels running deployment `id` for `reason`; the first reason stays.
-    fn signal(&self, id: &DeploymentId, reason: Reason) -> bool {
-        let Ok(running) = self.running.lock() else {
-            return false;
-        };
-        match running.get(id) {
-            Some(run) => {
-                cancel::request(&run.canceller, reason);
-                true
-            }
-            None => false,
         }
     }
 
@@ -301,30 +281,29 @@ impl Engine {
 
     /// One scheduling pass, if this server gets the queue lock; returns whether it did.
     async fn schedule_once(self: &Arc<Self>) -> Result<bool, StoreError> {
-        let lock = Lease {
-            holder: &self.holder,
-            millis: millis(QUEUE_LOCK),
-        };
-        if !self.store.lock_queue(lock).await? {
+        let Some(_pass) = self.lock_queue().await? else {
             return Ok(false);
-        }
+        };
         let result = self.schedule_locked().await;
         self.store.unlock_queue(&self.holder).await?;
         result.map(|()| true)
     }
 
-    async fn schedule_locked(self: &Arc<Self>) -> Result<(), StoreError> {
-        let startable = self.plan_locked().await?;
-        let lease = Lease {
+    /// Takes the store's queue lock for one pass of this server; `None` when another server
+    /// holds it. Passes of this server (the scheduler's, claims') go one at a time: the store's
+    /// lock is the server's, and would let two of its passes in at once.
+    async fn lock_queue(&self) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>, StoreError> {
+        let pass = self.pass.lock().await;
+        let lock = Lease {
             holder: &self.holder,
-            millis: millis(self.plane.allowance.lease),
+            millis: millis(QUEUE_LOCK),
         };
-        for record in startable.into_iter().filter(|r| pool_of(r).is_none()) {
-            // Started before the lock is let go, so that the next pass, here or on another
-            // server, counts it as running.
-            if let Some(started) = self.start_one(record, lease).await? {
-                self.launch(started);
-            }
+        Ok(self.store.lock_queue(lock).await?.then_some(pass))
+    }
+
+    async fn schedule_locked(self: &Arc<Self>) -> Result<(), StoreError> {
+        if !self.plan_locked().await?.is_empty() {
+            self.claimable.notify_waiters();
         }
         Ok(())
     }
@@ -342,19 +321,15 @@ impl Engine {
             .store
             .deployments_with_status(&[DeploymentStatus::Running])
             .await?;
-        let busy: Vec<Busy> = match self.running.lock() {
-            Ok(here) => running
-                .iter()
-                .map(|r| Busy {
-                    org: r.stack.stack.org.clone(),
-                    stack_id: r.stack.id.clone(),
-                    here: here.contains_key(&r.id),
-                })
-                .collect(),
-            Err(_) => return Ok(Vec::new()),
-        };
+        let busy: Vec<Busy> = running
+            .iter()
+            .map(|r| Busy {
+                org: r.stack.stack.org.clone(),
+                stack_id: r.stack.id.clone(),
+            })
+            .collect();
         let waiting: Vec<Waiting> = queued.iter().map(waiting).collect();
-        let plan = queue::plan(&waiting, &busy, &pauses, self.limits);
+        let plan = queue::plan(&waiting, &busy, &pauses, self.per_org);
         let mut by_id: HashMap<DeploymentId, DeploymentRecord> =
             queued.into_iter().map(|d| (d.id.clone(), d)).collect();
         for (id, superseded_by) in &plan.skip {
@@ -393,32 +368,46 @@ impl Engine {
         .await
     }
 
-    /// Starts the next deployment of agent pool `pool` that may start, leased to `holder` (an
-    /// [`agent_holder`]); `None` when none may, or the queue stayed locked for [`CLAIM_WAIT`].
-    pub async fn claim(&self, pool: &str, holder: &str) -> Result<Option<Assignment>, StoreError> {
-        let lock = Lease {
-            holder: &self.holder,
-            millis: millis(QUEUE_LOCK),
-        };
-        let deadline = tokio::time::Instant::now() + CLAIM_WAIT;
-        while !self.store.lock_queue(lock).await? {
-            if tokio::time::Instant::now() >= deadline {
+    /// Starts the next deployment of agent pool `pool` (`None`: of no pool) that may start,
+    /// leased to `holder` (an [`agent_holder`]); waits up to `wait` for one; `None` when none
+    /// could start in that time.
+    pub async fn claim(
+        &self,
+        pool: Option<&str>,
+        holder: &str,
+        wait: Duration,
+    ) -> Result<Option<Assignment>, StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let woken = self.claimable.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let mut next_look = CLAIM_RECHECK;
+            match self.lock_queue().await? {
+                Some(pass) => {
+                    let claimed = self.claim_locked(pool, holder).await;
+                    self.store.unlock_queue(&self.holder).await?;
+                    drop(pass);
+                    if let Some(assignment) = claimed? {
+                        // What it started may free others (skips), or another claim may wait.
+                        self.wake();
+                        return Ok(Some(assignment));
+                    }
+                }
+                // Another server is deciding: look again as soon as it is likely done.
+                None => next_look = LOCK_RETRY,
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
                 return Ok(None);
             }
-            tokio::time::sleep(LOCK_RETRY).await;
+            let _ = tokio::time::timeout(left.min(next_look), woken).await;
         }
-        let result = self.claim_locked(pool, holder).await;
-        self.store.unlock_queue(&self.holder).await?;
-        if matches!(result, Ok(Some(_))) {
-            // What the claim started may hold back others, or a skip may free some.
-            self.wake();
-        }
-        result
     }
 
     async fn claim_locked(
         &self,
-        pool: &str,
+        pool: Option<&str>,
         holder: &str,
     ) -> Result<Option<Assignment>, StoreError> {
         let lease = Lease {
@@ -426,7 +415,7 @@ impl Engine {
             millis: millis(self.plane.allowance.lease),
         };
         for record in self.plan_locked().await? {
-            if pool_of(&record) == Some(pool)
+            if pool_of(&record) == pool
                 && let Some(started) = self.start_one(record, lease).await?
             {
                 return Ok(Some(started.deployment));
@@ -475,15 +464,10 @@ impl Engine {
         .map_err(|err| StoreError::Backend(err.into()))
     }
 
-    /// Fails the deployments of other servers and of agents whose lease lapsed (this server's
-    /// own are alive: a late renewal is its renewer's to notice). Each is taken over first, so
-    /// that a holder that renews or reports in the meantime is told it lost it, rather than
-    /// ignored.
+    /// Fails the deployments whose lease lapsed. Each is taken over first, so that a holder
+    /// that renews or reports in the meantime is told it lost it, rather than ignored.
     async fn reap_lapsed(&self) -> Result<(), StoreError> {
-        let mut lapsed = self.store.lapsed_leases().await?;
-        if let Ok(here) = self.running.lock() {
-            lapsed.retain(|d| !here.contains_key(&d.id));
-        }
+        let lapsed = self.store.lapsed_leases().await?;
         let reaper = Lease {
             holder: &self.holder,
             millis: millis(self.plane.allowance.lease),
@@ -494,97 +478,14 @@ impl Engine {
                 taken.push(record);
             }
         }
-        fail_interrupted(self.store.as_ref(), &self.config.work_root, taken).await
-    }
-
-    /// Renews this server's leases every [`RENEW_EVERY`], and passes on what the store says:
-    /// cancels asked through other servers, and deployments another server has failed since
-    /// the lease lapsed.
-    async fn renew_forever(self: Arc<Self>) {
-        let lease = self.plane.allowance.lease;
-        let every = RENEW_EVERY.min(lease / 5);
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // Past this since the last renewal, another server may take over: stop first.
-        let give_up = lease.saturating_sub(every * 2);
-        let mut renewed = std::time::Instant::now();
-        loop {
-            tick.tick().await;
-            let here: Vec<DeploymentId> = match self.running.lock() {
-                Ok(running) => running.keys().cloned().collect(),
-                Err(_) => continue,
-            };
-            if here.is_empty() {
-                renewed = std::time::Instant::now();
-                continue;
+        let line = |record: &DeploymentRecord| {
+            if held_by_agent(record) {
+                AGENT_LOST_LINE
+            } else {
+                INTERRUPTED_LINE
             }
-            let lease = Lease {
-                holder: &self.holder,
-                millis: millis(lease),
-            };
-            let held = match self.store.renew_leases(lease, &here).await {
-                Ok(held) => {
-                    renewed = std::time::Instant::now();
-                    held
-                }
-                Err(err) => {
-                    tracing::error!(%err, "cannot renew deployment leases");
-                    if renewed.elapsed() >= give_up {
-                        for id in &here {
-                            self.signal(id, Reason::LeaseLost);
-                        }
-                    }
-                    continue;
-                }
-            };
-            for id in here {
-                match held.iter().find(|(held, _)| *held == id) {
-                    Some((_, Some(user))) => {
-                        self.signal(&id, Reason::User(user.clone()));
-                    }
-                    Some((_, None)) => {}
-                    None => {
-                        tracing::warn!(deployment = %id, "lease lost: another server failed it");
-                        self.signal(&id, Reason::LeaseLost);
-                    }
-                }
-            }
-        }
-    }
-
-    fn launch(self: &Arc<Self>, started: Started) {
-        let (canceller, cancel) = cancel::channel();
-        let Ok(mut running) = self.running.lock() else {
-            return;
         };
-        let id = started.deployment.id.clone();
-        let engine = Arc::clone(self);
-        let task_id = id.clone();
-        let control = Arc::new(control::Local {
-            store: self.store.clone(),
-            oidc: self.plane.oidc.clone(),
-            holder: started.holder,
-            deployment: started.deployment.clone(),
-        });
-        let timer = canceller.clone();
-        let task = tokio::spawn(async move {
-            let config = engine.config.clone();
-            let result =
-                executor::run_timed(control, config, started.deployment, timer, cancel).await;
-            if let Err(err) = result {
-                tracing::error!(deployment = %task_id, %err, "deployment stopped on a store error");
-                let now = timestamp::now();
-                let _ = engine
-                    .store
-                    .finish_job(&task_id, &engine.holder, DeploymentStatus::Failed, &now)
-                    .await;
-            }
-            if let Ok(mut running) = engine.running.lock() {
-                running.remove(&task_id);
-            }
-            engine.wake();
-        });
-        running.insert(id, Running { canceller, task });
+        fail_interrupted(self.store.as_ref(), &self.config.work_root, taken, line).await
     }
 }
 
@@ -598,7 +499,6 @@ fn waiting(record: &DeploymentRecord) -> Waiting {
         org: record.stack.stack.org.clone(),
         stack_id: record.stack.id.clone(),
         skip_intermediate,
-        pool: pool_of(record).map(str::to_owned),
     }
 }
 
@@ -619,12 +519,24 @@ fn held_by_agent(record: &DeploymentRecord) -> bool {
         .is_some_and(|holder| holder.starts_with(AGENT_HOLDER))
 }
 
+/// Whether an agent of a pool holds running deployment `record` (not a server's local agent,
+/// which dies with its server).
+fn held_by_pool_agent(record: &DeploymentRecord) -> bool {
+    let local = agent_holder(None, "");
+    held_by_agent(record)
+        && !record
+            .lease_holder
+            .as_deref()
+            .is_some_and(|holder| holder.starts_with(&local))
+}
+
 /// Marks deployments whose server or agent stopped while they ran failed, with a line saying
 /// why, on the step that was running, and removes their work dirs (when on this machine).
 async fn fail_interrupted(
     store: &dyn Store,
     work_root: &std::path::Path,
     interrupted: Vec<DeploymentRecord>,
+    line: impl Fn(&DeploymentRecord) -> &'static str,
 ) -> Result<(), StoreError> {
     for record in interrupted {
         let now = timestamp::now();
@@ -641,12 +553,7 @@ async fn fail_interrupted(
                 .set_step(&record.id, interrupted, StepStatus::Failed, &now)
                 .await?;
         }
-        let line = if held_by_agent(&record) {
-            AGENT_LOST_LINE
-        } else {
-            INTERRUPTED_LINE
-        };
-        logs::append_note(store, &record.id, interrupted, line).await?;
+        logs::append_note(store, &record.id, interrupted, line(&record)).await?;
         // Last, so that a reader who sees it failed has every line.
         store
             .transition(

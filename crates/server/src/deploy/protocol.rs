@@ -31,8 +31,20 @@ pub struct AgentInfo {
     pub pid: String,
 }
 
-/// `POST /api/agent/claim`: answered with an [`Assignment`], or 204 when nothing is waiting.
-pub type ClaimRequest = AgentInfo;
+/// The longest a claim waits for a deployment to start.
+pub const MAX_CLAIM_WAIT_MILLIS: u64 = 20_000;
+
+/// `POST /api/agent/claim`: answered with an [`Assignment`] as soon as one of the pool's
+/// deployments may start, or 204 when none could within `waitMillis`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimRequest {
+    #[serde(default)]
+    pub agent: AgentInfo,
+    /// At most [`MAX_CLAIM_WAIT_MILLIS`]; 0 answers at once.
+    #[serde(default)]
+    pub wait_millis: u64,
+}
 
 /// One deployment, as an agent runs it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,8 +1,8 @@
-//! Which queued deployments start now, and which are skipped: first in, first out; one at a
-//! time per stack; at most so many at a time per organization and on the server; nothing from a
-//! paused stack or
+//! Which queued deployments may start now, and which are skipped: first in, first out; one at
+//! a time per stack; at most so many at a time per organization; nothing from a paused stack or
 //! organization; and a deployment with `skipIntermediateDeployments` supersedes the ones queued
-//! before it on its stack.
+//! before it on its stack. Which agent starts one is the agents' to say: each claims what it can
+//! run.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,17 +15,13 @@ pub struct Waiting {
     pub org: String,
     pub stack_id: StackId,
     pub skip_intermediate: bool,
-    /// The agent pool it runs on (`agentPoolID`); `None` for the server's own.
-    pub pool: Option<String>,
 }
 
-/// A running deployment, on this server or another that shares the store.
+/// A running deployment, on any agent.
 #[derive(Clone, Debug)]
 pub struct Busy {
     pub org: String,
     pub stack_id: StackId,
-    /// Whether this server runs it (the server-wide limit counts only those).
-    pub here: bool,
 }
 
 /// The paused organizations and stacks.
@@ -49,16 +45,6 @@ impl Pauses {
     }
 }
 
-/// How many deployments may run at once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Of one organization.
-    pub per_org: usize,
-    /// On this server, all organizations together (other servers sharing the store have
-    /// their own; agents claim only what they can run).
-    pub total: usize,
-}
-
 /// What to do now.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -67,8 +53,9 @@ pub struct Plan {
     pub skip: Vec<(DeploymentId, DeploymentId)>,
 }
 
-/// Decides what starts and what is skipped.
-pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limits: Limits) -> Plan {
+/// Decides what may start and what is skipped, with at most `per_org` deployments of one
+/// organization running at once.
+pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, per_org_limit: usize) -> Plan {
     let mut plan = Plan::default();
     // The last deployment of each stack that skips intermediate ones.
     let mut superseding: HashMap<&StackId, &DeploymentId> = HashMap::new();
@@ -80,7 +67,6 @@ pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limits: Limi
     for b in running {
         *per_org.entry(&b.org).or_default() += 1;
     }
-    let mut total = running.iter().filter(|b| b.here).count();
     let mut seen_superseding: HashSet<&StackId> = HashSet::new();
     for w in waiting {
         if let Some(&last) = superseding.get(&w.stack_id) {
@@ -95,12 +81,10 @@ pub fn plan(waiting: &[Waiting], running: &[Busy], pauses: &Pauses, limits: Limi
             continue;
         }
         let count = per_org.entry(&w.org).or_default();
-        let here = w.pool.is_none();
-        if busy.contains(&w.stack_id) || *count >= limits.per_org || here && total >= limits.total {
+        if busy.contains(&w.stack_id) || *count >= per_org_limit {
             continue;
         }
         *count += 1;
-        total += usize::from(here);
         busy.insert(&w.stack_id);
         plan.start.push(w.id.clone());
     }
@@ -117,14 +101,6 @@ mod tests {
             org: org.into(),
             stack_id: stack.into(),
             skip_intermediate: skip,
-            pool: None,
-        }
-    }
-
-    fn per_org(per_org: usize) -> Limits {
-        Limits {
-            per_org,
-            total: 100,
         }
     }
 
@@ -139,15 +115,14 @@ mod tests {
             waiting("2", "acme", "a", false),
             waiting("3", "acme", "b", false),
         ];
-        let p = plan(&q, &[], &Pauses::default(), per_org(4));
+        let p = plan(&q, &[], &Pauses::default(), 4);
         assert_eq!(p.start, ids(&["1", "3"]));
         let running = [Busy {
             org: "acme".into(),
             stack_id: "a".into(),
-            here: true,
         }];
         assert_eq!(
-            plan(&q[1..], &running, &Pauses::default(), per_org(4)).start,
+            plan(&q[1..], &running, &Pauses::default(), 4).start,
             ids(&["3"])
         );
     }
@@ -163,36 +138,13 @@ mod tests {
         let running = [Busy {
             org: "acme".into(),
             stack_id: "z".into(),
-            here: true,
         }];
-        let p = plan(&q, &running, &Pauses::default(), per_org(2));
+        let p = plan(&q, &running, &Pauses::default(), 2);
         assert_eq!(p.start, ids(&["1", "3"]));
     }
 
     #[test]
-    fn the_server_limit_counts_every_organization() {
-        let q = [
-            waiting("1", "acme", "a", false),
-            waiting("2", "globex", "b", false),
-            waiting("3", "initech", "c", false),
-        ];
-        let running = [Busy {
-            org: "umbrella".into(),
-            stack_id: "z".into(),
-            here: true,
-        }];
-        let limits = Limits {
-            per_org: 4,
-            total: 3,
-        };
-        assert_eq!(
-            plan(&q, &running, &Pauses::default(), limits).start,
-            ids(&["1", "2"])
-        );
-    }
-
-    #[test]
-    fn other_servers_runs_hold_stacks_and_organizations_but_not_this_servers_limit() {
+    fn runs_anywhere_hold_their_stacks_and_organizations() {
         let q = [
             waiting("1", "acme", "a", false),
             waiting("2", "acme", "b", false),
@@ -202,15 +154,10 @@ mod tests {
         let elsewhere = |org: &str, stack: &str| Busy {
             org: org.into(),
             stack_id: stack.into(),
-            here: false,
         };
         let running = [elsewhere("acme", "a"), elsewhere("umbrella", "z")];
-        let limits = Limits {
-            per_org: 2,
-            total: 2,
-        };
         assert_eq!(
-            plan(&q, &running, &Pauses::default(), limits).start,
+            plan(&q, &running, &Pauses::default(), 2).start,
             ids(&["2", "4"])
         );
     }
@@ -226,7 +173,7 @@ mod tests {
             ("acme".into(), Some("a".into())),
             ("globex".into(), None),
         ]);
-        assert_eq!(plan(&q, &[], &pauses, per_org(4)).start, ids(&["2"]));
+        assert_eq!(plan(&q, &[], &pauses, 4).start, ids(&["2"]));
     }
 
     #[test]
@@ -241,9 +188,8 @@ mod tests {
         let running = [Busy {
             org: "acme".into(),
             stack_id: "a".into(),
-            here: true,
         }];
-        let p = plan(&q, &running, &Pauses::default(), per_org(4));
+        let p = plan(&q, &running, &Pauses::default(), 4);
         assert_eq!(
             p.skip,
             vec![("1".into(), "3".into()), ("2".into(), "3".into())]
@@ -251,6 +197,6 @@ mod tests {
         assert_eq!(p.start, ids(&["5"]));
         // Paused stacks still skip, so that resuming runs only the latest.
         let pauses = Pauses::from_list(vec![("acme".into(), Some("a".into()))]);
-        assert_eq!(plan(&q, &[], &pauses, per_org(4)).skip.len(), 2);
+        assert_eq!(plan(&q, &[], &pauses, 4).skip.len(), 2);
     }
 }

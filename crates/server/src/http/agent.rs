@@ -3,6 +3,8 @@
 //! report its steps and lines. Each request carries a pool's token; what it may touch is what
 //! the pool's agents hold. Not part of Pulumi's API, nor of the OpenAPI document.
 
+use std::time::Duration;
+
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -15,7 +17,8 @@ use super::AppState;
 use super::extract::{JsonBody, access_token};
 use crate::deploy::agent_holder;
 use crate::deploy::protocol::{
-    AGENT_HEADER, AgentInfo, Held, MAX_AGENT_ID, MintedToken, RenewRequest, RenewResponse, Report,
+    AGENT_HEADER, AgentInfo, ClaimRequest, Held, MAX_AGENT_ID, MAX_CLAIM_WAIT_MILLIS, MintedToken,
+    RenewRequest, RenewResponse, Report,
 };
 use crate::error::{Error, Result};
 use crate::store::{AgentPoolRecord, AgentSeen, DeploymentId, NewLogLine, Reported};
@@ -35,10 +38,16 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// Marks requests that came through the loopback listener of the server's local agents, the
+/// only place their token is taken.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalListener;
+
 /// An agent of a pool: the pool from `Authorization: token <pool token>` (401 when missing,
-/// unknown or deleted), the agent from its id header (400 when missing or malformed).
+/// unknown or deleted), the agent from its id header (400 when missing or malformed). A local
+/// agent of this server (its token, through its listener) has no pool.
 pub struct PoolAgent {
-    pub pool: AgentPoolRecord,
+    pub pool: Option<AgentPoolRecord>,
     /// The name its leases are held in.
     pub holder: String,
 }
@@ -48,11 +57,19 @@ impl FromRequestParts<AppState> for PoolAgent {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let token = access_token(parts).ok_or(Error::Unauthorized)?;
-        let pool = state
-            .store
-            .agent_pool_by_token(&tokens::hash(token))
-            .await?
-            .ok_or(Error::Unauthorized)?;
+        let hash = tokens::hash(token);
+        let local =
+            parts.extensions.get::<LocalListener>().is_some() && state.local_agents.accepts(&hash);
+        let pool = match local {
+            true => None,
+            false => Some(
+                state
+                    .store
+                    .agent_pool_by_token(&hash)
+                    .await?
+                    .ok_or(Error::Unauthorized)?,
+            ),
+        };
         let id = parts
             .headers
             .get(AGENT_HEADER)
@@ -70,19 +87,23 @@ impl FromRequestParts<AppState> for PoolAgent {
                      letters, digits, '-' or '_'"
                 ))
             })?;
-        let holder = agent_holder(&pool.id, id);
+        let holder = agent_holder(pool.as_ref().map(|p| p.id.as_str()), id);
         Ok(Self { pool, holder })
     }
 }
 
 impl PoolAgent {
+    /// Records the agent of a pool as heard from, for its pool's list.
     async fn seen(&self, state: &AppState, info: &AgentInfo) -> Result<()> {
+        let Some(pool) = &self.pool else {
+            return Ok(());
+        };
         let cut = |text: &str| text.chars().take(255).collect::<String>();
         state
             .store
             .agent_seen(AgentSeen {
                 id: &self.holder,
-                pool_id: &self.pool.id,
+                pool_id: &pool.id,
                 hostname: &cut(&info.hostname),
                 version: &cut(&info.version),
                 platform: &cut(&info.platform),
@@ -93,17 +114,17 @@ impl PoolAgent {
     }
 }
 
-/// The pool's next deployment that may start, leased to the agent; 204 when there is none.
+/// The pool's next deployment that may start, leased to the agent; 204 when none could start
+/// within the wait asked for.
 async fn claim(
     State(state): State<AppState>,
     agent: PoolAgent,
-    JsonBody(info): JsonBody<AgentInfo>,
+    JsonBody(request): JsonBody<ClaimRequest>,
 ) -> Result<Response> {
-    agent.seen(&state, &info).await?;
-    let claimed = state
-        .deployments
-        .claim(&agent.pool.id, &agent.holder)
-        .await?;
+    agent.seen(&state, &request.agent).await?;
+    let wait = Duration::from_millis(request.wait_millis.min(MAX_CLAIM_WAIT_MILLIS));
+    let pool = agent.pool.as_ref().map(|p| p.id.as_str());
+    let claimed = state.deployments.claim(pool, &agent.holder, wait).await?;
     Ok(match claimed {
         Some(assignment) => {
             tracing::info!(deployment = %assignment.id, agent = %agent.holder, "claimed");

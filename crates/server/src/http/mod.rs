@@ -34,6 +34,7 @@ use axum::http::Method;
 use axum::routing::{self, MethodRouter};
 use keyless_exchange::Exchanger;
 
+use crate::agent::local::LocalAgents;
 use crate::cors::ApiCors;
 use crate::crypto::Cipher;
 use crate::deploy::Engine;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub exchanger: Exchanger,
     /// Limits how many refused webhook deliveries each source gets logged.
     pub refused_deliveries: Arc<RateLimiter>,
+    /// The server's own agents, and their token.
+    pub local_agents: Arc<LocalAgents>,
 }
 
 /// A router that remembers the method and path of each route it holds, so that tests can hold

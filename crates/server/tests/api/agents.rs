@@ -402,3 +402,62 @@ async fn a_deployment_sees_nothing_of_its_agent() {
         "the agent's command line: {log}"
     );
 }
+
+/// The parent of process `pid`, from `/proc/<pid>/stat`.
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn command_line(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw).replace('\0', " ")
+}
+
+#[tokio::test]
+async fn the_server_runs_no_step_itself_its_local_agent_does() {
+    let fixture = Fixture::new();
+    let app = server(&fixture, 4).await;
+    let dev = deployments("website", "dev");
+    let id = app
+        .deploy(
+            &dev,
+            &fixture.request("update", &["echo started; sleep 60.0501"]),
+        )
+        .await;
+    app.wait_for_log(&dev, &id, "\nstarted\n").await;
+    let step = std::fs::read_dir("/proc")
+        .expect("lists processes")
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .find(|&pid| command_line(pid).trim_end() == "sleep 60.0501")
+        .expect("the step's process");
+    // Up from the step: the sandbox, then the agent, then this process (the server).
+    let mut ancestors = Vec::new();
+    let mut pid = step;
+    while let Some(up) = parent(pid).filter(|&up| up > 1) {
+        ancestors.push(up);
+        pid = up;
+    }
+    let server = std::process::id();
+    let below_server = ancestors
+        .iter()
+        .position(|&pid| pid == server)
+        .map(|at| ancestors[at - 1])
+        .expect("the step runs under the server's process tree");
+    assert!(
+        command_line(below_server).contains(" agent --server http://127.0.0.1:"),
+        "the server's child that runs the step is its local agent: {}",
+        command_line(below_server)
+    );
+    let cancel = app
+        .send(app.request(
+            Method::POST,
+            &format!("{dev}/{id}/cancel"),
+            Some(&app.admin),
+        ))
+        .await;
+    assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text);
+    wait_until_ended("sleep 60.0501", "the cancel").await;
+}

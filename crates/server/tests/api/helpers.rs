@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use keyless_api_types::{ApiError, OrgRole, StackRef};
+use keyless_server::agent::local::LocalAgents;
 use keyless_server::deploy::Engine;
 use keyless_server::seed::DemoTokens;
 use keyless_server::store::{NewAccount, StackId, Store, StoreError, StoredSettings};
@@ -28,6 +29,8 @@ pub struct TestApp {
     pub member: String,
     pub store: Arc<dyn Store>,
     pub engine: Arc<Engine>,
+    /// The server's local agents (child processes).
+    local_agents: Arc<LocalAgents>,
     server: JoinHandle<std::io::Result<()>>,
     pub data_dir: TempDir,
     /// The store's PostgreSQL URL, when the tests run on PostgreSQL.
@@ -74,7 +77,14 @@ pub async fn spawn_with_client(
     data_dir: TempDir,
     client: reqwest::Client,
 ) -> (TestApp, Option<DemoTokens>) {
-    let config = on_test_store(config).await;
+    // The server's warnings and errors, shown with a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("keyless_server=warn"))
+        .try_init();
+    let mut config = on_test_store(config).await;
+    // The local agents run this crate's server binary (the test binary is not one).
+    config.deploy.agent_program = Some(env!("CARGO_BIN_EXE_keyless-server").into());
     let postgres = config
         .database_url
         .clone()
@@ -86,6 +96,7 @@ pub async fn spawn_with_client(
         .expect("server starts");
     let store = state.store.clone();
     let engine = state.deployments.clone();
+    let local_agents = state.local_agents.clone();
     let server = tokio::spawn(keyless_server::serve(
         listener,
         tls,
@@ -98,6 +109,7 @@ pub async fn spawn_with_client(
         member: String::new(),
         store,
         engine,
+        local_agents,
         server,
         data_dir,
         postgres,
@@ -176,9 +188,10 @@ impl TestApp {
     }
 
     /// Stops the server as a crash would (running deployments are left `running` in the store,
-    /// their processes killed) and hands back its data directory.
+    /// its local agents and their processes killed) and hands back its data directory.
     pub fn crash(self) -> TempDir {
         self.engine.shutdown();
+        self.local_agents.shutdown();
         self.server.abort();
         self.data_dir
     }

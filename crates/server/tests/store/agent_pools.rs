@@ -1,7 +1,7 @@
 //! Agent pools: named per organization, found by their token's hash, never across
 //! organizations.
 
-use keyless_server::store::{NewAgentPool, StoreError};
+use keyless_server::store::{AgentSeen, NewAgentPool, StoreError};
 
 use crate::Fixture;
 
@@ -115,4 +115,57 @@ pub async fn pools_are_named_per_organization_and_found_by_token(f: Fixture) {
     );
     assert_eq!(store.agent_pools("acme").await.expect("lists"), [alpha]);
     assert_eq!(store.agent_pools("globex").await.expect("lists"), [theirs]);
+}
+
+pub async fn agents_are_listed_by_pool_last_heard_first(f: Fixture) {
+    f.org_with_admin("acme", "pat").await;
+    let store = &f.store;
+    let builders = store
+        .create_agent_pool(pool("acme", "builders", "hash-b"))
+        .await
+        .expect("made");
+    let others = store
+        .create_agent_pool(pool("acme", "others", "hash-o"))
+        .await
+        .expect("made");
+    let seen = |id: &'static str, pool_id: &'static str, version: &'static str| AgentSeen {
+        id,
+        pool_id,
+        hostname: "runner-1",
+        version,
+        platform: "linux/x86_64",
+        pid: "42",
+    };
+    let b = builders.id.clone().leak();
+    store
+        .agent_seen(seen("agent:b:1", b, "0.1.0"))
+        .await
+        .expect("recorded");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    store
+        .agent_seen(seen("agent:b:2", b, "0.1.0"))
+        .await
+        .expect("recorded");
+    // Heard from again: one row, updated.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    store
+        .agent_seen(seen("agent:b:1", b, "0.2.0"))
+        .await
+        .expect("recorded");
+    let agents = store.agents(&builders.id).await.expect("lists");
+    let ids: Vec<&str> = agents.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["agent:b:1", "agent:b:2"]);
+    assert_eq!(agents[0].version, "0.2.0");
+    assert!(agents[0].last_seen > agents[1].last_seen);
+    assert!((0..60_000).contains(&agents[0].silent_millis), "{agents:?}");
+    assert!(store.agents(&others.id).await.expect("lists").is_empty());
+
+    // A deleted pool's agents go with it.
+    assert!(
+        store
+            .delete_agent_pool("acme", &builders.id)
+            .await
+            .expect("deletes")
+    );
+    assert!(store.agents(&builders.id).await.expect("lists").is_empty());
 }

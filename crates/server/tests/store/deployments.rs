@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use keyless_api_types::{DeploymentStatus, PulumiOperation, StackRef, StepStatus};
 use keyless_server::store::{
     Account, DeploymentId, DeploymentPage, DeploymentRecord, DeploymentScope, Lease, NewDeployment,
-    NewLogLine, StackRecord,
+    NewLogLine, Report, Reported, StackRecord,
 };
 use serde_json::json;
 
@@ -585,4 +585,131 @@ pub async fn the_queue_lock_has_one_holder_until_it_lapses(f: Fixture) {
             .expect("takes a lapsed lock")
     );
     assert!(!store.lock_queue(lease("b", MINUTE)).await.expect("answers"));
+}
+
+pub async fn reports_are_stored_once_in_order_and_only_from_the_holder(f: Fixture) {
+    let (pat, prod, _) = two_stacks(&f).await;
+    let id = queue(&f, &prod, &pat, PulumiOperation::Update).await.id;
+    let report = |seq: i64, lines: &'static [NewLogLine]| Report {
+        seq,
+        step: None,
+        lines,
+        finish: None,
+    };
+    // Not running yet: nobody holds it.
+    assert_eq!(
+        f.store
+            .apply_report(&id, "a", report(1, &[]))
+            .await
+            .expect("answers"),
+        Reported::NotHeld
+    );
+    assert!(
+        f.store
+            .start_job(&id, &steps_named(), NOW, lease("a", MINUTE))
+            .await
+            .expect("starts")
+    );
+    let first = Box::leak(Box::new([header(0, "Setup"), line(0, 0, "one\n")]));
+    let second = Box::leak(Box::new([line(0, 1, "two\n")]));
+    let step = Report {
+        step: Some((0, StepStatus::Running, LATER)),
+        ..report(1, first)
+    };
+    assert_eq!(
+        f.store.apply_report(&id, "a", step).await.expect("answers"),
+        Reported::Stored
+    );
+    // Sent again (its answer lost): stored once.
+    assert_eq!(
+        f.store.apply_report(&id, "a", step).await.expect("answers"),
+        Reported::Again
+    );
+    // Another holder, or a report out of order: nothing stored.
+    assert_eq!(
+        f.store
+            .apply_report(&id, "b", report(2, second))
+            .await
+            .expect("answers"),
+        Reported::NotHeld
+    );
+    assert_eq!(
+        f.store
+            .apply_report(&id, "a", report(3, second))
+            .await
+            .expect("answers"),
+        Reported::NotHeld
+    );
+    let finish = Report {
+        finish: Some((DeploymentStatus::Succeeded, LATER)),
+        ..report(2, second)
+    };
+    assert_eq!(
+        f.store
+            .apply_report(&id, "a", finish)
+            .await
+            .expect("answers"),
+        Reported::Stored
+    );
+    assert_eq!(
+        f.store
+            .apply_report(&id, "a", finish)
+            .await
+            .expect("answers"),
+        Reported::Again
+    );
+    let text = f
+        .store
+        .log_text(&id, 0, i64::MAX, 10, "##[group]")
+        .await
+        .expect("answers")
+        .expect("lines")
+        .0;
+    assert_eq!(text.matches("one").count(), 1, "{text}");
+    assert_eq!(text.matches("two").count(), 1, "{text}");
+    let record = f
+        .store
+        .deployment(&id)
+        .await
+        .expect("answers")
+        .expect("kept");
+    assert_eq!(record.status, DeploymentStatus::Succeeded);
+    let steps = f.store.steps(&id).await.expect("answers");
+    assert_eq!(
+        (steps[0].status, steps[0].started.as_deref()),
+        (StepStatus::Running, Some(LATER))
+    );
+
+    // Taken over once its lease lapsed: the old holder's reports are refused.
+    let other = queue(&f, &prod, &pat, PulumiOperation::Update).await.id;
+    assert!(
+        f.store
+            .start_job(&other, &steps_named(), NOW, lease("a", -1))
+            .await
+            .expect("starts")
+    );
+    assert!(
+        f.store
+            .take_lapsed(&other, lease("c", MINUTE))
+            .await
+            .expect("answers")
+    );
+    assert_eq!(
+        f.store
+            .apply_report(&other, "a", report(1, &[]))
+            .await
+            .expect("answers"),
+        Reported::NotHeld
+    );
+    let record = f
+        .store
+        .deployment(&other)
+        .await
+        .expect("answers")
+        .expect("kept");
+    assert_eq!(record.lease_holder.as_deref(), Some("c"));
+}
+
+fn steps_named() -> Vec<String> {
+    vec!["Setup".to_owned()]
 }
