@@ -27,6 +27,9 @@ use crate::tokens;
 /// The largest report: agents send lines in reports of at most a quarter of this.
 pub const REPORT_LIMIT: usize = 16 * 1024 * 1024;
 
+/// The longest timestamp a reported line may carry (RFC 3339 with nanoseconds is 30 bytes).
+const MAX_TIMESTAMP: usize = 64;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/agent/claim", post(claim))
@@ -196,6 +199,17 @@ async fn report(
         return Err(Error::bad_request(
             "a deployment finishes succeeded or failed",
         ));
+    }
+    if let Some(bad) = report.lines.iter().position(|line| {
+        line.step < 0
+            || line.header.is_some() == line.line.is_some()
+            || line.header.is_some() != line.step_offset.is_none()
+            || line.timestamp.len() > MAX_TIMESTAMP
+    }) {
+        return Err(Error::bad_request(format!(
+            "lines[{bad}] must be a header (no stepOffset) or a line (with one), of a step from 0, \
+             with a timestamp"
+        )));
     }
     let lines: Vec<NewLogLine> = report.lines.into_iter().map(NewLogLine::from).collect();
     let stored = state

@@ -461,3 +461,77 @@ async fn the_server_runs_no_step_itself_its_local_agent_does() {
     assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text);
     wait_until_ended("sleep 60.0501", "the cancel").await;
 }
+
+#[tokio::test]
+async fn malformed_agent_requests_get_clear_errors_and_store_nothing() {
+    let fixture = Fixture::new();
+    let app = server(&fixture, 4).await;
+    let (pool_id, token) = pool(&app, "builders").await;
+    let dev = deployments("website", "dev");
+    route(&app, &dev, &pool_id).await;
+    let id = app
+        .deploy(&dev, &fixture.request("update", &["echo hello"]))
+        .await;
+    let (code, _) = as_agent(&app, &token, "b1", "/api/agent/claim", &json!({})).await;
+    assert_eq!(code, 200);
+    let report = format!("/api/agent/deployments/{id}/reports");
+    let at = "2026-12-06T00:00:00Z";
+    for (body, why) in [
+        (json!({"seq": 0}), "seq"),
+        (json!({"seq": "one"}), "not valid JSON"),
+        (
+            json!({"seq": 1, "lines": [{"step": 0, "timestamp": at}]}),
+            "lines[0]",
+        ),
+        (
+            json!({"seq": 1, "lines": [{"step": 0, "timestamp": at, "header": "h", "line": "l"}]}),
+            "lines[0]",
+        ),
+        (
+            json!({"seq": 1, "lines": [{"step": -1, "stepOffset": 0, "timestamp": at, "line": "l"}]}),
+            "lines[0]",
+        ),
+        (
+            json!({"seq": 1, "step": {"position": 0, "status": "not-started", "at": at}}),
+            "step",
+        ),
+    ] {
+        let reply = app
+            .send(
+                app.request(Method::POST, &report, Some(&token))
+                    .header("keyless-agent", "b1")
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.text
+        );
+        let message = reply.body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(why), "{body}: {message}");
+    }
+    // Larger than any report: refused before it is read whole.
+    let huge = "x".repeat(17 * 1024 * 1024);
+    let reply = app
+        .send(
+            app.request(Method::POST, &report, Some(&token))
+                .header("keyless-agent", "b1")
+                .header("content-type", "application/json")
+                .body(huge),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text
+    );
+    // Nothing was stored, and a good report still is.
+    let good = json!({"seq": 1, "lines": [{"step": 0, "stepOffset": 0, "timestamp": at,
+        "line": "kept\n"}]});
+    assert_eq!(as_agent(&app, &token, "b1", &report, &good).await.0, 204);
+    let log = app.log_text(&dev, &id).await;
+    assert_eq!(log, "kept\n");
+}
