@@ -13,7 +13,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::fixtures::{Fixture, Gate, SECRET, deployments, wait_until_ended};
+use crate::fixtures::{
+    Fixture, Gate, SECRET, assert_one_per_stack_within, deployments, wait_until_ended,
+};
 use crate::helpers::{TEST_LEASE, TestApp, spawn_with};
 
 /// A `keyless-server agent` process, killed when dropped.
@@ -103,6 +105,28 @@ async fn route(app: &TestApp, base: &str, pool: &str) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
 }
 
+/// A server whose `website/dev` runs on agents of pool `builders`, no agent started yet.
+struct Routed {
+    app: TestApp,
+    pool_id: String,
+    token: String,
+    /// `website/dev`'s deployments path.
+    dev: String,
+}
+
+async fn routed(fixture: &Fixture) -> Routed {
+    let app = server(fixture, 4).await;
+    let (pool_id, token) = pool(&app, "builders").await;
+    let dev = deployments("website", "dev");
+    route(&app, &dev, &pool_id).await;
+    Routed {
+        app,
+        pool_id,
+        token,
+        dev,
+    }
+}
+
 fn status(deployment: &Value) -> &str {
     deployment["status"].as_str().unwrap_or_default()
 }
@@ -110,10 +134,12 @@ fn status(deployment: &Value) -> &str {
 #[tokio::test]
 async fn a_pools_agent_runs_its_deployments_and_the_server_runs_none() {
     let fixture = Fixture::new();
-    let app = server(&fixture, 4).await;
-    let (pool_id, token) = pool(&app, "builders").await;
-    let dev = deployments("website", "dev");
-    route(&app, &dev, &pool_id).await;
+    let Routed {
+        app,
+        pool_id,
+        token,
+        dev,
+    } = routed(&fixture).await;
 
     // No agent yet: the server does not run it itself.
     let id = app
@@ -171,10 +197,12 @@ async fn a_pools_agent_runs_its_deployments_and_the_server_runs_none() {
 #[tokio::test]
 async fn an_agent_killed_mid_deployment_is_lost_and_the_stack_moves_on_to_another() {
     let fixture = Fixture::new();
-    let app = server(&fixture, 4).await;
-    let (pool_id, token) = pool(&app, "builders").await;
-    let dev = deployments("website", "dev");
-    route(&app, &dev, &pool_id).await;
+    let Routed {
+        app,
+        pool_id: _,
+        token,
+        dev,
+    } = routed(&fixture).await;
     let gate = Gate::new().await;
     let command = format!("echo started; {}; sleep 60.0401", gate.wait());
 
@@ -256,19 +284,7 @@ async fn two_agents_run_twenty_deployments_in_stack_order_within_the_limit_each_
         let ended = done["modified"].as_str().expect("modified");
         runs.push((base.clone(), started.to_owned(), ended.to_owned()));
     }
-    for stack in &stacks {
-        let order: Vec<_> = runs.iter().filter(|(base, ..)| base == stack).collect();
-        for pair in order.windows(2) {
-            assert!(pair[1].1 >= pair[0].2, "{stack} ran two at once: {pair:?}");
-        }
-    }
-    for (_, started, _) in &runs {
-        let at_once = runs
-            .iter()
-            .filter(|(_, s, e)| s.as_str() <= started.as_str() && started.as_str() < e.as_str())
-            .count();
-        assert!(at_once <= 2, "{at_once} ran at once at {started}");
-    }
+    assert_one_per_stack_within(&runs, 2);
 }
 
 /// A request to the agents' API as agent `agent` of the pool whose token is `token`.
@@ -385,10 +401,12 @@ async fn a_pools_token_reaches_only_what_its_agents_hold_and_a_deleted_pools_not
 #[tokio::test]
 async fn a_deployment_sees_nothing_of_its_agent() {
     let fixture = Fixture::new();
-    let app = server(&fixture, 4).await;
-    let (pool_id, token) = pool(&app, "builders").await;
-    let dev = deployments("website", "dev");
-    route(&app, &dev, &pool_id).await;
+    let Routed {
+        app,
+        pool_id: _,
+        token,
+        dev,
+    } = routed(&fixture).await;
     let _agent = Agent::start(&app, &token, &fixture);
     let probe = "env; for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do \
                  tr '\\0' ' ' < $f; echo; done; echo probed";
@@ -465,10 +483,12 @@ async fn the_server_runs_no_step_itself_its_local_agent_does() {
 #[tokio::test]
 async fn malformed_agent_requests_get_clear_errors_and_store_nothing() {
     let fixture = Fixture::new();
-    let app = server(&fixture, 4).await;
-    let (pool_id, token) = pool(&app, "builders").await;
-    let dev = deployments("website", "dev");
-    route(&app, &dev, &pool_id).await;
+    let Routed {
+        app,
+        pool_id: _,
+        token,
+        dev,
+    } = routed(&fixture).await;
     let id = app
         .deploy(&dev, &fixture.request("update", &["echo hello"]))
         .await;

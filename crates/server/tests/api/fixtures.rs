@@ -315,6 +315,25 @@ impl Gate {
     }
 }
 
+/// Asserts of finished runs (stack's deployments path, started, ended; times as the API writes
+/// them, which sort as text) that each stack's runs never overlapped, and that never more than
+/// `limit` ran at once.
+pub fn assert_one_per_stack_within(runs: &[(String, String, String)], limit: usize) {
+    for (stack, ..) in runs {
+        let order: Vec<_> = runs.iter().filter(|(base, ..)| base == stack).collect();
+        for pair in order.windows(2) {
+            assert!(pair[1].1 >= pair[0].2, "{stack} ran two at once: {pair:?}");
+        }
+    }
+    for (_, started, _) in runs {
+        let at_once = runs
+            .iter()
+            .filter(|(_, s, e)| s.as_str() <= started.as_str() && started.as_str() < e.as_str())
+            .count();
+        assert!(at_once <= limit, "{at_once} ran at once at {started}");
+    }
+}
+
 /// Waits until no process's command line is `command` (see [`process_alive`]); panics after
 /// [`PATIENCE`] saying it `outlived` what should have ended it.
 pub async fn wait_until_ended(command: &str, outlived: &str) {

@@ -13,7 +13,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::fixtures::{Fixture, Gate, deployments, process_alive, wait_until_ended};
+use crate::fixtures::{
+    Fixture, Gate, assert_one_per_stack_within, deployments, process_alive, wait_until_ended,
+};
 use crate::helpers::{TEST_LEASE, TestApp, rotate_oidc_key, spawn_with, verify_jwt};
 use crate::support::Schema;
 
@@ -139,22 +141,9 @@ async fn deployments_queued_through_both_run_once_each_in_order_within_the_limit
             .to_owned();
         runs.push((base.clone(), started, text(&done, "modified").to_owned()));
     }
-    // Per stack, each run starts after the one queued before it ended.
-    for stack in &stacks {
-        let order: Vec<&(String, String, String)> =
-            runs.iter().filter(|(base, ..)| base == stack).collect();
-        for pair in order.windows(2) {
-            assert!(pair[1].1 >= pair[0].2, "{stack} ran two at once: {pair:?}");
-        }
-    }
-    // Never more than the organization's limit at once, counting both servers.
-    for (_, started, _) in &runs {
-        let at_once = runs
-            .iter()
-            .filter(|(_, s, m)| s.as_str() <= started.as_str() && started.as_str() < m.as_str())
-            .count();
-        assert!(at_once <= 2, "{at_once} ran at once at {started}");
-    }
+    // Per stack, each run starts after the one queued before it ended; never more than the
+    // organization's limit at once, counting both servers.
+    assert_one_per_stack_within(&runs, 2);
 }
 
 #[tokio::test]
