@@ -62,7 +62,8 @@ const LOCK_RETRY: Duration = Duration::from_millis(100);
 /// deployment queued through another server sharing the store).
 const CLAIM_RECHECK: Duration = Duration::from_secs(1);
 
-/// The line a deployment that was running when the server stopped ends with.
+/// The line a deployment that was running when its server (and so its local agent) stopped
+/// ends with.
 pub const INTERRUPTED_LINE: &str =
     "Deployment failed: the server stopped while it was running, so its outcome is unknown";
 
@@ -78,7 +79,7 @@ pub fn agent_holder(pool: Option<&str>, agent: &str) -> String {
     format!("{AGENT_HOLDER}{}:{agent}", pool.unwrap_or_default())
 }
 
-/// What the control plane alone holds and decides, beside how deployments run.
+/// What the control plane alone holds and decides.
 pub struct Plane {
     pub cipher: Arc<Cipher>,
     /// Mints each deployment's token.
@@ -89,9 +90,11 @@ pub struct Plane {
     pub exclusive_store: bool,
 }
 
-/// How deployments run where they run (this server, or an agent).
+/// How deployments run where they run (an agent; the server keeps its own for the local
+/// repository checks of its API and webhooks).
 pub struct ExecConfig {
-    /// The server's data dir, which deployments must never see (an agent has none).
+    /// The server's data dir, which deployments must never see (known to the server's local
+    /// agents; an agent elsewhere has none).
     pub data_dir: Option<PathBuf>,
     /// The secret key when it is kept outside the data dir (`--secret-key-file`), which
     /// deployments must never see either.
