@@ -11,6 +11,9 @@
 //! URL is built by [`api_url`] from its `apiBaseUrl`. One build then serves any backend.
 
 use gloo_net::http::{Method, RequestBuilder, Response};
+use keyless_api_types::agent_pools::{
+    AgentPoolDetail, AgentPoolRequest, CreateAgentPoolResponse, ListAgentPoolsResponse,
+};
 use keyless_api_types::tokens::{
     CreateAccessTokenRequest, CreateAccessTokenResponse, ListAccessTokensResponse,
 };
@@ -78,6 +81,21 @@ pub fn api_url(path: &str) -> Result<String, ApiFailure> {
         None => Ok(path.to_owned()),
         Some(Ok(base)) => Ok(format!("{base}{path}")),
         Some(Err(why)) => Err(ApiFailure::Network(why.clone())),
+    }
+}
+
+/// The absolute URL of the configured backend, as an agent started elsewhere reaches it
+/// (`keyless-server agent --server`): `apiBaseUrl` made absolute against the console's origin.
+pub fn server_url() -> String {
+    let base = match API_BASE.get() {
+        Some(Ok(base)) => base.as_str(),
+        _ => "",
+    };
+    if base.starts_with("http://") || base.starts_with("https://") {
+        base.to_owned()
+    } else {
+        let origin = leptos::prelude::window().location().origin();
+        format!("{}{base}", origin.unwrap_or_default())
     }
 }
 
@@ -276,6 +294,71 @@ impl Client {
     pub async fn delete_access_token(&self, id: &str) -> Result<(), ApiFailure> {
         self.call(Method::DELETE, &format!("/api/user/tokens/{id}"))
             .await
+    }
+
+    /// `GET /api/orgs/{org}/agent-pools` (admins): the organization's agent pools.
+    pub async fn agent_pools(&self, org: &str) -> Result<ListAgentPoolsResponse, ApiFailure> {
+        self.get(&agent_pools_path(org, "")).await
+    }
+
+    /// `GET /api/orgs/{org}/agent-pools` (admins), read as each pool's id and name: what the
+    /// Deploy panel offers, without the cost of decoding the rest on that page.
+    pub async fn agent_pool_names(&self, org: &str) -> Result<Vec<(String, String)>, ApiFailure> {
+        let listed: Value = self.get(&agent_pools_path(org, "")).await?;
+        let pools = listed.get("agentPools").and_then(Value::as_array);
+        let text = |pool: &Value, key: &str| Some(pool.get(key)?.as_str()?.to_owned());
+        Ok(pools
+            .into_iter()
+            .flatten()
+            .filter_map(|pool| Some((text(pool, "id")?, text(pool, "name")?)))
+            .collect())
+    }
+
+    /// `GET /api/orgs/{org}/agent-pools/{id}` (admins): a pool and its agents.
+    pub async fn agent_pool(&self, org: &str, id: &str) -> Result<AgentPoolDetail, ApiFailure> {
+        self.get(&agent_pools_path(org, &format!("/{id}"))).await
+    }
+
+    /// `POST /api/orgs/{org}/agent-pools` (admins): a new pool; the answer is the only time its
+    /// token is shown.
+    pub async fn create_agent_pool(
+        &self,
+        org: &str,
+        request: &AgentPoolRequest,
+    ) -> Result<CreateAgentPoolResponse, ApiFailure> {
+        self.post(&agent_pools_path(org, ""), &to_json(request)?)
+            .await
+    }
+
+    /// `PATCH /api/orgs/{org}/agent-pools/{id}` (admins): renames or redescribes a pool.
+    pub async fn update_agent_pool(
+        &self,
+        org: &str,
+        id: &str,
+        request: &AgentPoolRequest,
+    ) -> Result<(), ApiFailure> {
+        let request_builder =
+            self.request(Method::PATCH, &agent_pools_path(org, &format!("/{id}")))?;
+        self.send(request_builder, Some(&to_json(request)?))
+            .await
+            .map(drop)
+    }
+
+    /// `DELETE /api/orgs/{org}/agent-pools/{id}` (admins). Without `force`, a pool that stacks'
+    /// settings choose is kept and the answer (409) names those stacks.
+    pub async fn delete_agent_pool(
+        &self,
+        org: &str,
+        id: &str,
+        force: bool,
+    ) -> Result<(), ApiFailure> {
+        let request = self.request(Method::DELETE, &agent_pools_path(org, &format!("/{id}")))?;
+        let request = if force {
+            request.query([("force", "true")])
+        } else {
+            request
+        };
+        self.send(request, None).await.map(drop)
     }
 
     /// `GET /api/stacks/{org}/{project}/{stack}`.
@@ -484,6 +567,10 @@ impl Client {
 
 fn to_json(body: &impl serde::Serialize) -> Result<Value, ApiFailure> {
     serde_json::to_value(body).map_err(|e| ApiFailure::Network(e.to_string()))
+}
+
+fn agent_pools_path(org: &str, rest: &str) -> String {
+    format!("/api/orgs/{org}/agent-pools{rest}")
 }
 
 fn deployments_path(stack: &StackRef, rest: &str) -> String {

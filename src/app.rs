@@ -2,6 +2,7 @@
 //! Sign out button. Each page is its own lazily loaded wasm module (`lazy_page!`), split off
 //! by `cargo xtask split-console` when trunk builds the console.
 
+use keyless_api_types::OrgRole;
 use leptos::prelude::*;
 use leptos_router::components::{A, ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
@@ -9,6 +10,7 @@ use leptos_router::{Lazy, LazyRoute, NavigateOptions, path};
 
 use crate::lazy::LazyParts;
 use crate::load::loading;
+use crate::pages::agent_pools::AgentPoolsPage;
 use crate::pages::deploy_settings::DeploySettingsPage;
 use crate::pages::deployment::DeploymentPage;
 use crate::pages::deployments::{OrgDeploymentsPage, StackDeploymentsPage};
@@ -51,6 +53,10 @@ fn Shell() -> impl IntoView {
                 <Route
                     path=path!("/orgs/:org/deployments")
                     view={Lazy::<OrgDeploymentsRoute>::new()}
+                />
+                <Route
+                    path=path!("/orgs/:org/agent-pools")
+                    view={Lazy::<AgentPoolsRoute>::new()}
                 />
                 <ParentRoute path=path!("/:org/:project/:stack") view={Lazy::<StackRoute>::new()}>
                     <Route path=path!("") view={Lazy::<StackOverviewRoute>::new()} />
@@ -100,6 +106,8 @@ lazy_page!(StacksRoute, stacks => <RequireAuth><StacksPage /></RequireAuth>);
 lazy_page!(TokensRoute, tokens => <RequireAuth><TokensPage /></RequireAuth>);
 lazy_page!(OrgDeploymentsRoute, org_deployments =>
     <RequireAuth><OrgDeploymentsPage /></RequireAuth>);
+lazy_page!(AgentPoolsRoute, agent_pools =>
+    <RequireAuth><AgentPoolsPage /></RequireAuth>);
 lazy_page!(StackRoute, stack => <RequireAuth><StackLayout /></RequireAuth>);
 lazy_page!(StackOverviewRoute, stack_overview => <StackOverview />);
 lazy_page!(StackDeploymentsRoute, stack_deployments => <StackDeploymentsPage />);
@@ -136,6 +144,15 @@ fn Header() -> impl IntoView {
                 .map(|org| format!("/orgs/{}/deployments", org.github_login))
         })
     };
+    // Only admins may see an organization's agent pools: those of the first one they administer.
+    let agent_pools_href = move || {
+        session.user.read().as_ref().and_then(|user| {
+            user.organizations
+                .iter()
+                .find(|org| org.role == OrgRole::Admin)
+                .map(|org| format!("/orgs/{}/agent-pools", org.github_login))
+        })
+    };
     view! {
         <header class="app-header">
             <A href="/stacks" {..} class="brand">
@@ -146,6 +163,7 @@ fn Header() -> impl IntoView {
                 <A href="/stacks">"Stacks"</A>
                 {move || deployments_href().map(|href| view! { <A href=href>"Deployments"</A> })}
                 <A href="/logs/open">"Open a log file"</A>
+                {move || agent_pools_href().map(|href| view! { <A href=href>"Agent pools"</A> })}
                 <A href="/tokens">"Access tokens"</A>
             </nav>
             <div class="account" class:hidden=move || user_name().is_none()>

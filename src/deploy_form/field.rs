@@ -49,6 +49,9 @@ impl CloudForm for Cloud {
 /// One input of the panel. Variants are declared in display order, which `Ord` follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
+    /// The agent pool that runs the stack's deployments (`agentPoolID`); empty: this server's
+    /// own agents.
+    AgentPool,
     AwsRoleArn,
     AwsSessionName,
     /// One row of the policy list, by index.
@@ -78,7 +81,7 @@ pub enum Field {
 }
 
 impl Field {
-    /// The cloud the field belongs to; `None` for the push-to-deploy fields.
+    /// The cloud the field belongs to; `None` for the agent pool and push to deploy.
     pub fn cloud(self) -> Option<Cloud> {
         self.spec().cloud
     }
@@ -132,6 +135,7 @@ impl Field {
         let key = self.wire_key();
         let section = match self.cloud() {
             Some(cloud) => format!("oidc-{}", cloud.key()),
+            None if self == Field::AgentPool => "deploy".to_owned(),
             None => "github".to_owned(),
         };
         match self.row() {
@@ -152,8 +156,10 @@ impl Field {
 
     /// The field a dotted path names, if the panel shows it.
     pub fn from_attribute(attribute: &str) -> Option<Field> {
-        if attribute == "sourceContext.git.branch" {
-            return Some(Field::Branch);
+        match attribute {
+            "sourceContext.git.branch" => return Some(Field::Branch),
+            "agentPoolID" => return Some(Field::AgentPool),
+            _ => {}
         }
         if let Some(key) = attribute.strip_prefix("gitHub.") {
             let list_row = |list: Field, prefix: &str| {
@@ -199,6 +205,15 @@ impl Field {
         const AZURE: Option<Cloud> = Some(Cloud::Azure);
         const GCP: Option<Cloud> = Some(Cloud::Gcp);
         match self.row().map_or(self, |(list, _)| list) {
+            Field::AgentPool => &Spec {
+                cloud: None,
+                key: "agentPoolID",
+                label: "Agent pool",
+                item: None,
+                hint: "The machines that run this stack's deployments. Admins add pools under \
+                       Agent pools.",
+                placeholder: "",
+            },
             Field::AwsRoleArn => &Spec {
                 cloud: AWS,
                 key: "roleArn",
@@ -351,9 +366,10 @@ impl Field {
 /// What the panel knows of one input: where its value is saved and how it is shown. One entry
 /// per field in [`Field::spec`], the one place a field is described.
 struct Spec {
-    /// The cloud whose block holds it; `None` for push to deploy.
+    /// The cloud whose block holds it; `None` for the agent pool and push to deploy.
     cloud: Option<Cloud>,
-    /// The key inside its object (the cloud's, `gitHub`, or the git source for the branch).
+    /// The key inside its object (the cloud's, `gitHub`, the git source for the branch, the
+    /// settings themselves for the agent pool).
     key: &'static str,
     label: &'static str,
     /// For a list: the name of one row.

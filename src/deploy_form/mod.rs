@@ -1,8 +1,8 @@
 //! The Deploy panel's form as plain Rust, free of any UI: form state ⇄ [`DeploymentSettings`],
 //! the minimal merge patch to save it, and validation or API errors mapped onto form fields.
 //!
-//! The panel owns `operationContext.oidc.{aws,azure,gcp}` (within each cloud only the keys it
-//! shows), the push-to-deploy keys of `gitHub` (`repository`, `deployCommits`,
+//! The panel owns `agentPoolID`, `operationContext.oidc.{aws,azure,gcp}` (within each cloud only
+//! the keys it shows), the push-to-deploy keys of `gitHub` (`repository`, `deployCommits`,
 //! `previewPullRequests`, `paths`, `deployTags`, `tagFilters`) and `sourceContext.git.branch`.
 //! Everything else in the loaded settings (the rest of the source, environment variables,
 //! secrets, keys this console does not know) is carried over untouched, so the patch never
@@ -72,6 +72,8 @@ pub struct GcpForm {
 /// on restores them; only switched-on clouds reach the settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeployForm {
+    /// The id of the agent pool that runs deployments; empty: this server's own agents.
+    pub agent_pool: String,
     /// Which clouds' switches are on.
     pub enabled: PerCloud<bool>,
     pub aws: AwsForm,
@@ -134,7 +136,10 @@ impl DeployForm {
             .map_err(|e| format!("The push-to-deploy settings could not be read: {e}"))?;
         let branch = serde_json::from_value::<Option<String>>(at("/sourceContext/git/branch"))
             .map_err(|e| format!("The source branch could not be read: {e}"))?;
+        let pool = serde_json::from_value::<Option<String>>(at("/agentPoolID"))
+            .map_err(|e| format!("The agent pool could not be read: {e}"))?;
         Ok(DeployForm {
+            agent_pool: pool.unwrap_or_default(),
             push: PushForm::new(&github.unwrap_or_default(), branch.unwrap_or_default()),
             ..Self::from_oidc(oidc.as_ref())
         })
@@ -176,6 +181,7 @@ impl DeployForm {
             return self.list(list).get(i).map_or("", String::as_str);
         }
         match field {
+            Field::AgentPool => &self.agent_pool,
             Field::AwsRoleArn => &self.aws.role_arn,
             Field::AwsSessionName => &self.aws.session_name,
             Field::AwsDuration => &self.aws.duration,
@@ -203,6 +209,7 @@ impl DeployForm {
             return;
         }
         let slot = match field {
+            Field::AgentPool => &mut self.agent_pool,
             Field::AwsRoleArn => &mut self.aws.role_arn,
             Field::AwsSessionName => &mut self.aws.session_name,
             Field::AwsDuration => &mut self.aws.duration,
@@ -289,9 +296,11 @@ impl DeployForm {
             .map(|name| format!("For update #1 of this stack: {name}"))
     }
 
-    /// `loaded` with the form's OIDC settings written over the keys the form owns.
+    /// `loaded` with the form's values written over the keys the form owns.
     pub fn apply_to(&self, loaded: &Value) -> Value {
         let mut edited = loaded.clone();
+        let pool = optional(&self.agent_pool).map(Value::String);
+        write_keys(&mut edited, &[], vec![(Field::AgentPool.wire_key(), pool)]);
         let oidc = self.oidc();
         let clouds = [
             (Cloud::Aws, oidc.aws.map(serde_json::to_value)),
@@ -444,6 +453,7 @@ mod tests {
     /// The dotted path the validators and the API use for `field`.
     fn attribute(field: Field) -> String {
         let section = match (field, field.cloud()) {
+            (Field::AgentPool, _) => return field.wire_key().to_owned(),
             (Field::Branch, _) => GIT_PATH.join("."),
             (_, Some(cloud)) => format!("{}.{}", OIDC_PATH.join("."), cloud.key()),
             (_, None) => GITHUB_PATH.join("."),
@@ -561,6 +571,28 @@ mod tests {
         assert_eq!(saved["agentPoolID"], "pool-1");
     }
 
+    /// Guards against "This server's agents" leaving the old pool saved (merge patch needs an
+    /// explicit null) and against an empty id being saved as a pool.
+    #[test]
+    fn choosing_an_agent_pool_and_going_back_to_the_servers_agents() {
+        let mut form = form();
+        assert_eq!(form.text(Field::AgentPool), "pool-1");
+        form.set_text(Field::AgentPool, "pool-2".into());
+        assert_eq!(
+            form.patch(&loaded()),
+            Some(json!({"agentPoolID": "pool-2"}))
+        );
+        form.set_text(Field::AgentPool, String::new());
+        assert_eq!(form.patch(&loaded()), Some(json!({"agentPoolID": null})));
+        assert_eq!(DeployForm::default().patch(&json!({})), None);
+        assert_eq!(Field::AgentPool.dom_id(), "deploy-agentPoolID");
+        let error = DeployForm::from_json(&json!({"agentPoolID": 7})).expect_err("not a string");
+        assert!(
+            error.starts_with("The agent pool could not be read"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn the_first_cloud_creates_the_oidc_object() {
         let mut form = DeployForm::default();
@@ -661,7 +693,11 @@ mod tests {
             mapped.get(Field::GcpRegion),
             Some("Region europe-north9 does not exist.")
         );
-        assert_eq!(mapped.other, ["agentPoolID was not found"]);
+        assert_eq!(
+            mapped.get(Field::AgentPool),
+            Some("Agent pool was not found")
+        );
+        assert!(mapped.other.is_empty(), "{:?}", mapped.other);
         // The panel sets the branch of a source whose URL it does not show.
         assert_eq!(mapped.get(Field::Branch), Some(NO_REPO_URL));
 
@@ -677,6 +713,7 @@ mod tests {
             .flat_map(|c| c.fields().iter().copied())
             .collect();
         fields.extend([
+            Field::AgentPool,
             Field::AwsPolicyArn(3),
             Field::GitHubRepository,
             Field::Branch,

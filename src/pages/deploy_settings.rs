@@ -1,5 +1,5 @@
-//! Settings → Deploy: the stack's deployment settings, OpenID Connect per cloud, push to
-//! deploy; editable by admins, read-only for members.
+//! Settings → Deploy: the stack's deployment settings, the agent pool that runs them, OpenID
+//! Connect per cloud, push to deploy; editable by admins, read-only for members.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +23,9 @@ use crate::unsaved::UnsavedChanges;
 /// Shown to organization members, who may look but not change.
 pub const READ_ONLY_NOTICE: &str = "Only organization admins can change deployment settings.";
 
+/// The agent pool choice that saves no `agentPoolID`.
+pub const DEFAULT_AGENTS: &str = "This server's agents (default)";
+
 /// Shown once the server has accepted the configuration.
 pub const SAVED: &str = "Deployment configuration saved";
 
@@ -35,14 +38,20 @@ pub fn DeploySettingsPage() -> impl IntoView {
     let settings = load(move || {
         let client = session.client();
         let stack_ref = stack_ref.get();
+        // Only admins may list the organization's agent pools (and choose one). Read in the
+        // same load as the settings: a load of its own costs this page kilobytes of wasm.
+        let admin = stack_ref
+            .as_ref()
+            .is_some_and(|stack| session.is_admin_of(&stack.org));
         async move {
-            match stack_ref {
-                Some(stack) => client
-                    .deployment_settings(&stack)
-                    .await
-                    .map(|settings| (stack, settings)),
-                None => Err(ApiFailure::Network("no stack in the address".into())),
-            }
+            let stack =
+                stack_ref.ok_or_else(|| ApiFailure::Network("no stack in the address".into()))?;
+            let settings = client.deployment_settings(&stack).await?;
+            let pools = match admin {
+                true => Some(client.agent_pool_names(&stack.org).await),
+                false => None,
+            };
+            Ok((stack, settings, pools))
         }
     });
     let title = Signal::derive(move || match stack_ref.get() {
@@ -53,13 +62,13 @@ pub fn DeploySettingsPage() -> impl IntoView {
         <PageTitle text=title />
         {move || match settings.get() {
             None => loading("deployment settings"),
-            Some(Ok((stack, settings))) => {
+            Some(Ok((stack, settings, agent_pools))) => {
                         let org = stack.org.clone();
                         let admin = session.is_admin_of(&org);
                         let read_only = Signal::derive(move || !session.is_admin_of(&org));
                         provide_context(WebhookOrg(stack.org.clone()));
                         view! {
-                            <DeploySettingsForm stack settings read_only />
+                            <DeploySettingsForm stack settings read_only agent_pools />
                             // Members may not see the secret or the deliveries (the API answers 403).
                             {admin.then(|| lazy_part(|parts| parts.github_webhook, "GitHub webhook"))}
                         }
@@ -86,6 +95,10 @@ pub fn DeploySettingsForm(
     /// Whether the user may only look (organization members).
     #[prop(into, optional)]
     read_only: Signal<bool>,
+    /// The organization's agent pools as ids and names (or why they could not be read), for
+    /// admins; without them the pool choice offers only this server's agents and the saved pool.
+    #[prop(optional_no_strip)]
+    agent_pools: Option<Result<Vec<(String, String)>, ApiFailure>>,
 ) -> impl IntoView {
     let session = use_session();
     let initial = DeployForm::from_json(&settings);
@@ -260,6 +273,64 @@ pub fn DeploySettingsForm(
         }
         .into_any()
     };
+    // This server's agents, the organization's pools, and the saved pool even when it is not
+    // among them (deleted with force, or pools unknown to a member).
+    let pool_view = {
+        let field = Field::AgentPool;
+        let id = field.dom_id();
+        let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
+        // The error's id is named even while there is none: it is then skipped.
+        let described_by = format!("{hint_id} {error_id}");
+        let saved = form.read_untracked().agent_pool.clone();
+        let saved_id = saved.clone();
+        let (listed, unlisted) = match agent_pools {
+            Some(Ok(pools)) => (Some(pools), None),
+            Some(Err(failure)) => (
+                None,
+                Some(format!(
+                    "The organization's agent pools could not be loaded. {failure}"
+                )),
+            ),
+            None => (None, None),
+        };
+        let known = listed.is_some();
+        let mut options = vec![(String::new(), DEFAULT_AGENTS.to_owned())];
+        options.extend(listed.into_iter().flatten());
+        if !saved.is_empty() && options.iter().all(|(id, _)| *id != saved) {
+            let label = if known {
+                format!("{saved} (no longer exists)")
+            } else {
+                format!("Agent pool {saved}")
+            };
+            options.push((saved, label));
+        }
+        // Chosen once, as loaded: afterwards the select holds the admin's choice, which the
+        // form follows, and a save keeps it.
+        let options = options
+            .into_iter()
+            .map(|(value, label)| {
+                let chosen = value == saved_id;
+                view! { <option value=value selected=chosen>{label}</option> }
+            })
+            .collect_view();
+        view! {
+            <div class="field">
+                <label for=id.clone()>{field.label()}</label>
+                <p class="field-hint" id=hint_id>{field.hint()}</p>
+                <select
+                    id=id
+                    disabled=move || locked.get()
+                    aria-invalid=move || error_for(field).is_some().then_some("true")
+                    aria-describedby=described_by
+                    on:change=move |event| edit(field, event_target_value(&event))
+                >
+                    {options}
+                </select>
+                {unlisted.map(|text| view! { <p class="field-note">{text}</p> })}
+                {move || error_for(field).map(|text| view! { <p class="field-error" id=error_id.clone()>{text}</p> })}
+            </div>
+        }
+    };
     let cloud_view = move |cloud: Cloud| {
         view! {
             <div class="cloud">
@@ -343,6 +414,10 @@ pub fn DeploySettingsForm(
                 }}
             </div>
             <form on:submit=on_submit novalidate>
+                <section aria-labelledby="agents-heading">
+                    <h3 id="agents-heading">"Agents"</h3>
+                    {pool_view}
+                </section>
                 <section class="oidc" aria-labelledby="oidc-heading">
                     <h3 id="oidc-heading">"OpenID Connect"</h3>
                     <p class="section-hint">

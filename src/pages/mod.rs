@@ -1,5 +1,6 @@
 //! One module per page of the console.
 
+pub mod agent_pools;
 pub mod deploy_settings;
 pub mod deployment;
 pub mod deployments;

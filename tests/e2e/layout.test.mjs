@@ -1,7 +1,8 @@
 // Every page fits the window: nothing makes the document wider than the viewport at a laptop
 // (1280 px) or a phone (390 px) width. Long generated commands, policies and log lines scroll or
 // wrap inside their own boxes instead. Settings → Deploy is checked with all three clouds on, so
-// the trust assistant shows every cloud's commands.
+// the trust assistant shows every cloud's commands; Agent pools with a pool just made, so its
+// token and the command that starts an agent show.
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -44,6 +45,11 @@ before(async () => {
   const created = await server.api("POST", `${STACK}/deployments`, server.tokens.member, { operation: "update" });
   assert.equal(created.status, 202, JSON.stringify(created.body));
   version = created.body.version;
+  const pool = await server.api("POST", "/api/orgs/acme/agent-pools", server.tokens.admin, {
+    name: "build-machines-in-the-second-datacenter-basement-rack-seven",
+    description: "Runs the deployments of stacks that reach the private network of the second datacenter",
+  });
+  assert.equal(pool.status, 200, JSON.stringify(pool.body));
 });
 
 after(async () => {
@@ -60,6 +66,7 @@ const pages = () => [
   ["/acme/website/prod/settings/deploy", (page) => page.getByRole("region", { name: "Set up trust" })],
   ["/tokens", (page) => page.getByRole("button", { name: /Create token/i })],
   ["/orgs/acme/deployments", (page) => page.locator("table")],
+  ["/orgs/acme/agent-pools", (page) => page.locator(".pool h3")],
   ["/logs/open", (page) => page.getByLabel("Log file")],
 ];
 
@@ -101,6 +108,11 @@ for (const viewport of VIEWPORTS) {
           await mkdir(dir, { recursive: true });
           await page.screenshot({ path: path.join(dir, "deploy-settings-390.png"), fullPage: true });
         }
+      }
+      if (pagePath.endsWith("/agent-pools")) {
+        await page.getByLabel("Name", { exact: true }).fill(`pool-for-a-${viewport.width}px-window`);
+        await page.getByRole("button", { name: "Create pool" }).click();
+        await page.locator(".new-pool pre").waitFor();
       }
       const measured = await overflow(page);
       assert.ok(measured.scrollWidth <= measured.clientWidth, `${pagePath}: ${JSON.stringify(measured)}`);
