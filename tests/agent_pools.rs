@@ -91,7 +91,8 @@ fn fake_api() {
              "lastSeen": 0, "status": "offline"}
         ],
         "agents": {"p-1": [{"version": "0.1.0", "platform": "linux", "hostname": "rack-7",
-            "ip": "", "pid": "4242", "lastSeen": 1_800_000_000, "status": "online"}]}
+            "ip": "", "pid": "4242", "lastSeen": 1_800_000_000, "status": "online",
+            "running": [{"project": "website", "stack": "dev", "version": 3}]}]}
     });
     let state = js_sys::JSON::parse(&state.to_string()).expect("state");
     js_sys::Reflect::set(&window(), &"__pools".into(), &state).expect("state set");
@@ -229,8 +230,14 @@ async fn pools_are_listed_with_their_status_and_agents_on_demand() {
     assert_eq!(rows.len(), 1);
     let cells: Vec<String> = all(&rows[0], "td").iter().map(text).collect();
     assert_eq!(
-        [&cells[..4], &cells[5..]].concat(),
+        [&cells[..4], &cells[5..6]].concat(),
         ["rack-7", "0.1.0", "linux", "4242", "Online"]
+    );
+    let link = &all(&rows[0], "td a")[0];
+    assert_eq!(text(link), "website/dev #3");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("/acme/website/dev/deployments/3")
     );
     assert_eq!(
         all(&rows[0], "time")[0]

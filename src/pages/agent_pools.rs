@@ -425,6 +425,7 @@ fn PoolItem(
 
     let agents = move || {
         let (org, id) = target.get_value();
+        let org_of_rows = org.clone();
         let detail = load(move || {
             let client = session.client();
             let (org, id) = (org.clone(), id.clone());
@@ -447,9 +448,16 @@ fn PoolItem(
                                 <th scope="col">"PID"</th>
                                 <th scope="col">"Last seen"</th>
                                 <th scope="col">"Status"</th>
+                                <th scope="col">"Running"</th>
                             </tr>
                         </thead>
-                        <tbody>{detail.agents.into_iter().map(agent_row).collect_view()}</tbody>
+                        <tbody>
+                            {detail
+                                .agents
+                                .into_iter()
+                                .map(|agent| agent_row(&org_of_rows, agent))
+                                .collect_view()}
+                        </tbody>
                     </table>
                 </div>
             }
@@ -511,8 +519,20 @@ fn PoolItem(
     }
 }
 
-/// One agent of a pool as a table row.
-fn agent_row(agent: AgentMetadata) -> impl IntoView {
+/// One agent of a pool of `org` as a table row, linking the deployments it runs.
+fn agent_row(org: &str, agent: AgentMetadata) -> impl IntoView {
+    let running = agent
+        .running
+        .into_iter()
+        .map(|run| {
+            let href = format!(
+                "/{org}/{}/{}/deployments/{}",
+                run.project, run.stack, run.version
+            );
+            let name = format!("{}/{} #{}", run.project, run.stack, run.version);
+            view! { <a href=href>{name}</a> " " }
+        })
+        .collect_view();
     view! {
         <tr>
             <td>{agent.hostname}</td>
@@ -521,6 +541,7 @@ fn agent_row(agent: AgentMetadata) -> impl IntoView {
             <td>{agent.pid}</td>
             <td>{seen(agent.last_seen)}</td>
             <td>{status_badge(agent.status)}</td>
+            <td>{running}</td>
         </tr>
     }
 }

@@ -63,6 +63,18 @@ pub struct AgentMetadata {
     #[serde(default)]
     pub last_seen: i64,
     pub status: AgentStatus,
+    /// The deployments it is running (Keyless's addition to Pulumi's shape).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running: Vec<AgentRun>,
+}
+
+/// A deployment an agent is running: its stack in the pool's organization, and its version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentRun {
+    pub project: String,
+    pub stack: String,
+    pub version: i64,
 }
 
 /// `GET /api/orgs/{org}/agent-pools/{poolId}` (Pulumi's `AgentPoolDetail`).

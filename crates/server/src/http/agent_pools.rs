@@ -6,9 +6,10 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use keyless_api_types::DeploymentStatus;
 use keyless_api_types::agent_pools::{
-    self as rules, AgentMetadata, AgentPool, AgentPoolDetail, AgentPoolRequest, AgentStatus,
-    CreateAgentPoolResponse, ListAgentPoolsResponse,
+    self as rules, AgentMetadata, AgentPool, AgentPoolDetail, AgentPoolRequest, AgentRun,
+    AgentStatus, CreateAgentPoolResponse, ListAgentPoolsResponse,
 };
 use serde::Deserialize;
 
@@ -92,6 +93,21 @@ async fn get(
         .await?
         .ok_or_else(|| not_found(&id))?;
     let agents = state.store.agents(&pool.id).await?;
+    let running = state
+        .store
+        .deployments_with_status(&[DeploymentStatus::Running])
+        .await?;
+    let runs_of = |agent: &AgentRecord| -> Vec<AgentRun> {
+        running
+            .iter()
+            .filter(|d| d.lease_holder.as_deref() == Some(agent.id.as_str()))
+            .map(|d| AgentRun {
+                project: d.stack.stack.project.clone(),
+                stack: d.stack.stack.stack.clone(),
+                version: d.version,
+            })
+            .collect()
+    };
     Ok(Json(AgentPoolDetail {
         id: pool.id,
         name: pool.name,
@@ -107,6 +123,7 @@ async fn get(
                 pid: agent.pid.clone(),
                 last_seen: agent.last_seen / 1000,
                 status: status(agent),
+                running: runs_of(agent),
             })
             .collect(),
     }))

@@ -199,7 +199,7 @@ async fn an_agent_killed_mid_deployment_is_lost_and_the_stack_moves_on_to_anothe
     let fixture = Fixture::new();
     let Routed {
         app,
-        pool_id: _,
+        pool_id,
         token,
         dev,
     } = routed(&fixture).await;
@@ -211,6 +211,16 @@ async fn an_agent_killed_mid_deployment_is_lost_and_the_stack_moves_on_to_anothe
         .deploy(&dev, &fixture.request("update", &[&command]))
         .await;
     app.wait_for_log(&dev, &running, "\nstarted\n").await;
+    // The pool lists what its agent runs.
+    let detail = app
+        .get(&format!("/api/orgs/acme/agent-pools/{pool_id}"), &app.admin)
+        .await;
+    assert_eq!(
+        detail.body["agents"][0]["running"],
+        json!([{"project": "website", "stack": "dev", "version": 1}]),
+        "{}",
+        detail.text
+    );
     let queued = app
         .deploy(&dev, &fixture.request("update", &["echo second run"]))
         .await;
