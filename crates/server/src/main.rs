@@ -88,7 +88,14 @@ async fn main() -> Result<(), BoxError> {
         }
         None => {}
     }
-    keyless_server::serve(listener, tls, state, shutdown_signal()).await?;
+    let stopping = {
+        let deployments = deployments.clone();
+        async move {
+            shutdown_signal().await;
+            deployments.close_claims();
+        }
+    };
+    keyless_server::serve(listener, tls, state, stopping).await?;
     // Running deployments end with the server and its local agents; the next start marks them
     // failed.
     deployments.shutdown();

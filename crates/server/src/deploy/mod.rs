@@ -147,6 +147,8 @@ pub struct Engine {
     wake: Notify,
     /// Wakes waiting claims.
     claimable: Notify,
+    /// Set once the server stops: claims no longer wait.
+    closing: std::sync::atomic::AtomicBool,
     /// Held for each pass under the queue lock (see [`Engine::lock_queue`]).
     pass: tokio::sync::Mutex<()>,
     /// The scheduler.
@@ -182,6 +184,7 @@ impl Engine {
             holder,
             wake: Notify::new(),
             claimable: Notify::new(),
+            closing: std::sync::atomic::AtomicBool::new(false),
             pass: tokio::sync::Mutex::new(()),
             tasks: Mutex::default(),
         });
@@ -256,6 +259,14 @@ impl Engine {
             }
         }
         Err(CancelError::Finished)
+    }
+
+    /// Answers every waiting claim at once, and every later one without waiting: the server is
+    /// stopping, and a claim held open would hold its graceful shutdown.
+    pub fn close_claims(&self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.claimable.notify_waiters();
     }
 
     /// Stops scheduling, as a crash would.
@@ -385,6 +396,9 @@ impl Engine {
             let woken = self.claimable.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
+            if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(None);
+            }
             let mut next_look = CLAIM_RECHECK;
             match self.lock_queue().await? {
                 Some(pass) => {

@@ -565,3 +565,68 @@ async fn malformed_agent_requests_get_clear_errors_and_store_nothing() {
     let log = app.log_text(&dev, &id).await;
     assert_eq!(log, "kept\n");
 }
+
+#[tokio::test]
+async fn a_stopping_server_answers_waiting_claims_at_once() {
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let work = tempfile::tempdir().expect("temp work dir");
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
+        .args(["--listen", "127.0.0.1:0", "--agents", "0", "--data-dir"])
+        .arg(data_dir.path())
+        .arg("--work-dir")
+        .arg(work.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server starts");
+    let stdout = server.stdout.take().expect("stdout");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let base = loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("reads")
+            .expect("a listening line");
+        if let Some(url) = line.strip_prefix("Keyless listening on ") {
+            break url.to_owned();
+        }
+    };
+    let tokens: Value = serde_json::from_slice(
+        &std::fs::read(data_dir.path().join("demo-tokens.json")).expect("demo tokens"),
+    )
+    .expect("JSON");
+    let admin = tokens["admin"].as_str().expect("admin token");
+    let client = reqwest::Client::new();
+    let made: Value = client
+        .post(format!("{base}/api/orgs/acme/agent-pools"))
+        .header("authorization", format!("token {admin}"))
+        .json(&json!({"name": "builders"}))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    let token = made["tokenValue"].as_str().expect("token").to_owned();
+
+    // An agent waits for work; the server is told to stop.
+    let claim = tokio::spawn(
+        client
+            .post(format!("{base}/api/agent/claim"))
+            .header("authorization", format!("token {token}"))
+            .header("keyless-agent", "a1")
+            .json(&json!({"waitMillis": 20_000}))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopping = Instant::now();
+    let pid = nix::unistd::Pid::from_raw(server.id().expect("running") as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signalled");
+    let answer = claim.await.expect("joins").expect("answered");
+    assert_eq!(answer.status(), StatusCode::NO_CONTENT);
+    let status = server.wait().await.expect("exits");
+    assert!(status.success(), "{status}");
+    let took = stopping.elapsed();
+    assert!(took < Duration::from_secs(5), "stopping took {took:?}");
+}
