@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::fixtures::{
-    Fixture, Gate, SECRET, assert_one_per_stack_within, deployments, wait_until_ended,
+    Fixture, Gate, PATIENCE, SECRET, assert_one_per_stack_within, deployments, wait_until_ended,
 };
 use crate::helpers::{TEST_LEASE, TestApp, spawn_with};
 
@@ -629,4 +629,90 @@ async fn a_stopping_server_answers_waiting_claims_at_once() {
     assert!(status.success(), "{status}");
     let took = stopping.elapsed();
     assert!(took < Duration::from_secs(5), "stopping took {took:?}");
+}
+
+/// This test server's local agent: its pid, its token (from its environment, as only a process
+/// of the same user can read it) and the loopback URL it reaches the server at.
+/// Waits for it to run (it is started beside the server, and again when it exits).
+async fn local_agent(app: &TestApp) -> (u32, String, String) {
+    let data_dir = app.data_dir.path().display().to_string();
+    let start = Instant::now();
+    let pid = loop {
+        let found = std::fs::read_dir("/proc")
+            .expect("lists processes")
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .find(|&pid| {
+                let line = command_line(pid);
+                line.contains(" agent --server ") && line.contains(&format!(" {data_dir} "))
+            });
+        if let Some(pid) = found {
+            break pid;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the server's local agent never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("its environment");
+    let token = String::from_utf8_lossy(&environ)
+        .split('\0')
+        .find_map(|var| var.strip_prefix("KEYLESS_AGENT_TOKEN=").map(str::to_owned))
+        .expect("its token");
+    let line = command_line(pid);
+    let url = line
+        .split(' ')
+        .skip_while(|arg| *arg != "--server")
+        .nth(1)
+        .expect("its server URL")
+        .to_owned();
+    (pid, token, url)
+}
+
+#[tokio::test]
+async fn the_local_agents_token_works_only_on_their_loopback_listener() {
+    let fixture = Fixture::new();
+    let app = server(&fixture, 4).await;
+    let (_, token, loopback) = local_agent(&app).await;
+    // Through the listener every client reaches, the token is no pool's: refused.
+    let public = as_agent(&app, &token, "intruder", "/api/agent/claim", &json!({})).await;
+    assert_eq!(public.0, 401, "{}", public.1);
+    // Through the loopback listener it is the local agents' (nothing is queued: 204).
+    let reply = reqwest::Client::new()
+        .post(format!("{loopback}/api/agent/claim"))
+        .header("authorization", format!("token {token}"))
+        .header("keyless-agent", "intruder")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(reply.status(), StatusCode::NO_CONTENT);
+    // And the loopback listener serves the agents' API alone.
+    let user = reqwest::Client::new()
+        .get(format!("{loopback}/api/user"))
+        .header("authorization", format!("token {}", app.admin))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(user.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_local_agent_that_dies_is_started_again() {
+    let fixture = Fixture::new();
+    let app = server(&fixture, 4).await;
+    let (pid, ..) = local_agent(&app).await;
+    let pid = nix::unistd::Pid::from_raw(pid as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("killed");
+    let dev = deployments("website", "dev");
+    let (done, log) = app
+        .run(
+            &dev,
+            &fixture.request("update", &["echo after the restart"]),
+        )
+        .await;
+    assert_eq!(status(&done), "succeeded", "{log}");
+    let (again, ..) = local_agent(&app).await;
+    assert_ne!(again as i32, pid.as_raw(), "a new agent runs it");
 }
