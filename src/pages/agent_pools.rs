@@ -339,6 +339,21 @@ fn PoolItem(
         }
     });
     let deleting = delete.pending();
+    // Deletes the pool, forced past the stacks that still choose it or not.
+    let delete_button = move |force: bool, label: &'static str| {
+        view! {
+            <button
+                type="button"
+                class="button danger small"
+                disabled=move || deleting.get()
+                on:click=move |_| {
+                    delete.dispatch(force);
+                }
+            >
+                {label}
+            </button>
+        }
+    };
     // A 409: stacks' settings still choose the pool, which the server's message names.
     let delete_refusal = move || match delete.value().get() {
         Some(Err(ApiFailure::Api(error))) if error.code == 409 => Some((error.message, true)),
@@ -381,31 +396,13 @@ fn PoolItem(
                 {move || match delete_refusal() {
                     Some((message, true)) => view! {
                         <p class="alert" role="alert">{message}</p>
-                        <button
-                            type="button"
-                            class="button danger small"
-                            disabled=move || deleting.get()
-                            on:click=move |_| {
-                                delete.dispatch(true);
-                            }
-                        >
-                            "Delete anyway"
-                        </button>
+                        {delete_button(true, "Delete anyway")}
                     }
                     .into_any(),
                     refusal => view! {
                         {refusal.map(|(message, _)| view! { <p class="alert" role="alert">{message}</p> })}
                         <span>"Its token stops working and its agents stop taking deployments."</span>
-                        <button
-                            type="button"
-                            class="button danger small"
-                            disabled=move || deleting.get()
-                            on:click=move |_| {
-                                delete.dispatch(false);
-                            }
-                        >
-                            "Delete pool"
-                        </button>
+                        {delete_button(false, "Delete pool")}
                     }
                     .into_any(),
                 }}
