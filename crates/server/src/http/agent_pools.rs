@@ -39,21 +39,25 @@ async fn list(
     State(state): State<AppState>,
     OrgAdmin(access): OrgAdmin,
 ) -> Result<Json<ListAgentPoolsResponse>> {
-    let mut listed = Vec::new();
-    for pool in state.store.agent_pools(&access.org).await? {
-        let agents = state.store.agents(&pool.id).await?;
-        listed.push(AgentPool {
-            last_seen: agents.first().map_or(0, |a| a.last_seen / 1000),
-            status: agents.first().map_or(AgentStatus::Offline, status),
-            id: pool.id,
-            name: pool.name,
-            description: pool.description,
-            created: pool.created,
-            last_deployment: None,
-        });
-    }
+    let agents = state.store.agents(&access.org).await?;
+    let pools = state.store.agent_pools(&access.org).await?;
     Ok(Json(ListAgentPoolsResponse {
-        agent_pools: listed,
+        agent_pools: pools
+            .into_iter()
+            .map(|pool| {
+                // Last heard from first: the pool's latest contact.
+                let latest = agents.iter().find(|a| a.pool_id == pool.id);
+                AgentPool {
+                    last_seen: latest.map_or(0, |a| a.last_seen / 1000),
+                    status: latest.map_or(AgentStatus::Offline, status),
+                    id: pool.id,
+                    name: pool.name,
+                    description: pool.description,
+                    created: pool.created,
+                    last_deployment: None,
+                }
+            })
+            .collect(),
     }))
 }
 
@@ -92,7 +96,8 @@ async fn get(
         .agent_pool(&access.org, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    let agents = state.store.agents(&pool.id).await?;
+    let mut agents = state.store.agents(&access.org).await?;
+    agents.retain(|agent| agent.pool_id == pool.id);
     let running = state
         .store
         .deployments_with_status(&[DeploymentStatus::Running])

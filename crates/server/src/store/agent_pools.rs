@@ -44,6 +44,7 @@ pub struct AgentSeen<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentRecord {
     pub id: String,
+    pub pool_id: String,
     pub hostname: String,
     pub version: String,
     pub platform: String,
@@ -79,8 +80,8 @@ pub trait AgentPoolStore: Send + Sync {
     async fn delete_agent_pool(&self, org: &str, id: &str) -> Result<bool, StoreError>;
     /// Records that an agent was heard from, now by the store's clock.
     async fn agent_seen(&self, agent: AgentSeen<'_>) -> Result<(), StoreError>;
-    /// The agents of pool `pool_id`, last heard from first.
-    async fn agents(&self, pool_id: &str) -> Result<Vec<AgentRecord>, StoreError>;
+    /// The agents of the organization's pools, last heard from first.
+    async fn agents(&self, org: &str) -> Result<Vec<AgentRecord>, StoreError>;
     /// The pool whose token has this SHA-256 hex hash.
     async fn agent_pool_by_token(
         &self,

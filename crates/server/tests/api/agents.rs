@@ -181,6 +181,23 @@ async fn a_pools_agent_runs_its_deployments_and_the_server_runs_none() {
     assert_eq!(agents[0]["status"], "online");
     assert_eq!(agents[0]["pid"], agent.child.id().to_string());
     assert_eq!(agents[0]["version"], env!("CARGO_PKG_VERSION"));
+    // The list says so too, beside a pool no agent has reached.
+    pool(&app, "idle").await;
+    let list = app.get("/api/orgs/acme/agent-pools", &app.admin).await;
+    let state: Vec<(&str, &str, bool)> = list.body["agentPools"]
+        .as_array()
+        .expect("pools")
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap_or_default();
+            let status = p["status"].as_str().unwrap_or_default();
+            (name, status, p["lastSeen"].as_i64().unwrap_or_default() > 0)
+        })
+        .collect();
+    assert_eq!(
+        state,
+        [("builders", "online", true), ("idle", "offline", false)]
+    );
 
     // A stack of no pool still runs on the server.
     let staging = deployments("website", "staging");

@@ -117,7 +117,7 @@ pub async fn pools_are_named_per_organization_and_found_by_token(f: Fixture) {
     assert_eq!(store.agent_pools("globex").await.expect("lists"), [theirs]);
 }
 
-pub async fn agents_are_listed_by_pool_last_heard_first(f: Fixture) {
+pub async fn an_organizations_agents_are_listed_last_heard_first(f: Fixture) {
     f.org_with_admin("acme", "pat").await;
     let store = &f.store;
     let builders = store
@@ -152,13 +152,25 @@ pub async fn agents_are_listed_by_pool_last_heard_first(f: Fixture) {
         .agent_seen(seen("agent:b:1", b, "0.2.0"))
         .await
         .expect("recorded");
-    let agents = store.agents(&builders.id).await.expect("lists");
-    let ids: Vec<&str> = agents.iter().map(|a| a.id.as_str()).collect();
-    assert_eq!(ids, ["agent:b:1", "agent:b:2"]);
-    assert_eq!(agents[0].version, "0.2.0");
-    assert!(agents[0].last_seen > agents[1].last_seen);
-    assert!((0..60_000).contains(&agents[0].silent_millis), "{agents:?}");
-    assert!(store.agents(&others.id).await.expect("lists").is_empty());
+    let o = others.id.clone().leak();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    store
+        .agent_seen(seen("agent:o:1", o, "0.1.0"))
+        .await
+        .expect("recorded");
+    let agents = store.agents("acme").await.expect("lists");
+    let ids: Vec<(&str, &str)> = agents
+        .iter()
+        .map(|a| (a.id.as_str(), a.pool_id.as_str()))
+        .collect();
+    let (o, b): (&str, &str) = (o, b);
+    assert_eq!(ids, [("agent:o:1", o), ("agent:b:1", b), ("agent:b:2", b)]);
+    assert_eq!(agents[1].version, "0.2.0");
+    assert!(agents[1].last_seen > agents[2].last_seen);
+    assert!((0..60_000).contains(&agents[1].silent_millis), "{agents:?}");
+    // Another organization's agents are not listed.
+    f.org_with_admin("globex", "gina").await;
+    assert!(store.agents("globex").await.expect("lists").is_empty());
 
     // A deleted pool's agents go with it.
     assert!(
@@ -167,5 +179,12 @@ pub async fn agents_are_listed_by_pool_last_heard_first(f: Fixture) {
             .await
             .expect("deletes")
     );
-    assert!(store.agents(&builders.id).await.expect("lists").is_empty());
+    let left: Vec<String> = store
+        .agents("acme")
+        .await
+        .expect("lists")
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(left, ["agent:o:1"]);
 }

@@ -136,28 +136,30 @@ macro_rules! agent_pool_store {
                     Ok(())
                 }
 
-                async fn agents(&self, pool_id: &str) -> Result<Vec<AgentRecord>, StoreError> {
-                    let rows: Vec<(String, String, String, String, String, i64, i64)> =
-                        sqlx::query_as(&format!(
-                            "SELECT id, hostname, version, platform, pid, last_seen,
-                                    {NOW_MILLIS} - last_seen
-                             FROM agents WHERE pool_id = $1 ORDER BY last_seen DESC, id"
-                        ))
-                        .bind(pool_id)
-                        .fetch_all(&self.pool)
-                        .await?;
+                async fn agents(&self, org: &str) -> Result<Vec<AgentRecord>, StoreError> {
+                    type AgentRow = (String, String, String, String, String, String, i64, i64);
+                    let rows: Vec<AgentRow> = sqlx::query_as(&format!(
+                        "SELECT a.id, a.pool_id, a.hostname, a.version, a.platform, a.pid,
+                                a.last_seen, {NOW_MILLIS} - a.last_seen
+                         FROM agents a JOIN agent_pools p ON p.id = a.pool_id
+                         WHERE p.organization = $1 ORDER BY a.last_seen DESC, a.id"
+                    ))
+                    .bind(org)
+                    .fetch_all(&self.pool)
+                    .await?;
                     Ok(rows
                         .into_iter()
                         .map(
-                            |(id, hostname, version, platform, pid, last_seen, silent_millis)| {
+                            |(id, pool_id, hostname, version, platform, pid, last_seen, silent)| {
                                 AgentRecord {
                                     id,
+                                    pool_id,
                                     hostname,
                                     version,
                                     platform,
                                     pid,
                                     last_seen,
-                                    silent_millis,
+                                    silent_millis: silent,
                                 }
                             },
                         )
