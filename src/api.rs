@@ -1,7 +1,6 @@
 //! The typed API client: the only place that knows the backend's URLs and headers.
 //!
-//! Requests go through gloo-net's `fetch` wrapper (its `http` feature; leptos_router already
-//! links the crate), and JSON bodies through one parser (`serde_json::Value` first, then the
+//! Requests go through gloo-net's `fetch` wrapper (its `http` feature), and JSON bodies through one parser (`serde_json::Value` first, then the
 //! type). Measured when it replaced a hand-written web-sys `fetch`: 5.5 KB more gzipped, 4.6 KB
 //! of it in the shell's wasm (+2.9 %), under 1 % of the whole console; the price of answers
 //! whose headers callers can read (`Retry-After`, the raw log's next token).

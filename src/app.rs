@@ -4,9 +4,7 @@
 
 use keyless_api_types::OrgRole;
 use leptos::prelude::*;
-use leptos_router::components::{A, ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::{Lazy, LazyRoute, NavigateOptions, path};
+use send_wrapper::SendWrapper;
 
 use crate::lazy::LazyParts;
 use crate::load::loading;
@@ -20,6 +18,7 @@ use crate::pages::sign_in::SignInPage;
 use crate::pages::stack::{SettingsIndex, SettingsLayout, StackLayout, StackOverview};
 use crate::pages::stacks::StacksPage;
 use crate::pages::tokens::TokensPage;
+use crate::router::{A, Redirect, Route, Router, Routes, use_location};
 use crate::session::{SIGN_IN, SessionProvider, sign_in_path, use_session};
 use crate::unsaved::{UnsavedChanges, provide_unsaved_changes};
 
@@ -44,56 +43,57 @@ fn Shell() -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <Header />
         <main id="main" class="main" tabindex="-1">
-            <Routes fallback=|| view! { <NotFoundPage /> }>
-                <Route path=path!("/") view=Home />
-                <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()} />
-                <Route path=path!("/logs/open") view={Lazy::<LogFileRoute>::new()} />
-                <Route path=path!("/stacks") view={Lazy::<StacksRoute>::new()} />
-                <Route path=path!("/tokens") view={Lazy::<TokensRoute>::new()} />
-                <Route
-                    path=path!("/orgs/:org/deployments")
-                    view={Lazy::<OrgDeploymentsRoute>::new()}
-                />
-                <Route
-                    path=path!("/orgs/:org/agent-pools")
-                    view={Lazy::<AgentPoolsRoute>::new()}
-                />
-                <ParentRoute path=path!("/:org/:project/:stack") view={Lazy::<StackRoute>::new()}>
-                    <Route path=path!("") view={Lazy::<StackOverviewRoute>::new()} />
-                    <Route
-                        path=path!("deployments")
-                        view={Lazy::<StackDeploymentsRoute>::new()}
-                    />
-                    <Route
-                        path=path!("deployments/:version")
-                        view={Lazy::<DeploymentRoute>::new()}
-                    />
-                    <ParentRoute path=path!("settings") view=SettingsLayout>
-                        <Route path=path!("") view=SettingsIndex />
-                        <Route path=path!("deploy") view={Lazy::<DeploySettingsRoute>::new()} />
-                    </ParentRoute>
-                </ParentRoute>
-            </Routes>
+            <Routes routes=ROUTES fallback=|| view! { <NotFoundPage /> }.into_any() />
         </main>
     }
 }
 
-/// Declares a route whose page is split into the wasm module `$page`, fetched when the page
-/// is first visited: the first download holds only the shell and the page opened.
+/// Every page, by address. All but `/` are modules of their own, fetched on a first visit.
+static ROUTES: &[Route] = &[
+    route("/", || view! { <Home /> }.into_any()),
+    route("/signin", || lazy(sign_in)),
+    route("/logs/open", || lazy(log_file)),
+    route("/stacks", || lazy(stacks)),
+    route("/tokens", || lazy(tokens)),
+    route("/orgs/:org/deployments", || lazy(org_deployments)),
+    route("/orgs/:org/agent-pools", || lazy(agent_pools)),
+    Route {
+        path: "/:org/:project/:stack",
+        view: || lazy(stack),
+        children: &[
+            route("", || lazy(stack_overview)),
+            route("deployments", || lazy(stack_deployments)),
+            route("deployments/:version", || lazy(deployment)),
+            Route {
+                path: "settings",
+                view: || view! { <SettingsLayout /> }.into_any(),
+                children: &[
+                    route("", || view! { <SettingsIndex /> }.into_any()),
+                    route("deploy", || lazy(deploy_settings)),
+                ],
+            },
+        ],
+    },
+];
+
+/// A route with no routes below it.
+const fn route(path: &'static str, view: fn() -> AnyView) -> Route {
+    Route {
+        path,
+        view,
+        children: &[],
+    }
+}
+
+/// A page from its own module, shown once the module has arrived (nothing until then).
+fn lazy<F: Future<Output = AnyView> + 'static>(page: fn() -> F) -> AnyView {
+    view! { <Suspense>{Suspend::new(SendWrapper::new(page()))}</Suspense> }.into_any()
+}
+
+/// Declares a page split into the wasm module `$page`, fetched when the page is first
+/// visited: the first download holds only the shell and the page opened.
 macro_rules! lazy_page {
-    ($route:ident, $page:ident => $($view:tt)*) => {
-        struct $route;
-
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-
-            async fn view(_this: Self) -> AnyView {
-                $page().await
-            }
-        }
-
+    ($page:ident => $($view:tt)*) => {
         #[leptos::wasm_split::wasm_split($page, wasm_split_path = ::leptos::wasm_split)]
         fn $page() -> AnyView {
             view! { $($view)* }.into_any()
@@ -101,31 +101,29 @@ macro_rules! lazy_page {
     };
 }
 
-lazy_page!(SignInRoute, sign_in => <SignInPage />);
-lazy_page!(StacksRoute, stacks => <RequireAuth><StacksPage /></RequireAuth>);
-lazy_page!(TokensRoute, tokens => <RequireAuth><TokensPage /></RequireAuth>);
-lazy_page!(OrgDeploymentsRoute, org_deployments =>
-    <RequireAuth><OrgDeploymentsPage /></RequireAuth>);
-lazy_page!(AgentPoolsRoute, agent_pools =>
-    <RequireAuth><AgentPoolsPage /></RequireAuth>);
-lazy_page!(StackRoute, stack => <RequireAuth><StackLayout /></RequireAuth>);
-lazy_page!(StackOverviewRoute, stack_overview => <StackOverview />);
-lazy_page!(StackDeploymentsRoute, stack_deployments => <StackDeploymentsPage />);
-lazy_page!(DeploymentRoute, deployment => <DeploymentPage />);
-lazy_page!(LogFileRoute, log_file => <LogFilePage />);
-lazy_page!(DeploySettingsRoute, deploy_settings => <DeploySettingsPage />);
+lazy_page!(sign_in => <SignInPage />);
+lazy_page!(stacks => <RequireAuth><StacksPage /></RequireAuth>);
+lazy_page!(tokens => <RequireAuth><TokensPage /></RequireAuth>);
+lazy_page!(org_deployments => <RequireAuth><OrgDeploymentsPage /></RequireAuth>);
+lazy_page!(agent_pools => <RequireAuth><AgentPoolsPage /></RequireAuth>);
+lazy_page!(stack => <RequireAuth><StackLayout /></RequireAuth>);
+lazy_page!(stack_overview => <StackOverview />);
+lazy_page!(stack_deployments => <StackDeploymentsPage />);
+lazy_page!(deployment => <DeploymentPage />);
+lazy_page!(log_file => <LogFilePage />);
+lazy_page!(deploy_settings => <DeploySettingsPage />);
 
 /// The app's header: the product name and, when signed in, the user and Sign out.
 #[component]
 fn Header() -> impl IntoView {
     let session = use_session();
     let unsaved = expect_context::<UnsavedChanges>();
-    let navigate = use_navigate();
+    let location = use_location();
     let sign_out = move |_| {
         if unsaved.confirm_leave() {
             unsaved.set(false);
             session.sign_out();
-            navigate(SIGN_IN, NavigateOptions::default());
+            location.navigate(SIGN_IN);
         }
     };
     let user_name = move || {
@@ -155,7 +153,7 @@ fn Header() -> impl IntoView {
     };
     view! {
         <header class="app-header">
-            <A href="/stacks" {..} class="brand">
+            <A href="/stacks" class="brand">
                 <span class="brand-mark" aria-hidden="true"></span>
                 "Keyless"
             </A>
@@ -189,26 +187,14 @@ fn Home() -> impl IntoView {
 #[component]
 fn RequireAuth(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
-    let navigate = use_navigate();
     let location = use_location();
     Effect::new(move |_| {
+        let url = untrack(|| location.url());
         // After an explicit sign-out the header has already gone to the sign-in page.
-        let signing_in = location.pathname.get_untracked().starts_with(SIGN_IN);
-        if session.token.read().is_none() && !signing_in {
+        if session.token.read().is_none() && !url.path.starts_with(SIGN_IN) {
             // The hash too: a deep link to log lines survives signing in.
-            let here = format!(
-                "{}{}{}",
-                location.pathname.get_untracked(),
-                location.search.get_untracked(),
-                location.hash.get_untracked()
-            );
-            navigate(
-                &sign_in_path(&here),
-                NavigateOptions {
-                    replace: true,
-                    ..NavigateOptions::default()
-                },
-            );
+            let here = format!("{}{}{}", url.path, url.search, url.hash);
+            location.replace(&sign_in_path(&here));
         }
     });
     let waiting = move || match session.load_error.get() {

@@ -12,6 +12,7 @@ pub mod lazy;
 pub mod load;
 pub mod log;
 pub mod pages;
+pub mod router;
 pub mod session;
 pub mod time;
 pub mod trust_view;

@@ -5,7 +5,9 @@ use leptos::ev;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{Element, HtmlAnchorElement, MouseEvent};
+use web_sys::MouseEvent;
+
+use crate::router::in_app_link;
 
 /// The question asked before leaving with unsaved changes.
 pub const LEAVE_QUESTION: &str = "You have unsaved changes. Leave without saving?";
@@ -69,26 +71,8 @@ pub fn provide_unsaved_changes() -> UnsavedChanges {
 /// Whether a click follows a link to another page of this app (other origins and new tabs are
 /// covered by `beforeunload`, or leave this page alone).
 fn is_in_app_navigation(event: &MouseEvent) -> bool {
-    if event.default_prevented()
-        || event.button() != 0
-        || event.meta_key()
-        || event.ctrl_key()
-        || event.shift_key()
-        || event.alt_key()
-    {
-        return false;
-    }
-    let Some(anchor) = event
-        .target()
-        .and_then(|t| t.dyn_into::<Element>().ok())
-        .and_then(|el| el.closest("a[href]").ok().flatten())
-        .and_then(|el| el.dyn_into::<HtmlAnchorElement>().ok())
-    else {
-        return false;
-    };
-    let location = window().location();
-    let same_origin = location.origin().is_ok_and(|o| o == anchor.origin());
-    let same_page = location.href().is_ok_and(|h| h == anchor.href());
-    let new_context = !matches!(anchor.target().as_str(), "" | "_self");
-    same_origin && !same_page && !new_context && !anchor.has_attribute("download")
+    in_app_link(event).is_some_and(|anchor| {
+        let location = window().location();
+        location.href().is_ok_and(|here| here != anchor.href())
+    })
 }

@@ -9,11 +9,10 @@ use keyless_console::api::ApiFailure;
 use keyless_console::lazy::LazyParts;
 use keyless_console::pages::agent_pools::{ADMINS_ONLY, AgentPoolsPage};
 use keyless_console::pages::deploy_settings::{DEFAULT_AGENTS, DeploySettingsForm};
+use keyless_console::router::{Route, Router, Routes};
 use keyless_console::session::Session;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 use serde_json::{Value, json};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -137,15 +136,19 @@ fn open_page(role: &str) -> HtmlElement {
         provide_context(Session::new(Some("test-token".into()), Some(user)));
         view! {
             <Router>
-                <Routes fallback=|| "not found">
-                    <Route path=path!("/orgs/:org/agent-pools") view=AgentPoolsPage />
-                </Routes>
+                <Routes routes=POOLS_PAGE fallback=|| "not found".into_any() />
             </Router>
         }
     });
     std::mem::forget(mounted);
     root
 }
+
+static POOLS_PAGE: &[Route] = &[Route {
+    path: "/orgs/:org/agent-pools",
+    view: || view! { <AgentPoolsPage /> }.into_any(),
+    children: &[],
+}];
 
 /// Waits until `ready` holds, failing after a while.
 async fn until(what: &str, ready: impl Fn() -> bool) {

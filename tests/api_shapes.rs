@@ -15,11 +15,10 @@ use keyless_console::pages::deployment::DeploymentPage;
 use keyless_console::pages::deployments::{OrgDeploymentsPage, StackDeploymentsPage};
 use keyless_console::pages::stack::StackLayout;
 use keyless_console::pages::stacks::StacksPage;
+use keyless_console::router::{Route, Router, Routes};
 use keyless_console::session::Session;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
-use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -260,21 +259,48 @@ fn open_with(path: &str, role: &str, extra: Value) -> Element {
         provide_context(LazyParts::in_place());
         view! {
             <Router>
-                <Routes fallback=|| "not found">
-                    <Route path=path!("/stacks") view=StacksPage />
-                    <Route path=path!("/orgs/:org/deployments") view=OrgDeploymentsPage />
-                    <ParentRoute path=path!("/:org/:project/:stack") view=StackLayout>
-                        <Route path=path!("deployments") view=StackDeploymentsPage />
-                        <Route path=path!("deployments/:version") view=DeploymentPage />
-                        <Route path=path!("settings/deploy") view=DeploySettingsPage />
-                    </ParentRoute>
-                </Routes>
+                <Routes routes=PAGES fallback=|| "not found".into_any() />
             </Router>
         }
     });
     std::mem::forget(mounted);
     root.into()
 }
+
+/// The pages these tests open, routed as the console routes them.
+static PAGES: &[Route] = &[
+    Route {
+        path: "/stacks",
+        view: || view! { <StacksPage /> }.into_any(),
+        children: &[],
+    },
+    Route {
+        path: "/orgs/:org/deployments",
+        view: || view! { <OrgDeploymentsPage /> }.into_any(),
+        children: &[],
+    },
+    Route {
+        path: "/:org/:project/:stack",
+        view: || view! { <StackLayout /> }.into_any(),
+        children: &[
+            Route {
+                path: "deployments",
+                view: || view! { <StackDeploymentsPage /> }.into_any(),
+                children: &[],
+            },
+            Route {
+                path: "deployments/:version",
+                view: || view! { <DeploymentPage /> }.into_any(),
+                children: &[],
+            },
+            Route {
+                path: "settings/deploy",
+                view: || view! { <DeploySettingsPage /> }.into_any(),
+                children: &[],
+            },
+        ],
+    },
+];
 
 /// Waits until `root` shows `wanted`, or fails saying what it shows.
 async fn shows(root: &Element, wanted: &str) {

@@ -4,10 +4,10 @@
 
 use keyless_console::api::{self, ApiFailure, Client};
 use keyless_console::pages::sign_in::SignInPage;
+use keyless_console::router::Router;
 use keyless_console::session::Session;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
-use leptos_router::components::Router;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 mod dom;

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use keyless_api_types::{DeliveryOutcome, GitHubDelivery, GitHubWebhookDeliveries};
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::api::PageRequest;
 use crate::components::api_time;
 use crate::load::{load_failed, load_live, loading};
+use crate::router::A;
 use crate::session::use_session;
 
 /// Shown beside a secret that was just made.
@@ -100,7 +100,8 @@ pub fn GitHubWebhook(
     // The new secret lives here only while the page is open, and only until it is replaced.
     let secret = RwSignal::new(None::<String>);
     on_cleanup(move || {
-        secret.try_update(|secret| {
+        // Untracked: the page is being left, and what shows the secret is already disposed.
+        secret.try_update_untracked(|secret| {
             if let Some(secret) = secret.take() {
                 // Overwrite this copy; the browser's own copies (the input's value, the
                 // response text) go with the page's garbage.

@@ -1,7 +1,8 @@
 //! Navigation tabs between the pages of one stack.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+
+use crate::router::A;
 
 /// One tab of a [`TabNav`].
 #[derive(Clone, Debug, PartialEq, Eq)]

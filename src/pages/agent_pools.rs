@@ -6,11 +6,11 @@ use keyless_api_types::agent_pools::{
     self as rules, AgentMetadata, AgentPool, AgentPoolRequest, AgentStatus,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::{self, ApiFailure};
 use crate::components::{COPY_NOW, CodeBlock, CopyButton, PageTitle, RelativeTime, TextField};
 use crate::load::{load, load_failed, load_live, loading};
+use crate::router::use_param;
 use crate::session::use_session;
 
 /// Shown to anyone but the organization's admins, who alone may see its pools.
@@ -61,8 +61,8 @@ struct Made {
 #[component]
 pub fn AgentPoolsPage() -> impl IntoView {
     let session = use_session();
-    let params = use_params_map();
-    let org = Memo::new(move |_| params.read().get("org").unwrap_or_default());
+    let org = use_param("org");
+    let org = Memo::new(move |_| org.get().unwrap_or_default());
     let title = Signal::derive(move || format!("Agent pools · {}", org.get()));
     view! {
         <PageTitle text=title />

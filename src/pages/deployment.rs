@@ -7,7 +7,6 @@
 use keyless_api_types::{GetDeploymentResponse, StackRef, StepRun};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::{ApiFailure, Client};
 use crate::components::{LiveLog, LogViewer, OidcCard, PageTitle, StatusBadge, Trigger, api_time};
@@ -15,6 +14,7 @@ use crate::load::{every, load_failed, load_live, loading};
 use crate::log::LogText;
 use crate::log::stream::{self, sleep};
 use crate::pages::stack::use_stack_ref;
+use crate::router::use_param;
 use crate::session::use_session;
 use crate::time::{format_duration, now_ms, parse_rfc3339_ms};
 
@@ -74,13 +74,8 @@ async fn stream_log(client: Client, stack: StackRef, id: String, log: LiveLog) {
 pub fn DeploymentPage() -> impl IntoView {
     let session = use_session();
     let stack_ref = use_stack_ref();
-    let params = use_params_map();
-    let version = Memo::new(move |_| {
-        params
-            .read()
-            .get("version")
-            .and_then(|v| v.parse::<i64>().ok())
-    });
+    let version = use_param("version");
+    let version = Memo::new(move |_| version.read().as_deref()?.parse::<i64>().ok());
     let refresh = RwSignal::new(0_u32);
     let deployment = load_live(move || {
         let client = session.client();

@@ -7,14 +7,13 @@ use keyless_api_types::{
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
 use serde_json::Value;
 
 use crate::api::{ApiFailure, PageRequest};
 use crate::components::{PageTitle, StatusBadge, Trigger, api_time};
 use crate::load::{every, load, load_failed, load_live, loading};
 use crate::pages::stack::use_stack_ref;
+use crate::router::{A, use_location, use_param};
 use crate::session::use_session;
 use crate::time::{format_duration, now_ms, parse_rfc3339_ms};
 
@@ -119,8 +118,8 @@ pub fn StackDeploymentsPage() -> impl IntoView {
 #[component]
 pub fn OrgDeploymentsPage() -> impl IntoView {
     let session = use_session();
-    let params = use_params_map();
-    let org = Memo::new(move |_| params.read().get("org").unwrap_or_default());
+    let org = use_param("org");
+    let org = Memo::new(move |_| org.get().unwrap_or_default());
     let page = RwSignal::new(1_u32);
     let refresh = RwSignal::new(0_u32);
     let list = load_live(move || {
@@ -185,7 +184,7 @@ fn DeploymentList(
     on_change: Callback<()>,
 ) -> impl IntoView {
     let session = use_session();
-    let params = use_params_map();
+    let route_org = use_param("org");
     let route_stack = use_stack_ref();
     let message = RwSignal::new(None::<String>);
     let now = RwSignal::new(now_ms());
@@ -202,7 +201,7 @@ fn DeploymentList(
         });
     };
     let row = move |deployment: ListDeploymentSnapshot| {
-        let org = params.read_untracked().get("org").unwrap_or_default();
+        let org = route_org.get_untracked().unwrap_or_default();
         // Pulumi's listings may leave out the project and stack; a stack's own list knows them.
         let stack = match route_stack.get_untracked() {
             Some(stack)
@@ -320,7 +319,7 @@ fn DeployControls(
     on_change: Callback<()>,
 ) -> impl IntoView {
     let session = use_session();
-    let navigate = use_navigate();
+    let location = use_location();
     let refresh = RwSignal::new(0_u32);
     let state = {
         let stack = stack.clone();
@@ -363,7 +362,6 @@ fn DeployControls(
         move || {
             let client = session.client();
             let stack = stack.clone();
-            let navigate = navigate.clone();
             busy.set(true);
             error.set(None);
             spawn_local(async move {
@@ -372,10 +370,7 @@ fn DeployControls(
                     .await
                 {
                     Ok(created) => {
-                        navigate(
-                            &format!("/{stack}/deployments/{}", created.version),
-                            Default::default(),
-                        );
+                        location.navigate(&format!("/{stack}/deployments/{}", created.version));
                     }
                     Err(failure) => {
                         error.set(Some(format!("The deployment was not started. {failure}")))

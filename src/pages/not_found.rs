@@ -1,9 +1,9 @@
 //! The page for addresses that match no route.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::components::PageTitle;
+use crate::router::A;
 
 /// Shown for addresses that match no page.
 #[component]

@@ -1,12 +1,11 @@
 //! Signing in with an access token.
 
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use web_sys::SubmitEvent;
 
 use crate::api::{ApiFailure, Client, config_error};
 use crate::components::{PageTitle, TextField};
+use crate::router::use_location;
 use crate::session::{after_sign_in, use_session};
 
 /// Sign in with an access token, checked against `GET /api/user`; afterwards goes on to the
@@ -15,8 +14,7 @@ use crate::session::{after_sign_in, use_session};
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let session = use_session();
-    let navigate = use_navigate();
-    let query = use_query_map();
+    let location = use_location();
     let (token, set_token) = signal(String::new());
 
     let error = RwSignal::new(None::<String>);
@@ -38,14 +36,8 @@ pub fn SignInPage() -> impl IntoView {
 
     Effect::new(move |_| {
         if session.user.read().is_some() {
-            let next = after_sign_in(query.read().get("next").as_deref());
-            navigate(
-                &next,
-                NavigateOptions {
-                    replace: true,
-                    ..NavigateOptions::default()
-                },
-            );
+            let next = untrack(|| location.query("next"));
+            location.replace(&after_sign_in(next.as_deref()));
         }
     });
 

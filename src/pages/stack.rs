@@ -1,35 +1,22 @@
 //! One stack: its name, tabs, and the route parameters that name it.
 
 use keyless_api_types::{Stack, stack::StackRef};
-use leptos::Params;
 use leptos::prelude::*;
-use leptos_router::components::{A, Outlet, Redirect};
-use leptos_router::hooks::use_params;
-use leptos_router::params::Params;
 
 use crate::api::ApiFailure;
 use crate::components::{PageTitle, Tab, TabNav};
 use crate::load::{Loaded, load, load_failed, loading};
+use crate::router::{A, Outlet, Redirect, use_param};
 use crate::session::use_session;
-
-/// The route parameters naming a stack.
-#[derive(Params, Clone, Debug, PartialEq)]
-struct StackParams {
-    org: Option<String>,
-    project: Option<String>,
-    stack: Option<String>,
-}
 
 /// The stack named by the current route, when all three parts are present.
 pub fn use_stack_ref() -> Memo<Option<StackRef>> {
-    let params = use_params::<StackParams>();
+    let (org, project, stack) = (use_param("org"), use_param("project"), use_param("stack"));
     Memo::new(move |_| {
-        let params = params.read();
-        let params = params.as_ref().ok()?;
         Some(StackRef::new(
-            params.org.as_deref()?,
-            params.project.as_deref()?,
-            params.stack.as_deref()?,
+            org.read().as_deref()?,
+            project.read().as_deref()?,
+            stack.read().as_deref()?,
         ))
     })
 }

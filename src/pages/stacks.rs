@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use keyless_api_types::StackSummary;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::components::{PageTitle, RelativeTime};
 use crate::load::{load, load_failed, loading};
+use crate::router::A;
 use crate::session::use_session;
 
 /// The stacks of one project.

@@ -1,5 +1,5 @@
 //! `cargo xtask split-console`: trunk's `post_build` hook (see `Trunk.toml`) that splits the
-//! console's wasm at its `#[lazy_route]` pages, so the first download holds the shell and the
+//! console's wasm at its lazily loaded pages (`lazy_page!` in `src/app.rs`), so the first download holds the shell and the
 //! page opened, and every other page arrives when it is first visited.
 //!
 //! Trunk cannot split wasm itself (trunk-rs/trunk#1022): the split needs the linker's
