@@ -8,6 +8,7 @@
 
 use leptos::ev;
 use leptos::prelude::*;
+use leptos::tachys::reactive_graph::OwnedView;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlAnchorElement, MouseEvent};
 
@@ -286,10 +287,12 @@ pub fn Outlet() -> impl IntoView {
 /// The page at `depth` of the matched chain; built again only when the route taken at `depth`
 /// or above changes (a page reads new parameters itself).
 ///
-/// A page's signals are disposed (and its `on_cleanup`s run) before the next page replaces its
-/// view, so a cleanup must not notify what its own page shows: it changes signals untracked.
+/// Each page has an owner of its own, held by its view and dropped (its signals disposed, its
+/// `on_cleanup`s run) only once the next page has replaced it, as leptos's own `OwnedView`
+/// does: a page's effects already queued, and its cleanups, may still read what it shows.
 fn level(depth: usize, fallback: fn() -> AnyView) -> impl IntoView {
     let Matched { routes, found } = expect_context();
+    let parent = Owner::current().expect("routes are built under an owner");
     // Reference-counted, not owned by the page above: a page's teardown must not dispose what
     // its own last rerun reads.
     let taken = ArcMemo::new(move |_| {
@@ -299,15 +302,20 @@ fn level(depth: usize, fallback: fn() -> AnyView) -> impl IntoView {
                 .and_then(|found| found.chain.get(..=depth).map(<[usize]>::to_vec))
         })
     });
-    move || match taken.get() {
-        Some(chain) => {
-            let route = chain[1..]
-                .iter()
-                .fold(&routes[chain[0]], |route, &index| &route.children[index]);
-            provide_context(Depth(depth + 1));
-            (route.view)()
-        }
-        None => fallback(),
+    move || {
+        let chain = taken.get();
+        let owner = parent.child();
+        let view = owner.with(|| match chain {
+            Some(chain) => {
+                let route = chain[1..]
+                    .iter()
+                    .fold(&routes[chain[0]], |route, &index| &route.children[index]);
+                provide_context(Depth(depth + 1));
+                (route.view)()
+            }
+            None => fallback(),
+        });
+        OwnedView::new_with_owner(view, owner)
     }
 }
 

@@ -100,8 +100,7 @@ pub fn GitHubWebhook(
     // The new secret lives here only while the page is open, and only until it is replaced.
     let secret = RwSignal::new(None::<String>);
     on_cleanup(move || {
-        // Untracked: the page is being left, and what shows the secret is already disposed.
-        secret.try_update_untracked(|secret| {
+        secret.try_update(|secret| {
             if let Some(secret) = secret.take() {
                 // Overwrite this copy; the browser's own copies (the input's value, the
                 // response text) go with the page's garbage.
