@@ -50,40 +50,31 @@ fn Shell() -> impl IntoView {
 
 /// Every page, by address. All but `/` are modules of their own, fetched on a first visit.
 static ROUTES: &[Route] = &[
-    route("/", || view! { <Home /> }.into_any()),
-    route("/signin", || lazy(sign_in)),
-    route("/logs/open", || lazy(log_file)),
-    route("/stacks", || lazy(stacks)),
-    route("/tokens", || lazy(tokens)),
-    route("/orgs/:org/deployments", || lazy(org_deployments)),
-    route("/orgs/:org/agent-pools", || lazy(agent_pools)),
+    Route::leaf("/", || view! { <Home /> }.into_any()),
+    Route::leaf("/signin", || lazy(sign_in)),
+    Route::leaf("/logs/open", || lazy(log_file)),
+    Route::leaf("/stacks", || lazy(stacks)),
+    Route::leaf("/tokens", || lazy(tokens)),
+    Route::leaf("/orgs/:org/deployments", || lazy(org_deployments)),
+    Route::leaf("/orgs/:org/agent-pools", || lazy(agent_pools)),
     Route {
         path: "/:org/:project/:stack",
         view: || lazy(stack),
         children: &[
-            route("", || lazy(stack_overview)),
-            route("deployments", || lazy(stack_deployments)),
-            route("deployments/:version", || lazy(deployment)),
+            Route::leaf("", || lazy(stack_overview)),
+            Route::leaf("deployments", || lazy(stack_deployments)),
+            Route::leaf("deployments/:version", || lazy(deployment)),
             Route {
                 path: "settings",
                 view: || view! { <SettingsLayout /> }.into_any(),
                 children: &[
-                    route("", || view! { <SettingsIndex /> }.into_any()),
-                    route("deploy", || lazy(deploy_settings)),
+                    Route::leaf("", || view! { <SettingsIndex /> }.into_any()),
+                    Route::leaf("deploy", || lazy(deploy_settings)),
                 ],
             },
         ],
     },
 ];
-
-/// A route with no routes below it.
-const fn route(path: &'static str, view: fn() -> AnyView) -> Route {
-    Route {
-        path,
-        view,
-        children: &[],
-    }
-}
 
 /// A page from its own module, shown once the module has arrived (nothing until then).
 fn lazy<F: Future<Output = AnyView> + 'static>(page: fn() -> F) -> AnyView {

@@ -20,6 +20,17 @@ pub struct Route {
     pub children: &'static [Route],
 }
 
+impl Route {
+    /// A route with no routes below it.
+    pub const fn leaf(path: &'static str, view: fn() -> AnyView) -> Self {
+        Self {
+            path,
+            view,
+            children: &[],
+        }
+    }
+}
+
 /// The address the console shows: path, query (`?…` or empty) and fragment (`#…` or empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Url {
@@ -374,38 +385,18 @@ mod tests {
     }
 
     static ROUTES: &[Route] = &[
-        Route {
-            path: "/stacks",
-            view: page,
-            children: &[],
-        },
-        Route {
-            path: "/orgs/:org/deployments",
-            view: page,
-            children: &[],
-        },
+        Route::leaf("/stacks", page),
+        Route::leaf("/orgs/:org/deployments", page),
         Route {
             path: "/:org/:project/:stack",
             view: page,
             children: &[
-                Route {
-                    path: "",
-                    view: page,
-                    children: &[],
-                },
-                Route {
-                    path: "deployments/:version",
-                    view: page,
-                    children: &[],
-                },
+                Route::leaf("", page),
+                Route::leaf("deployments/:version", page),
                 Route {
                     path: "settings",
                     view: page,
-                    children: &[Route {
-                        path: "deploy",
-                        view: page,
-                        children: &[],
-                    }],
+                    children: &[Route::leaf("deploy", page)],
                 },
             ],
         },

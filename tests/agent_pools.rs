@@ -144,11 +144,9 @@ fn open_page(role: &str) -> HtmlElement {
     root
 }
 
-static POOLS_PAGE: &[Route] = &[Route {
-    path: "/orgs/:org/agent-pools",
-    view: || view! { <AgentPoolsPage /> }.into_any(),
-    children: &[],
-}];
+static POOLS_PAGE: &[Route] = &[Route::leaf("/orgs/:org/agent-pools", || {
+    view! { <AgentPoolsPage /> }.into_any()
+})];
 
 /// Waits until `ready` holds, failing after a while.
 async fn until(what: &str, ready: impl Fn() -> bool) {

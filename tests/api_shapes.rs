@@ -269,35 +269,23 @@ fn open_with(path: &str, role: &str, extra: Value) -> Element {
 
 /// The pages these tests open, routed as the console routes them.
 static PAGES: &[Route] = &[
-    Route {
-        path: "/stacks",
-        view: || view! { <StacksPage /> }.into_any(),
-        children: &[],
-    },
-    Route {
-        path: "/orgs/:org/deployments",
-        view: || view! { <OrgDeploymentsPage /> }.into_any(),
-        children: &[],
-    },
+    Route::leaf("/stacks", || view! { <StacksPage /> }.into_any()),
+    Route::leaf("/orgs/:org/deployments", || {
+        view! { <OrgDeploymentsPage /> }.into_any()
+    }),
     Route {
         path: "/:org/:project/:stack",
         view: || view! { <StackLayout /> }.into_any(),
         children: &[
-            Route {
-                path: "deployments",
-                view: || view! { <StackDeploymentsPage /> }.into_any(),
-                children: &[],
-            },
-            Route {
-                path: "deployments/:version",
-                view: || view! { <DeploymentPage /> }.into_any(),
-                children: &[],
-            },
-            Route {
-                path: "settings/deploy",
-                view: || view! { <DeploySettingsPage /> }.into_any(),
-                children: &[],
-            },
+            Route::leaf("deployments", || {
+                view! { <StackDeploymentsPage /> }.into_any()
+            }),
+            Route::leaf("deployments/:version", || {
+                view! { <DeploymentPage /> }.into_any()
+            }),
+            Route::leaf("settings/deploy", || {
+                view! { <DeploySettingsPage /> }.into_any()
+            }),
         ],
     },
 ];

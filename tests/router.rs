@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use keyless_console::router::{A, Outlet, Redirect, Route, Router, Routes, use_param};
+use keyless_console::router::{A, Outlet, Redirect, Route, Router, Routes, in_app_link, use_param};
 use leptos::mount::{UnmountHandle, mount_to};
 use leptos::prelude::*;
 use leptos::tachys::view::Mountable;
@@ -50,25 +50,15 @@ fn Deployment() -> impl IntoView {
 }
 
 static ROUTES: &[Route] = &[
-    Route {
-        path: "/",
-        view: || view! { <Redirect path="/acme/dev" /> }.into_any(),
-        children: &[],
-    },
-    Route {
-        path: "/elsewhere",
-        view: || view! { <p id="page">"elsewhere"</p><A href="/acme/dev">"Back in"</A> }.into_any(),
-        children: &[],
-    },
+    Route::leaf("/", || view! { <Redirect path="/acme/dev" /> }.into_any()),
+    Route::leaf("/elsewhere", || {
+        view! { <p id="page">"elsewhere"</p><A href="/acme/dev">"Back in"</A> }.into_any()
+    }),
     Route {
         path: "/:org/:stack",
         view: || view! { <Layout /> }.into_any(),
         children: &[
-            Route {
-                path: "",
-                view: || view! { <p id="page">"overview"</p> }.into_any(),
-                children: &[],
-            },
+            Route::leaf("", || view! { <p id="page">"overview"</p> }.into_any()),
             Route {
                 path: "deployments/:version",
                 // As the console's pages are: behind a `Suspense`, as their module loads.
@@ -200,4 +190,58 @@ async fn an_unknown_address_shows_the_fallback() {
     settle().await;
     page_shows(&root, "not found").await;
     assert!(all(&root, "#layout").is_empty());
+}
+
+/// Whether the router would take over `init`'s click on a link made from `html`. The click is
+/// looked at on the link itself and then cancelled, so the browser follows nothing.
+fn taken_over(html: &str, init: &web_sys::MouseEventInit) -> bool {
+    let root = container();
+    root.set_inner_html(html);
+    let link = root.first_element_child().expect("a link");
+    let taken = std::rc::Rc::new(std::cell::Cell::new(false));
+    let seen = taken.clone();
+    let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::MouseEvent)>::new(
+        move |event: web_sys::MouseEvent| {
+            seen.set(in_app_link(&event).is_some());
+            event.prevent_default();
+        },
+    );
+    link.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref())
+        .expect("listener");
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let event = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", init).expect("event");
+    link.dispatch_event(&event).expect("dispatched");
+    root.remove();
+    taken.get()
+}
+
+#[wasm_bindgen_test]
+fn only_plain_clicks_on_same_origin_links_in_this_tab_are_taken_over() {
+    let plain = web_sys::MouseEventInit::new();
+    assert!(taken_over(r#"<a href="/stacks">x</a>"#, &plain));
+    assert!(taken_over(
+        r#"<a href="/stacks"><span>inside</span></a>"#,
+        &plain
+    ));
+    for other in [
+        r#"<a href="https://example.com/stacks">x</a>"#,
+        r#"<a href="/stacks" target="_blank">x</a>"#,
+        r#"<a href="/stacks" download>x</a>"#,
+        r#"<a href="/api/stacks" rel="noopener external">x</a>"#,
+        r#"<a>no href</a>"#,
+    ] {
+        assert!(!taken_over(other, &plain), "{other}");
+    }
+    for modified in [
+        |i: &web_sys::MouseEventInit| i.set_ctrl_key(true),
+        |i: &web_sys::MouseEventInit| i.set_meta_key(true),
+        |i: &web_sys::MouseEventInit| i.set_shift_key(true),
+        |i: &web_sys::MouseEventInit| i.set_alt_key(true),
+        |i: &web_sys::MouseEventInit| i.set_button(1),
+    ] {
+        let init = web_sys::MouseEventInit::new();
+        modified(&init);
+        assert!(!taken_over(r#"<a href="/stacks">x</a>"#, &init));
+    }
 }
