@@ -1,21 +1,23 @@
 //! Parts of a page that are wasm modules of their own, fetched when the part is first shown,
 //! so that a page's first visit downloads only what it shows at once: the log viewer of
-//! `/logs/open`, and under Settings → Deploy the OIDC assistant and the GitHub webhook.
+//! `/logs/open`, under Settings → Deploy the OIDC assistant and the GitHub webhook, and the
+//! trust explainer of a refused OIDC step and of "Test OIDC".
 //!
 //! Each part's split function lives here, in the main module, and pages reach it through
 //! [`LazyParts`] in context: called from a page's own (split) module, the part's loader import
 //! would stay unresolved in unsplit builds (the browser tests'), and naming the part's
 //! component there would put it back in the page's module. A part reads its inputs from a
-//! context its page provides.
+//! context its page provides, or [`lazy_part_with`] provides for it.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use leptos::prelude::*;
+use leptos::tachys::reactive_graph::OwnedView;
 use leptos::wasm_split::wasm_split;
 use send_wrapper::SendWrapper;
 
-use crate::components::{OidcAssistantPart, WebhookPart};
+use crate::components::{ExplainTrustPart, OidcAssistantPart, WebhookPart};
 use crate::load::loading;
 use crate::pages::log_file::LogFileViewer;
 
@@ -27,10 +29,13 @@ type PartFuture = Pin<Box<dyn Future<Output = AnyView>>>;
 pub struct LazyParts {
     /// `/logs/open`'s viewer, once a file is chosen.
     pub log_file_viewer: fn() -> PartFuture,
-    /// "Set up trust", the lifetime advice and "Test OIDC", once a cloud is switched on.
+    /// "Set up trust", the lifetime advice and "Test OIDC", once a cloud is switched on or the
+    /// admin asks for them.
     pub oidc_assistant: fn() -> PartFuture,
-    /// The organization's GitHub webhook, for admins.
+    /// The organization's GitHub webhook, for admins, once they open it.
     pub github_webhook: fn() -> PartFuture,
+    /// The trust explainer, once its disclosure is opened.
+    pub explain_trust: fn() -> PartFuture,
 }
 
 impl LazyParts {
@@ -40,6 +45,7 @@ impl LazyParts {
             log_file_viewer: || Box::pin(log_file_viewer()),
             oidc_assistant: || Box::pin(oidc_assistant()),
             github_webhook: || Box::pin(github_webhook()),
+            explain_trust: || Box::pin(explain_trust()),
         }
     }
 
@@ -50,6 +56,7 @@ impl LazyParts {
             log_file_viewer: || Box::pin(async { view! { <LogFileViewer /> }.into_any() }),
             oidc_assistant: || Box::pin(async { view! { <OidcAssistantPart /> }.into_any() }),
             github_webhook: || Box::pin(async { view! { <WebhookPart /> }.into_any() }),
+            explain_trust: || Box::pin(async { view! { <ExplainTrustPart /> }.into_any() }),
         }
     }
 }
@@ -62,6 +69,21 @@ pub fn lazy_part(pick: fn(&LazyParts) -> fn() -> PartFuture, what: &'static str)
             {Suspend::new(SendWrapper::new(load()))}
         </Suspense>
     }
+}
+
+/// [`lazy_part`] with `inputs` in a context of the part's own: for a part shown more than once
+/// on a page, each with its inputs.
+pub fn lazy_part_with<T: Send + Sync + 'static>(
+    inputs: T,
+    pick: fn(&LazyParts) -> fn() -> PartFuture,
+    what: &'static str,
+) -> impl IntoView {
+    let owner = Owner::new();
+    let view = owner.with(|| {
+        provide_context(inputs);
+        lazy_part(pick, what)
+    });
+    OwnedView::new_with_owner(view, owner)
 }
 
 #[wasm_split(log_file_viewer, wasm_split_path = ::leptos::wasm_split)]
@@ -77,4 +99,9 @@ fn oidc_assistant() -> AnyView {
 #[wasm_split(github_webhook, wasm_split_path = ::leptos::wasm_split)]
 fn github_webhook() -> AnyView {
     view! { <WebhookPart /> }.into_any()
+}
+
+#[wasm_split(explain_trust, wasm_split_path = ::leptos::wasm_split)]
+fn explain_trust() -> AnyView {
+    view! { <ExplainTrustPart /> }.into_any()
 }

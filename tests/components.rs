@@ -5,7 +5,9 @@
 use keyless_api_types::stack::StackRef;
 use keyless_console::components::Switch;
 use keyless_console::lazy::LazyParts;
-use keyless_console::pages::deploy_settings::{DeploySettingsForm, READ_ONLY_NOTICE};
+use keyless_console::pages::deploy_settings::{
+    DeploySettingsForm, READ_ONLY_NOTICE, SHOW_ASSISTANT,
+};
 use keyless_console::session::Session;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
@@ -179,6 +181,40 @@ async fn switching_a_cloud_on_opens_its_form() {
         assert!(!field.disabled(), "{label} is editable");
     }
     assert!(by_label(&root, "Role ARN").is_none(), "AWS stays closed");
+}
+
+#[wasm_bindgen_test]
+async fn the_oidc_assistant_opens_on_switching_a_cloud_on_or_on_request() {
+    let assistant = |root: &HtmlElement| {
+        root.query_selector(".oidc-assistant")
+            .expect("selector")
+            .is_some()
+    };
+    // Switched on here: the admin is setting it up, so the assistant opens at once.
+    let root = container();
+    let _mounted = mount_panel(&root, json!({}), false);
+    settle().await;
+    assert!(!assistant(&root), "no cloud, no assistant");
+    switch(&root, "Enable AWS Integration").click();
+    settle().await;
+    assert!(assistant(&root), "opened by switching AWS on");
+    assert!(by_role(&root, "button", SHOW_ASSISTANT).is_none());
+
+    // Loaded with a cloud on: offered, and shown once asked for.
+    let saved = container();
+    let settings = json!({"operationContext": {"oidc": {
+        "aws": {"roleArn": "arn:aws:iam::123456789012:role/deploy", "sessionName": "pulumi"}}}});
+    let _saved = mount_panel(&saved, settings, false);
+    settle().await;
+    assert!(!assistant(&saved), "not built until asked for");
+    let open = by_role(&saved, "button", SHOW_ASSISTANT).expect("the assistant's button");
+    assert_eq!(
+        open.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    open.unchecked_into::<HtmlElement>().click();
+    settle().await;
+    assert!(assistant(&saved), "shown once asked for");
 }
 
 #[wasm_bindgen_test]

@@ -4,6 +4,7 @@
 
 use keyless_api_types::stack::StackRef;
 use keyless_console::components::{LiveLog, OidcCard};
+use keyless_console::lazy::LazyParts;
 use keyless_console::log::oidc::STEP_NAME;
 use keyless_console::session::Session;
 use leptos::mount::mount_to;
@@ -14,7 +15,7 @@ use web_sys::{Event, HtmlElement, HtmlTextAreaElement};
 
 mod dom;
 
-use dom::{all, container, settle, text};
+use dom::{all, container, settle, text, wait};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -32,6 +33,7 @@ fn mount_card(root: &HtmlElement, lines: &[&str]) -> impl Sized + use<> {
     });
     mount_to(root.clone(), move || {
         provide_context(Session::new(Some("test-token".into()), None));
+        provide_context(LazyParts::in_place());
         let stack = Signal::derive(|| Some(StackRef::new("acme", "website", "dev")));
         view! { <OidcCard log stack /> }
     })
@@ -54,6 +56,20 @@ async fn a_refusal_shows_its_reason_and_explains_pasted_trust() {
         assert!(shown.contains(wanted), "{wanted:?} in {shown}");
     }
     assert!(!shown.contains("##[keyless"), "{shown}");
+    // What the disclosure holds is built (and, split, fetched) only once it is opened.
+    let details = root
+        .query_selector("details.pasted-trust")
+        .expect("selector")
+        .expect("the disclosure");
+    assert!(
+        root.query_selector("#explain-failure-trust")
+            .expect("selector")
+            .is_none(),
+        "nothing inside before it is opened"
+    );
+    details.set_attribute("open", "").expect("opened");
+    // The toggle event is a task of its own.
+    wait(50).await;
     let label = root
         .query_selector("label[for=explain-failure-trust]")
         .expect("selector")

@@ -1,4 +1,7 @@
-//! "Explain": pasted trust configuration judged against a token's claims.
+//! "Explain": pasted trust configuration judged against a token's claims. The disclosure is
+//! part of the page; what it holds arrives as a module of its own when it is first opened.
+
+use std::sync::Arc;
 
 use keyless_api_types::ExplainRequest;
 use keyless_api_types::stack::StackRef;
@@ -8,6 +11,7 @@ use serde_json::Value;
 
 use super::VerdictView;
 use crate::api::ApiFailure;
+use crate::lazy::lazy_part_with;
 use crate::session::use_session;
 use crate::trust_view::parse_pasted;
 
@@ -22,6 +26,19 @@ fn explain_error(failure: &ApiFailure) -> String {
             .to_owned(),
         ApiFailure::Network(_) => failure.to_string(),
     }
+}
+
+/// Builds the explain request for pasted trust; `None` when it cannot be made yet.
+type MakeRequest = Arc<dyn Fn(Value) -> Option<(StackRef, ExplainRequest)> + Send + Sync>;
+
+/// What [`ExplainTrust`] hands its body, which arrives as a part of its own ([`crate::lazy`]).
+#[derive(Clone)]
+pub struct ExplainInputs {
+    label: String,
+    id: String,
+    hint: Option<String>,
+    text: RwSignal<String>,
+    request: MakeRequest,
 }
 
 /// A disclosure where the admin pastes a cloud's trust configuration and has the server judge
@@ -44,8 +61,36 @@ pub fn ExplainTrust(
     /// The pasted text (owned by the caller, which may send it elsewhere too).
     text: RwSignal<String>,
     /// Builds the explain request for pasted trust; `None` when it cannot be made yet.
-    request: impl Fn(Value) -> Option<(StackRef, ExplainRequest)> + 'static,
+    request: impl Fn(Value) -> Option<(StackRef, ExplainRequest)> + Send + Sync + 'static,
 ) -> impl IntoView {
+    let inputs = ExplainInputs {
+        label,
+        id,
+        hint,
+        text,
+        request: Arc::new(request),
+    };
+    let opened = RwSignal::new(false);
+    view! {
+        <details class="pasted-trust" on:toggle=move |_| opened.set(true)>
+            <summary>{summary}</summary>
+            <Show when=move || opened.get()>
+                {lazy_part_with(inputs.clone(), |parts| parts.explain_trust, "explainer")}
+            </Show>
+        </details>
+    }
+}
+
+/// The inside of an [`ExplainTrust`] disclosure, for the [`ExplainInputs`] in context.
+#[component]
+pub fn ExplainTrustPart() -> impl IntoView {
+    let ExplainInputs {
+        label,
+        id,
+        hint,
+        text,
+        request,
+    } = expect_context();
     let session = use_session();
     let error_id = format!("{id}-error");
     let error = RwSignal::new(None::<String>);
@@ -77,26 +122,23 @@ pub fn ExplainTrust(
     };
     let described_by = error_id.clone();
     view! {
-        <details class="pasted-trust">
-            <summary>{summary}</summary>
-            <label for=id.clone()>{label}</label>
-            {hint.map(|hint| view! { <p class="field-hint">{hint}</p> })}
-            <textarea id=id rows="8" spellcheck="false"
-                aria-invalid=move || error.read().is_some().then_some("true")
-                aria-describedby=move || error.read().is_some().then(|| described_by.clone())
-                prop:value=move || text.get()
-                on:input=move |event| {
-                    text.set(event_target_value(&event));
-                    error.set(None);
-                }></textarea>
-            {move || error.get().map(|message| view! {
-                <p class="field-error" id=error_id.clone() role="alert">{message}</p>
-            })}
-            <button type="button" class="button" on:click=on_explain disabled=move || action.pending().get()>
-                "Explain"
-            </button>
-            {move || verdict().map(|verdict| view! { <VerdictView verdict /> })}
-        </details>
+        <label for=id.clone()>{label}</label>
+        {hint.map(|hint| view! { <p class="field-hint">{hint}</p> })}
+        <textarea id=id rows="8" spellcheck="false"
+            aria-invalid=move || error.read().is_some().then_some("true")
+            aria-describedby=move || error.read().is_some().then(|| described_by.clone())
+            prop:value=move || text.get()
+            on:input=move |event| {
+                text.set(event_target_value(&event));
+                error.set(None);
+            }></textarea>
+        {move || error.get().map(|message| view! {
+            <p class="field-error" id=error_id.clone() role="alert">{message}</p>
+        })}
+        <button type="button" class="button" on:click=on_explain disabled=move || action.pending().get()>
+            "Explain"
+        </button>
+        {move || verdict().map(|verdict| view! { <VerdictView verdict /> })}
     }
 }
 

@@ -1,5 +1,7 @@
 //! The organization's GitHub webhook for admins: payload URL, secret (shown once), recent
-//! deliveries with their outcomes and the deployments they started.
+//! deliveries with their outcomes and the deployments they started. The section says what the
+//! webhook is at once; its settings and deliveries, set up once per organization, arrive as a
+//! module of their own when the admin opens them.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +10,7 @@ use leptos::prelude::*;
 
 use crate::api::PageRequest;
 use crate::components::api_time;
+use crate::lazy::lazy_part_with;
 use crate::load::{load_failed, load_live, loading};
 use crate::router::A;
 use crate::session::use_session;
@@ -37,6 +40,39 @@ fn outcome_label(outcome: DeliveryOutcome) -> &'static str {
 #[derive(Clone)]
 pub struct WebhookOrg(pub String);
 
+/// Opens the webhook's settings and deliveries.
+const SHOW_WEBHOOK: &str = "Show the payload URL, secret and deliveries";
+
+/// The organization's GitHub webhook section, for its admins: what the webhook does and, once
+/// opened, the [`GitHubWebhook`] itself.
+#[component]
+pub fn WebhookSection(
+    /// The organization whose webhook this is.
+    org: String,
+) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let hint = format!(
+        "One webhook serves every stack of {org}: GitHub signs each delivery with its secret, and deliveries for a stack's repository start its deployments."
+    );
+    let org = WebhookOrg(org);
+    view! {
+        <section class="panel webhook" aria-labelledby="webhook-heading">
+            <h2 id="webhook-heading">"GitHub webhook"</h2>
+            <p class="section-hint">{hint}</p>
+            <Show
+                when=move || open.get()
+                fallback=move || view! {
+                    <button type="button" class="button secondary" aria-expanded="false" on:click=move |_| open.set(true)>
+                        {SHOW_WEBHOOK}
+                    </button>
+                }
+            >
+                {lazy_part_with(org.clone(), |parts| parts.github_webhook, "GitHub webhook")}
+            </Show>
+        </section>
+    }
+}
+
 /// The [`GitHubWebhook`] of the [`WebhookOrg`] in context, which pages load as a part of its
 /// own ([`crate::lazy`]).
 #[component]
@@ -47,7 +83,8 @@ pub fn WebhookPart() -> impl IntoView {
 
 /// The organization's GitHub webhook, for its admins: the payload URL to give GitHub, a
 /// button that makes (or replaces) the secret and shows it this once, and the recent
-/// deliveries with what became of each, linked to the deployments they started.
+/// deliveries with what became of each, linked to the deployments they started. Shown in a
+/// [`WebhookSection`].
 ///
 /// Needs a [`crate::session::Session`] in context. The API answers 403 to members, so pages
 /// show this to admins only.
@@ -211,44 +248,38 @@ pub fn GitHubWebhook(
     };
 
     view! {
-        <section class="panel webhook" aria-labelledby="webhook-heading">
-            <h2 id="webhook-heading">"GitHub webhook"</h2>
-            <p class="section-hint">
-                {format!("One webhook serves every stack of {org}: GitHub signs each delivery with its secret, and deliveries for a stack's repository start its deployments.")}
-            </p>
-            {move || secret.get().map(|value| view! {
-                <div class="field secret-once" role="group" aria-label="New webhook secret">
-                    <label for="webhook-secret">"Webhook secret"</label>
-                    <p class="field-hint" id="webhook-secret-hint">{COPY_NOW}</p>
-                    <div class="list-row-controls">
-                        <input id="webhook-secret" type="text" readonly autocomplete="off" spellcheck="false"
-                            aria-describedby="webhook-secret-hint" prop:value=value />
-                        <button type="button" class="button secondary" on:click=copy>"Copy secret"</button>
-                    </div>
-                    <p class="status" role="status">{move || copied.get().then_some("Copied.")}</p>
+        {move || secret.get().map(|value| view! {
+            <div class="field secret-once" role="group" aria-label="New webhook secret">
+                <label for="webhook-secret">"Webhook secret"</label>
+                <p class="field-hint" id="webhook-secret-hint">{COPY_NOW}</p>
+                <div class="list-row-controls">
+                    <input id="webhook-secret" type="text" readonly autocomplete="off" spellcheck="false"
+                        aria-describedby="webhook-secret-hint" prop:value=value />
+                    <button type="button" class="button secondary" on:click=copy>"Copy secret"</button>
                 </div>
-            })}
-            {move || generate_error().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
-            {move || match loaded.get() {
-                None => loading("webhook"),
-                Some(Err(failure)) => load_failed("webhook", &failure),
-                Some(Ok((webhook, links))) => {
-                    let empty = webhook.deliveries.is_empty();
-                    view! {
-                        {settings(&webhook)}
-                        <div class="deliveries-head">
-                            <h3 id="deliveries-heading">"Recent deliveries"</h3>
-                            <button type="button" class="button secondary" on:click=move |_| refresh.update(|n| *n += 1)>
-                                "Refresh deliveries"
-                            </button>
-                        </div>
-                        {empty.then(|| view! { <p class="section-hint">"No deliveries yet."</p> })}
-                        <ul class="deliveries" aria-labelledby="deliveries-heading">
-                            {webhook.deliveries.into_iter().map(|d| delivery_view(d, &links)).collect_view()}
-                        </ul>
-                    }.into_any()
-                }
-            }}
-        </section>
+                <p class="status" role="status">{move || copied.get().then_some("Copied.")}</p>
+            </div>
+        })}
+        {move || generate_error().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+        {move || match loaded.get() {
+            None => loading("webhook"),
+            Some(Err(failure)) => load_failed("webhook", &failure),
+            Some(Ok((webhook, links))) => {
+                let empty = webhook.deliveries.is_empty();
+                view! {
+                    {settings(&webhook)}
+                    <div class="deliveries-head">
+                        <h3 id="deliveries-heading">"Recent deliveries"</h3>
+                        <button type="button" class="button secondary" on:click=move |_| refresh.update(|n| *n += 1)>
+                            "Refresh deliveries"
+                        </button>
+                    </div>
+                    {empty.then(|| view! { <p class="section-hint">"No deliveries yet."</p> })}
+                    <ul class="deliveries" aria-labelledby="deliveries-heading">
+                        {webhook.deliveries.into_iter().map(|d| delivery_view(d, &links)).collect_view()}
+                    </ul>
+                }.into_any()
+            }
+        }}
     }
 }

@@ -20,8 +20,8 @@ mod trigger;
 mod trust_setup;
 
 pub use copy_button::CopyButton;
-pub use explain_trust::ExplainTrust;
-pub use github_webhook::{COPY_NOW, GitHubWebhook, WebhookOrg, WebhookPart};
+pub use explain_trust::{ExplainTrust, ExplainTrustPart};
+pub use github_webhook::{COPY_NOW, GitHubWebhook, WebhookOrg, WebhookPart, WebhookSection};
 pub use lifetime_advice::LifetimeAdvice;
 pub use list_field::ListField;
 pub use log_viewer::{LiveLog, LogViewer};

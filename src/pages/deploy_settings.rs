@@ -11,7 +11,7 @@ use web_sys::SubmitEvent;
 
 use crate::api::ApiFailure;
 use crate::components::{
-    AssistantInputs, ListField, PageTitle, Switch, TextField, WebhookOrg, focus_by_id,
+    AssistantInputs, ListField, PageTitle, Switch, TextField, WebhookSection, focus_by_id,
 };
 use crate::deploy_form::{CloudForm, DeployForm, Field, FieldErrors, PushSwitch};
 use crate::lazy::lazy_part;
@@ -28,6 +28,9 @@ pub const DEFAULT_AGENTS: &str = "This server's agents (default)";
 
 /// Shown once the server has accepted the configuration.
 pub const SAVED: &str = "Deployment configuration saved";
+
+/// Opens the OIDC assistant when the panel was loaded with a cloud already on.
+pub const SHOW_ASSISTANT: &str = "Set up trust and test OIDC";
 
 /// Settings → Deploy: loads the stack's deployment settings and shows the [`DeploySettingsForm`],
 /// editable for organization admins and read-only for members.
@@ -66,11 +69,11 @@ pub fn DeploySettingsPage() -> impl IntoView {
                         let org = stack.org.clone();
                         let admin = session.is_admin_of(&org);
                         let read_only = Signal::derive(move || !session.is_admin_of(&org));
-                        provide_context(WebhookOrg(stack.org.clone()));
+                        let webhook_org = stack.org.clone();
                         view! {
                             <DeploySettingsForm stack settings read_only agent_pools />
                             // Members may not see the secret or the deliveries (the API answers 403).
-                            {admin.then(|| lazy_part(|parts| parts.github_webhook, "GitHub webhook"))}
+                            {admin.then(|| view! { <WebhookSection org=webhook_org /> })}
                         }
                         .into_any()
                     }
@@ -115,6 +118,9 @@ pub fn DeploySettingsForm(
     let submitted = RwSignal::new(false);
     let server_errors = RwSignal::new(FieldErrors::default());
     let status = RwSignal::new(None::<&'static str>);
+    // The OIDC assistant opens by itself when a cloud is switched on here; a panel loaded with
+    // clouds already on, trusted and tested before, offers it (and fetches it) on request.
+    let assistant_open = RwSignal::new(false);
 
     // Settings this console cannot read are never overwritten from it.
     let cannot_read = unreadable.is_some();
@@ -194,6 +200,9 @@ pub fn DeploySettingsForm(
     };
     let toggle = move |cloud: Cloud, on: bool| {
         form.update(|f| f.set_enabled(cloud, on));
+        if on {
+            assistant_open.set(true);
+        }
         server_errors.update(|e| e.fields.retain(|f, _| f.cloud() != Some(cloud)));
         status.set(None);
     };
@@ -426,7 +435,16 @@ pub fn DeploySettingsForm(
 
                     {Cloud::ALL.map(cloud_view).into_iter().collect_view()}
                     <Show when=move || !form.read().oidc().is_empty()>
-                        {lazy_part(|parts| parts.oidc_assistant, "OIDC assistant")}
+                        <Show
+                            when=move || assistant_open.get()
+                            fallback=move || view! {
+                                <button type="button" class="button secondary" aria-expanded="false" on:click=move |_| assistant_open.set(true)>
+                                    {SHOW_ASSISTANT}
+                                </button>
+                            }
+                        >
+                            {lazy_part(|parts| parts.oidc_assistant, "OIDC assistant")}
+                        </Show>
                     </Show>
                 </section>
 

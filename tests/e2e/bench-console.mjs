@@ -11,7 +11,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { deployFixture, launchBrowser, startServer } from "./harness.mjs";
+import { deployFixture, launchBrowser, openAssistant, startServer } from "./harness.mjs";
 
 const BUDGET_KB = 250;
 
@@ -104,9 +104,10 @@ async function initialLoad() {
 /**
  * A first visit to `pagePath` with an empty cache: every wasm, js and css file the browser
  * fetched until `ready` shows (a locator, or several: the shell plus the page's lazily loaded
- * modules and parts), gzipped.
+ * modules and parts; `ready` may click first), gzipped. `label` names the visit when it is more
+ * than the page.
  */
-async function firstVisit(browser, base, pagePath, ready, token) {
+async function firstVisit(browser, base, pagePath, ready, token, label = pagePath) {
   const context = await browser.newContext();
   if (token) await context.addInitScript((t) => localStorage.setItem("keyless.token", t), token);
   const page = await context.newPage();
@@ -116,12 +117,12 @@ async function firstVisit(browser, base, pagePath, ready, token) {
     if (/\.(wasm|js|css)$/.test(name)) fetched.add(name);
   });
   await page.goto(base + pagePath);
-  for (const shown of [ready(page)].flat()) await shown.waitFor({ timeout: 60_000 });
+  for (const shown of [await ready(page)].flat()) await shown.waitFor({ timeout: 60_000 });
   await context.close();
   const modules = [...fetched].filter((name) => /-(split|chunk)_/.test(name)).length;
   let total = 0;
   for (const name of fetched) total += gzipSync(await readFile(path.join(dist, name)), { level: 9 }).length;
-  console.log(`  ${pagePath.padEnd(44)} ${kb(total).padStart(7)} KB gzipped, ${fetched.size} files (${modules} lazily loaded modules) (${verdict(total)})`);
+  console.log(`  ${label.padEnd(44)} ${kb(total).padStart(7)} KB gzipped, ${fetched.size} files (${modules} lazily loaded modules) (${verdict(total)})`);
 }
 
 /** First visits to the pages users open first, on the real server with a finished deployment. */
@@ -138,12 +139,21 @@ async function firstVisits(browser) {
     await firstVisit(browser, server.baseUrl, "/signin", (page) => page.getByLabel("Access token", { exact: true }));
     await firstVisit(browser, server.baseUrl, "/stacks", (page) => page.locator('a[href="/acme/website/prod"]'), member);
     await firstVisit(browser, server.baseUrl, log, (page) => page.locator(".log-line").first(), member);
-    await firstVisit(browser, server.baseUrl, "/acme/website/prod/settings/deploy", (page) => [
-      page.getByRole("button", { name: "Save deployment configuration" }),
-      // The parts that arrive as modules of their own: prod has AWS on.
+    // prod has AWS on: the OIDC assistant and the webhook's settings are offered, and fetched
+    // when opened (the second visit opens both).
+    const deploy = "/acme/website/prod/settings/deploy";
+    const saveButton = (page) => page.getByRole("button", { name: "Save deployment configuration" });
+    await firstVisit(browser, server.baseUrl, deploy, (page) => [
+      saveButton(page),
       page.getByRole("heading", { name: "GitHub webhook" }),
-      page.getByRole("button", { name: "Test OIDC" }),
     ], server.tokens.admin);
+    const opened = async (page) => {
+      await saveButton(page).waitFor({ timeout: 60_000 });
+      await openAssistant(page);
+      await page.getByRole("button", { name: "Show the payload URL, secret and deliveries" }).click();
+      return [page.getByRole("button", { name: "Test OIDC" }), page.getByLabel("Payload URL", { exact: true })];
+    };
+    await firstVisit(browser, server.baseUrl, deploy, opened, server.tokens.admin, `${deploy}, both opened`);
     await firstVisit(browser, server.baseUrl, "/logs/open", (page) => page.getByLabel("Log file"));
   } finally {
     await server.stop();

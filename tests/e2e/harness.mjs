@@ -110,6 +110,17 @@ export async function signInAt(browser, server, token, pagePath) {
   return page;
 }
 
+/**
+ * Opens the Deploy panel's OIDC assistant, offered behind a button when the panel was loaded
+ * with a cloud already on, and returns its "Set up trust" region.
+ */
+export async function openAssistant(page) {
+  await page.getByRole("button", { name: "Set up trust and test OIDC" }).click();
+  const setup = page.getByRole("region", { name: "Set up trust" });
+  await setup.waitFor();
+  return setup;
+}
+
 // What deployments run against in these tests: a local git repository with a YAML program, a
 // stand-in `pulumi` (the real CLI cannot be installed here; the server takes it by `--pulumi`)
 // and a stand-in AWS STS that grants every AssumeRoleWithWebIdentity. The same doubles the

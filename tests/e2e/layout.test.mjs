@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { deployFixture, signInAt, startConsole, stopConsole } from "./harness.mjs";
+import { deployFixture, openAssistant, signInAt, startConsole, stopConsole } from "./harness.mjs";
 
 const STACK = "/api/stacks/acme/website/prod";
 const VIEWPORTS = [
@@ -63,7 +63,7 @@ const pages = () => [
   ["/stacks", (page) => page.locator('a[href="/acme/website/prod"]')],
   ["/acme/website/prod/deployments", (page) => page.getByRole("button", { name: "Deploy", exact: true })],
   [`/acme/website/prod/deployments/${version}`, (page) => page.locator(".deployment-summary .badge")],
-  ["/acme/website/prod/settings/deploy", (page) => page.getByRole("region", { name: "Set up trust" })],
+  ["/acme/website/prod/settings/deploy", (page) => page.getByRole("button", { name: "Save deployment configuration" })],
   ["/tokens", (page) => page.getByRole("button", { name: /Create token/i })],
   ["/orgs/acme/deployments", (page) => page.locator("table")],
   ["/orgs/acme/agent-pools", (page) => page.locator(".pool h3")],
@@ -101,7 +101,11 @@ for (const viewport of VIEWPORTS) {
           const toggle = page.getByRole("switch", { name: `Enable ${cloud} Integration` });
           assert.equal(await toggle.getAttribute("aria-checked"), "true", cloud);
         }
+        // The parts opened on request are measured too.
+        await openAssistant(page);
         await page.locator("figure.code-block pre").first().waitFor();
+        await page.getByRole("button", { name: "Show the payload URL, secret and deliveries" }).click();
+        await page.getByLabel("Payload URL", { exact: true }).waitFor();
         // A look for people: KEYLESS_SCREENSHOTS=<dir> keeps the phone-width panel as a picture.
         const dir = process.env.KEYLESS_SCREENSHOTS;
         if (dir && viewport.width === 390) {

@@ -4,7 +4,7 @@
 // reached from here: the expected outcome is a refusal that says so.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { signInAt, startConsole, stopConsole } from "./harness.mjs";
+import { openAssistant, signInAt, startConsole, stopConsole } from "./harness.mjs";
 
 const PANEL = "/acme/website/prod/settings/deploy";
 
@@ -23,8 +23,7 @@ async function trustPolicy(page) {
 
 test("an admin sees the generated AWS trust, widens its scope and tests the exchange", async () => {
   const page = await signInAt(browser, server, server.tokens.admin, PANEL);
-  const setup = page.getByRole("region", { name: "Set up trust" });
-  await setup.waitFor();
+  const setup = await openAssistant(page);
 
   const policy = await trustPolicy(page);
   assert.match(policy, /sts:AssumeRoleWithWebIdentity/);
@@ -53,7 +52,7 @@ test("an admin sees the generated AWS trust, widens its scope and tests the exch
 
 test("a member sees the generated trust but no Test OIDC", async () => {
   const page = await signInAt(browser, server, server.tokens.member, PANEL);
-  await page.getByRole("region", { name: "Set up trust" }).waitFor();
+  await openAssistant(page);
   assert.match(await trustPolicy(page), /sts:AssumeRoleWithWebIdentity/);
   assert.equal(await page.getByRole("button", { name: "Test OIDC" }).count(), 0);
   await page.context().close();

@@ -124,6 +124,7 @@ test("an admin sets up push to deploy and finds it saved", async () => {
 
 test("an admin generates the webhook secret, sees it once, and a signed push shows in the deliveries", async () => {
   const page = await signInAt(browser, server, server.tokens.admin, PANEL);
+  await page.getByRole("button", { name: "Show the payload URL, secret and deliveries" }).click();
   const url = page.getByLabel("Payload URL", { exact: true });
   await url.waitFor();
   assert.equal(await url.inputValue(), `${server.baseUrl}/api/webhooks/github/acme`);
@@ -163,6 +164,7 @@ test("an admin generates the webhook secret, sees it once, and a signed push sho
 
   // Shown once: after a reload the secret is gone, and only its existence is told.
   await page.reload();
+  await page.getByRole("button", { name: "Show the payload URL, secret and deliveries" }).click();
   await page.getByRole("button", { name: "Rotate webhook secret" }).waitFor();
   assert.equal(await page.getByLabel("Webhook secret", { exact: true }).count(), 0);
   assert.equal(await page.getByText(secret).count(), 0);
@@ -190,5 +192,6 @@ test("a member sees push to deploy read-only, without the webhook", async () => 
   assert.equal(await page.getByRole("button", { name: /webhook secret/ }).count(), 0);
   assert.equal(await page.getByText("Recent deliveries").count(), 0);
   assert.equal(await page.getByLabel("Payload URL", { exact: true }).count(), 0);
+  assert.equal(await page.getByRole("heading", { name: "GitHub webhook" }).count(), 0);
   await page.context().close();
 });

@@ -7,7 +7,7 @@
 // starts, so a first server (issuer set to the second's future address) generates the trust.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { freePort, signInAt, startConsole, startRelyingParties, startServer, stopConsole } from "./harness.mjs";
+import { freePort, openAssistant, signInAt, startConsole, startRelyingParties, startServer, stopConsole } from "./harness.mjs";
 
 const PANEL = "/acme/website/prod/settings/deploy";
 const SETTINGS = "/api/stacks/acme/website/prod/deployments/settings";
@@ -66,6 +66,8 @@ function relyingPartiesTrusting(trust) {
 let relyingParties;
 let server;
 let browser;
+/** The trust policy of the role that admits acme/website/dev only. */
+let otherStackPolicy;
 
 before(async () => {
   const port = await freePort();
@@ -80,7 +82,9 @@ before(async () => {
   }
   assert.equal(generated.status, 200, JSON.stringify(generated.body));
   assert.equal(generated.body.target.issuer, issuer);
-  relyingParties = await startRelyingParties(relyingPartiesTrusting(generated.body.trust));
+  const trusting = relyingPartiesTrusting(generated.body.trust);
+  otherStackPolicy = trusting.aws.roles[OTHER_STACKS_ROLE];
+  relyingParties = await startRelyingParties(trusting);
   ({ server, browser } = await startConsole([...relyingParties.serverArgs, "--oidc-issuer", issuer], {
     listen: `127.0.0.1:${port}`,
   }));
@@ -95,6 +99,7 @@ after(async () => {
 /** Opens the Deploy panel as admin, runs Test OIDC for `operation`, and returns its region. */
 async function runTestOidc(operation) {
   const page = await signInAt(browser, server, server.tokens.admin, PANEL);
+  await openAssistant(page);
   const testing = page.getByRole("region", { name: "Test OIDC" });
   await testing.waitFor();
   await testing.getByLabel("Operation", { exact: true }).selectOption(operation);
@@ -145,6 +150,21 @@ test("Test OIDC shows AWS's refusal, explained, when the role trusts another sta
   assert.match(explanation, /stack:prod:operation:update/, explanation);
   // The other clouds still trust this stack.
   assert.equal(await testing.locator(".cloud-result.success").count(), 2);
+
+  // The explainer (a module of its own, fetched when its disclosure opens) judges the policy.
+  const fetched = [];
+  page.on("requestfinished", (request) => {
+    const name = new URL(request.url()).pathname.match(/-split_(\w+)\.wasm$/)?.[1];
+    if (name) fetched.push(name);
+  });
+  await testing.getByText("Paste your AWS trust configuration").click();
+  await testing.getByLabel("Trust configuration (JSON)").fill(JSON.stringify(otherStackPolicy));
+  assert.deepEqual(fetched, ["explain_trust"]);
+  await testing.getByRole("button", { name: "Explain", exact: true }).click();
+  // Judged as AWS would: this test's issuer is plain http, which AWS never registers.
+  const verdict = testing.locator(".verdict.rejected");
+  await verdict.waitFor();
+  assert.match(await verdict.textContent(), /issuer `http:\/\/127\.0\.0\.1:\d+\/oidc` is not an https:\/\/ URL/);
   await page.context().close();
 });
 
@@ -158,6 +178,7 @@ test("Test OIDC past the per-minute limit says how long to wait, as the server's
   assert.equal(reply.status, 429, JSON.stringify(reply.body));
 
   const page = await signInAt(browser, server, server.tokens.admin, PANEL);
+  await openAssistant(page);
   const testing = page.getByRole("region", { name: "Test OIDC" });
   await testing.waitFor();
   const answered = page.waitForResponse((response) => response.url() === server.baseUrl + TEST_RUN);

@@ -24,10 +24,12 @@ const PAGES: [(&str, &[&str]); 6] = [
     ),
     (
         "/:org/:project/:stack/settings/deploy",
-        &["stack", "deploy_settings", "github_webhook"],
+        &["stack", "deploy_settings"],
     ),
+    // The OIDC assistant and the webhook's settings, opened on request (or the assistant by
+    // switching a cloud on).
     (
-        "/:org/:project/:stack/settings/deploy with a cloud on",
+        "/:org/:project/:stack/settings/deploy, both opened",
         &[
             "stack",
             "deploy_settings",
