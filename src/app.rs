@@ -4,6 +4,7 @@
 
 use keyless_api_types::OrgRole;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 
 use crate::lazy::LazyParts;
@@ -48,7 +49,8 @@ fn Shell() -> impl IntoView {
     }
 }
 
-/// Every page, by address. All but `/` are modules of their own, fetched on a first visit.
+/// Every page, by address. All but `/` are modules of their own, fetched on a first visit; the
+/// pages under a stack's are fetched while the stack's own arrives.
 static ROUTES: &[Route] = &[
     Route::leaf("/", || view! { <Home /> }.into_any()),
     Route::leaf("/signin", || lazy(sign_in)),
@@ -61,18 +63,24 @@ static ROUTES: &[Route] = &[
         path: "/:org/:project/:stack",
         view: || lazy(stack),
         children: &[
-            Route::leaf("", || lazy(stack_overview)),
-            Route::leaf("deployments", || lazy(stack_deployments)),
-            Route::leaf("deployments/:version", || lazy(deployment)),
+            Route::leaf("", || lazy(stack_overview))
+                .preloaded(|| spawn_local(preload_stack_overview())),
+            Route::leaf("deployments", || lazy(stack_deployments))
+                .preloaded(|| spawn_local(preload_stack_deployments())),
+            Route::leaf("deployments/:version", || lazy(deployment))
+                .preloaded(|| spawn_local(preload_deployment())),
             Route {
                 path: "settings",
                 view: || view! { <SettingsLayout /> }.into_any(),
                 children: &[
                     Route::leaf("", || view! { <SettingsIndex /> }.into_any()),
-                    Route::leaf("deploy", || lazy(deploy_settings)),
+                    Route::leaf("deploy", || lazy(deploy_settings))
+                        .preloaded(|| spawn_local(preload_deploy_settings())),
                 ],
+                preload: None,
             },
         ],
+        preload: None,
     },
 ];
 
@@ -82,10 +90,11 @@ fn lazy<F: Future<Output = AnyView> + 'static>(page: fn() -> F) -> AnyView {
 }
 
 /// Declares a page split into the wasm module `$page`, fetched when the page is first
-/// visited: the first download holds only the shell and the page opened.
+/// visited (or by `$preload`, which fetches it without showing it): the first download holds
+/// only the shell and the page opened.
 macro_rules! lazy_page {
-    ($page:ident => $($view:tt)*) => {
-        #[leptos::wasm_split::wasm_split($page, wasm_split_path = ::leptos::wasm_split)]
+    ($page:ident $(, $preload:ident)? => $($view:tt)*) => {
+        #[leptos::wasm_split::wasm_split($page, wasm_split_path = ::leptos::wasm_split $(, preload($preload))?)]
         fn $page() -> AnyView {
             view! { $($view)* }.into_any()
         }
@@ -98,11 +107,11 @@ lazy_page!(tokens => <RequireAuth><TokensPage /></RequireAuth>);
 lazy_page!(org_deployments => <RequireAuth><OrgDeploymentsPage /></RequireAuth>);
 lazy_page!(agent_pools => <RequireAuth><AgentPoolsPage /></RequireAuth>);
 lazy_page!(stack => <RequireAuth><StackLayout /></RequireAuth>);
-lazy_page!(stack_overview => <StackOverview />);
-lazy_page!(stack_deployments => <StackDeploymentsPage />);
-lazy_page!(deployment => <DeploymentPage />);
+lazy_page!(stack_overview, preload_stack_overview => <StackOverview />);
+lazy_page!(stack_deployments, preload_stack_deployments => <StackDeploymentsPage />);
+lazy_page!(deployment, preload_deployment => <DeploymentPage />);
 lazy_page!(log_file => <LogFilePage />);
-lazy_page!(deploy_settings => <DeploySettingsPage />);
+lazy_page!(deploy_settings, preload_deploy_settings => <DeploySettingsPage />);
 
 /// The app's header: the product name and, when signed in, the user and Sign out.
 #[component]

@@ -13,11 +13,16 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlAnchorElement, MouseEvent};
 
 /// One route: a path pattern (`/orgs/:org/deployments`; `:name` binds one segment), the page
-/// it shows, and routes below it, which the page shows through its [`Outlet`].
+/// it shows, routes below it, which the page shows through its [`Outlet`], and what starts
+/// fetching its page's code.
 pub struct Route {
     pub path: &'static str,
     pub view: fn() -> AnyView,
     pub children: &'static [Route],
+    /// Starts fetching the page's module, if it has one. Every page of the matched chain is
+    /// fetched at once: a page below another would otherwise wait for the one above to arrive
+    /// and show it (after sign-in is checked) before its own fetch began.
+    pub preload: Option<fn()>,
 }
 
 impl Route {
@@ -27,6 +32,15 @@ impl Route {
             path,
             view,
             children: &[],
+            preload: None,
+        }
+    }
+
+    /// This route, fetching its page's module with `preload`.
+    pub const fn preloaded(self, preload: fn()) -> Self {
+        Self {
+            preload: Some(preload),
+            ..self
         }
     }
 }
@@ -285,6 +299,19 @@ pub fn Routes(routes: &'static [Route], fallback: fn() -> AnyView) -> impl IntoV
     let location = use_location();
     let found = Memo::new(move |_| location.url.with(|url| match_path(routes, &url.path)));
     provide_context(Matched { routes, found });
+    Effect::new(move |_| {
+        found.with(|found| {
+            let Some(found) = found else { return };
+            let mut level = routes;
+            for &index in &found.chain {
+                let route = &level[index];
+                if let Some(preload) = route.preload {
+                    preload();
+                }
+                level = route.children;
+            }
+        })
+    });
     level(0, fallback)
 }
 
@@ -397,8 +424,10 @@ mod tests {
                     path: "settings",
                     view: page,
                     children: &[Route::leaf("deploy", page)],
+                    preload: None,
                 },
             ],
+            preload: None,
         },
     ];
 

@@ -287,6 +287,7 @@ static PAGES: &[Route] = &[
                 view! { <DeploySettingsPage /> }.into_any()
             }),
         ],
+        preload: None,
     },
 ];
 

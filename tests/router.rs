@@ -22,6 +22,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// How often the stack layout was built.
 static LAYOUTS: AtomicUsize = AtomicUsize::new(0);
 
+/// How often the page below `/waiting` was preloaded.
+static PRELOADS: AtomicUsize = AtomicUsize::new(0);
+
 /// A stack layout: its name from the address, links to its pages and the page below.
 #[component]
 fn Layout() -> impl IntoView {
@@ -54,6 +57,21 @@ static ROUTES: &[Route] = &[
     Route::leaf("/elsewhere", || {
         view! { <p id="page">"elsewhere"</p><A href="/acme/dev">"Back in"</A> }.into_any()
     }),
+    // A layout that never shows what is below it, as a stack's page before its module arrives.
+    Route {
+        path: "/waiting",
+        view: || {
+            view! { <Suspense>{Suspend::new(std::future::pending::<()>())}</Suspense> }.into_any()
+        },
+        children: &[
+            Route::leaf("below", || view! { <p id="page">"below"</p> }.into_any()).preloaded(
+                || {
+                    PRELOADS.fetch_add(1, Ordering::SeqCst);
+                },
+            ),
+        ],
+        preload: None,
+    },
     Route {
         path: "/:org/:stack",
         view: || view! { <Layout /> }.into_any(),
@@ -67,8 +85,10 @@ static ROUTES: &[Route] = &[
                     view! { <Suspense>{Suspend::new(page)}</Suspense> }.into_any()
                 },
                 children: &[],
+                preload: None,
             },
         ],
+        preload: None,
     },
 ];
 
@@ -244,4 +264,18 @@ fn only_plain_clicks_on_same_origin_links_in_this_tab_are_taken_over() {
         modified(&init);
         assert!(!taken_over(r#"<a href="/stacks">x</a>"#, &init));
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_page_is_preloaded_before_the_page_above_it_shows() {
+    go("/waiting/below");
+    let (root, _mounted) = mount();
+    settle().await;
+    dom::wait(20).await;
+    assert_eq!(PRELOADS.load(Ordering::SeqCst), 1, "preloaded once");
+    assert_eq!(
+        shown(&root, "page"),
+        "",
+        "not shown: the layout above is still waiting"
+    );
 }
