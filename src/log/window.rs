@@ -21,6 +21,12 @@ pub fn spacer_px(rows: u64, row_px: f64) -> f64 {
     (rows as f64 * row_px).min(MAX_SPACER_PX)
 }
 
+/// `value` kept within `low..=high`. Not `f64::clamp`: its panic message formats floats, which
+/// would bring the float formatter (12 KB of wasm) into every page with a log.
+fn within(value: f64, low: f64, high: f64) -> f64 {
+    value.max(low).min(high)
+}
+
 /// The content's scroll position (as if nothing were capped) for a scroll position.
 fn virtual_top(rows: u64, row_px: f64, viewport_px: f64, scroll_top: f64) -> f64 {
     let content = rows as f64 * row_px;
@@ -29,7 +35,7 @@ fn virtual_top(rows: u64, row_px: f64, viewport_px: f64, scroll_top: f64) -> f64
         (content - viewport_px).max(0.0),
         (spacer - viewport_px).max(0.0),
     );
-    let scroll_top = scroll_top.clamp(0.0, spacer_max);
+    let scroll_top = within(scroll_top, 0.0, spacer_max);
     if content <= MAX_SPACER_PX || spacer_max == 0.0 {
         scroll_top
     } else {
@@ -48,7 +54,7 @@ pub fn window(rows: u64, row_px: f64, viewport_px: f64, scroll_top: f64, oversca
         };
     }
     let spacer_max = (spacer_px(rows, row_px) - viewport_px).max(0.0);
-    let scroll_top = scroll_top.clamp(0.0, spacer_max);
+    let scroll_top = within(scroll_top, 0.0, spacer_max);
     let top = virtual_top(rows, row_px, viewport_px, scroll_top);
     let visible_first = ((top / row_px).floor() as u64).min(rows - 1);
     let within = top - visible_first as f64 * row_px;
@@ -81,8 +87,8 @@ pub fn scroll_top_for_row(rows: u64, row_px: f64, viewport_px: f64, row: u64, al
         Align::Start => row_top,
         Align::Center => row_top - (viewport_px - row_px) / 2.0,
         Align::End => row_top + row_px - viewport_px,
-    }
-    .clamp(0.0, content_max);
+    };
+    let wanted = within(wanted, 0.0, content_max);
     let spacer_max = (spacer_px(rows, row_px) - viewport_px).max(0.0);
     if content_max == 0.0 || spacer_max == content_max {
         wanted
