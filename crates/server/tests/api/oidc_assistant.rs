@@ -46,6 +46,16 @@ async fn server(
     issuer: &str,
     clouds: Option<&[&RelyingParty; 3]>,
 ) -> TestApp {
+    server_with(listener, issuer, clouds, |_| {}).await
+}
+
+/// [`server`], its configuration changed by `adjust` first.
+async fn server_with(
+    listener: Option<tokio::net::TcpListener>,
+    issuer: &str,
+    clouds: Option<&[&RelyingParty; 3]>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let listener = match listener {
         Some(listener) => listener,
         None => tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -61,6 +71,7 @@ async fn server(
         config.deploy.run.gcp_sts_endpoint = Some(gcp.url().to_owned());
         config.deploy.run.gcp_iam_credentials_endpoint = Some(gcp.url().to_owned());
     }
+    adjust(&mut config);
     let (app, tokens) = spawn_on(listener, config, data_dir).await;
     let app = app.signed_in(tokens.expect("seeded"));
     for stack in ["prod", "dev"] {
@@ -514,7 +525,12 @@ async fn the_console_reads_the_trust_and_test_answers_the_server_writes() {
 
 #[tokio::test]
 async fn lifetime_advice_reads_recent_successful_runs() {
-    let app = server(None, "https://keyless.example.com/oidc", None).await;
+    // No local agent: the runs are written straight into the store, and an agent could claim
+    // a queued one before the test starts it.
+    let app = server_with(None, "https://keyless.example.com/oidc", None, |config| {
+        config.deploy.agents = 0;
+    })
+    .await;
     let stack_id = app.stack_id("acme", "website", "prod").await;
     let user = app
         .store
