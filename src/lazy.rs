@@ -86,6 +86,24 @@ pub fn lazy_part_with<T: Send + Sync + 'static>(
     OwnedView::new_with_owner(view, owner)
 }
 
+/// A part offered behind a button labelled `label` until `open` is set (by the button, or by
+/// the page), then `children`: what arrives as a module of its own is fetched only if wanted.
+#[component]
+pub fn OnRequest(open: RwSignal<bool>, label: &'static str, children: ChildrenFn) -> impl IntoView {
+    view! {
+        <Show
+            when=move || open.get()
+            fallback=move || view! {
+                <button type="button" class="button secondary" aria-expanded="false" on:click=move |_| open.set(true)>
+                    {label}
+                </button>
+            }
+        >
+            {children()}
+        </Show>
+    }
+}
+
 #[wasm_split(log_file_viewer, wasm_split_path = ::leptos::wasm_split)]
 fn log_file_viewer() -> AnyView {
     view! { <LogFileViewer /> }.into_any()

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 use crate::api::PageRequest;
 use crate::components::api_time;
-use crate::lazy::lazy_part_with;
+use crate::lazy::{OnRequest, lazy_part_with};
 use crate::load::{load_failed, load_live, loading};
 use crate::router::A;
 use crate::session::use_session;
@@ -59,16 +59,9 @@ pub fn WebhookSection(
         <section class="panel webhook" aria-labelledby="webhook-heading">
             <h2 id="webhook-heading">"GitHub webhook"</h2>
             <p class="section-hint">{hint}</p>
-            <Show
-                when=move || open.get()
-                fallback=move || view! {
-                    <button type="button" class="button secondary" aria-expanded="false" on:click=move |_| open.set(true)>
-                        {SHOW_WEBHOOK}
-                    </button>
-                }
-            >
+            <OnRequest open label=SHOW_WEBHOOK>
                 {lazy_part_with(org.clone(), |parts| parts.github_webhook, "GitHub webhook")}
-            </Show>
+            </OnRequest>
         </section>
     }
 }

@@ -14,7 +14,7 @@ use crate::components::{
     AssistantInputs, ListField, PageTitle, Switch, TextField, WebhookSection, focus_by_id,
 };
 use crate::deploy_form::{CloudForm, DeployForm, Field, FieldErrors, PushSwitch};
-use crate::lazy::lazy_part;
+use crate::lazy::{OnRequest, lazy_part};
 use crate::load::{load, load_failed, loading};
 use crate::pages::stack::use_stack_ref;
 use crate::session::use_session;
@@ -435,16 +435,9 @@ pub fn DeploySettingsForm(
 
                     {Cloud::ALL.map(cloud_view).into_iter().collect_view()}
                     <Show when=move || !form.read().oidc().is_empty()>
-                        <Show
-                            when=move || assistant_open.get()
-                            fallback=move || view! {
-                                <button type="button" class="button secondary" aria-expanded="false" on:click=move |_| assistant_open.set(true)>
-                                    {SHOW_ASSISTANT}
-                                </button>
-                            }
-                        >
+                        <OnRequest open=assistant_open label=SHOW_ASSISTANT>
                             {lazy_part(|parts| parts.oidc_assistant, "OIDC assistant")}
-                        </Show>
+                        </OnRequest>
                     </Show>
                 </section>
 
