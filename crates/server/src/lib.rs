@@ -11,6 +11,7 @@ pub mod error;
 mod files;
 mod git_auth;
 pub mod http;
+pub mod log_archive;
 pub mod oidc;
 pub mod rate_limit;
 pub mod seed;
@@ -413,6 +414,7 @@ pub async fn start(
     };
     let per_org = config.deploy.max_concurrent_deployments;
     let deployments = deploy::Engine::start(store.clone(), exec, plane, per_org).await?;
+    let log_archives = Arc::new(log_archive::LogArchives::new(store.clone()));
     let state = AppState {
         store,
         cipher,
@@ -428,6 +430,7 @@ pub async fn start(
             Duration::from_secs(60),
         )),
         local_agents: Arc::default(),
+        log_archives,
     };
     if config.deploy.agents > 0 {
         start_local_agents(config, &state).await?;

@@ -233,6 +233,7 @@ async fn report(
             if report.finish.is_some() {
                 // The stack's next deployment may start.
                 state.deployments.wake();
+                state.log_archives.build_in_background(id);
             }
             Ok(StatusCode::NO_CONTENT)
         }

@@ -39,6 +39,7 @@ use crate::cors::ApiCors;
 use crate::crypto::Cipher;
 use crate::deploy::Engine;
 use crate::error::Error;
+use crate::log_archive::LogArchives;
 use crate::oidc::OidcIssuer;
 use crate::rate_limit::RateLimiter;
 use crate::store::Store;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub refused_deliveries: Arc<RateLimiter>,
     /// The server's own agents, and their token.
     pub local_agents: Arc<LocalAgents>,
+    /// Builds finished deployments' log archives.
+    pub log_archives: Arc<LogArchives>,
 }
 
 /// A router that remembers the method and path of each route it holds, so that tests can hold

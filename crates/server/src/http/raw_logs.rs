@@ -5,17 +5,20 @@
 //! Consistent as the JSON API is: the status is read first, then the id of the last stored
 //! line, and only lines up to that id are sent. A deployment still running gets
 //! `X-Keyless-Next-Token`, the JSON API's continuation token for the lines written later.
+//!
+//! A finished deployment's log is sent from its archive ([`crate::log_archive`]), compressed
+//! once, to any reader that takes gzip.
 
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, VARY};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing;
-use futures_util::{Stream, stream};
+use futures_util::{Stream, StreamExt, stream};
 use keyless_api_types::GROUP_MARKER;
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -26,10 +29,8 @@ use super::extract::DeploymentAccess;
 use super::logs::{decode_token, encode_token};
 use super::{AppState, Routes};
 use crate::error::{Error, Result};
+use crate::log_archive::BATCH;
 use crate::store::{DeploymentId, Store, StoreError};
-
-/// Rows per store query: few queries, and a chunk of about a MiB in memory at a time.
-const BATCH: u32 = 10_000;
 
 /// The continuation token for the lines after the ones sent; absent when everything was sent.
 const NEXT_TOKEN: HeaderName = HeaderName::from_static("x-keyless-next-token");
@@ -57,6 +58,7 @@ async fn get_raw_logs(
     // finishes.
     DeploymentAccess { record, .. }: DeploymentAccess,
     params: Result<Query<RawParams>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Response> {
     let Query(params) = params.map_err(|r| Error::bad_request(r.body_text()))?;
     let after = params
@@ -65,6 +67,12 @@ async fn get_raw_logs(
         .map(decode_token)
         .transpose()?
         .unwrap_or(0);
+    if after == 0 && record.status.is_finished() && accepts_gzip(&headers) {
+        if let Some(len) = state.store.log_archive_len(&record.id).await? {
+            return Ok(archived(state.store.clone(), record.id, len));
+        }
+        state.log_archives.build_in_background(record.id.clone());
+    }
     let last = state.store.last_log_id(&record.id).await?;
     let until = last.unwrap_or(0).max(after);
     let text = log_text(state.store.clone(), record.id, after, until);
@@ -113,4 +121,58 @@ fn log_text(
     });
     // Polled again after its end by the compression layer, which a closed receiver allows.
     stream::poll_fn(move |cx| received.poll_recv(cx))
+}
+
+/// Finished deployment `id`'s stored archive of `len` bytes, read a piece at a time, as the
+/// gzip-encoded reply (the compression layer leaves an encoded reply alone). Its length is
+/// known, so the browser can tell how much is left.
+fn archived(store: Arc<dyn Store>, id: DeploymentId, len: u64) -> Response {
+    let pieces = stream::unfold(Some(0), move |next| {
+        let (store, id) = (store.clone(), id.clone());
+        async move {
+            let piece = next?;
+            match store.log_archive_piece(&id, piece).await {
+                Ok(bytes) => bytes.map(|b| (Ok(Bytes::from(b)), Some(piece + 1))),
+                Err(err) => {
+                    tracing::error!(deployment = %id, %err, "reading the log archive failed");
+                    Some((Err(err), None))
+                }
+            }
+        }
+    })
+    // Polled again after its end by the compression layer.
+    .fuse();
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+            (CONTENT_LENGTH, HeaderValue::from(len)),
+            (VARY, HeaderValue::from_static("accept-encoding")),
+        ],
+        Body::from_stream(pieces),
+    )
+        .into_response()
+}
+
+/// Whether the request's `Accept-Encoding` takes gzip.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|param| {
+                param
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
 }

@@ -243,6 +243,24 @@ pub trait DeploymentStore: Send + Sync {
     /// The id of the deployment's last stored line (headers included), if it has any: where a
     /// read that must not outrun the writer stops.
     async fn last_log_id(&self, id: &DeploymentId) -> Result<Option<i64>, StoreError>;
+    /// Stores a finished deployment's log archive, the gzip stream of its [`log_text`] in
+    /// pieces, unless it has one already; returns whether it stored these.
+    ///
+    /// [`log_text`]: Self::log_text
+    async fn save_log_archive(
+        &self,
+        id: &DeploymentId,
+        pieces: &[Vec<u8>],
+    ) -> Result<bool, StoreError>;
+    /// The size in bytes of the deployment's log archive, if it has one.
+    async fn log_archive_len(&self, id: &DeploymentId) -> Result<Option<u64>, StoreError>;
+    /// Piece `piece` (from 0) of the deployment's log archive; `None` past the last, or when it
+    /// has none.
+    async fn log_archive_piece(
+        &self,
+        id: &DeploymentId,
+        piece: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
     /// Up to `limit` of step `step`'s lines (no header), from its `offset`-th.
     async fn step_logs(
         &self,

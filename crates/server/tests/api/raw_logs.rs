@@ -1,14 +1,16 @@
 //! `GET …/deployments/{id}/logs/raw`: the whole log as one streamed text file, the same lines
-//! as the JSON pages, gzip-compressed when asked, and a continuation token while it runs.
+//! as the JSON pages, gzip-compressed when asked, and a continuation token while it runs; a
+//! finished one sent from its archive, compressed once.
 
 use std::io::Read;
+use std::time::Instant;
 
-use keyless_api_types::OrgRole;
+use keyless_api_types::{DeploymentStatus, OrgRole};
 use keyless_server::store::{DeploymentId, NewLogLine};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::fixtures::{Fixture, Gate, deploy_app, deployments, held_preview};
+use crate::fixtures::{Fixture, Gate, PATIENCE, deploy_app, deployments, held_preview};
 use crate::helpers::{TestApp, spawn_app};
 
 const NEXT_TOKEN: &str = "x-keyless-next-token";
@@ -27,6 +29,16 @@ impl Raw {
 
     fn text(&self) -> String {
         String::from_utf8(self.body.clone()).expect("the log is UTF-8")
+    }
+
+    /// The text of a gzip-encoded reply.
+    fn gunzipped(&self) -> String {
+        assert_eq!(self.header("content-encoding"), Some("gzip"));
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(self.body.as_slice())
+            .read_to_string(&mut text)
+            .expect("a gzip stream");
+        text
     }
 }
 
@@ -136,11 +148,146 @@ async fn gzip_is_applied_when_asked_and_decompresses_to_the_same_text() {
         gzipped.body.len(),
         plain.body.len()
     );
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(gzipped.body.as_slice())
-        .read_to_string(&mut text)
-        .expect("a gzip stream");
-    assert_eq!(text, plain.text());
+    assert_eq!(gzipped.gunzipped(), plain.text());
+}
+
+/// Waits until deployment `id`'s log archive is stored; returns how many pieces it has.
+async fn archived(app: &TestApp, id: &DeploymentId) -> i64 {
+    let start = Instant::now();
+    while app
+        .store
+        .log_archive_piece(id, 0)
+        .await
+        .expect("read")
+        .is_none()
+    {
+        assert!(start.elapsed() < PATIENCE, "the log was never archived");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut pieces = 1;
+    while app
+        .store
+        .log_archive_piece(id, pieces)
+        .await
+        .expect("read")
+        .is_some()
+    {
+        pieces += 1;
+    }
+    pieces
+}
+
+#[tokio::test]
+async fn a_finished_log_is_archived_when_it_ends_and_sent_as_archived() {
+    let fixture = Fixture::new();
+    let app = deploy_app(&fixture, 4).await;
+    let logs = finished_log(&app, &fixture, 12_345).await;
+    let id = DeploymentId::from(logs.split('/').nth_back(1).expect("an id"));
+    assert_eq!(archived(&app, &id).await, 1);
+    let whole = as_text(&json_lines(&app, &logs, None).await);
+    // A row the store takes after the end (nothing writes one) shows which copy is sent.
+    let late = NewLogLine {
+        step: 0,
+        step_offset: Some(1_000_000),
+        timestamp: "2026-12-01T09:30:00Z".into(),
+        header: None,
+        line: Some("written after the archive".into()),
+    };
+    app.store.append_logs(&id, &[late]).await.expect("stored");
+
+    let path = format!("{logs}/raw");
+    let gzipped = raw(&app, &path, &app.member, true).await;
+    assert_eq!(gzipped.status, StatusCode::OK);
+    assert_eq!(
+        gzipped.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(gzipped.header("cache-control"), Some("no-store"));
+    assert_eq!(gzipped.header("vary"), Some("accept-encoding"));
+    let length = gzipped.body.len().to_string();
+    assert_eq!(gzipped.header("content-length"), Some(length.as_str()));
+    assert_eq!(gzipped.header(NEXT_TOKEN), None);
+    assert_eq!(gzipped.gunzipped(), whole, "the archive, as the log ended");
+    // A reader that takes no gzip (or refuses it) gets the rows as they are now.
+    for refusing in [None, Some("gzip;q=0, identity"), Some("br")] {
+        let mut request = app.request(Method::GET, &path, Some(&app.member));
+        if let Some(accepted) = refusing {
+            request = request.header("Accept-Encoding", accepted);
+        }
+        let reply = request.send().await.expect("answered");
+        assert_eq!(
+            reply.headers().get("content-encoding"),
+            None,
+            "{refusing:?}"
+        );
+        let text = reply.text().await.expect("text");
+        assert_eq!(
+            text,
+            format!("{whole}2026-12-01T09:30:00Z written after the archive\n")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_log_finished_without_its_archive_gets_one_on_its_first_whole_read() {
+    let app = spawn_app().await;
+    let (base, id) = held_preview(&app).await;
+    let stored = DeploymentId::from(id.as_str());
+    // About 3 MB that compress to about half: an archive of several pieces.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let rows: Vec<NewLogLine> = (0..30_000)
+        .map(|n| {
+            let noise: String = (0..6)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    format!("{seed:016x}")
+                })
+                .collect();
+            NewLogLine {
+                step: 0,
+                step_offset: Some(n),
+                timestamp: "2026-12-01T09:30:00.123456Z".into(),
+                header: None,
+                line: Some(format!("{n} {noise}")),
+            }
+        })
+        .collect();
+    app.store.append_logs(&stored, &rows).await.expect("stored");
+    let now = keyless_server::timestamp::now();
+    let ended = app
+        .store
+        .transition(
+            &stored,
+            &[DeploymentStatus::NotStarted, DeploymentStatus::Accepted],
+            DeploymentStatus::Failed,
+            &now,
+        )
+        .await
+        .expect("ended");
+    assert!(
+        ended,
+        "the held deployment ends as a lapsed lease or a cancel would end it"
+    );
+
+    let path = format!("{base}/{id}/logs/raw");
+    let first = raw(&app, &path, &app.member, true).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let text = first.gunzipped();
+    assert_eq!(first.header("content-length"), None, "compressed as read");
+    assert!(text.starts_with("2026-12-01T09:30:00.123456Z 0 ") && text.lines().count() == 30_000);
+    assert!(archived(&app, &stored).await >= 2, "pieces of about a MiB");
+    let again = raw(&app, &path, &app.member, true).await;
+    assert_eq!(again.gunzipped(), text);
+    let length = again.body.len().to_string();
+    assert_eq!(again.header("content-length"), Some(length.as_str()));
+    assert!(
+        again.body.len() * 3 < text.len() * 2,
+        "{} bytes",
+        again.body.len()
+    );
+    assert_eq!(raw(&app, &path, &app.member, false).await.text(), text);
 }
 
 #[tokio::test]

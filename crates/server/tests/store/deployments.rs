@@ -713,3 +713,62 @@ pub async fn reports_are_stored_once_in_order_and_only_from_the_holder(f: Fixtur
 fn steps_named() -> Vec<String> {
     vec!["Setup".to_owned()]
 }
+
+pub async fn a_log_archive_is_stored_once_and_read_piece_by_piece(f: Fixture) {
+    let (pat, prod, _) = two_stacks(&f).await;
+    let id = queue(&f, &prod, &pat, PulumiOperation::Update).await.id;
+    let other = queue(&f, &prod, &pat, PulumiOperation::Update).await.id;
+    assert_eq!(f.store.log_archive_len(&id).await.expect("answers"), None);
+    assert_eq!(
+        f.store.log_archive_piece(&id, 0).await.expect("answers"),
+        None
+    );
+    let pieces = [vec![0x1f, 0x8b, 0, 255], vec![7; 3000]];
+    let theirs = [vec![1, 2, 3]];
+    // Two builders at once (two servers): one archive is stored whole, never a mix.
+    let (first, second) = tokio::join!(
+        f.store.save_log_archive(&id, &pieces),
+        f.store.save_log_archive(&id, &theirs)
+    );
+    let stored = match (first.expect("saved"), second.expect("saved")) {
+        (true, false) => &pieces[..],
+        (false, true) => &theirs[..],
+        both => panic!("exactly one archive is stored: {both:?}"),
+    };
+    for (n, piece) in stored.iter().enumerate() {
+        let read = f
+            .store
+            .log_archive_piece(&id, n as i64)
+            .await
+            .expect("read");
+        assert_eq!(read.as_ref(), Some(piece), "piece {n}");
+    }
+    let past = f.store.log_archive_piece(&id, stored.len() as i64).await;
+    assert_eq!(past.expect("answers"), None);
+    let len: usize = stored.iter().map(Vec::len).sum();
+    assert_eq!(
+        f.store.log_archive_len(&id).await.expect("answers"),
+        Some(len as u64)
+    );
+    assert!(
+        !f.store
+            .save_log_archive(&id, &pieces)
+            .await
+            .expect("answers")
+    );
+    // Another deployment's is its own.
+    assert_eq!(
+        f.store.log_archive_len(&other).await.expect("answers"),
+        None
+    );
+    assert!(
+        f.store
+            .save_log_archive(&other, &theirs)
+            .await
+            .expect("saved")
+    );
+    assert_eq!(
+        f.store.log_archive_len(&other).await.expect("answers"),
+        Some(3)
+    );
+}

@@ -110,6 +110,7 @@ backends!(
     deployments::leases_are_renewed_by_their_holder_and_lapse_without_them,
     deployments::the_queue_lock_has_one_holder_until_it_lapses,
     deployments::reports_are_stored_once_in_order_and_only_from_the_holder,
+    deployments::a_log_archive_is_stored_once_and_read_piece_by_piece,
     agent_pools::an_organizations_agents_are_listed_last_heard_first,
     webhooks::refused_deliveries_keep_their_limit_under_concurrency,
     shared::the_key_ring_is_versioned_and_stale_writes_are_refused,

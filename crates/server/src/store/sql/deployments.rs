@@ -641,6 +641,59 @@ macro_rules! deployment_store {
                     Ok(last)
                 }
 
+                async fn save_log_archive(
+                    &self,
+                    id: &DeploymentId,
+                    pieces: &[Vec<u8>],
+                ) -> Result<bool, StoreError> {
+                    let mut tx = self.pool.begin().await?;
+                    // The first piece claims the archive: a concurrent builder (another server's)
+                    // waits here and then stores nothing of its own.
+                    for (piece, bytes) in pieces.iter().enumerate() {
+                        let stored = sqlx::query(
+                            "INSERT INTO deployment_log_archives (deployment_id, piece, bytes)
+                             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(id)
+                        .bind(piece as i64)
+                        .bind(bytes)
+                        .execute(&mut *tx)
+                        .await?;
+                        if stored.rows_affected() != 1 {
+                            return Ok(false);
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(!pieces.is_empty())
+                }
+
+                async fn log_archive_len(&self, id: &DeploymentId) -> Result<Option<u64>, StoreError> {
+                    let len: Option<i64> = sqlx::query_scalar(
+                        "SELECT CAST(SUM(length(bytes)) AS BIGINT) FROM deployment_log_archives
+                         WHERE deployment_id = $1",
+                    )
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(len.and_then(|len| u64::try_from(len).ok()))
+                }
+
+                async fn log_archive_piece(
+                    &self,
+                    id: &DeploymentId,
+                    piece: i64,
+                ) -> Result<Option<Vec<u8>>, StoreError> {
+                    let bytes: Option<Vec<u8>> = sqlx::query_scalar(
+                        "SELECT bytes FROM deployment_log_archives
+                         WHERE deployment_id = $1 AND piece = $2",
+                    )
+                    .bind(id)
+                    .bind(piece)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    Ok(bytes)
+                }
+
                 async fn step_logs(
                     &self,
                     id: &DeploymentId,
