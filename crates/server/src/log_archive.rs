@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use keyless_api_types::GROUP_MARKER;
+use tokio::sync::Semaphore;
 
 use crate::BoxError;
 use crate::store::{DeploymentId, Store};
@@ -21,14 +22,17 @@ pub const BATCH: u32 = 10_000;
 /// The size a stored piece reaches before the next one starts: a reader holds one at a time.
 const PIECE: usize = 1 << 20;
 
-/// The largest archive built, compressed: one is built in memory and stored in one transaction.
-/// A longer log (the log budget allows gigabytes) is sent as read from its rows.
-const MAX_ARCHIVE: usize = 256 << 20;
+/// The largest archive built, compressed (a log of several hundred MB): one is built in memory
+/// and stored in one transaction. A longer log (the log budget allows gigabytes) is sent as
+/// read from its rows.
+const MAX_ARCHIVE: usize = 64 << 20;
 
-/// Builds archives in the background, one build at a time per deployment on this server.
+/// Builds archives in the background, one at a time on this server: each reads and compresses
+/// a whole log, and many deployments may end at once.
 pub struct LogArchives {
     store: Arc<dyn Store>,
     building: Mutex<HashSet<DeploymentId>>,
+    turn: Semaphore,
 }
 
 impl LogArchives {
@@ -36,16 +40,19 @@ impl LogArchives {
         Self {
             store,
             building: Mutex::default(),
+            turn: Semaphore::new(1),
         }
     }
 
-    /// Starts building finished deployment `id`'s archive, unless this server is at it already.
+    /// Starts building finished deployment `id`'s archive, unless this server is at it already
+    /// or has it queued.
     pub fn build_in_background(self: &Arc<Self>, id: DeploymentId) {
         if !self.building().insert(id.clone()) {
             return;
         }
         let this = Arc::clone(self);
         tokio::spawn(async move {
+            let _turn = this.turn.acquire().await;
             if let Err(err) = build(this.store.as_ref(), &id).await {
                 tracing::warn!(deployment = %id, %err, "archiving the log failed; it is sent as read from its rows");
             }
