@@ -68,7 +68,7 @@ impl LogArchives {
 /// Builds and stores finished deployment `id`'s archive; returns whether it stored one (not
 /// when it has one already, has no lines, or its log is too long to archive).
 pub async fn build(store: &dyn Store, id: &DeploymentId) -> Result<bool, BoxError> {
-    if store.log_archive_piece(id, 0).await?.is_some() {
+    if store.log_archive_len(id).await?.is_some() {
         return Ok(false);
     }
     let Some(until) = store.last_log_id(id).await? else {

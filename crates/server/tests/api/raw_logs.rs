@@ -226,6 +226,22 @@ async fn a_finished_log_is_archived_when_it_ends_and_sent_as_archived() {
             format!("{whole}2026-12-01T09:30:00Z written after the archive\n")
         );
     }
+    // The archive is the deployment's log: no one who may not read it gets it.
+    let outsider = app.create_user("globex", OrgRole::Admin).await;
+    let elsewhere = path.replace("/website/dev/", "/website/prod/");
+    for (path, token, status) in [
+        (&path, Some(outsider.as_str()), StatusCode::NOT_FOUND),
+        (&elsewhere, Some(app.admin.as_str()), StatusCode::NOT_FOUND),
+        (&path, None, StatusCode::UNAUTHORIZED),
+    ] {
+        let request = app.request(Method::GET, path, token);
+        let reply = request
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(reply.status(), status, "{path}");
+    }
 }
 
 #[tokio::test]
