@@ -25,7 +25,10 @@ pub fn use_stack_ref() -> Memo<Option<StackRef>> {
 #[derive(Clone, Copy)]
 struct LoadedStack(Loaded<Stack>);
 
-/// A stack's pages: its name, the "Overview" and "Settings" tabs, and the current tab.
+/// A stack's pages: its name, the "Overview" and "Settings" tabs, and the current tab. The tab
+/// starts, and asks for its own data, while the stack loads: it shows once the stack has loaded
+/// and gives way to why not if the stack cannot be read (a deployment's log is asked for a round
+/// trip sooner).
 #[component]
 pub fn StackLayout() -> impl IntoView {
     let session = use_session();
@@ -73,6 +76,12 @@ pub fn StackLayout() -> impl IntoView {
                 .unwrap_or_default()
         }
     };
+    let loaded = move || {
+        stack.with(|s| {
+            s.as_ref()
+                .map(|r| r.as_ref().map(drop).map_err(Clone::clone))
+        })
+    };
     view! {
         <div class="page-header stack-header">
             <p class="breadcrumb">
@@ -85,9 +94,9 @@ pub fn StackLayout() -> impl IntoView {
             <h1>{part(|s| &s.stack)}</h1>
         </div>
         <TabNav label="Stack" tabs />
-        {move || match stack.with(|s| s.as_ref().map(|r| r.as_ref().map(drop).map_err(Clone::clone))) {
+        {move || match loaded() {
             None => loading("stack"),
-            Some(Ok(())) => view! { <Outlet /> }.into_any(),
+            Some(Ok(())) => ().into_any(),
             Some(Err(failure)) if failure.status() == Some(404) => view! {
                         <PageTitle text="Stack not found" />
                         <section class="empty-state">
@@ -98,6 +107,11 @@ pub fn StackLayout() -> impl IntoView {
                     .into_any(),
             Some(Err(failure)) => load_failed("stack", &failure),
         }}
+        <Show when=move || !matches!(loaded(), Some(Err(_)))>
+            <div class:hidden=move || loaded().is_none()>
+                <Outlet />
+            </div>
+        </Show>
     }
 }
 

@@ -70,6 +70,35 @@ const between = (page, from, to) =>
     [from, to],
   );
 
+/**
+ * The page load as the browser timed it: each file and API call fetched (start → end, from the
+ * navigation's start; the wasm modules a page fetches summed on one line) and the User Timing
+ * marks, in order.
+ */
+const timeline = (page) =>
+  page.evaluate(() => {
+    const rows = [];
+    const nav = performance.getEntriesByType("navigation")[0];
+    rows.push([0, `index.html → ${nav.responseEnd.toFixed(0)}; DOMContentLoaded ${nav.domContentLoadedEventEnd.toFixed(0)}`]);
+    const resources = performance.getEntriesByType("resource");
+    const wasm = resources.filter((r) => r.name.endsWith(".wasm"));
+    const [main, ...chunks] = wasm;
+    if (main) rows.push([main.startTime, `${main.startTime.toFixed(0)} → ${main.responseEnd.toFixed(0)} main wasm`]);
+    if (chunks.length) {
+      const from = Math.min(...chunks.map((r) => r.startTime));
+      const to = Math.max(...chunks.map((r) => r.responseEnd));
+      rows.push([from, `${from.toFixed(0)} → ${to.toFixed(0)} ${chunks.length} page modules`]);
+    }
+    for (const r of resources.filter((r) => !r.name.endsWith(".wasm"))) {
+      const name = new URL(r.name).pathname.replace(/\/deployments\/[0-9a-f-]{36}/, "/deployments/{id}");
+      rows.push([r.startTime, `${r.startTime.toFixed(0)} → ${r.responseEnd.toFixed(0)} ${name}`]);
+    }
+    for (const mark of performance.getEntriesByType("mark")) {
+      rows.push([mark.startTime, `${mark.startTime.toFixed(0)} mark ${mark.name}`]);
+    }
+    return rows.sort((a, b) => a[0] - b[0]).map(([, text]) => text);
+  });
+
 /** Waits for the User Timing mark `name`. */
 const markSeen = (page, name) =>
   page.waitForFunction((name) => performance.getEntriesByName(name).length > 0, name, {
@@ -384,6 +413,8 @@ async function deploymentLog(browser) {
       await between(page, "keyless-log-open", "keyless-log-complete"),
     ];
     console.log(`Opening it: the console loaded and the log asked for ${ms(opened)} after navigating (a fresh page load); then first lines on screen in ${ms(painted)}, every line read and searchable in ${ms(complete)}`);
+    console.log("  what came before, from the navigation (ms):");
+    for (const line of await timeline(page)) console.log(`    ${line}`);
     const summary = await page.locator(".log-summary span").first().innerText();
     await timeSearch(page, "keyless-bench-end", `unique term near the end; ${summary}`);
     printMemory("Memory, the deployment's log read", await memory(page), size);

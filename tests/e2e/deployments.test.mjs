@@ -118,6 +118,35 @@ test("a finished deployment's log is read whole in one request, its times search
   await context.close();
 });
 
+test("a deployment's page asks for the deployment and its log while the stack loads, and shows them once it has", async () => {
+  assert.ok(version, "the deployment test ran first");
+  const context = await browser.newContext();
+  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.member);
+  const page = await context.newPage();
+  // The stack's answer is held back until the log has been asked for.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  await page.route(`**${STACK}`, async (route) => {
+    await held;
+    await route.continue();
+  });
+  const logAsked = page.waitForRequest((request) => request.url().endsWith("/logs/raw"));
+  await page.goto(`${server.baseUrl}${TAB}/${version}`);
+  await logAsked;
+  await page.getByText("Loading the stack…").waitFor();
+  assert.equal(await page.locator(".log-viewer").isVisible(), false, "nothing of the page shows before its stack");
+  release();
+  await page.waitForFunction(() => /^\d+ lines$/.test(document.querySelector(".log-summary span")?.textContent));
+  assert.equal(await page.getByText("Loading the stack…").count(), 0);
+
+  // A stack that cannot be read shows why, and not the page below it.
+  await page.goto(`${server.baseUrl}/acme/website/nope/deployments/${version}`);
+  await page.getByRole("heading", { name: "Stack not found" }).waitFor();
+  assert.equal(await page.getByText("The deployment could not be loaded").count(), 0);
+  assert.equal(await page.locator(".log-viewer").count(), 0);
+  await context.close();
+});
+
 test("a deep link opens the log at its lines, highlighted", async () => {
   assert.ok(version, "the deployment test ran first");
   const page = await signInAt(browser, server, server.tokens.member, `${TAB}/${version}`);
