@@ -7,12 +7,8 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
-    let num = |from: usize, to: usize| -> Option<i64> {
-        let part = text.get(from..to)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
+    // Every log line's time comes through here: digits are read straight off the bytes.
+    let num = |from: usize, to: usize| digits(&b[from..to]);
     let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
     let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
@@ -21,24 +17,23 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let mut rest = &text[19..];
     let mut millis = 0;
     if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
+        let count = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if count == 0 {
             return None;
         }
-        // The first three digits, padded with zeros: no allocation, as every log line's time
-        // comes through here.
-        millis = fraction.as_bytes()[..digits.min(3)]
+        // The first three digits, padded with zeros.
+        millis = fraction.as_bytes()[..count.min(3)]
             .iter()
             .chain(std::iter::repeat(&b'0'))
             .take(3)
             .fold(0, |ms, &c| ms * 10 + i64::from(c - b'0'));
-        rest = &fraction[digits..];
+        rest = &fraction[count..];
     }
     let offset_minutes = match rest.as_bytes().first()? {
         b'Z' | b'z' if rest.len() == 1 => 0,
         sign @ (b'+' | b'-') if rest.len() == 6 && rest.as_bytes()[3] == b':' => {
-            let hours: i64 = rest[1..3].parse().ok()?;
-            let minutes: i64 = rest[4..6].parse().ok()?;
+            let hours = digits(&rest.as_bytes()[1..3])?;
+            let minutes = digits(&rest.as_bytes()[4..6])?;
             let total = hours * 60 + minutes;
             if *sign == b'+' { total } else { -total }
         }
@@ -47,6 +42,13 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
     Some(seconds * 1_000 + millis)
+}
+
+/// The number `bytes` spell in decimal, if they are all digits (at most a few).
+fn digits(bytes: &[u8]) -> Option<i64> {
+    bytes.iter().try_fold(0, |n, &c| {
+        c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+    })
 }
 
 /// Howard Hinnant's days-from-civil.

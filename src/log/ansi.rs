@@ -103,6 +103,31 @@ impl Style {
     }
 }
 
+/// Whether `byte` is a control character (C0 or DEL) other than a tab.
+fn is_control(byte: u8) -> bool {
+    (byte < 0x20 && byte != b'\t') || byte == 0x7f
+}
+
+/// Whether `bytes` hold a control character other than a tab. Every byte of every log line is
+/// checked, so eight at a time: a word with no byte below 0x20 and none equal to 0x7f has none
+/// (the classic `hasless` and `haszero` tests), and only a word that has one is looked at byte
+/// by byte (it may be a tab).
+fn has_control(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let y = x ^ (ONES * 0x7f);
+        let del = y.wrapping_sub(ONES) & !y & HIGH;
+        if below_space | del != 0 && word.iter().copied().any(is_control) {
+            return true;
+        }
+    }
+    words.remainder().iter().copied().any(is_control)
+}
+
 /// Interprets the escape sequences of `line`, starting from `style`: appends its plain text to
 /// `out` and sets `changes` to where the style changes (byte offsets into the appended text,
 /// ascending; text before the first change is plain). Returns the style in force at its end.
@@ -117,7 +142,7 @@ pub fn parse(
     if !style.is_plain() {
         changes.push((0, style));
     }
-    if !line.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+    if !has_control(line.as_bytes()) {
         out.push_str(line);
         return style;
     }
@@ -127,7 +152,7 @@ pub fn parse(
     let mut plain_from = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if (b >= 0x20 && b != 0x7f) || b == b'\t' {
+        if !is_control(b) {
             i += 1;
             continue;
         }
@@ -225,6 +250,24 @@ fn sgr(style: &Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_found_a_word_at_a_time_as_byte_by_byte() {
+        // Every byte value at every place of lines of 1 to 20 bytes, among plain text and
+        // among high bytes (UTF-8), which the word test must not mistake for controls.
+        for filler in [b'a', 0xc3, b'\t', 0x7e, 0x80, 0xff] {
+            for len in 1..=20 {
+                for at in 0..len {
+                    for byte in 0..=255u8 {
+                        let mut line = vec![filler; len];
+                        line[at] = byte;
+                        let expected = line.iter().copied().any(is_control);
+                        assert_eq!(has_control(&line), expected, "{line:?}");
+                    }
+                }
+            }
+        }
+    }
 
     /// The plain text, the changes and the style at the end.
     fn parsed(line: &str, style: Style) -> (String, Vec<(usize, Style)>, Style) {

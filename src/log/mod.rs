@@ -28,6 +28,7 @@ pub mod window;
 
 use keyless_api_types::DeploymentLogLine;
 use keyless_api_types::oidc_log::{OidcLogEvent, parse_marker};
+use memchr::memchr2;
 
 use self::ansi::Style;
 use self::segments::{Segment, Segments};
@@ -199,6 +200,11 @@ impl LogText {
     /// and a carriage return keeps what a terminal would show (the text after it).
     pub fn push_line(&mut self, raw: &str, timestamp_ms: Option<i64>) {
         self.note_time(timestamp_ms);
+        // Most lines are one line as they come: one fast scan says so.
+        if memchr2(b'\n', b'\r', raw.as_bytes()).is_none() {
+            self.push_one(raw, timestamp_ms);
+            return;
+        }
         let raw = raw.strip_suffix('\n').unwrap_or(raw);
         for part in raw.split('\n') {
             let part = part.strip_suffix('\r').unwrap_or(part);
