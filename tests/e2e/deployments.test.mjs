@@ -142,6 +142,7 @@ test("a deployment's page asks for the deployment and its log while the stack lo
   // A stack that cannot be read shows why, and not the page below it.
   await page.goto(`${server.baseUrl}/acme/website/nope/deployments/${version}`);
   await page.getByRole("heading", { name: "Stack not found" }).waitFor();
+  assert.equal(await page.title(), "Stack not found · Keyless");
   assert.equal(await page.getByText("The deployment could not be loaded").count(), 0);
   assert.equal(await page.locator(".log-viewer").count(), 0);
   await context.close();
