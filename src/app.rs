@@ -4,8 +4,9 @@
 
 use keyless_api_types::OrgRole;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
+// Not leptos's: a page's module may be fetched before the console is mounted (see `preload`).
+use wasm_bindgen_futures::spawn_local;
 
 use crate::lazy::LazyParts;
 use crate::load::loading;
@@ -50,15 +51,18 @@ fn Shell() -> impl IntoView {
 }
 
 /// Every page, by address. All but `/` are modules of their own, fetched on a first visit; the
-/// pages under a stack's are fetched while the stack's own arrives.
+/// pages under a stack's are fetched while the stack's own arrives, and the first page's while
+/// the console reads its configuration ([`preload`]).
 static ROUTES: &[Route] = &[
     Route::leaf("/", || view! { <Home /> }.into_any()),
-    Route::leaf("/signin", || lazy(sign_in)),
-    Route::leaf("/logs/open", || lazy(log_file)),
-    Route::leaf("/stacks", || lazy(stacks)),
-    Route::leaf("/tokens", || lazy(tokens)),
-    Route::leaf("/orgs/:org/deployments", || lazy(org_deployments)),
-    Route::leaf("/orgs/:org/agent-pools", || lazy(agent_pools)),
+    Route::leaf("/signin", || lazy(sign_in)).preloaded(|| spawn_local(preload_sign_in())),
+    Route::leaf("/logs/open", || lazy(log_file)).preloaded(|| spawn_local(preload_log_file())),
+    Route::leaf("/stacks", || lazy(stacks)).preloaded(|| spawn_local(preload_stacks())),
+    Route::leaf("/tokens", || lazy(tokens)).preloaded(|| spawn_local(preload_tokens())),
+    Route::leaf("/orgs/:org/deployments", || lazy(org_deployments))
+        .preloaded(|| spawn_local(preload_org_deployments())),
+    Route::leaf("/orgs/:org/agent-pools", || lazy(agent_pools))
+        .preloaded(|| spawn_local(preload_agent_pools())),
     Route {
         path: "/:org/:project/:stack",
         view: || lazy(stack),
@@ -80,9 +84,15 @@ static ROUTES: &[Route] = &[
                 preload: None,
             },
         ],
-        preload: None,
+        preload: Some(|| spawn_local(preload_stack())),
     },
 ];
+
+/// Starts fetching the modules of the page at `path`: called before the console is mounted,
+/// so that they arrive while `config.json` is read (neither needs the other).
+pub fn preload(path: &str) {
+    crate::router::preload(ROUTES, path);
+}
 
 /// A page from its own module, shown once the module has arrived (nothing until then).
 fn lazy<F: Future<Output = AnyView> + 'static>(page: fn() -> F) -> AnyView {
@@ -101,16 +111,16 @@ macro_rules! lazy_page {
     };
 }
 
-lazy_page!(sign_in => <SignInPage />);
-lazy_page!(stacks => <RequireAuth><StacksPage /></RequireAuth>);
-lazy_page!(tokens => <RequireAuth><TokensPage /></RequireAuth>);
-lazy_page!(org_deployments => <RequireAuth><OrgDeploymentsPage /></RequireAuth>);
-lazy_page!(agent_pools => <RequireAuth><AgentPoolsPage /></RequireAuth>);
-lazy_page!(stack => <RequireAuth><StackLayout /></RequireAuth>);
+lazy_page!(sign_in, preload_sign_in => <SignInPage />);
+lazy_page!(stacks, preload_stacks => <RequireAuth><StacksPage /></RequireAuth>);
+lazy_page!(tokens, preload_tokens => <RequireAuth><TokensPage /></RequireAuth>);
+lazy_page!(org_deployments, preload_org_deployments => <RequireAuth><OrgDeploymentsPage /></RequireAuth>);
+lazy_page!(agent_pools, preload_agent_pools => <RequireAuth><AgentPoolsPage /></RequireAuth>);
+lazy_page!(stack, preload_stack => <RequireAuth><StackLayout /></RequireAuth>);
 lazy_page!(stack_overview, preload_stack_overview => <StackOverview />);
 lazy_page!(stack_deployments, preload_stack_deployments => <StackDeploymentsPage />);
 lazy_page!(deployment, preload_deployment => <DeploymentPage />);
-lazy_page!(log_file => <LogFilePage />);
+lazy_page!(log_file, preload_log_file => <LogFilePage />);
 lazy_page!(deploy_settings, preload_deploy_settings => <DeploySettingsPage />);
 
 /// The app's header: the product name and, when signed in, the user and Sign out.

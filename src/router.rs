@@ -301,18 +301,31 @@ pub fn Routes(routes: &'static [Route], fallback: fn() -> AnyView) -> impl IntoV
     provide_context(Matched { routes, found });
     Effect::new(move |_| {
         found.with(|found| {
-            let Some(found) = found else { return };
-            let mut level = routes;
-            for &index in &found.chain {
-                let route = &level[index];
-                if let Some(preload) = route.preload {
-                    preload();
-                }
-                level = route.children;
+            if let Some(found) = found {
+                preload_chain(routes, found);
             }
         })
     });
     level(0, fallback)
+}
+
+/// Starts fetching the modules of every page `path` shows (before the console is mounted, so
+/// that they arrive while it reads its configuration).
+pub fn preload(routes: &'static [Route], path: &str) {
+    if let Some(found) = match_path(routes, path) {
+        preload_chain(routes, &found);
+    }
+}
+
+fn preload_chain(routes: &'static [Route], found: &Match) {
+    let mut level = routes;
+    for &index in &found.chain {
+        let route = &level[index];
+        if let Some(preload) = route.preload {
+            preload();
+        }
+        level = route.children;
+    }
 }
 
 /// Shows the page of the route below the enclosing route's.

@@ -49,6 +49,26 @@ test("each page's module is fetched on its first visit, and only then", async ()
   await context.close();
 });
 
+test("the first page's modules are fetched while the console reads config.json", async () => {
+  const context = await browser.newContext();
+  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.admin);
+  const page = await context.newPage();
+  // config.json's answer is held back until the page's modules have been asked for.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  await page.route("**/config.json", async (route) => {
+    await held;
+    await route.continue();
+  });
+  const asked = (module) => page.waitForRequest((request) => request.url().endsWith(`-split_${module}.wasm`));
+  const modules = Promise.all([asked("stack"), asked("stack_overview")]);
+  await page.goto(`${server.baseUrl}/acme/website/prod`);
+  await modules;
+  release();
+  await page.getByRole("link", { name: "Settings → Deploy" }).waitFor();
+  await context.close();
+});
+
 test("Settings → Deploy fetches the OIDC assistant once a cloud is switched on, and members never fetch the webhook", async () => {
   for (const [role, token] of [["admin", server.tokens.admin], ["member", server.tokens.member]]) {
     const context = await browser.newContext();
