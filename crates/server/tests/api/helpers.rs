@@ -333,14 +333,15 @@ impl TestApp {
 /// WAL index under the running server, whose next reads fail ("disk I/O error"): that made
 /// `rotate-oidc-key` after a grep of the data dir fail about one run in sixteen.
 pub fn read_elsewhere(path: &std::path::Path) -> Vec<u8> {
-    let output = std::process::Command::new("cat")
-        .arg(path)
-        .output()
-        .expect("cat runs");
+    stdout_of(std::process::Command::new("cat").arg(path))
+}
+
+/// What `command` printed, after asserting that it ran and succeeded (else what it said).
+fn stdout_of(command: &mut std::process::Command) -> Vec<u8> {
+    let output = command.output().expect("the command runs");
     assert!(
         output.status.success(),
-        "{}: {}",
-        path.display(),
+        "{command:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     output.stdout
@@ -360,17 +361,12 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
-        .arg("rotate-oidc-key")
-        .args(args)
-        .output()
-        .expect("the command runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = stdout_of(
+        std::process::Command::new(env!("CARGO_BIN_EXE_keyless-server"))
+            .arg("rotate-oidc-key")
+            .args(args),
     );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    String::from_utf8_lossy(&stdout).into_owned()
 }
 
 /// Verifies `token` as a relying party would: signed (RS256) by the key of `jwks` its header
