@@ -254,6 +254,7 @@ pub async fn jobs_record_their_steps(f: Fixture) {
             .expect("answers"),
         "a job starts once"
     );
+    f.assert_no_transaction_left_open();
     let stored = f
         .store
         .deployment(&id)
@@ -604,6 +605,7 @@ pub async fn reports_are_stored_once_in_order_and_only_from_the_holder(f: Fixtur
             .expect("answers"),
         Reported::NotHeld
     );
+    f.assert_no_transaction_left_open();
     assert!(
         f.store
             .start_job(&id, &steps_named(), NOW, lease("a", MINUTE))
@@ -625,6 +627,7 @@ pub async fn reports_are_stored_once_in_order_and_only_from_the_holder(f: Fixtur
         f.store.apply_report(&id, "a", step).await.expect("answers"),
         Reported::Again
     );
+    f.assert_no_transaction_left_open();
     // Another holder, or a report out of order: nothing stored.
     assert_eq!(
         f.store
@@ -701,6 +704,7 @@ pub async fn reports_are_stored_once_in_order_and_only_from_the_holder(f: Fixtur
             .expect("answers"),
         Reported::NotHeld
     );
+    f.assert_no_transaction_left_open();
     let record = f
         .store
         .deployment(&other)
@@ -756,6 +760,7 @@ pub async fn a_log_archive_is_stored_once_and_read_piece_by_piece(f: Fixture) {
             .await
             .expect("answers")
     );
+    f.assert_no_transaction_left_open();
     // Another deployment's is its own.
     assert_eq!(
         f.store.log_archive_len(&other).await.expect("answers"),

@@ -21,7 +21,7 @@ use tempfile::TempDir;
 pub struct Fixture {
     pub store: Arc<dyn Store>,
     _dir: Option<TempDir>,
-    _schema: Option<Schema>,
+    schema: Option<Schema>,
 }
 
 impl Fixture {
@@ -34,7 +34,7 @@ impl Fixture {
         Self {
             store: Arc::new(store),
             _dir: Some(dir),
-            _schema: None,
+            schema: None,
         }
     }
 
@@ -46,7 +46,16 @@ impl Fixture {
         Self {
             store: Arc::new(store),
             _dir: None,
-            _schema: Some(schema),
+            schema: Some(schema),
+        }
+    }
+
+    /// Fails if the store left a transaction open: one that holds its locks until a task of
+    /// the caller's runtime gets to run its rollback. PostgreSQL only; SQLite's driver rolls
+    /// back on its own thread.
+    pub fn assert_no_transaction_left_open(&self) {
+        if let Some(schema) = &self.schema {
+            assert_eq!(schema.transactions_left_open(), 0, "transactions left open");
         }
     }
 

@@ -58,6 +58,7 @@ pub async fn rate_limits_hold_under_concurrency(f: Fixture) {
     assert_eq!(allowed, 5, "concurrent hits past the limit");
     // Refused, with the time until the oldest leaves the window; another key has its own.
     let wait = f.store.hit("stack-1", limit).await.expect("answers");
+    f.assert_no_transaction_left_open();
     assert!(
         matches!(wait, Err(ms) if (50_000..=60_000).contains(&ms)),
         "{wait:?}"

@@ -28,8 +28,37 @@ impl Schema {
             .await
             .expect("schema created");
         admin.close().await;
-        let scoped = format!("{url}?options[search_path]={name}");
+        // Its sessions carry its name, so that they can be found in `pg_stat_activity`.
+        let scoped = format!("{url}?options[search_path]={name}&application_name={name}");
         (Self { url, name }, scoped)
+    }
+
+    /// How many of this schema's sessions are inside a transaction that is not running a
+    /// statement. Asked from another thread while the caller's stays blocked, so a transaction
+    /// dropped without a commit or rollback (whose rollback sqlx defers to a task of the
+    /// caller's runtime) is counted.
+    pub fn transactions_left_open(&self) -> i64 {
+        let url = self.url.clone();
+        let name = self.name.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let pool = sqlx::PgPool::connect(&url).await.expect("connects");
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pg_stat_activity
+                     WHERE application_name = $1 AND state LIKE 'idle in transaction%'",
+                )
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .expect("sessions counted")
+            })
+        })
+        .join()
+        .expect("counted")
     }
 }
 
@@ -81,8 +110,10 @@ pub async fn contents(url: &str) -> Vec<u8> {
 impl Drop for Schema {
     fn drop(&mut self) {
         let url = self.url.clone();
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
-        // The test's runtime is ending; drop the schema from a runtime of its own.
+        let name = self.name.clone();
+        // The test's runtime is ending; drop the schema from a runtime of its own. Its sessions
+        // are ended first: one whose work waits on the test's blocked runtime (a deferred
+        // rollback, say) would otherwise hold a lock that the drop waits for, forever.
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -90,7 +121,17 @@ impl Drop for Schema {
                 .expect("runtime");
             runtime.block_on(async {
                 let pool = sqlx::PgPool::connect(&url).await?;
-                sqlx::query(&sql).execute(&pool).await.map(drop)
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                )
+                .bind(&name)
+                .execute(&pool)
+                .await?;
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                    .execute(&pool)
+                    .await
+                    .map(drop)
             })
         });
         let _ = dropped.join();

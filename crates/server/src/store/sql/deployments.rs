@@ -338,6 +338,7 @@ macro_rules! deployment_store {
                     .execute(&mut *tx)
                     .await?;
                     if started.rows_affected() != 1 {
+                        tx.rollback().await?;
                         return Ok(false);
                     }
                     for (position, name) in steps.iter().enumerate() {
@@ -528,6 +529,7 @@ macro_rules! deployment_store {
                         .bind(id)
                         .fetch_optional(&mut *tx)
                         .await?;
+                        tx.rollback().await?;
                         return Ok(match stored {
                             Some((seq, Some(held))) if held == holder && seq >= report.seq => {
                                 Reported::Again
@@ -660,6 +662,7 @@ macro_rules! deployment_store {
                         .execute(&mut *tx)
                         .await?;
                         if stored.rows_affected() != 1 {
+                            tx.rollback().await?;
                             return Ok(false);
                         }
                     }

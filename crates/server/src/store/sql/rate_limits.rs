@@ -37,6 +37,7 @@ macro_rules! rate_limit_store {
                     .await?;
                     if usize::try_from(count).unwrap_or(usize::MAX) >= limit.max {
                         let wait = oldest.map_or(limit.window, |at| at + limit.window - now);
+                        tx.commit().await?;
                         return Ok(Err(wait.max(1)));
                     }
                     sqlx::query("INSERT INTO rate_limit_hits (key, at) VALUES ($1, $2)")

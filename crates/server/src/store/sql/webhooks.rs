@@ -160,7 +160,7 @@ macro_rules! webhook_store {
                     match claimed.map_err(StoreError::from) {
                         Ok(_) => {}
                         Err(StoreError::Conflict) => {
-                            drop(tx);
+                            tx.rollback().await?;
                             let (same_id,): (bool,) = sqlx::query_as(
                                 "SELECT EXISTS (SELECT 1 FROM github_delivery_claims
                                                 WHERE organization = $1 AND delivery_id = $2)",
