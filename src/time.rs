@@ -4,14 +4,26 @@
 /// or `2026-11-25T18:34:00+01:00`.
 pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     // Every log line's time comes through here: digits are read straight off the bytes.
     let num = |from: usize, to: usize| digits(&b[from..to]);
     let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
     let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+    // A second of 60 is a leap second's.
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &text[19..];
@@ -34,6 +46,9 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
         sign @ (b'+' | b'-') if rest.len() == 6 && rest.as_bytes()[3] == b':' => {
             let hours = digits(&rest.as_bytes()[1..3])?;
             let minutes = digits(&rest.as_bytes()[4..6])?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
             let total = hours * 60 + minutes;
             if *sign == b'+' { total } else { -total }
         }
@@ -189,6 +204,12 @@ mod tests {
             parse_rfc3339_ms("2000-02-29T12:34:56Z"),
             Some(951_827_696_000)
         );
+        assert_eq!(
+            parse_rfc3339_ms("1970-01-01T00:00:00-01:30"),
+            Some(5_400_000)
+        );
+        // A leap second reads as the next minute's first.
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:60Z"), Some(60_000));
         for bad in [
             "",
             "2026-11-25",
@@ -196,6 +217,21 @@ mod tests {
             "2026-11-25T17:34:00",
             "x026-11-25T17:34:00Z",
             "2026-11-25T17:34:00.Z",
+            "2026-11-25T17x34:00Z",
+            "2026-11-25T17:34x00Z",
+            "2026-11-25T17:34:61Z",
+            "2026-11-25T17:34:00+1:000",
+            "2026-11-25T17:34:00+01-00",
+            "2026-11-25T17:34:00+24:00",
+            "2026-11-25T17:34:00+01:60",
+            "2026-11-25T17:34:00+0a:00",
+            "2026-11-25T17:34:00+01:00 ",
+            "2026-11-25T17:34:00Zé",
+            "2026-11-25T17:34:0é",
+            "2026-11-25T17:34:00.12é",
+            "2026-11-25T17:34:00é+01:00",
+            "2026-11-25T17:3é:00Z",
+            "２０２６-11-25T17:34:00Z",
         ] {
             assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
         }
