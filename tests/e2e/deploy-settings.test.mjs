@@ -1,5 +1,6 @@
 // Settings → Deploy, end to end: an admin turns Azure OIDC on, fixes a bad tenant id, saves and
-// finds it saved after a reload; a member sees the same panel read-only.
+// finds it saved after a reload; a member sees the same panel read-only; another organization's
+// stack, under any tab, shows nothing more than one that does not exist.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { signInAt, startConsole, stopConsole } from "./harness.mjs";
@@ -61,4 +62,30 @@ test("a member sees the Deploy panel read-only", async () => {
   assert.equal(await page.getByLabel("Role ARN", { exact: true }).isDisabled(), true);
   assert.equal(await page.getByRole("button", { name: "Save deployment configuration" }).count(), 0);
   await page.context().close();
+});
+
+test("another organization's stack reads, under every tab, exactly as a stack that does not exist", async () => {
+  const context = await browser.newContext();
+  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.admin);
+  const page = await context.newPage();
+  const answers = [];
+  page.on("response", (response) => {
+    const url = new URL(response.url());
+    if (url.pathname.startsWith("/api/") && url.pathname.includes("/globex/")) answers.push(`${response.status()} ${response.url()}`);
+  });
+  const shown = async (stackPath) => {
+    await page.goto(server.baseUrl + stackPath);
+    await page.getByRole("heading", { name: "Stack not found" }).waitFor();
+    return page.locator("main").innerText();
+  };
+  for (const tab of ["", "/deployments", "/deployments/1", "/settings/deploy"]) {
+    // Alice is an admin of acme only; globex/infra/prod exists, nope/infra/prod does not.
+    const theirs = await shown(`/globex/infra/prod${tab}`);
+    assert.equal(await page.title(), "Stack not found · Keyless", tab);
+    assert.equal(await page.locator("form, .log-viewer, button.deploy-button").count(), 0, tab);
+    assert.equal(theirs.replaceAll("globex", "nope"), await shown(`/nope/infra/prod${tab}`), tab);
+  }
+  assert.ok(answers.length >= 4, "the console asked for the stack");
+  assert.deepEqual(answers.filter((answer) => !answer.startsWith("404 ")), [], "every answer about globex is a 404");
+  await context.close();
 });
