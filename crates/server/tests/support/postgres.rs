@@ -40,26 +40,34 @@ impl Schema {
     pub fn transactions_left_open(&self) -> i64 {
         let url = self.url.clone();
         let name = self.name.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let pool = sqlx::PgPool::connect(&url).await.expect("connects");
-                sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM pg_stat_activity
-                     WHERE application_name = $1 AND state LIKE 'idle in transaction%'",
-                )
-                .bind(name)
-                .fetch_one(&pool)
-                .await
-                .expect("sessions counted")
-            })
+        apart(async move {
+            let pool = sqlx::PgPool::connect(&url).await.expect("connects");
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE application_name = $1 AND state LIKE 'idle in transaction%'",
+            )
+            .bind(name)
+            .fetch_one(&pool)
+            .await
+            .expect("sessions counted")
         })
-        .join()
         .expect("counted")
     }
+}
+
+/// Runs `work` on a runtime of its own, in a thread of its own, while the caller's thread (a
+/// test's runtime, or its end) waits.
+fn apart<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> std::thread::Result<T> {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(work)
+    })
+    .join()
 }
 
 /// Drops the schemas of test processes that are gone.
@@ -114,26 +122,19 @@ impl Drop for Schema {
         // The test's runtime is ending; drop the schema from a runtime of its own. Its sessions
         // are ended first: one whose work waits on the test's blocked runtime (a deferred
         // rollback, say) would otherwise hold a lock that the drop waits for, forever.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let pool = sqlx::PgPool::connect(&url).await?;
-                sqlx::query(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                     WHERE application_name = $1 AND pid <> pg_backend_pid()",
-                )
-                .bind(&name)
+        let _ = apart(async move {
+            let pool = sqlx::PgPool::connect(&url).await?;
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&name)
+            .execute(&pool)
+            .await?;
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
                 .execute(&pool)
-                .await?;
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-                    .execute(&pool)
-                    .await
-                    .map(drop)
-            })
+                .await
+                .map(drop)
         });
-        let _ = dropped.join();
     }
 }
