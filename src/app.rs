@@ -88,10 +88,10 @@ static ROUTES: &[Route] = &[
     },
 ];
 
-/// Starts fetching the modules of the page at `path`: called before the console is mounted,
-/// so that they arrive while `config.json` is read (neither needs the other).
-pub fn preload(path: &str) {
-    crate::router::preload(ROUTES, path);
+/// Starts fetching the modules of the page the browser is at: called before the console is
+/// mounted, so that they arrive while `config.json` is read (neither needs the other).
+pub fn preload() {
+    crate::router::preload(ROUTES);
 }
 
 /// A page from its own module, shown once the module has arrived (nothing until then).

@@ -9,7 +9,5 @@ fn main() {
         keyless_console::api::configure().await;
         leptos::mount::mount_to_body(keyless_console::app::App);
     });
-    if let Ok(path) = leptos::prelude::window().location().pathname() {
-        keyless_console::app::preload(&path);
-    }
+    keyless_console::app::preload();
 }

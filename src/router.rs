@@ -309,10 +309,10 @@ pub fn Routes(routes: &'static [Route], fallback: fn() -> AnyView) -> impl IntoV
     level(0, fallback)
 }
 
-/// Starts fetching the modules of every page `path` shows (before the console is mounted, so
-/// that they arrive while it reads its configuration).
-pub fn preload(routes: &'static [Route], path: &str) {
-    if let Some(found) = match_path(routes, path) {
+/// Starts fetching the modules of every page the browser's address shows (before the console
+/// is mounted, so that they arrive while it reads its configuration).
+pub fn preload(routes: &'static [Route]) {
+    if let Some(found) = match_path(routes, &Url::current().path) {
         preload_chain(routes, &found);
     }
 }
