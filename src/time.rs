@@ -19,7 +19,8 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
     // A second of 60 is a leap second's.
     if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
+        || day < 1
+        || day > days_in_month(year, month)
         || hour > 23
         || minute > 59
         || second > 60
@@ -64,6 +65,16 @@ fn digits(bytes: &[u8]) -> Option<i64> {
     bytes.iter().try_fold(0, |n, &c| {
         c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
     })
+}
+
+/// How many days `month` (1 to 12) of `year` has.
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Howard Hinnant's days-from-civil.
@@ -208,6 +219,10 @@ mod tests {
             parse_rfc3339_ms("1970-01-01T00:00:00-01:30"),
             Some(5_400_000)
         );
+        assert_eq!(
+            parse_rfc3339_ms("2024-02-29T00:00:00Z"),
+            Some(1_709_164_800_000)
+        );
         // A leap second reads as the next minute's first.
         assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:60Z"), Some(60_000));
         for bad in [
@@ -217,6 +232,10 @@ mod tests {
             "2026-11-25T17:34:00",
             "x026-11-25T17:34:00Z",
             "2026-11-25T17:34:00.Z",
+            "2026-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-11-00T00:00:00Z",
             "2026-11-25T17x34:00Z",
             "2026-11-25T17:34x00Z",
             "2026-11-25T17:34:61Z",
