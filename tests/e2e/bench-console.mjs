@@ -11,7 +11,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { deployFixture, launchBrowser, openAssistant, startServer } from "./harness.mjs";
+import { deployFixture, launchBrowser, openAssistant, signedInPage, startServer } from "./harness.mjs";
 
 const BUDGET_KB = 250;
 /** How many times the finished deployment is opened (medians are printed). */
@@ -404,15 +404,12 @@ async function deploymentLog(browser) {
 
     // Opened OPENINGS times, each a fresh page load with an empty cache; the last is kept for
     // the search, the memory and the paging below.
-    let context;
     let page;
     const runs = [];
     for (let run = 0; run < OPENINGS; run++) {
-      await context?.close();
-      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.member);
-      await context.addInitScript(keepWasmMemory);
-      page = await context.newPage();
+      await page?.context().close();
+      page = await signedInPage(browser, server.tokens.member, { viewport: { width: 1280, height: 900 } });
+      await page.addInitScript(keepWasmMemory);
       await page.goto(`${server.baseUrl}/acme/website/prod/deployments/${version}`);
       await markSeen(page, "keyless-log-painted");
       await markSeen(page, "keyless-log-complete");
@@ -450,7 +447,7 @@ async function deploymentLog(browser) {
       return { took: performance.now() - start, pages, count };
     }, `${stack}/deployments/${id}/logs`);
     console.log(`Paging the same log through the JSON logs API in the page (fetch and parse only, nothing shown): ${ms(paging.took)}, ${paging.pages} requests for ${paging.count.toLocaleString("en")} entries; opening read it whole ${(paging.took / complete).toFixed(1)}× faster than this alone`);
-    await context.close();
+    await page.context().close();
   } finally {
     await server.stop();
     await fixture.cleanup();

@@ -3,7 +3,7 @@
 // stack, under any tab, shows nothing more than one that does not exist.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { signInAt, startConsole, stopConsole } from "./harness.mjs";
+import { signedInPage, signInAt, startConsole, stopConsole } from "./harness.mjs";
 
 const STACK = "/api/stacks/acme/website/staging";
 const PANEL = "/acme/website/staging/settings/deploy";
@@ -65,9 +65,7 @@ test("a member sees the Deploy panel read-only", async () => {
 });
 
 test("another organization's stack reads, under every tab, exactly as a stack that does not exist", async () => {
-  const context = await browser.newContext();
-  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.admin);
-  const page = await context.newPage();
+  const page = await signedInPage(browser, server.tokens.admin);
   const answers = [];
   page.on("response", (response) => {
     const url = new URL(response.url());
@@ -87,5 +85,5 @@ test("another organization's stack reads, under every tab, exactly as a stack th
   }
   assert.ok(answers.length >= 4, "the console asked for the stack");
   assert.deepEqual(answers.filter((answer) => !answer.startsWith("404 ")), [], "every answer about globex is a 404");
-  await context.close();
+  await page.context().close();
 });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { deployFixture, signInAt, startConsole, stopConsole } from "./harness.mjs";
+import { deployFixture, holdBack, signedInPage, signInAt, startConsole, stopConsole } from "./harness.mjs";
 
 const STACK = "/api/stacks/acme/website/prod";
 const TAB = "/acme/website/prod/deployments";
@@ -93,9 +93,7 @@ test("search finds a line inside a collapsed step and opens it", async () => {
 
 test("a finished deployment's log is read whole in one request, its times searchable", async () => {
   assert.ok(version, "the deployment test ran first");
-  const context = await browser.newContext();
-  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.member);
-  const page = await context.newPage();
+  const page = await signedInPage(browser, server.tokens.member);
   const logRequests = [];
   page.on("request", (request) => {
     const { pathname } = new URL(request.url());
@@ -115,21 +113,14 @@ test("a finished deployment's log is read whole in one request, its times search
   await search.fill(time);
   await search.press("Enter");
   await page.locator(".log-line .ts mark", { hasText: time }).first().waitFor();
-  await context.close();
+  await page.context().close();
 });
 
 test("a deployment's page asks for the deployment and its log while the stack loads, and shows them once it has", async () => {
   assert.ok(version, "the deployment test ran first");
-  const context = await browser.newContext();
-  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.member);
-  const page = await context.newPage();
+  const page = await signedInPage(browser, server.tokens.member);
   // The stack's answer is held back until the log has been asked for.
-  let release;
-  const held = new Promise((resolve) => (release = resolve));
-  await page.route(`**${STACK}`, async (route) => {
-    await held;
-    await route.continue();
-  });
+  const release = await holdBack(page, `**${STACK}`);
   const logAsked = page.waitForRequest((request) => request.url().endsWith("/logs/raw"));
   await page.goto(`${server.baseUrl}${TAB}/${version}`);
   await logAsked;
@@ -145,7 +136,7 @@ test("a deployment's page asks for the deployment and its log while the stack lo
   assert.equal(await page.title(), "Stack not found · Keyless");
   assert.equal(await page.getByText("The deployment could not be loaded").count(), 0);
   assert.equal(await page.locator(".log-viewer").count(), 0);
-  await context.close();
+  await page.context().close();
 });
 
 test("a deep link opens the log at its lines, highlighted", async () => {

@@ -111,6 +111,27 @@ export async function signInAt(browser, server, token, pagePath) {
 }
 
 /**
+ * A page in a fresh browser context that is signed in as `token` from its first navigation,
+ * as the console keeps a session (`contextOptions`: the context's, e.g. a viewport).
+ */
+export async function signedInPage(browser, token, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
+  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), token);
+  return context.newPage();
+}
+
+/** Holds the answers to `page`'s requests matching `pattern` back until the returned function is called. */
+export async function holdBack(page, pattern) {
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  await page.route(pattern, async (route) => {
+    await held;
+    await route.continue();
+  });
+  return release;
+}
+
+/**
  * Opens the Deploy panel's OIDC assistant, offered behind a button when the panel was loaded
  * with a cloud already on, and returns its "Set up trust" region.
  */

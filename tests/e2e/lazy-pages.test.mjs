@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { openAssistant, startConsole, stopConsole } from "./harness.mjs";
+import { holdBack, openAssistant, signedInPage, startConsole, stopConsole } from "./harness.mjs";
 
 let server;
 let browser;
@@ -14,9 +14,7 @@ before(async () => ({ server, browser } = await startConsole()));
 after(() => stopConsole(server, browser));
 
 test("each page's module is fetched on its first visit, and only then", async () => {
-  const context = await browser.newContext();
-  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.admin);
-  const page = await context.newPage();
+  const page = await signedInPage(browser, server.tokens.admin);
   const fetched = [];
   page.on("requestfinished", (request) => {
     const name = new URL(request.url()).pathname;
@@ -46,34 +44,25 @@ test("each page's module is fetched on its first visit, and only then", async ()
   await page.locator('a[href="/acme/website/prod"]').waitFor();
   const settingsModules = ["deploy_settings", "github_webhook", "oidc_assistant", "stack", "stack_overview", "stacks"];
   assert.deepEqual(pageModules(), settingsModules, "nothing fetched twice");
-  await context.close();
+  await page.context().close();
 });
 
 test("the first page's modules are fetched while the console reads config.json", async () => {
-  const context = await browser.newContext();
-  await context.addInitScript((token) => localStorage.setItem("keyless.token", token), server.tokens.admin);
-  const page = await context.newPage();
+  const page = await signedInPage(browser, server.tokens.admin);
   // config.json's answer is held back until the page's modules have been asked for.
-  let release;
-  const held = new Promise((resolve) => (release = resolve));
-  await page.route("**/config.json", async (route) => {
-    await held;
-    await route.continue();
-  });
+  const release = await holdBack(page, "**/config.json");
   const asked = (module) => page.waitForRequest((request) => request.url().endsWith(`-split_${module}.wasm`));
   const modules = Promise.all([asked("stack"), asked("stack_overview")]);
   await page.goto(`${server.baseUrl}/acme/website/prod`);
   await modules;
   release();
   await page.getByRole("link", { name: "Settings → Deploy" }).waitFor();
-  await context.close();
+  await page.context().close();
 });
 
 test("Settings → Deploy fetches the OIDC assistant once a cloud is switched on, and members never fetch the webhook", async () => {
   for (const [role, token] of [["admin", server.tokens.admin], ["member", server.tokens.member]]) {
-    const context = await browser.newContext();
-    await context.addInitScript((t) => localStorage.setItem("keyless.token", t), token);
-    const page = await context.newPage();
+    const page = await signedInPage(browser, token);
     const fetched = [];
     page.on("requestfinished", (request) => {
       const name = new URL(request.url()).pathname.match(/-split_(\w+)\.wasm$/)?.[1];
@@ -94,7 +83,7 @@ test("Settings → Deploy fetches the OIDC assistant once a cloud is switched on
       await page.waitForTimeout(500);
       assert.deepEqual(fetched.sort(), ["deploy_settings", "stack"]);
     }
-    await context.close();
+    await page.context().close();
   }
 });
 
