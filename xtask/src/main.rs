@@ -19,6 +19,7 @@
 mod bench;
 mod bench_console;
 mod cmd;
+mod glue_imports;
 mod run;
 mod setup;
 mod split;

@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cmd;
+use crate::{cmd, glue_imports};
 
 /// The console's binary, as cargo and trunk name it.
 const BIN: &str = "keyless-console";
@@ -66,7 +66,8 @@ pub fn split_console() -> Result<(), String> {
         .arg(&main),
     )?;
 
-    let mut modules = vec![work.join(format!("{stem}_bg.wasm"))];
+    let main = work.join(format!("{stem}_bg.wasm"));
+    let mut modules = vec![main.clone()];
     modules.extend(chunks);
     for module in &modules {
         let staged = staging.join(module.file_name().expect("a file name"));
@@ -80,6 +81,11 @@ pub fn split_console() -> Result<(), String> {
                     .arg("-o")
                     .arg(module),
             )?;
+        }
+        if *module == main {
+            shorten_glue_imports(&main, &work.join(format!("{stem}.js")), stem.as_str())?;
+        }
+        if profile == "release" {
             let wasm = std::fs::read(module).map_err(|e| format!("{module:?}: {e}"))?;
             std::fs::write(&staged, without_custom_sections(&wasm)?)
         } else {
@@ -103,24 +109,25 @@ fn without_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, String> {
         let Some((id, range)) = payload.as_section() else {
             continue;
         };
-        if id == 0 {
-            continue;
+        if id != 0 {
+            glue_imports::push_section(
+                &mut out,
+                id,
+                &wasm[range.start as usize..range.end as usize],
+            );
         }
-        let body = &wasm[range.start as usize..range.end as usize];
-        out.push(id);
-        let mut len = body.len();
-        loop {
-            let byte = (len & 0x7f) as u8;
-            len >>= 7;
-            if len == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
-        out.extend_from_slice(body);
     }
     Ok(out)
+}
+
+/// Renames the main module's imports from its glue script, in both (see `glue_imports`).
+fn shorten_glue_imports(main: &Path, glue: &Path, stem: &str) -> Result<(), String> {
+    let wasm = std::fs::read(main).map_err(|e| format!("{main:?}: {e}"))?;
+    let script = std::fs::read_to_string(glue).map_err(|e| format!("{glue:?}: {e}"))?;
+    let (wasm, script) = glue_imports::shorten(&wasm, &script, &format!("./{stem}_bg.js"))
+        .map_err(|e| format!("cannot shorten the imports of {main:?}: {e}"))?;
+    std::fs::write(main, wasm).map_err(|e| format!("{main:?}: {e}"))?;
+    std::fs::write(glue, script).map_err(|e| format!("{glue:?}: {e}"))
 }
 
 /// The name trunk gave the console's files (`keyless-console-<hash>`), read off its glue js.
