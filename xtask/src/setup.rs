@@ -7,6 +7,8 @@ use crate::cmd;
 
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
+/// Minifies the console's scripts and stylesheet (`split.rs`).
+const ESBUILD_VERSION: &str = "0.28.2";
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
 /// The virtualenv schemathesis is installed in, under the workspace root.
 const SCHEMATHESIS_VENV: &str = "target/schemathesis";
@@ -46,6 +48,11 @@ pub fn setup(browser: bool) -> Result<(), String> {
     let wasm_opt = cmd::output("wasm-opt", &["--version"]).unwrap_or_default();
     if !wasm_opt.contains(&format!("version {BINARYEN_VERSION}")) {
         let package = format!("binaryen@{BINARYEN_VERSION}");
+        cmd::run(&mut cmd::new("npm", &["install", "-g", &package]))?;
+    }
+    let esbuild = cmd::output("esbuild", &["--version"]).unwrap_or_default();
+    if esbuild != ESBUILD_VERSION {
+        let package = format!("esbuild@{ESBUILD_VERSION}");
         cmd::run(&mut cmd::new("npm", &["install", "-g", &package]))?;
     }
     if browser {

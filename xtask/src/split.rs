@@ -6,7 +6,9 @@
 //! relocations (`--emit-relocs` in `.cargo/config.toml`), which wasm-bindgen drops. So this
 //! hook starts again from cargo's artifact: split it with `wasm_split_cli_support`, run
 //! wasm-bindgen on the main module under the name trunk chose (its `index.html` already loads
-//! that name), optimise every module with wasm-opt, and put them all in trunk's staging dir.
+//! that name), optimise every module with wasm-opt, give the main module's imports from its
+//! glue short names (`glue_imports`), and put them all in trunk's staging dir. Release builds
+//! also get their scripts and stylesheet minified with esbuild.
 //!
 //! `target/wasm-split` keeps what `cargo xtask bench sizes` reads: every module as shipped but
 //! with its function names, and `modules.txt`, which modules each lazily loaded page needs.
@@ -96,8 +98,44 @@ pub fn split_console() -> Result<(), String> {
     for script in [format!("{stem}_split.js"), format!("{stem}.js")] {
         std::fs::copy(work.join(&script), staging.join(&script))
             .map_err(|e| format!("cannot stage {script}: {e}"))?;
+        if profile == "release" {
+            minify(&staging.join(&script))?;
+        }
+    }
+    if profile == "release" {
+        for stylesheet in files_ending(&staging, ".css")? {
+            minify(&stylesheet)?;
+        }
     }
     Ok(())
+}
+
+/// Minifies a script or stylesheet in place with esbuild (without bundling: a script keeps
+/// its imports and exports): 4 KB less gzipped on every page.
+fn minify(file: &Path) -> Result<(), String> {
+    cmd::run(
+        cmd::new(
+            "esbuild",
+            &[
+                "--minify",
+                "--allow-overwrite",
+                "--log-level=warning",
+                // wasm-bindgen's import object names the splitter's script once per import;
+                // the keys share one value.
+                "--log-override:duplicate-object-key=silent",
+            ],
+        )
+        .arg(file)
+        .arg(format!("--outfile={}", file.display())),
+    )
+}
+
+fn files_ending(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {dir:?}: {e}"))?;
+    Ok(entries
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|path| path.to_string_lossy().ends_with(suffix))
+        .collect())
 }
 
 /// `wasm` without its custom sections (names, producers, target features), which browsers
