@@ -133,7 +133,7 @@ async function initialLoad() {
 }
 
 /**
- * A first visit to `pagePath` with an empty cache: every wasm, js and css file the browser
+ * A first visit to `pagePath` with an empty cache: every wasm, pack, js and css file the browser
  * fetched until `ready` shows (a locator, or several: the shell plus the page's lazily loaded
  * modules and parts; `ready` may click first), gzipped. `label` names the visit when it is more
  * than the page.
@@ -145,15 +145,15 @@ async function firstVisit(browser, base, pagePath, ready, token, label = pagePat
   const fetched = new Set();
   page.on("requestfinished", (request) => {
     const name = new URL(request.url()).pathname.slice(1);
-    if (/\.(wasm|js|css)$/.test(name)) fetched.add(name);
+    if (/\.(wasm|pack|js|css)$/.test(name)) fetched.add(name);
   });
   await page.goto(base + pagePath);
   for (const shown of [await ready(page)].flat()) await shown.waitFor({ timeout: 60_000 });
   await context.close();
-  const modules = [...fetched].filter((name) => /-(split|chunk)_/.test(name)).length;
+  const modules = [...fetched].filter((name) => /-(split|chunk)_/.test(name)).length; // packs count once
   let total = 0;
   for (const name of fetched) total += gzipSync(await readFile(path.join(dist, name)), { level: 9 }).length;
-  console.log(`  ${label.padEnd(44)} ${kb(total).padStart(7)} KB gzipped, ${fetched.size} files (${modules} lazily loaded modules) (${verdict(total)})`);
+  console.log(`  ${label.padEnd(44)} ${kb(total).padStart(7)} KB gzipped, ${fetched.size} files (${modules} lazily loaded modules or packs) (${verdict(total)})`);
 }
 
 /** First visits to the pages users open first, on the real server with a finished deployment. */
@@ -221,7 +221,13 @@ async function writeLog(file) {
 
 /** Serves the built console, with the SPA fallback to index.html. */
 function serveDist() {
-  const types = { ".wasm": "application/wasm", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
+  const types = {
+    ".wasm": "application/wasm",
+    ".pack": "application/octet-stream",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+  };
   const server = createServer(async (request, response) => {
     const wanted = decodeURIComponent(new URL(request.url, "http://x").pathname);
     let file = path.join(dist, path.normalize(wanted).replace(/^(\.\.[/\\])+/, ""));

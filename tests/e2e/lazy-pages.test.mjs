@@ -1,5 +1,6 @@
 // The console arrives in pieces: index.html loads the shell, and each page's wasm module is
-// fetched the first time the page is visited, once (the build splits it per page).
+// fetched the first time the page is visited, once (the build splits it per page), with the
+// chunks it needs in one pack when none of them has been fetched before.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,6 +11,9 @@ import { holdBack, openAssistant, signedInPage, startConsole, stopConsole } from
 let server;
 let browser;
 
+// The page (split module) a request fetches, alone (`-split_<page>.wasm`) or in its pack.
+const pageOf = (url) => new URL(url).pathname.match(/-split_(\w+)\.(?:wasm|pack)$/)?.[1];
+
 before(async () => ({ server, browser } = await startConsole()));
 after(() => stopConsole(server, browser));
 
@@ -18,10 +22,10 @@ test("each page's module is fetched on its first visit, and only then", async ()
   const fetched = [];
   page.on("requestfinished", (request) => {
     const name = new URL(request.url()).pathname;
-    if (name.endsWith(".wasm")) fetched.push(name);
+    if (name.endsWith(".wasm") || name.endsWith(".pack")) fetched.push(request.url());
   });
   // Sorted: a page and its parent layout are fetched concurrently.
-  const pageModules = () => fetched.map((name) => name.match(/-split_(\w+)\.wasm$/)?.[1]).filter(Boolean).sort();
+  const pageModules = () => fetched.map(pageOf).filter(Boolean).sort();
 
   await page.goto(`${server.baseUrl}/stacks`);
   await page.locator('a[href="/acme/website/prod"]').click();
@@ -51,7 +55,7 @@ test("the first page's modules are fetched while the console reads config.json",
   const page = await signedInPage(browser, server.tokens.admin);
   // config.json's answer is held back until the page's modules have been asked for.
   const release = await holdBack(page, "**/config.json");
-  const asked = (module) => page.waitForRequest((request) => request.url().endsWith(`-split_${module}.wasm`));
+  const asked = (module) => page.waitForRequest((request) => pageOf(request.url()) === module);
   const modules = Promise.all([asked("stack"), asked("stack_overview")]);
   await page.goto(`${server.baseUrl}/acme/website/prod`);
   await modules;
@@ -64,9 +68,11 @@ test("Settings → Deploy fetches the OIDC assistant once a cloud is switched on
   for (const [role, token] of [["admin", server.tokens.admin], ["member", server.tokens.member]]) {
     const page = await signedInPage(browser, token);
     const fetched = [];
+    const chunks = [];
     page.on("requestfinished", (request) => {
-      const name = new URL(request.url()).pathname.match(/-split_(\w+)\.wasm$/)?.[1];
+      const name = pageOf(request.url());
       if (name) fetched.push(name);
+      if (/-chunk_\d+\.wasm$/.test(request.url())) chunks.push(request.url());
     });
     // dev has no OIDC configured.
     await page.goto(`${server.baseUrl}/acme/website/dev/settings/deploy`);
@@ -82,6 +88,8 @@ test("Settings → Deploy fetches the OIDC assistant once a cloud is switched on
       await page.getByText("Only organization admins can change deployment settings.").waitFor();
       await page.waitForTimeout(500);
       assert.deepEqual(fetched.sort(), ["deploy_settings", "stack"]);
+      // A first visit takes the page's chunks from its pack and the layout's.
+      assert.deepEqual(chunks, []);
     }
     await page.context().close();
   }
@@ -94,7 +102,7 @@ test("Open a log file fetches the log viewer only once a file is chosen", async 
   const page = await (await browser.newContext()).newPage();
   const fetched = [];
   page.on("requestfinished", (request) => {
-    const name = new URL(request.url()).pathname.match(/-split_(\w+)\.wasm$/)?.[1];
+    const name = pageOf(request.url());
     if (name) fetched.push(name);
   });
   await page.goto(`${server.baseUrl}/logs/open`);
@@ -107,4 +115,24 @@ test("Open a log file fetches the log viewer only once a file is chosen", async 
   assert.match(await page.locator(".log-step").first().innerText(), /Build/);
   await page.context().close();
   await rm(dir, { recursive: true, force: true });
+});
+
+test("a page whose pack does not arrive loads its modules one by one", async () => {
+  const page = await signedInPage(browser, server.tokens.admin);
+  const packs = [];
+  await page.route("**/*.pack", (route) => {
+    packs.push(route.request().url());
+    return route.fulfill({ status: 503, body: "unavailable" });
+  });
+  const modules = [];
+  page.on("requestfinished", (request) => {
+    if (request.url().endsWith(".wasm")) modules.push(request.url());
+  });
+  await page.goto(`${server.baseUrl}/acme/website/dev/settings/deploy`);
+  await page.getByRole("switch", { name: "Enable AWS Integration" }).waitFor();
+  await page.getByRole("button", { name: "Save deployment configuration" }).waitFor();
+  assert.ok(packs.some((url) => url.endsWith("-split_deploy_settings.pack")), "the pack was asked for");
+  assert.ok(modules.some((url) => url.endsWith("-split_deploy_settings.wasm")), "the module came alone");
+  assert.ok(modules.filter((url) => /-chunk_\d+\.wasm$/.test(url)).length > 5, "its chunks came alone");
+  await page.context().close();
 });

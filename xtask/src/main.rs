@@ -20,6 +20,7 @@ mod bench;
 mod bench_console;
 mod cmd;
 mod glue_imports;
+mod packs;
 mod run;
 mod setup;
 mod split;

@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{cmd, glue_imports};
+use crate::{cmd, glue_imports, packs};
 
 /// The console's binary, as cargo and trunk name it.
 const BIN: &str = "keyless-console";
@@ -56,7 +56,7 @@ pub fn split_console() -> Result<(), String> {
     }
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {work:?}: {e}"))?;
 
-    let chunks = split(&input, &work, &stem)?;
+    let (chunks, pages) = split(&input, &work, &stem)?;
     let main = work.join("main.wasm");
     cmd::run(
         cmd::new(
@@ -95,6 +95,7 @@ pub fn split_console() -> Result<(), String> {
         }
         .map_err(|e| format!("cannot stage {module:?}: {e}"))?;
     }
+    packs::write(&staging, &stem, &pages)?;
     for script in [format!("{stem}_split.js"), format!("{stem}.js")] {
         std::fs::copy(work.join(&script), staging.join(&script))
             .map_err(|e| format!("cannot stage {script}: {e}"))?;
@@ -182,10 +183,14 @@ fn trunk_stem(staging: &Path) -> Result<String, String> {
         .ok_or_else(|| format!("trunk staged no {BIN}*.js in {staging:?}"))
 }
 
+/// A split module's loader name and the module files it fetches (its chunks, then its own).
+type Page = (String, Vec<String>);
+
 /// Splits `input` into `work/main.wasm`, the lazily loaded modules and their loader
 /// (`<stem>_split.js`); returns the modules, renamed after `stem` so that a new build never
-/// meets an old chunk in a cache, and lists them in `work/modules.txt` (see `wasm_sizes`).
-fn split(input: &Path, work: &Path, stem: &str) -> Result<Vec<PathBuf>, String> {
+/// meets an old chunk in a cache, and the pages with the files each needs, which it also lists
+/// in `work/modules.txt` (see `wasm_sizes`).
+fn split(input: &Path, work: &Path, stem: &str) -> Result<(Vec<PathBuf>, Vec<Page>), String> {
     let wasm = std::fs::read(input).map_err(|e| format!("cannot read {input:?}: {e}"))?;
     let link_name = format!("./{stem}_split.js");
     let main_module = format!("./{stem}.js");
@@ -214,16 +219,26 @@ fn split(input: &Path, work: &Path, stem: &str) -> Result<Vec<PathBuf>, String> 
 
     // One line per module loader: its name, then every module it fetches.
     let mut list = format!("main {stem}_bg.wasm\n");
-    let mut pages: Vec<_> = split.prefetch_map.into_iter().collect();
+    let mut pages: Vec<Page> = split
+        .prefetch_map
+        .into_iter()
+        .map(|(page, files)| {
+            let files = files
+                .iter()
+                .map(|file| format!("{stem}-{file}.wasm"))
+                .collect();
+            (page, files)
+        })
+        .collect();
     pages.sort();
-    for (page, files) in pages {
-        list.push_str(&page);
+    for (page, files) in &pages {
+        list.push_str(page);
         for file in files {
-            list.push_str(&format!(" {stem}-{file}.wasm"));
+            list.push_str(&format!(" {file}"));
         }
         list.push('\n');
     }
     let listed = work.join("modules.txt");
     std::fs::write(&listed, list).map_err(|e| format!("{listed:?}: {e}"))?;
-    Ok(renamed)
+    Ok((renamed, pages))
 }

@@ -8,10 +8,10 @@
 //! sections).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::cmd;
+use crate::{cmd, packs};
 
 /// The pages `bench console` visits, by the module loaders (`lazy_page!` names in `src/app.rs`,
 /// parts in `src/lazy.rs`) an admin's first visit goes through.
@@ -82,26 +82,39 @@ pub fn sizes() -> Result<(), String> {
     println!("  total {} KB gz", kb(shell_gz));
     print_crates("main module", &attribute(&[named.join(main)])?);
 
+    let stem = main
+        .strip_suffix("_bg.wasm")
+        .ok_or("modules.txt's main is no _bg.wasm")?;
     for (path, page_loaders) in PAGES {
+        // What the loader fetches, loader by loader as the page asks: a pack, or the modules
+        // not yet asked for one by one (`packs::fetched`).
         let mut files: Vec<&str> = Vec::new();
+        let mut fetches = Vec::new();
         for loader in page_loaders {
-            let fetched = loaders
+            let needed = loaders
                 .get(loader)
                 .ok_or_else(|| format!("modules.txt has no loader `{loader}`"))?;
-            for file in fetched {
-                if !files.contains(file) {
-                    files.push(file);
-                }
+            let asked: HashSet<&str> = files.iter().copied().collect();
+            let pack = packs::file_name(stem, loader);
+            if packs::fetched(needed, &asked) && dist.join(&pack).exists() {
+                fetches.push(pack);
+            } else {
+                fetches.extend(
+                    needed
+                        .iter()
+                        .filter(|f| !asked.contains(*f))
+                        .map(|f| f.to_string()),
+                );
             }
+            files.extend(needed.iter().filter(|f| !asked.contains(*f)));
         }
-        let (mut lazy_gz, mut chunks, mut chunks_gz) = (0, 0, 0);
-        let mut own = Vec::new();
-        for file in &files {
+        let mut lazy_gz = 0;
+        let mut listed = Vec::new();
+        for file in &fetches {
             let (raw, gz) = shipped(&dist.join(file))?;
             lazy_gz += gz;
-            match file.split_once("-split_") {
-                Some((_, name)) => own.push(format!("{name} {} KB raw {} KB gz", kb(raw), kb(gz))),
-                None => (chunks, chunks_gz) = (chunks + 1, chunks_gz + gz),
+            if let Some((_, name)) = file.split_once("-split_") {
+                listed.push(format!("{name} {} KB raw {} KB gz", kb(raw), kb(gz)));
             }
         }
         let total = shell_gz + lazy_gz;
@@ -111,18 +124,16 @@ pub fn sizes() -> Result<(), String> {
             "OVER"
         };
         println!(
-            "\n{path}: {} KB gz first visit = shell {} + {} lazily loaded modules {} \
+            "\n{path}: {} KB gz first visit = shell {} + {} lazily loaded modules in {} files {} \
              (budget {BUDGET_KB} KB: {verdict})",
             kb(total),
             kb(shell_gz),
             files.len(),
+            fetches.len(),
             kb(lazy_gz),
         );
-        println!(
-            "  {}; {chunks} shared chunks {} KB gz",
-            own.join("; "),
-            kb(chunks_gz)
-        );
+        let others = fetches.len() - listed.len();
+        println!("  {}; {others} other chunks", listed.join("; "));
         let modules: Vec<PathBuf> = files.iter().map(|file| named.join(file)).collect();
         print_crates("its lazily loaded modules", &attribute(&modules)?);
     }

@@ -91,7 +91,7 @@ function getSharedImports() {{
         let wrap = if self.input_module.options.debug_assertions {
             "debugWrap"
         } else {
-            ""
+            "undefined"
         };
         // Note: the expression returned from here should:
         // - allow lazily fetching the wasm module (no top-level import)
@@ -103,19 +103,12 @@ function getSharedImports() {{
             // Note: we use the form `new URL(<string literal>, import.meta.url)` which is understood by some
             // bundlers as syntax that can get rewritten if the path from where the file gets fetched is changed
             // (for example due to attaching a has of its contents).
-            crate::OutputTarget::Web(_) => format!(
-                r#"() => {{
-    const src = fetch(new URL({file_path}, import.meta.url));
-    src.catch(() => {{}});
-    return async (imports) => {wrap}(WebAssembly.instantiateStreaming(src, imports));
-}}
-"#
-            ),
+            crate::OutputTarget::Web(_) => format!("moduleFetcher({file_path}, {wrap})"),
             crate::OutputTarget::Bundler(_) => format!(
                 r#"() => {{
     const module = import.source({file_path});
     module.catch(() => {{}});
-    return async (imports) => {wrap}(new WebAssembly.Instance(await module, imports));
+    return async (imports) => ({wrap} ?? ((x) => x))(new WebAssembly.Instance(await module, imports));
 }}
 "#
             ),
@@ -168,7 +161,7 @@ function getSharedImports() {{
             };
             self.write_export_const(
                 &loader_name,
-                &format_args!("wrapAsyncCb(makeLoad({fetch_opts}, [{deps}]))"),
+                &format_args!("wrapAsyncCb(makeLoad({fetch_opts}, [{deps}], true))"),
             )?;
             let prefetches = self.prefetch_map.entry(split.clone()).or_default();
             if !is_empty {
