@@ -62,13 +62,15 @@ pub fn diff(from: &Value, to: &Value) -> Option<Value> {
 
 fn without_nulls(value: &Value) -> Value {
     match value {
-        Value::Object(fields) => Value::Object(
-            fields
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), without_nulls(v)))
-                .collect(),
-        ),
+        Value::Object(fields) => {
+            // Inserted one by one: collecting into the map would sort what is already in
+            // order, and the sort is kilobytes of the console's wasm.
+            let mut kept = Map::new();
+            for (key, value) in fields.iter().filter(|(_, v)| !v.is_null()) {
+                kept.insert(key.clone(), without_nulls(value));
+            }
+            Value::Object(kept)
+        }
         other => other.clone(),
     }
 }
