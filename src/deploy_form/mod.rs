@@ -10,6 +10,7 @@
 
 mod errors;
 mod field;
+mod oidc_json;
 mod push;
 
 use keyless_api_types::{
@@ -130,7 +131,7 @@ impl DeployForm {
     /// Only the parts the form owns are decoded: the rest is carried as JSON, untouched.
     pub fn from_json(settings: &Value) -> Result<Self, String> {
         let at = |pointer: &str| settings.pointer(pointer).cloned().unwrap_or(Value::Null);
-        let oidc = serde_json::from_value::<Option<OidcConfig>>(at("/operationContext/oidc"))
+        let oidc = oidc_json::read(settings.pointer("/operationContext/oidc"))
             .map_err(|e| format!("The OpenID Connect settings could not be read: {e}"))?;
         let github = serde_json::from_value::<Option<GitHubSettings>>(at("/gitHub"))
             .map_err(|e| format!("The push-to-deploy settings could not be read: {e}"))?;
