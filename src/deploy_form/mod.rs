@@ -20,8 +20,8 @@ use keyless_api_types::{
 };
 use serde_json::{Map, Value};
 
-pub use errors::FieldErrors;
 use errors::default_message;
+pub use errors::{FieldErrors, FieldMessages};
 pub use field::{CloudForm, Field};
 use push::list_value;
 pub use push::{PushForm, PushSwitch};
@@ -618,7 +618,7 @@ mod tests {
             .push("arn:aws:iam::aws:role/Nope".into());
         let errors = form.validate(&stack(), &loaded());
         assert_eq!(
-            errors.fields.keys().copied().collect::<Vec<_>>(),
+            errors.fields.keys().collect::<Vec<_>>(),
             [Field::AwsPolicyArn(1), Field::AzureTenantId]
         );
         assert_eq!(
@@ -903,7 +903,7 @@ mod tests {
         form.set_text(Field::GitHubTagFilter(0), "v{1".into());
         let errors = form.validate(&stack(), &loaded_push());
         assert_eq!(
-            errors.fields.keys().copied().collect::<Vec<_>>(),
+            errors.fields.keys().collect::<Vec<_>>(),
             [
                 Field::GitHubRepository,
                 Field::GitHubPath(2),

@@ -1,8 +1,6 @@
 //! Settings → Deploy: the stack's deployment settings, the agent pool that runs them, OpenID
 //! Connect per cloud, push to deploy; editable by admins, read-only for members.
 
-use std::collections::BTreeMap;
-
 use keyless_api_types::Cloud;
 use keyless_api_types::stack::StackRef;
 use leptos::prelude::*;
@@ -13,7 +11,7 @@ use crate::api::ApiFailure;
 use crate::components::{
     AssistantInputs, ListField, PageTitle, Switch, TextField, WebhookSection, focus_by_id,
 };
-use crate::deploy_form::{CloudForm, DeployForm, Field, FieldErrors, PushSwitch};
+use crate::deploy_form::{CloudForm, DeployForm, Field, FieldErrors, FieldMessages, PushSwitch};
 use crate::lazy::{OnRequest, lazy_part};
 use crate::load::{load, load_failed, loading};
 use crate::pages::stack::use_stack_ref;
@@ -189,9 +187,7 @@ pub fn DeploySettingsForm(
                 t.push(field);
             }
         });
-        server_errors.update(|e| {
-            e.fields.remove(&field);
-        });
+        server_errors.update(|e| e.fields.remove(field));
         status.set(None);
     };
     let edit = move |field: Field, value: String| {
@@ -203,7 +199,7 @@ pub fn DeploySettingsForm(
         if on {
             assistant_open.set(true);
         }
-        server_errors.update(|e| e.fields.retain(|f, _| f.cloud() != Some(cloud)));
+        server_errors.update(|e| e.fields.retain(|(f, _)| f.cloud() != Some(cloud)));
         status.set(None);
     };
     let flip = move |switch: PushSwitch, on: bool| {
@@ -239,10 +235,9 @@ pub fn DeploySettingsForm(
                             }
                             None => false,
                         }));
-                        // Rebuilt by inserting: collecting into a BTreeMap sorts, and each sort
-                        // instantiated costs the page kilobytes of wasm.
+                        // Rebuilt row by row: each message moves with its row.
                         server_errors.update(|e| {
-                            let mut moved = BTreeMap::new();
+                            let mut moved = FieldMessages::default();
                             for (f, m) in std::mem::take(&mut e.fields) {
                                 if let Some(f) = f.after_row_removed(field, i) {
                                     moved.insert(f, m);
