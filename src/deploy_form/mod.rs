@@ -323,14 +323,16 @@ impl DeployForm {
                     };
                     for key in cloud.fields().iter().map(|f| f.wire_key()) {
                         match fields.get(key) {
-                            Some(value) => target.insert(key.to_owned(), value.clone()),
-                            None => target.remove(key),
-                        };
+                            Some(value) => {
+                                target.insert(key.to_owned(), value.clone());
+                            }
+                            None => remove_key(target, key),
+                        }
                     }
                 }
                 _ => {
                     if let Some(oidc) = existing_object_at(&mut edited, &OIDC_PATH) {
-                        oidc.remove(cloud.key());
+                        remove_key(oidc, cloud.key());
                     }
                 }
             }
@@ -402,8 +404,20 @@ fn write_keys(value: &mut Value, path: &[&str], writes: Vec<(&str, Option<Value>
             }
             None => {
                 if let Some(object) = existing_object_at(value, path) {
-                    object.remove(key);
+                    remove_key(object, key);
                 }
+            }
+        }
+    }
+}
+
+/// Removes `key` from `object` by building it again without it: `Map::remove` would bring
+/// the B-tree's rebalancing into the panel's wasm (3 KB) for objects of a few keys.
+fn remove_key(object: &mut Map<String, Value>, key: &str) {
+    if object.contains_key(key) {
+        for (name, value) in std::mem::take(object) {
+            if name != key {
+                object.insert(name, value);
             }
         }
     }
