@@ -283,11 +283,13 @@ async fn policy_arn_rows_are_added_labelled_and_removed() {
     add.click();
     add.click();
     settle().await;
-    type_into(
-        &input(&root, "Policy ARN 2"),
-        "arn:aws:iam::aws:policy/ReadOnlyAccess",
-    );
+    let second = input(&root, "Policy ARN 2");
+    type_into(&second, "arn:aws:iam::aws:policy/ReadOnlyAccess");
     settle().await;
+    assert!(
+        input(&root, "Policy ARN 2").is_same_node(Some(&second)),
+        "typing into a row keeps its input"
+    );
 
     let remove: HtmlButtonElement = by_role(&root, "button", "Remove Policy ARN 1")
         .expect("remove button")

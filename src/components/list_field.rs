@@ -108,6 +108,9 @@ pub fn ListField(
             }
         }
     };
+    // The rows are built again only when their number changes (typing into one keeps it):
+    // `<For>` would do the same for a row's index as its key, with kilobytes more wasm.
+    let count = Memo::new(move |_| items.read().len());
     let add = {
         let id = id.clone();
         move |_| {
@@ -125,9 +128,7 @@ pub fn ListField(
             <legend>{move || label.get()}</legend>
             {move || hint.get().map(|text| view! { <p class="field-hint" id=hint_id.clone()>{text}</p> })}
             <ul class="list-rows">
-                <For each=move || 0..items.read().len() key=|i| *i let:i>
-                    {row.clone()(i)}
-                </For>
+                {move || (0..count.get()).map(row.clone()).collect_view()}
             </ul>
             {move || error.get().map(|text| view! { <p class="field-error" id=error_id.clone()>{text}</p> })}
             <button type="button" class="button secondary add-row" id=add_id disabled=move || disabled.get() on:click=add>
