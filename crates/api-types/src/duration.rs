@@ -1,7 +1,9 @@
 //! Go-style durations (`1h30m`, `900s`, `1.5h`), echoed normalised as Go prints them (`1h30m0s`).
 
 /// Parses a Go duration string into whole seconds. Fractions below a second are rejected,
-/// since no duration setting here has sub-second meaning.
+/// since no duration setting here has sub-second meaning. Counted in u64 nanoseconds, as Go
+/// counts them (Go's limit is about 292 years, this one 584): 128-bit arithmetic would cost
+/// the console's wasm a kilobyte.
 pub fn parse(text: &str) -> Result<u64, String> {
     let s = text.trim();
     if s.is_empty() {
@@ -10,8 +12,9 @@ pub fn parse(text: &str) -> Result<u64, String> {
     if s == "0" {
         return Ok(0);
     }
+    let too_long = || format!("\"{s}\" is too long");
     let mut rest = s;
-    let mut nanos: u128 = 0;
+    let mut nanos: u64 = 0;
     while !rest.is_empty() {
         let number_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -24,7 +27,7 @@ pub fn parse(text: &str) -> Result<u64, String> {
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
-        let unit_nanos: u128 = match unit {
+        let unit_nanos: u64 = match unit {
             "ns" => 1,
             "us" | "µs" => 1_000,
             "ms" => 1_000_000,
@@ -37,34 +40,52 @@ pub fn parse(text: &str) -> Result<u64, String> {
                 ));
             }
         };
-        nanos += scaled(number, unit_nanos)
-            .ok_or_else(|| format!("\"{s}\" is not a duration like 1h0m0s"))?;
+        let part = match scaled(number, unit_nanos) {
+            Scaled::Nanos(part) => part,
+            Scaled::Malformed => return Err(format!("\"{s}\" is not a duration like 1h0m0s")),
+            Scaled::TooLong => return Err(too_long()),
+        };
+        nanos = nanos.checked_add(part).ok_or_else(too_long)?;
         rest = tail;
     }
     if !nanos.is_multiple_of(1_000_000_000) {
         return Err(format!("\"{s}\" is not a whole number of seconds"));
     }
-    u64::try_from(nanos / 1_000_000_000).map_err(|_| format!("\"{s}\" is too long"))
+    Ok(nanos / 1_000_000_000)
+}
+
+enum Scaled {
+    Nanos(u64),
+    Malformed,
+    TooLong,
 }
 
 /// `number` (digits with an optional fraction) times `unit` nanoseconds.
-fn scaled(number: &str, unit: u128) -> Option<u128> {
+fn scaled(number: &str, unit: u64) -> Scaled {
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
-        return None;
+        return Scaled::Malformed;
     }
-    let whole: u128 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
+    // Only digits are left: a whole part that does not parse is too big.
+    let whole: u64 = match whole {
+        "" => 0,
+        digits => match digits.parse() {
+            Ok(whole) => whole,
+            Err(_) => return Scaled::TooLong,
+        },
     };
-    let mut total = whole.checked_mul(unit)?;
+    let Some(mut total) = whole.checked_mul(unit) else {
+        return Scaled::TooLong;
+    };
     let mut scale = unit;
-    for digit in fraction.chars() {
+    for digit in fraction.bytes() {
         scale /= 10;
-        total += u128::from(digit.to_digit(10)?) * scale;
+        total = match total.checked_add(u64::from(digit - b'0') * scale) {
+            Some(total) => total,
+            None => return Scaled::TooLong,
+        };
     }
-    Some(total)
+    Scaled::Nanos(total)
 }
 
 /// Formats whole seconds the way Go's `time.Duration.String` does: `1h0m0s`, `15m0s`, `45s`, `0s`.
@@ -106,6 +127,32 @@ mod tests {
     fn rejects_what_go_rejects() {
         for text in ["", "1", "h", "1x", "1h-", "-1h", "1.2.3h", "1500ms", "1d"] {
             assert!(parse(text).is_err(), "{text} should be rejected");
+        }
+    }
+
+    #[test]
+    fn fractions_and_the_longest_durations() {
+        assert_eq!(parse("0.5m"), Ok(30));
+        assert_eq!(parse(".5h"), Ok(1800));
+        assert_eq!(
+            parse("1.000000001s").unwrap_err(),
+            "\"1.000000001s\" is not a whole number of seconds"
+        );
+        // u64 nanoseconds hold 18446744073 whole seconds.
+        assert_eq!(parse("18446744073s"), Ok(18_446_744_073));
+        assert_eq!(parse("5124095h34m33s"), Ok(18_446_744_073));
+        for text in [
+            "18446744074s",
+            "5124096h",
+            "99999999999999999999h",
+            "5124095h34m34s",
+            "3000000000000000h1s",
+        ] {
+            assert_eq!(
+                parse(text),
+                Err(format!("\"{text}\" is too long")),
+                "{text}"
+            );
         }
     }
 
