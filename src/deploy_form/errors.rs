@@ -96,7 +96,11 @@ impl FieldErrors {
     }
 
     pub(super) fn push(&mut self, attribute: &str, message: &str) {
-        if attribute == "sourceContext.git.repoUrl" {
+        // A source without a URL cannot take the branch the panel sets; what else is wrong
+        // with the URL (which the panel does not show) goes to the summary.
+        if attribute == "sourceContext.git.repoUrl"
+            && message == default_message(ErrorType::Required)
+        {
             self.fields
                 .insert_first(Field::Branch, || NO_REPO_URL.to_owned());
             return;

@@ -263,7 +263,23 @@ impl DeployForm {
         fn decode<T: serde::de::DeserializeOwned>(value: &Value, pointer: &str) -> Option<T> {
             serde_json::from_value(value.pointer(pointer)?.clone()).ok()
         }
-        let git = decode::<SourceContextGit>(&edited, "/sourceContext/git");
+        // Only what the git checks read: decoding all of `sourceContext.git` would bring the
+        // decoders of its sealed `gitAuth` into the panel's wasm.
+        let text = |git: &Value, key: &str| {
+            git.get(key)
+                .and_then(Value::as_str)
+                .filter(|text| !text.is_empty())
+                .map(str::to_owned)
+        };
+        let git = edited
+            .pointer("/sourceContext/git")
+            .filter(|git| git.is_object())
+            .map(|git| SourceContextGit {
+                repo_url: text(git, "repoUrl"),
+                branch: text(git, "branch"),
+                commit: text(git, "commit"),
+                ..SourceContextGit::default()
+            });
         let settings = DeploymentSettings {
             operation_context: Some(OperationContext {
                 oidc: Some(self.oidc()),
@@ -949,6 +965,36 @@ mod tests {
         assert!(errors.other.is_empty());
         // With the source's URL loaded, the branch is fine.
         assert_eq!(form.validate(&stack(), &loaded()), FieldErrors::default());
+    }
+
+    #[test]
+    fn the_loaded_source_is_checked_as_the_server_checks_it() {
+        let mut form = DeployForm::default();
+        form.set_text(Field::Branch, "refs/heads/main".into());
+        let with = |git: Value| json!({"sourceContext": {"git": git}});
+        let pinned = with(
+            json!({"repoUrl": "https://github.com/acme/infra", "commit": "abc123",
+                                 "gitAuth": {"accessToken": {"secret": "sealed"}}}),
+        );
+        assert_eq!(
+            form.validate(&stack(), &pinned).other,
+            ["sourceContext.git.commit cannot be set together with a branch"]
+        );
+        // A URL with credentials is not a missing URL.
+        let leaky = with(json!({"repoUrl": "https://bot:ghp_token@github.com/acme/infra"}));
+        let errors = form.validate(&stack(), &leaky);
+        assert_eq!(errors.get(Field::Branch), None);
+        assert!(
+            errors.other.len() == 1
+                && errors.other[0]
+                    .starts_with("sourceContext.git.repoUrl must not hold credentials"),
+            "{:?}",
+            errors.other
+        );
+        // What the checks do not read may be anything.
+        let odd =
+            with(json!({"repoUrl": "https://github.com/acme/infra", "gitAuth": 7, "tag": []}));
+        assert_eq!(form.validate(&stack(), &odd), FieldErrors::default());
     }
 
     #[test]
