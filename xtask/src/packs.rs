@@ -1,7 +1,7 @@
 //! Packs: each lazily loaded page's module and the chunks it needs, in one file.
 //!
 //! A first visit to a heavy page fetched 27 to 30 modules, each gzipped on its own; in one
-//! response they share one gzip stream and cost about 5 KB less. The splitter's loader
+//! response they share one gzip stream and cost 4.5 KB less. The splitter's loader
 //! (`startPack` in its `split_wasm.js`, patched) takes a page's modules from its pack when the
 //! page is first loaded, unless a quarter of them are already on their way (chunks shared with
 //! a page seen before), and fetches them one by one otherwise. A chunk that a layout and its
