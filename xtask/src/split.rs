@@ -69,7 +69,8 @@ pub fn split_console() -> Result<(), String> {
     )?;
 
     let main = work.join(format!("{stem}_bg.wasm"));
-    let mut modules = vec![main.clone()];
+    shorten_glue_imports(&main, &work.join(format!("{stem}.js")), &stem)?;
+    let mut modules = vec![main];
     modules.extend(chunks);
     for module in &modules {
         let staged = staging.join(module.file_name().expect("a file name"));
@@ -83,11 +84,6 @@ pub fn split_console() -> Result<(), String> {
                     .arg("-o")
                     .arg(module),
             )?;
-        }
-        if *module == main {
-            shorten_glue_imports(&main, &work.join(format!("{stem}.js")), stem.as_str())?;
-        }
-        if profile == "release" {
             let wasm = std::fs::read(module).map_err(|e| format!("{module:?}: {e}"))?;
             std::fs::write(&staged, without_custom_sections(&wasm)?)
         } else {

@@ -100,9 +100,8 @@ function getSharedImports() {{
         //   fetching succeeds. On failure or before, rejections of promises here would else be unhandled and lead
         //   to spurious `unhandledrejection` events.
         match self.input_options.target {
-            // Note: we use the form `new URL(<string literal>, import.meta.url)` which is understood by some
-            // bundlers as syntax that can get rewritten if the path from where the file gets fetched is changed
-            // (for example due to attaching a has of its contents).
+            // Patched: `moduleFetcher` (split_wasm.js) fetches through `fetchModule`, which may
+            // take the module from its page's pack; no bundler rewrites this path.
             crate::OutputTarget::Web(_) => format!("moduleFetcher({file_path}, {wrap})"),
             crate::OutputTarget::Bundler(_) => format!(
                 r#"() => {{
