@@ -117,22 +117,34 @@ test("Open a log file fetches the log viewer only once a file is chosen", async 
   await rm(dir, { recursive: true, force: true });
 });
 
-test("a page whose pack does not arrive loads its modules one by one", async () => {
-  const page = await signedInPage(browser, server.tokens.admin);
-  const packs = [];
-  await page.route("**/*.pack", (route) => {
-    packs.push(route.request().url());
-    return route.fulfill({ status: 503, body: "unavailable" });
+// A pack that fails, is not one, or is cut short (its header names more bytes than came) is
+// never used: the page's modules come one by one.
+const brokenPacks = {
+  "does not arrive": async (route) => route.fulfill({ status: 503, body: "unavailable" }),
+  "is not a pack": async (route) => route.fulfill({ status: 200, body: "<html>not a pack</html>" }),
+  "is cut short": async (route) => {
+    const whole = await (await route.fetch()).body();
+    return route.fulfill({ status: 200, body: whole.subarray(0, whole.length >> 1) });
+  },
+};
+for (const [how, answer] of Object.entries(brokenPacks)) {
+  test(`a page whose pack ${how} loads its modules one by one`, async () => {
+    const page = await signedInPage(browser, server.tokens.admin);
+    const packs = [];
+    await page.route("**/*.pack", (route) => {
+      packs.push(route.request().url());
+      return answer(route);
+    });
+    const modules = [];
+    page.on("requestfinished", (request) => {
+      if (request.url().endsWith(".wasm")) modules.push(request.url());
+    });
+    await page.goto(`${server.baseUrl}/acme/website/dev/settings/deploy`);
+    await page.getByRole("switch", { name: "Enable AWS Integration" }).waitFor();
+    await page.getByRole("button", { name: "Save deployment configuration" }).waitFor();
+    assert.ok(packs.some((url) => url.endsWith("-split_deploy_settings.pack")), "the pack was asked for");
+    assert.ok(modules.some((url) => url.endsWith("-split_deploy_settings.wasm")), "the module came alone");
+    assert.ok(modules.filter((url) => /-chunk_\d+\.wasm$/.test(url)).length > 5, "its chunks came alone");
+    await page.context().close();
   });
-  const modules = [];
-  page.on("requestfinished", (request) => {
-    if (request.url().endsWith(".wasm")) modules.push(request.url());
-  });
-  await page.goto(`${server.baseUrl}/acme/website/dev/settings/deploy`);
-  await page.getByRole("switch", { name: "Enable AWS Integration" }).waitFor();
-  await page.getByRole("button", { name: "Save deployment configuration" }).waitFor();
-  assert.ok(packs.some((url) => url.endsWith("-split_deploy_settings.pack")), "the pack was asked for");
-  assert.ok(modules.some((url) => url.endsWith("-split_deploy_settings.wasm")), "the module came alone");
-  assert.ok(modules.filter((url) => /-chunk_\d+\.wasm$/.test(url)).length > 5, "its chunks came alone");
-  await page.context().close();
-});
+}
