@@ -8,6 +8,7 @@ pub mod app;
 pub mod clipboard;
 pub mod components;
 pub mod deploy_form;
+pub mod deployment_json;
 pub mod lazy;
 pub mod load;
 pub mod log;
