@@ -23,10 +23,10 @@ pub fn deployment(value: &Value) -> Option<GetDeploymentResponse> {
         id: text(fields, "id")?,
         created: text(fields, "created")?,
         modified: text(fields, "modified")?,
-        status: serde(fields, "status")?,
+        status: serde_read(fields, "status")?,
         version: fields.get("version")?.as_i64()?,
         latest_version: fields.get("latestVersion")?.as_i64()?,
-        requested_by: serde(fields, "requestedBy")?,
+        requested_by: serde_read(fields, "requestedBy")?,
         // An operation the console does not know reads as none, as serde's reads it.
         pulumi_operation: optional(fields, "pulumiOperation", string)?
             .and_then(|name| PulumiOperation::parse(&name)),
@@ -101,14 +101,14 @@ fn configuration(fields: &Fields) -> Option<DeploymentConfiguration> {
 fn job(value: &Value) -> Option<DeploymentJob> {
     let fields = value.as_object()?;
     Some(DeploymentJob {
-        status: serde(fields, "status")?,
+        status: serde_read(fields, "status")?,
         started: optional(fields, "started", string)?,
         last_updated: optional(fields, "lastUpdated", string)?,
         steps: list(fields, "steps", |step| {
             let fields = step.as_object()?;
             Some(StepRun {
                 name: text_or_empty(fields, "name")?,
-                status: serde(fields, "status")?,
+                status: serde_read(fields, "status")?,
                 started: optional(fields, "started", string)?,
                 last_updated: optional(fields, "lastUpdated", string)?,
             })
@@ -117,7 +117,7 @@ fn job(value: &Value) -> Option<DeploymentJob> {
 }
 
 /// A value of a type other pages read with serde: the console carries that decoder already.
-fn serde<T: DeserializeOwned>(fields: &Fields, key: &str) -> Option<T> {
+fn serde_read<T: DeserializeOwned>(fields: &Fields, key: &str) -> Option<T> {
     serde_json::from_value(fields.get(key)?.clone()).ok()
 }
 
