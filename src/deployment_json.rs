@@ -260,58 +260,51 @@ mod tests {
         serde_json::from_value(value.clone()).ok()
     }
 
+    /// Asserts that `read` takes `full` and each of its variants exactly as serde does, and
+    /// returns how many variants it took and how many it refused.
+    fn compare_with_serde<T: DeserializeOwned + PartialEq + std::fmt::Debug>(
+        full: &Value,
+        read: fn(&Value) -> Option<T>,
+    ) -> (usize, usize) {
+        assert!(read(full).is_some(), "{full}");
+        assert_eq!(read(full), by_serde(full));
+        let variants = variants(full);
+        let taken = variants
+            .iter()
+            .filter(|variant| {
+                let ours = read(variant);
+                assert_eq!(ours, by_serde(variant), "{variant}");
+                ours.is_some()
+            })
+            .count();
+        (taken, variants.len() - taken)
+    }
+
     #[test]
     fn a_deployment_is_read_as_serde_reads_it() {
-        let full = full_deployment();
-        let read = deployment(&full).expect("the full deployment");
-        assert_eq!(
-            Some(&read),
-            by_serde::<GetDeploymentResponse>(&full).as_ref()
-        );
-        assert_eq!(read.configuration.environment_variables[1].value, None);
-        let (mut taken, mut refused) = (0, 0);
-        for variant in variants(&full) {
-            let ours = deployment(&variant);
-            assert_eq!(ours, by_serde(&variant), "{variant}");
-            if ours.is_some() {
-                taken += 1
-            } else {
-                refused += 1
-            }
-        }
+        let (taken, refused) = compare_with_serde(&full_deployment(), deployment);
         // Both outcomes are exercised, many times.
         assert!(
             taken > 50 && refused > 50,
             "{taken} taken, {refused} refused"
         );
+        let read = deployment(&full_deployment()).expect("the full deployment");
+        assert_eq!(read.configuration.environment_variables[1].value, None);
     }
 
     #[test]
     fn a_page_of_a_log_is_read_as_serde_reads_it() {
-        let full = full_logs();
-        assert_eq!(logs(&full), by_serde(&full));
-        assert_eq!(logs(&full).expect("logs").lines.len(), 2);
-        let (mut taken, mut refused) = (0, 0);
-        for variant in variants(&full) {
-            let ours = logs(&variant);
-            assert_eq!(ours, by_serde(&variant), "{variant}");
-            if ours.is_some() {
-                taken += 1
-            } else {
-                refused += 1
-            }
-        }
+        let (taken, refused) = compare_with_serde(&full_logs(), logs);
         assert!(
             taken > 10 && refused > 10,
             "{taken} taken, {refused} refused"
         );
-        assert_eq!(
-            logs(&json!({})),
-            Some(DeploymentLogs {
-                lines: vec![],
-                next_token: None
-            })
-        );
+        assert_eq!(logs(&full_logs()).expect("logs").lines.len(), 2);
+        let empty = DeploymentLogs {
+            lines: vec![],
+            next_token: None,
+        };
+        assert_eq!(logs(&json!({})), Some(empty));
     }
 
     #[test]
