@@ -245,18 +245,34 @@ impl Client {
         Err(ApiFailure::Api(error))
     }
 
-    /// Sends a request and reads the JSON answer as `T`.
+    /// Sends a request and reads the JSON answer as `T`. Parsing to a `Value` first keeps one
+    /// JSON parser in the wasm rather than one per response type.
     async fn read<T: DeserializeOwned>(
         &self,
         request: RequestBuilder,
         body: Option<&Value>,
     ) -> Result<T, ApiFailure> {
+        let value = self.read_json(request, body).await?;
+        serde_json::from_value(value).map_err(|e| unreadable(&e))
+    }
+
+    /// Sends a request and reads the JSON answer, for callers that read the `Value` itself
+    /// (`read::<Value>` would rebuild it).
+    async fn read_json(
+        &self,
+        request: RequestBuilder,
+        body: Option<&Value>,
+    ) -> Result<Value, ApiFailure> {
         let response = self.send(request, body).await?;
-        parse(&response.text().await.map_err(network)?)
+        parse_json(&response.text().await.map_err(network)?)
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiFailure> {
         self.read(self.request(Method::GET, path)?, None).await
+    }
+
+    async fn get_json(&self, path: &str) -> Result<Value, ApiFailure> {
+        self.read_json(self.request(Method::GET, path)?, None).await
     }
 
     async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, ApiFailure> {
@@ -306,7 +322,7 @@ impl Client {
     /// `GET /api/orgs/{org}/agent-pools` (admins), read as each pool's id and name: what the
     /// Deploy panel offers, without the cost of decoding the rest on that page.
     pub async fn agent_pool_names(&self, org: &str) -> Result<Vec<(String, String)>, ApiFailure> {
-        let listed: Value = self.get(&agent_pools_path(org, "")).await?;
+        let listed = self.get_json(&agent_pools_path(org, "")).await?;
         let pools = listed.get("agentPools").and_then(Value::as_array);
         let text = |pool: &Value, key: &str| Some(pool.get(key)?.as_str()?.to_owned());
         Ok(pools
@@ -370,7 +386,7 @@ impl Client {
 
     /// `GET …/deployments/settings`, as JSON; a stack without settings has empty settings.
     pub async fn deployment_settings(&self, stack: &StackRef) -> Result<Value, ApiFailure> {
-        match self.get(&deployments_path(stack, "/settings")).await {
+        match self.get_json(&deployments_path(stack, "/settings")).await {
             Err(ApiFailure::Api(error)) if error.code == 404 => {
                 Ok(Value::Object(Default::default()))
             }
@@ -414,8 +430,8 @@ impl Client {
         stack: &StackRef,
         version: i64,
     ) -> Result<GetDeploymentResponse, ApiFailure> {
-        let answer: Value = self
-            .get(&deployments_path(stack, &format!("/version/{version}")))
+        let answer = self
+            .get_json(&deployments_path(stack, &format!("/version/{version}")))
             .await?;
         deployment_json::deployment(&answer).ok_or_else(|| unreadable(&"not a deployment"))
     }
@@ -472,7 +488,9 @@ impl Client {
         )?;
         // Streaming mode always answers `{"__type":"DeploymentLogs",…}`: reading that shape
         // directly spares the console serde's buffering of internally tagged enums.
-        let answer: Value = self.read(request.query(continuation(token)), None).await?;
+        let answer = self
+            .read_json(request.query(continuation(token)), None)
+            .await?;
         deployment_json::logs(&answer).ok_or_else(|| unreadable(&"not a page of a log"))
     }
 
@@ -596,11 +614,13 @@ fn continuation(token: Option<&str>) -> Option<(&'static str, &str)> {
     token.map(|token| ("continuationToken", token))
 }
 
-/// Reads a JSON body. Parsing to a `Value` first keeps one JSON parser in the wasm rather than
-/// one per response type.
+/// Reads a JSON body as `T`, through a `Value` (see [`Client::read`]).
 fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiFailure> {
-    let value: Value = serde_json::from_str(text).map_err(|e| unreadable(&e))?;
-    serde_json::from_value(value).map_err(|e| unreadable(&e))
+    serde_json::from_value(parse_json(text)?).map_err(|e| unreadable(&e))
+}
+
+fn parse_json(text: &str) -> Result<Value, ApiFailure> {
+    serde_json::from_str(text).map_err(|e| unreadable(&e))
 }
 
 fn unreadable(why: &dyn std::fmt::Display) -> ApiFailure {
