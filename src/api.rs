@@ -2,9 +2,10 @@
 //!
 //! Requests go through gloo-net's `fetch` wrapper (its `http` feature), and JSON bodies through
 //! one parser (`serde_json::Value` first, then the type; a deployment and its log's pages by
-//! hand, [`deployment_json`]). Measured when it replaced a hand-written web-sys `fetch`: 5.5 KB more gzipped, 4.6 KB
-//! of it in the shell's wasm (+2.9 %), under 1 % of the whole console; the price of answers
-//! whose headers callers can read (`Retry-After`, the raw log's next token).
+//! hand, [`deployment_json`]). Measured when gloo-net replaced a hand-written web-sys `fetch`:
+//! 5.5 KB more gzipped, 4.6 KB of it in the shell's wasm (+2.9 %), under 1 % of the whole
+//! console; the price of answers whose headers callers can read (`Retry-After`, the raw log's
+//! next token).
 //!
 //! The API may live on another origin than the console (another Keyless, or a proxy in front of
 //! Pulumi Cloud): [`configure`] reads `config.json` beside `index.html` once at start, and every
